@@ -1,0 +1,5 @@
+//! ocsf-engine: pulls SaaS audit logs described by YAML source specs and maps every record to
+//! OCSF 1.5.0 with YAML mapping rules.
+
+pub mod cli;
+pub mod simulator;
