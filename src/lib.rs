@@ -2,4 +2,7 @@
 //! OCSF 1.5.0 with YAML mapping rules.
 
 pub mod cli;
+pub mod diagnostic;
+pub mod ocsf;
 pub mod simulator;
+pub mod yaml;

@@ -1,0 +1,191 @@
+//! Validation of produced events: the class's OCSF 1.5.0 core JSON Schema, plus the checks a
+//! schema cannot express (caption siblings equal to their enum captions, no `null`, no empty
+//! objects, anywhere, `unmapped` included).
+
+use super::catalog::{AttributeSet, Catalog, catalog};
+use serde_json::Value;
+use std::sync::LazyLock;
+
+const AUTHENTICATION_SCHEMA: &str = include_str!("data/1.5.0/authentication.core.schema.json");
+const ENTITY_MANAGEMENT_SCHEMA: &str =
+    include_str!("data/1.5.0/entity_management.core.schema.json");
+
+/// Most problems reported for one event; the rest are counted.
+const MAX_PROBLEMS: usize = 8;
+
+struct Validators {
+    by_class: Vec<(i64, jsonschema::Validator)>,
+}
+
+static VALIDATORS: LazyLock<Validators> = LazyLock::new(|| {
+    let compile = |text: &str| {
+        let schema: Value = serde_json::from_str(text).expect("bundled schema is JSON");
+        jsonschema::validator_for(&schema).expect("bundled schema compiles")
+    };
+    Validators {
+        by_class: vec![
+            (3002, compile(AUTHENTICATION_SCHEMA)),
+            (3004, compile(ENTITY_MANAGEMENT_SCHEMA)),
+        ],
+    }
+});
+
+/// Compiles the schemas now rather than on the first event.
+pub fn warm_up() {
+    LazyLock::force(&VALIDATORS);
+}
+
+/// Checks one event. On failure, returns the problems as `path: message` lines.
+pub fn validate(event: &Value) -> Result<(), Vec<String>> {
+    let Some(class_uid) = event.get("class_uid").and_then(Value::as_i64) else {
+        return Err(vec!["class_uid: missing or not an integer".into()]);
+    };
+    let Some((_, validator)) = VALIDATORS
+        .by_class
+        .iter()
+        .find(|(uid, _)| *uid == class_uid)
+    else {
+        return Err(vec![format!(
+            "class_uid: {class_uid} is not a class this engine knows"
+        )]);
+    };
+    let cat = catalog();
+    let mut problems = Vec::new();
+    if !validator.is_valid(event) {
+        for err in validator.iter_errors(event) {
+            let path = err.instance_path().to_string();
+            let path = if path.is_empty() {
+                "/".to_string()
+            } else {
+                path
+            };
+            problems.push(format!("{path}: {err}"));
+        }
+    }
+    if let Some(class) = cat.class_by_uid(class_uid) {
+        check_object(cat, event, Some(&class.attrs), "", &mut problems);
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        let total = problems.len();
+        problems.truncate(MAX_PROBLEMS);
+        if total > MAX_PROBLEMS {
+            problems.push(format!("… and {} more", total - MAX_PROBLEMS));
+        }
+        Err(problems)
+    }
+}
+
+/// Walks a value: nulls and empty objects anywhere; caption siblings where the object is known.
+fn check_object(
+    cat: &Catalog,
+    value: &Value,
+    set: Option<&AttributeSet>,
+    path: &str,
+    problems: &mut Vec<String>,
+) {
+    match value {
+        Value::Null => problems.push(format!(
+            "{}: null is not allowed (omit the attribute)",
+            display(path)
+        )),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                check_object(cat, item, set, &format!("{path}/{i}"), problems);
+            }
+        }
+        Value::Object(map) => {
+            if map.is_empty() {
+                problems.push(format!(
+                    "{}: empty object (omit the attribute)",
+                    display(path)
+                ));
+            }
+            for (key, child) in map {
+                let attr = set.and_then(|s| s.get(key));
+                let child_set = attr.filter(|a| !a.is_open()).and_then(|a| cat.object_of(a));
+                check_object(cat, child, child_set, &format!("{path}/{key}"), problems);
+                if let Some(attr) = attr
+                    && let (Some(sibling), Some(captions), Some(id)) =
+                        (&attr.sibling, &attr.enum_captions, child.as_i64())
+                {
+                    if let (Some(caption), Some(actual)) =
+                        (captions.get(&id), map.get(sibling).and_then(Value::as_str))
+                        && id != 99
+                        && actual != caption
+                    {
+                        problems.push(format!(
+                            "{path}/{sibling}: \"{actual}\" is not the caption of {key} {id} (\"{caption}\")"
+                        ));
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn display(path: &str) -> &str {
+    if path.is_empty() { "/" } else { path }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn example() -> Value {
+        serde_json::from_str(include_str!(
+            "data/1.5.0/examples/authentication_logon_mfa_success.json"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_bundled_example_is_valid() {
+        assert_eq!(validate(&example()), Ok(()));
+    }
+
+    #[test]
+    fn nulls_anywhere_are_rejected() {
+        let mut ev = example();
+        ev["unmapped"] = json!({"x": null});
+        let problems = validate(&ev).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("/unmapped/x: null")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn empty_objects_are_rejected() {
+        let mut ev = example();
+        ev["unmapped"] = json!({});
+        let problems = validate(&ev).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("/unmapped: empty object")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn wrong_captions_are_rejected_but_other_keeps_its_label() {
+        let mut ev = example();
+        ev["status"] = json!("Succeeded");
+        let problems = validate(&ev).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("/status: \"Succeeded\" is not the caption")),
+            "{problems:?}"
+        );
+
+        let mut ev = example();
+        ev["auth_protocol_id"] = json!(99);
+        ev["auth_protocol"] = json!("Magic Link");
+        assert_eq!(validate(&ev), Ok(()));
+    }
+}
