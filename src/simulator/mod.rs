@@ -1,11 +1,207 @@
-//! The built-in Entrust IDaaS simulator (placeholder until implemented).
+//! The built-in Entrust IDaaS simulator: `engine simulate`, and the Rust API tests and `engine run --simulate` use.
+//!
+//! It implements the Administration API audit endpoints as Entrust's OpenAPI document (5.46)
+//! describes them, over a synthetic tenant generated from a seed, with optional seeded fault
+//! injection. It shares no code with the collection path.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), ocsf_engine::simulator::SimError> {
+//! use ocsf_engine::simulator::{SimConfig, start};
+//! let sim = start(SimConfig::default()).await?;
+//! println!("{} {}", sim.base_url(), sim.credentials().application_id);
+//! sim.shutdown().await;
+//! # Ok(()) }
+//! ```
 
+mod audit;
+mod auth;
+mod base64;
+mod config;
+mod cursor;
+mod errors;
+mod faults;
+mod generate;
+mod handle;
+mod query;
+mod record;
+mod rng;
+mod server;
+mod tenant;
+mod time;
+mod vocab;
+
+use std::net::IpAddr;
 use std::process::ExitCode;
+use std::time::{Duration, UNIX_EPOCH};
 
+pub use config::{
+    Credentials, DEMO_APPLICATION_ID, DEMO_APPLICATION_NAME, DEMO_SHARED_SECRET, SimConfig,
+};
+pub use errors::SimError;
+pub use faults::{Fault, FaultConfig, parse_fault_list};
+pub use handle::{SimHandle, start};
+pub use record::RECORD_KEYS;
+pub use server::{LOGIN_PATH, SEARCH_PATH, SIEM_PATH, SIEM_V1_PATH, SIM_IDS_PATH, SIM_STATS_PATH};
+
+/// A `--faults` list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FaultList(pub std::collections::BTreeSet<Fault>);
+
+fn fault_list(s: &str) -> Result<FaultList, String> {
+    parse_fault_list(s).map(FaultList)
+}
+
+fn unit_interval(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not between 0 and 1"))
+    }
+}
+
+fn end_time(s: &str) -> Result<i64, String> {
+    time::parse_timestamp(s).map_err(|e| e.to_string())
+}
+
+/// Run the built-in Entrust IDaaS simulator on loopback (synthetic data, demo credentials).
 #[derive(clap::Args, Debug)]
-pub struct SimulateArgs {}
+pub struct SimulateArgs {
+    /// Address to listen on. Keep it on loopback: the credentials are public.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+    /// Port to listen on; 0 picks a free port (the URL is printed).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Number of generated audit events.
+    #[arg(long, default_value_t = 1000)]
+    pub events: usize,
+    /// Seed of the synthetic tenant and of the faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Lifetime of an auth token, in seconds.
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_ttl: u64,
+    /// Faults to inject, comma-separated: 429, 429-no-retry-after, 500, 503, slow,
+    /// expire-token, late-records, edge-duplicates, time-variant, time-no-zone, truncated,
+    /// or all.
+    #[arg(long, default_value = "", value_parser = fault_list)]
+    pub faults: FaultList,
+    /// Probability that an API request gets a fault (and share of records with a varied
+    /// eventTime form).
+    #[arg(long, default_value_t = 0.1, value_parser = unit_interval)]
+    pub fault_rate: f64,
+    /// Delay of a `slow` response, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    pub slow_ms: u64,
+    /// Generated events span this many hours before the end time.
+    #[arg(long, default_value_t = 24)]
+    pub span_hours: u64,
+    /// End of the generated events, e.g. 2025-12-01T00:00:00Z (default: now).
+    #[arg(long, value_parser = end_time)]
+    pub end_time: Option<i64>,
+    /// Share of generated events in category ISSUANCE (0 to 1).
+    #[arg(long, default_value_t = 0.0, value_parser = unit_interval)]
+    pub issuance_share: f64,
+    /// Administration API application id that may log in.
+    #[arg(long, default_value = DEMO_APPLICATION_ID)]
+    pub application_id: String,
+    /// Its shared secret.
+    #[arg(long, default_value = DEMO_SHARED_SECRET)]
+    pub shared_secret: String,
+    /// Also accept the undocumented `Authorization: <applicationId>,<sharedSecret>` header.
+    #[arg(long)]
+    pub accept_credentials_header: bool,
+}
 
-pub fn main(_args: SimulateArgs) -> ExitCode {
-    eprintln!("the simulator is not implemented yet");
-    ExitCode::from(2)
+impl SimulateArgs {
+    /// The simulator configuration these flags describe.
+    pub fn to_config(&self) -> SimConfig {
+        let end_time = self.end_time.map(|ms| {
+            if ms >= 0 {
+                UNIX_EPOCH + Duration::from_millis(ms as u64)
+            } else {
+                UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+            }
+        });
+        SimConfig {
+            bind: self.bind,
+            port: self.port,
+            events: self.events,
+            seed: self.seed,
+            token_ttl: Duration::from_secs(self.token_ttl),
+            credentials: Credentials {
+                application_id: self.application_id.clone(),
+                shared_secret: self.shared_secret.clone(),
+                name: DEMO_APPLICATION_NAME.to_string(),
+            },
+            end_time,
+            span: Duration::from_secs(self.span_hours.saturating_mul(3600)),
+            faults: FaultConfig {
+                kinds: self.faults.0.clone(),
+                rate: self.fault_rate,
+                slow_delay: Duration::from_millis(self.slow_ms),
+                ..FaultConfig::default()
+            },
+            issuance_share: self.issuance_share,
+            accept_credentials_header: self.accept_credentials_header,
+            ..SimConfig::default()
+        }
+    }
+}
+
+/// `engine simulate`: serves until Ctrl-C. Exit code 2 for a bad configuration, 3 when the
+/// server cannot run.
+pub fn main(args: SimulateArgs) -> ExitCode {
+    let config = args.to_config();
+    if let Err(e) = config.validate() {
+        eprintln!("engine simulate: {e}");
+        return ExitCode::from(2);
+    }
+    if !config.bind.is_loopback() {
+        eprintln!(
+            "engine simulate: warning: listening on {}, not loopback; the demo credentials are public",
+            config.bind
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("engine simulate: cannot start the runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    runtime.block_on(async move {
+        let sim = match start(config).await {
+            Ok(sim) => sim,
+            Err(e @ SimError::Config(_)) => {
+                eprintln!("engine simulate: {e}");
+                return ExitCode::from(2);
+            }
+            Err(e) => {
+                eprintln!("engine simulate: {e}");
+                return ExitCode::from(3);
+            }
+        };
+        let secret_note = if sim.credentials().shared_secret == DEMO_SHARED_SECRET {
+            "demo sharedSecret: see `engine simulate --help`"
+        } else {
+            "sharedSecret as given"
+        };
+        println!(
+            "Entrust IDaaS simulator listening on {} applicationId={} ({secret_note})",
+            sim.base_url(),
+            sim.credentials().application_id
+        );
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("engine simulate: cannot wait for Ctrl-C: {e}");
+        }
+        sim.shutdown().await;
+        ExitCode::SUCCESS
+    })
 }

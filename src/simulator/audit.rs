@@ -1,0 +1,545 @@
+//! The audit-event endpoints: SIEM feed and search, turning a `SearchParms` body into an `AuditEventPage`.
+//!
+//! The SIEM feed is always ascending by `(eventTime, id)`; `orderByAttribute` is ignored.
+//! With a cursor, the body's search attributes, order and limit are ignored: the cursor
+//! carries the original query and limit. `nextCursor` is null when no matching record
+//! follows the page; `prevCursor` is null when none precedes it.
+
+use std::cmp::Ordering;
+
+use serde::Serialize;
+
+use super::cursor::{self, Cursor, CursorQuery, Direction, Position};
+use super::errors::ApiError;
+use super::query::{self, SearchQuery, SiemQuery};
+use super::record::{AuditEvent, StoredEvent};
+use super::tenant::Tenant;
+
+/// Where a page starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    /// A new query: from its first record.
+    Fresh,
+    /// Continuing a cursor.
+    From(Direction, Position),
+}
+
+/// A resolved SIEM request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiemRequest {
+    pub query: SiemQuery,
+    pub limit: u8,
+    pub start: Start,
+}
+
+/// A resolved search request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    pub query: SearchQuery,
+    pub limit: u8,
+    pub start: Start,
+}
+
+fn wrong_endpoint_cursor() -> ApiError {
+    ApiError::bad_request(
+        super::errors::codes::INVALID_CURSOR,
+        "the cursor belongs to the other audit-event endpoint",
+    )
+}
+
+/// Parses a SIEM request body (and its cursor, if any).
+pub fn resolve_siem(body: &[u8], cursor_key: u64) -> Result<SiemRequest, ApiError> {
+    let parms = query::parse_search_parms(body)?;
+    if let Some(text) = parms.cursor.as_deref() {
+        let c = cursor::decode(text, cursor_key)?;
+        return match c.query {
+            CursorQuery::Siem(q) => Ok(SiemRequest {
+                query: q,
+                limit: c.limit,
+                start: Start::From(c.direction, c.position),
+            }),
+            CursorQuery::Search(_) => Err(wrong_endpoint_cursor()),
+        };
+    }
+    let limit = query::check_limit(parms.limit)?;
+    let q = query::siem_query(&parms.attributes)?;
+    Ok(SiemRequest {
+        query: q,
+        limit,
+        start: Start::Fresh,
+    })
+}
+
+/// Parses a search request body (and its cursor, if any).
+pub fn resolve_search(body: &[u8], cursor_key: u64) -> Result<SearchRequest, ApiError> {
+    let parms = query::parse_search_parms(body)?;
+    if let Some(text) = parms.cursor.as_deref() {
+        let c = cursor::decode(text, cursor_key)?;
+        return match c.query {
+            CursorQuery::Search(q) => Ok(SearchRequest {
+                query: q,
+                limit: c.limit,
+                start: Start::From(c.direction, c.position),
+            }),
+            CursorQuery::Siem(_) => Err(wrong_endpoint_cursor()),
+        };
+    }
+    let limit = query::check_limit(parms.limit)?;
+    let q = query::search_query(&parms.attributes, parms.order_by.as_ref())?;
+    Ok(SearchRequest {
+        query: q,
+        limit,
+        start: Start::Fresh,
+    })
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Paging {
+    limit: u8,
+    next_cursor: Option<String>,
+    prev_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+struct PageBody<'a> {
+    paging: Paging,
+    results: Vec<&'a AuditEvent>,
+}
+
+/// One page, ready to serialise.
+pub struct Page<'a> {
+    pub limit: u8,
+    pub results: Vec<&'a StoredEvent>,
+    pub next: Option<Cursor>,
+    pub prev: Option<Cursor>,
+    /// The page starts with the previous page's last record again (edge-duplicate fault).
+    pub repeated_edge: bool,
+}
+
+impl Page<'_> {
+    /// The `AuditEventPage` JSON.
+    pub fn to_json(&self, cursor_key: u64) -> Vec<u8> {
+        let body = PageBody {
+            paging: Paging {
+                limit: self.limit,
+                next_cursor: self.next.as_ref().map(|c| cursor::encode(c, cursor_key)),
+                prev_cursor: self.prev.as_ref().map(|c| cursor::encode(c, cursor_key)),
+            },
+            results: self.results.iter().map(|r| &r.event).collect(),
+        };
+        serde_json::to_vec(&body).unwrap_or_default()
+    }
+}
+
+fn siem_position(r: &StoredEvent) -> Position {
+    Position {
+        time_ms: r.time_ms,
+        id: r.event.id.clone(),
+        key: String::new(),
+    }
+}
+
+/// A SIEM page. With `edge_duplicate` (and a forward cursor and a limit of at least 2), the
+/// page repeats the previous page's last record first; nothing is skipped.
+pub fn siem_page<'a>(tenant: &'a Tenant, req: &SiemRequest, edge_duplicate: bool) -> Page<'a> {
+    let records = tenant.records();
+    let q = &req.query;
+    let limit = usize::from(req.limit);
+    let lower = tenant.first_at_or_after(q.start_ms);
+    let mut picked: Vec<usize> = Vec::with_capacity(limit);
+    let mut repeated_edge = false;
+    match &req.start {
+        Start::Fresh => {
+            collect_forward(records, q, lower, limit, &mut picked);
+        }
+        Start::From(Direction::Next, pos) => {
+            if edge_duplicate && limit >= 2 {
+                if let Some(i) = tenant.index_of(pos.time_ms, &pos.id) {
+                    if q.matches(&records[i]) {
+                        picked.push(i);
+                        repeated_edge = true;
+                    }
+                }
+            }
+            let from = tenant.first_after(pos.time_ms, &pos.id).max(lower);
+            collect_forward(records, q, from, limit, &mut picked);
+        }
+        Start::From(Direction::Prev, pos) => {
+            let before = records.partition_point(|r| r.position() < (pos.time_ms, pos.id.as_str()));
+            let mut i = before;
+            while i > lower && picked.len() < limit {
+                i -= 1;
+                if q.matches(&records[i]) {
+                    picked.push(i);
+                }
+            }
+            picked.reverse();
+        }
+    }
+    let more_after = picked.last().is_some_and(|&last| {
+        records[last + 1..]
+            .iter()
+            .take_while(|r| r.time_ms <= q.end())
+            .any(|r| q.matches(r))
+    });
+    let more_before = picked.first().is_some_and(|&first| {
+        records[lower.min(first)..first]
+            .iter()
+            .any(|r| q.matches(r))
+    });
+    let query = CursorQuery::Siem(q.clone());
+    let next = picked.last().filter(|_| more_after).map(|&i| {
+        Cursor::new(
+            query.clone(),
+            req.limit,
+            Direction::Next,
+            siem_position(&records[i]),
+        )
+    });
+    let prev = picked.first().filter(|_| more_before).map(|&i| {
+        Cursor::new(
+            query.clone(),
+            req.limit,
+            Direction::Prev,
+            siem_position(&records[i]),
+        )
+    });
+    Page {
+        limit: req.limit,
+        results: picked.iter().map(|&i| &records[i]).collect(),
+        next,
+        prev,
+        repeated_edge,
+    }
+}
+
+fn collect_forward(
+    records: &[StoredEvent],
+    q: &SiemQuery,
+    from: usize,
+    limit: usize,
+    picked: &mut Vec<usize>,
+) {
+    for (i, r) in records.iter().enumerate().skip(from) {
+        if picked.len() >= limit || r.time_ms > q.end() {
+            break;
+        }
+        if q.matches(r) {
+            picked.push(i);
+        }
+    }
+}
+
+/// The search endpoint's order over `(sort value, time, id)`.
+fn search_order(q: &SearchQuery, a: (&str, i64, &str), b: (&str, i64, &str)) -> Ordering {
+    let natural = a.cmp(&b);
+    if q.order.ascending {
+        natural
+    } else {
+        natural.reverse()
+    }
+}
+
+/// A search page: matching records in the requested order.
+pub fn search_page<'a>(tenant: &'a Tenant, req: &SearchRequest) -> Page<'a> {
+    let records = tenant.records();
+    let q = &req.query;
+    let limit = usize::from(req.limit);
+    let lower = tenant.first_at_or_after(q.start_ms);
+    let key_of = |i: usize| -> (&str, i64, &str) {
+        let r = &records[i];
+        (q.sort_value(&r.event), r.time_ms, r.event.id.as_str())
+    };
+    let mut matching: Vec<usize> = (lower..records.len())
+        .take_while(|&i| records[i].time_ms <= q.end_ms)
+        .filter(|&i| q.matches(&records[i]))
+        .collect();
+    matching.sort_by(|&a, &b| search_order(q, key_of(a), key_of(b)));
+    let (from, to) = match &req.start {
+        Start::Fresh => (0, limit.min(matching.len())),
+        Start::From(direction, pos) => {
+            let p = (pos.key.as_str(), pos.time_ms, pos.id.as_str());
+            match direction {
+                Direction::Next => {
+                    let from = matching
+                        .partition_point(|&i| search_order(q, key_of(i), p) != Ordering::Greater);
+                    (from, (from + limit).min(matching.len()))
+                }
+                Direction::Prev => {
+                    let to = matching
+                        .partition_point(|&i| search_order(q, key_of(i), p) == Ordering::Less);
+                    (to.saturating_sub(limit), to)
+                }
+            }
+        }
+    };
+    let picked = &matching[from..to];
+    let query = CursorQuery::Search(q.clone());
+    let position = |i: usize| Position {
+        time_ms: records[i].time_ms,
+        id: records[i].event.id.clone(),
+        key: q.sort_value(&records[i].event).to_string(),
+    };
+    let next = picked
+        .last()
+        .filter(|_| to < matching.len())
+        .map(|&i| Cursor::new(query.clone(), req.limit, Direction::Next, position(i)));
+    let prev = picked
+        .first()
+        .filter(|_| from > 0)
+        .map(|&i| Cursor::new(query.clone(), req.limit, Direction::Prev, position(i)));
+    Page {
+        limit: req.limit,
+        results: picked.iter().map(|&i| &records[i]).collect(),
+        next,
+        prev,
+        repeated_edge: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulator::config::SimConfig;
+    use crate::simulator::query::{Field, Order, SortKey};
+    use std::collections::HashSet;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    const KEY: u64 = 99;
+
+    fn tenant(events: usize) -> Tenant {
+        Tenant::generate(&SimConfig {
+            events,
+            end_time: Some(UNIX_EPOCH + Duration::from_secs(1_764_619_804)),
+            ..SimConfig::default()
+        })
+    }
+
+    fn siem(start_ms: i64, limit: u8) -> SiemRequest {
+        SiemRequest {
+            query: SiemQuery {
+                start_ms,
+                end_ms: None,
+                outcomes: vec![],
+                categories: vec![],
+            },
+            limit,
+            start: Start::Fresh,
+        }
+    }
+
+    fn ids(p: &Page) -> Vec<String> {
+        p.results.iter().map(|r| r.event.id.clone()).collect()
+    }
+
+    fn follow(t: &Tenant, mut req: SiemRequest) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let page = siem_page(t, &req, false);
+            out.extend(ids(&page));
+            match page.next {
+                Some(c) => {
+                    // Through the wire format, as a client would.
+                    let text = cursor::encode(&c, KEY);
+                    let c = cursor::decode(&text, KEY).expect("own cursor");
+                    req = SiemRequest {
+                        query: match c.query {
+                            CursorQuery::Siem(q) => q,
+                            CursorQuery::Search(_) => unreachable!("siem cursor"),
+                        },
+                        limit: c.limit,
+                        start: Start::From(c.direction, c.position),
+                    };
+                }
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn siem_paging_returns_everything_once_in_order() {
+        let t = tenant(537);
+        let got = follow(&t, siem(i64::MIN, 100));
+        assert_eq!(got, t.ids());
+        let got7 = follow(&t, siem(i64::MIN, 7));
+        assert_eq!(got7, t.ids());
+    }
+
+    #[test]
+    fn siem_prev_cursor_walks_back() {
+        let t = tenant(250);
+        let first = siem_page(&t, &siem(i64::MIN, 100), false);
+        assert!(first.prev.is_none());
+        let next = first.next.clone().expect("more");
+        let second = siem_page(
+            &t,
+            &SiemRequest {
+                start: Start::From(next.direction, next.position),
+                ..siem(i64::MIN, 100)
+            },
+            false,
+        );
+        let prev = second.prev.clone().expect("something before");
+        let back = siem_page(
+            &t,
+            &SiemRequest {
+                start: Start::From(prev.direction, prev.position),
+                ..siem(i64::MIN, 100)
+            },
+            false,
+        );
+        assert_eq!(ids(&back), ids(&first));
+    }
+
+    #[test]
+    fn siem_bounds_and_filters() {
+        let t = tenant(400);
+        let recs = t.records();
+        let (a, b) = (recs[100].time_ms, recs[300].time_ms);
+        let mut req = siem(a, 100);
+        req.query.end_ms = Some(b);
+        req.query.categories = vec!["MANAGEMENT".into()];
+        req.query.outcomes = vec!["SUCCESS".into()];
+        let got: HashSet<String> = follow(&t, req).into_iter().collect();
+        let want: HashSet<String> = recs
+            .iter()
+            .filter(|r| r.time_ms >= a && r.time_ms <= b)
+            .filter(|r| r.event.event_category.as_deref() == Some("MANAGEMENT"))
+            .filter(|r| r.event.event_outcome.as_deref() == Some("SUCCESS"))
+            .map(|r| r.event.id.clone())
+            .collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn edge_duplicate_repeats_and_skips_nothing() {
+        let t = tenant(300);
+        let first = siem_page(&t, &siem(i64::MIN, 10), false);
+        let c = first.next.clone().expect("more");
+        let req = SiemRequest {
+            start: Start::From(c.direction, c.position.clone()),
+            ..siem(i64::MIN, 10)
+        };
+        let dup = siem_page(&t, &req, true);
+        assert!(dup.repeated_edge);
+        assert_eq!(dup.results[0].event.id, c.position.id);
+        assert_eq!(dup.results.len(), 10);
+        let clean = siem_page(&t, &req, false);
+        assert_eq!(ids(&dup)[1..], ids(&clean)[..9]);
+        // The next cursor continues right after the duplicated page's last record.
+        let n = dup.next.expect("more");
+        assert_eq!(n.position.id, clean.results[8].event.id);
+    }
+
+    #[test]
+    fn late_records_behind_the_cursor_are_not_seen() {
+        let mut t = tenant(300);
+        let first = siem_page(&t, &siem(i64::MIN, 100), false);
+        let c = first.next.clone().expect("more");
+        let late = t.insert_behind(
+            (c.position.time_ms, &c.position.id),
+            i64::MIN,
+            300_000,
+            &Default::default(),
+            3,
+        );
+        let rest = follow(
+            &t,
+            SiemRequest {
+                start: Start::From(c.direction, c.position),
+                ..siem(i64::MIN, 100)
+            },
+        );
+        assert!(late.iter().all(|id| !rest.contains(id)));
+        let all = follow(&t, siem(i64::MIN, 100));
+        assert!(late.iter().all(|id| all.contains(id)));
+        assert_eq!(all.len(), 303);
+    }
+
+    fn search(order: Order, limit: u8) -> SearchRequest {
+        SearchRequest {
+            query: SearchQuery {
+                start_ms: i64::MIN,
+                end_ms: i64::MAX,
+                filters: vec![],
+                order,
+            },
+            limit,
+            start: Start::Fresh,
+        }
+    }
+
+    fn follow_search(t: &Tenant, mut req: SearchRequest) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let page = search_page(t, &req);
+            assert!(page.results.len() <= usize::from(req.limit));
+            out.extend(ids(&page));
+            match page.next {
+                Some(c) => req.start = Start::From(c.direction, c.position),
+                None => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn search_orders_and_pages() {
+        let t = tenant(300);
+        let desc = follow_search(&t, search(query::DEFAULT_ORDER, 30));
+        let mut asc = t.ids();
+        asc.reverse();
+        assert_eq!(desc, asc);
+
+        let by_type = Order {
+            key: SortKey::Field(Field::EntityType),
+            ascending: true,
+        };
+        let got = follow_search(&t, search(by_type, 17));
+        let mgmt: Vec<&StoredEvent> = t
+            .records()
+            .iter()
+            .filter(|r| r.event.entity_type.is_some())
+            .collect();
+        assert_eq!(got.len(), mgmt.len());
+        let types: Vec<String> = got
+            .iter()
+            .map(|id| {
+                t.records()
+                    .iter()
+                    .find(|r| &r.event.id == id)
+                    .and_then(|r| r.event.entity_type.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert!(types.windows(2).all(|w| w[0] <= w[1]));
+
+        // prev from the second page returns the first page.
+        let first = search_page(&t, &search(by_type, 17));
+        let c = first.next.clone().expect("more");
+        let mut req = search(by_type, 17);
+        req.start = Start::From(c.direction, c.position);
+        let second = search_page(&t, &req);
+        let p = second.prev.expect("prev");
+        req.start = Start::From(p.direction, p.position);
+        assert_eq!(ids(&search_page(&t, &req)), ids(&first));
+    }
+
+    #[test]
+    fn resolve_uses_cursor_and_ignores_body() {
+        let t = tenant(120);
+        let body = br#"{"limit":7,"searchByAttributes":[{"name":"startTime","operator":"GREATER_THAN_OR_EQUAL","value":"2000-01-01T00:00:00"}]}"#;
+        let req = resolve_siem(body, KEY).expect("valid");
+        let page = siem_page(&t, &req, false);
+        let next = cursor::encode(&page.next.expect("more"), KEY);
+        let with_junk = format!(
+            r#"{{"limit":0,"cursor":"{next}","searchByAttributes":[{{"name":"nonsense","operator":"EQUALS"}}]}}"#
+        );
+        let cont = resolve_siem(with_junk.as_bytes(), KEY).expect("cursor wins");
+        assert_eq!(cont.limit, 7);
+        assert!(matches!(cont.start, Start::From(Direction::Next, _)));
+        let err = resolve_search(with_junk.as_bytes(), KEY).expect_err("siem cursor on search");
+        assert_eq!(err.code, super::super::errors::codes::INVALID_CURSOR);
+    }
+}

@@ -1,0 +1,460 @@
+//! The HTTP service: routing, body limits, fault application, and the replies of every endpoint.
+//!
+//! Entrust's API (as the OpenAPI extract describes it):
+//! `POST /api/web/v1/adminapi/authenticate`, `POST /api/web/v2/reports/auditeventspaged/siem`
+//! (also served at the v1 path), `POST /api/web/v2/reports/auditeventspaged`, and `OPTIONS`
+//! on the report paths to test a token. Not part of Entrust's API, for tests and demos only:
+//! `GET /__sim/ids` (every record id in the tenant, in SIEM order) and `GET /__sim/stats`.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{
+    ALLOW, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, SET_COOKIE,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Serialize;
+
+use super::audit::{self, Start};
+use super::auth::{self, SESSION_COOKIE, TokenStore};
+use super::config::SimConfig;
+use super::cursor::Direction;
+use super::errors::{ApiError, codes};
+use super::faults::{Endpoint, Fault, FaultScheduler, RequestKind};
+use super::generate::Wanted;
+use super::query;
+use super::rng::mix64;
+use super::tenant::Tenant;
+use super::time;
+
+pub const LOGIN_PATH: &str = "/api/web/v1/adminapi/authenticate";
+pub const SIEM_PATH: &str = "/api/web/v2/reports/auditeventspaged/siem";
+pub const SIEM_V1_PATH: &str = "/api/web/v1/reports/auditeventspaged/siem";
+pub const SEARCH_PATH: &str = "/api/web/v2/reports/auditeventspaged";
+/// Not part of Entrust's API: every record id of the tenant.
+pub const SIM_IDS_PATH: &str = "/__sim/ids";
+/// Not part of Entrust's API: counts of records and injected faults.
+pub const SIM_STATS_PATH: &str = "/__sim/stats";
+
+/// State shared by all connections.
+#[derive(Debug)]
+pub struct Shared {
+    pub config: SimConfig,
+    pub tenant: RwLock<Tenant>,
+    pub tokens: Mutex<TokenStore>,
+    pub faults: Mutex<FaultScheduler>,
+    pub cursor_key: u64,
+}
+
+impl Shared {
+    pub fn new(config: SimConfig, tenant: Tenant) -> Self {
+        Shared {
+            tokens: Mutex::new(TokenStore::new(config.seed)),
+            faults: Mutex::new(FaultScheduler::new(config.seed, &config.faults)),
+            cursor_key: mix64(config.seed ^ 0xc0_75_02),
+            tenant: RwLock::new(tenant),
+            config,
+        }
+    }
+
+    // A panic while holding a lock cannot leave these structures half-updated in a way that
+    // matters to a simulator, so a poisoned lock is simply taken over.
+    pub fn tenant(&self) -> RwLockReadGuard<'_, Tenant> {
+        self.tenant.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn tenant_mut(&self) -> RwLockWriteGuard<'_, Tenant> {
+        self.tenant.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn tokens(&self) -> MutexGuard<'_, TokenStore> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn faults(&self) -> MutexGuard<'_, FaultScheduler> {
+        self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Injected request faults plus records shaped by data faults.
+    pub fn fault_counts(&self) -> std::collections::BTreeMap<Fault, u64> {
+        let mut counts = self.faults().counts();
+        let tenant = self.tenant();
+        for f in [Fault::TimeVariant, Fault::TimeNoZone] {
+            let n = tenant.data_fault_count(f);
+            if n > 0 {
+                counts.insert(f, n);
+            }
+        }
+        counts
+    }
+}
+
+/// A response before it becomes a hyper `Response`.
+struct Reply {
+    status: StatusCode,
+    body: Vec<u8>,
+    headers: Vec<(HeaderName, String)>,
+}
+
+impl Reply {
+    fn json(status: StatusCode, body: Vec<u8>) -> Self {
+        Reply {
+            status,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    fn ok<T: Serialize>(value: &T) -> Self {
+        Self::json(
+            StatusCode::OK,
+            serde_json::to_vec(value).unwrap_or_default(),
+        )
+    }
+
+    fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    fn into_response(self) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(Bytes::from(self.body)));
+        *response.status_mut() = self.status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in self.headers {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.append(name, v);
+            }
+        }
+        response
+    }
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Self {
+        Reply::json(e.status, e.body())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Login,
+    Siem,
+    Search,
+    SimIds,
+    SimStats,
+}
+
+fn route(path: &str) -> Option<Route> {
+    match path {
+        LOGIN_PATH => Some(Route::Login),
+        SIEM_PATH | SIEM_V1_PATH => Some(Route::Siem),
+        SEARCH_PATH => Some(Route::Search),
+        SIM_IDS_PATH => Some(Route::SimIds),
+        SIM_STATS_PATH => Some(Route::SimStats),
+        _ => None,
+    }
+}
+
+/// Serves one request. Never fails: every problem becomes an `ErrorInfo` reply.
+pub async fn handle(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let reply = match (route(req.uri().path()), req.method().clone()) {
+        (Some(Route::Login), Method::POST) => api(&shared, peer, Endpoint::Login, req).await,
+        (Some(Route::Siem), Method::POST) => api(&shared, peer, Endpoint::Siem, req).await,
+        (Some(Route::Search), Method::POST) => api(&shared, peer, Endpoint::Search, req).await,
+        (Some(Route::Login), Method::OPTIONS) => {
+            Reply::json(StatusCode::OK, Vec::new()).with_header(ALLOW, "POST, OPTIONS")
+        }
+        (Some(Route::Siem | Route::Search), Method::OPTIONS) => {
+            // Entrust suggests OPTIONS on the same endpoint to learn whether a token expired.
+            match authorize(&shared, req.headers(), None) {
+                Ok(()) => {
+                    Reply::json(StatusCode::OK, Vec::new()).with_header(ALLOW, "POST, OPTIONS")
+                }
+                Err(reply) => reply,
+            }
+        }
+        (Some(Route::SimIds), Method::GET) => sim_ids(&shared),
+        (Some(Route::SimStats), Method::GET) => sim_stats(&shared),
+        (Some(r), method) => {
+            let allow = if matches!(r, Route::SimIds | Route::SimStats) {
+                "GET"
+            } else {
+                "POST, OPTIONS"
+            };
+            Reply::from(ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                codes::METHOD_NOT_ALLOWED,
+                format!("{method} is not supported here; use {allow}"),
+            ))
+            .with_header(ALLOW, allow)
+        }
+        (None, _) => Reply::from(ApiError::new(
+            StatusCode::NOT_FOUND,
+            codes::NOT_FOUND,
+            format!(
+                "no such endpoint: {}",
+                time::truncate_for_message(req.uri().path())
+            ),
+        )),
+    };
+    Ok(reply.into_response())
+}
+
+async fn read_body(body: Incoming, max: usize) -> Result<Bytes, Reply> {
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(Reply::from(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                codes::PAYLOAD_TOO_LARGE,
+                format!("the request body exceeds {max} bytes"),
+            )))
+        }
+        Err(e) => Err(Reply::from(ApiError::bad_request(
+            codes::INVALID_REQUEST,
+            format!("cannot read the request body: {e}"),
+        ))),
+    }
+}
+
+/// One API request: body, fault decision, endpoint, and the faults that alter a reply.
+async fn api(
+    shared: &Arc<Shared>,
+    peer: SocketAddr,
+    endpoint: Endpoint,
+    req: Request<Incoming>,
+) -> Reply {
+    let (parts, body) = req.into_parts();
+    let body = match read_body(body, shared.config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(reply) => return reply,
+    };
+    let kind = RequestKind {
+        endpoint,
+        has_cursor: endpoint != Endpoint::Login && query::has_cursor(&body),
+    };
+    let fault = shared.faults().decide(kind);
+    let retry_after = shared.config.faults.retry_after_secs.to_string();
+    match fault {
+        Some(Fault::TooManyRequests) => {
+            shared.faults().record(Fault::TooManyRequests);
+            return Reply::from(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::TOO_MANY_REQUESTS,
+                "Too many requests",
+            ))
+            .with_header(RETRY_AFTER, retry_after);
+        }
+        Some(Fault::TooManyRequestsNoRetryAfter) => {
+            shared.faults().record(Fault::TooManyRequestsNoRetryAfter);
+            return Reply::from(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                codes::TOO_MANY_REQUESTS,
+                "Too many requests",
+            ));
+        }
+        Some(Fault::InternalServerError) => {
+            shared.faults().record(Fault::InternalServerError);
+            return Reply::from(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                codes::INTERNAL_ERROR,
+                "An unexpected error occurred",
+            ));
+        }
+        Some(Fault::ServiceUnavailable) => {
+            shared.faults().record(Fault::ServiceUnavailable);
+            return Reply::from(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                codes::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable",
+            ))
+            .with_header(RETRY_AFTER, retry_after);
+        }
+        Some(Fault::Slow) => {
+            shared.faults().record(Fault::Slow);
+            tokio::time::sleep(shared.config.faults.slow_delay).await;
+        }
+        _ => {}
+    }
+    let mut reply = match endpoint {
+        Endpoint::Login => login(shared, peer, &body),
+        Endpoint::Siem => siem(shared, &parts.headers, &body, fault),
+        Endpoint::Search => search(shared, &parts.headers, &body, fault),
+    };
+    if fault == Some(Fault::Truncated) && reply.status == StatusCode::OK && reply.body.len() > 1 {
+        let keep = reply.body.len() / 2;
+        reply.body.truncate(keep);
+        shared.faults().record(Fault::Truncated);
+    }
+    reply
+}
+
+fn login(shared: &Shared, peer: SocketAddr, body: &[u8]) -> Reply {
+    let app = &shared.config.credentials;
+    let request =
+        match auth::parse_login(body).and_then(|l| auth::check_credentials(&l, app).map(|()| l)) {
+            Ok(l) => l,
+            Err(e) => return e.into(),
+        };
+    let ttl_ms = i64::try_from(shared.config.token_ttl.as_millis()).unwrap_or(i64::MAX);
+    let issued = shared
+        .tokens()
+        .issue(time::now_ms(), ttl_ms, request.enable_web_session);
+    if shared.config.login_events {
+        shared
+            .tenant_mut()
+            .add_login_event(app, &peer.ip().to_string());
+    }
+    let mut reply = Reply::ok(&issued.result);
+    if let Some(cookie) = issued.session_cookie {
+        reply = reply.with_header(
+            SET_COOKIE,
+            format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly"),
+        );
+    }
+    reply
+}
+
+/// Checks the token; with the `expire-token` fault, a valid token dies here.
+fn authorize(shared: &Shared, headers: &HeaderMap, fault: Option<Fault>) -> Result<(), Reply> {
+    let mut tokens = shared.tokens();
+    let token = tokens
+        .authorize(
+            headers,
+            time::now_ms(),
+            &shared.config.credentials,
+            shared.config.accept_credentials_header,
+        )
+        .map_err(Reply::from)?;
+    if fault == Some(Fault::ExpireToken) {
+        if let Some(token) = token {
+            tokens.revoke(&token);
+            drop(tokens);
+            shared.faults().record(Fault::ExpireToken);
+            return Err(Reply::from(ApiError::unauthorized(
+                codes::INVALID_SESSION_TOKEN,
+                "The session token has expired; authenticate again",
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn siem(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>) -> Reply {
+    if let Err(reply) = authorize(shared, headers, fault) {
+        return reply;
+    }
+    let request = match audit::resolve_siem(body, shared.cursor_key) {
+        Ok(r) => r,
+        Err(e) => return e.into(),
+    };
+    if fault == Some(Fault::LateRecords) {
+        if let Start::From(Direction::Next, pos) = &request.start {
+            let wanted = Wanted {
+                category: request.query.categories.first().cloned(),
+                outcome: request.query.outcomes.first().cloned(),
+            };
+            let n = 1 + (mix64(shared.config.seed ^ pos.time_ms as u64) % 3) as usize;
+            let max_behind =
+                i64::try_from(shared.config.faults.late_max_behind.as_millis()).unwrap_or(i64::MAX);
+            shared.tenant_mut().insert_behind(
+                (pos.time_ms, &pos.id),
+                request.query.start_ms,
+                max_behind,
+                &wanted,
+                n,
+            );
+            shared.faults().record(Fault::LateRecords);
+        }
+    }
+    let tenant = shared.tenant();
+    let page = audit::siem_page(&tenant, &request, fault == Some(Fault::EdgeDuplicates));
+    let json = page.to_json(shared.cursor_key);
+    let repeated = page.repeated_edge;
+    drop(page);
+    drop(tenant);
+    if repeated {
+        shared.faults().record(Fault::EdgeDuplicates);
+    }
+    Reply::json(StatusCode::OK, json)
+}
+
+fn search(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>) -> Reply {
+    if let Err(reply) = authorize(shared, headers, fault) {
+        return reply;
+    }
+    let request = match audit::resolve_search(body, shared.cursor_key) {
+        Ok(r) => r,
+        Err(e) => return e.into(),
+    };
+    let tenant = shared.tenant();
+    let json = audit::search_page(&tenant, &request).to_json(shared.cursor_key);
+    Reply::json(StatusCode::OK, json)
+}
+
+#[derive(Serialize)]
+struct SimIds {
+    ids: Vec<String>,
+    #[serde(rename = "lateIds")]
+    late_ids: Vec<String>,
+}
+
+fn sim_ids(shared: &Shared) -> Reply {
+    let tenant = shared.tenant();
+    Reply::ok(&SimIds {
+        ids: tenant.ids(),
+        late_ids: tenant.late_ids(),
+    })
+}
+
+#[derive(Serialize)]
+struct SimStats {
+    records: usize,
+    #[serde(rename = "lateRecords")]
+    late_records: usize,
+    #[serde(rename = "accountId")]
+    account_id: String,
+    faults: std::collections::BTreeMap<String, u64>,
+}
+
+fn sim_stats(shared: &Shared) -> Reply {
+    let faults = shared
+        .fault_counts()
+        .into_iter()
+        .map(|(f, n)| (f.name().to_string(), n))
+        .collect();
+    let tenant = shared.tenant();
+    Reply::ok(&SimStats {
+        records: tenant.records().len(),
+        late_records: tenant.late_ids().len(),
+        account_id: tenant.account_id().to_string(),
+        faults,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route(LOGIN_PATH), Some(Route::Login));
+        assert_eq!(route(SIEM_PATH), Some(Route::Siem));
+        assert_eq!(route(SIEM_V1_PATH), Some(Route::Siem));
+        assert_eq!(route(SEARCH_PATH), Some(Route::Search));
+        assert_eq!(route("/api/web/v2/reports/auditeventspaged/siem/"), None);
+        assert_eq!(route("/"), None);
+    }
+}
