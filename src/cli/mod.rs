@@ -1,10 +1,18 @@
-//! The command line: `engine map`, `engine check`, `engine simulate`, `engine run`.
+//! The command line: `engine map`, `engine check`, `engine simulate`.
+
+mod check;
+mod load;
+mod map;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "engine", version, about = "Pull SaaS audit logs and map them to OCSF 1.5.0")]
+#[command(
+    name = "engine",
+    version,
+    about = "Pull SaaS audit logs and map them to OCSF 1.5.0"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -12,13 +20,26 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Map raw records to OCSF offline: one event per line on stdout, dead letters on stderr.
+    Map(map::MapArgs),
+    /// Check source specs and mapping files; report every error at once.
+    Check(check::CheckArgs),
     /// Run the built-in Entrust IDaaS simulator on loopback.
     Simulate(crate::simulator::SimulateArgs),
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { load::EXIT_CONFIG } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     match cli.command {
+        Command::Map(args) => map::run(args),
+        Command::Check(args) => check::run(args),
         Command::Simulate(args) => crate::simulator::main(args),
     }
 }

@@ -79,8 +79,6 @@ pub enum ErrorKind {
     UnknownCoercion { name: String },
     #[error("lookup table `{name}` is defined twice")]
     DuplicateTable { name: String },
-    #[error("`from_ocsf: {field}` refers to a field that no rule of this mapping sets")]
-    UnknownOcsfRef { field: String },
     #[error("`{field}` has no OCSF observable type")]
     NotObservable { field: String },
     #[error("parameter `{name}` has no value: pass `--set {name}=VALUE`")]
@@ -143,9 +141,8 @@ impl ErrorKind {
             NoSource { .. } => "E206",
             UnknownCoercion { .. } => "E207",
             DuplicateTable { .. } => "E208",
-            UnknownOcsfRef { .. } => "E209",
-            NotObservable { .. } => "E210",
-            ParamMissing { .. } => "E211",
+            NotObservable { .. } => "E209",
+            ParamMissing { .. } => "E210",
             OverlappingMatchers { .. } => "E301",
             MissingBase { .. } => "E302",
             ExtendsCycle { .. } => "E303",

@@ -1,0 +1,34 @@
+//! Loading a source spec and its mappings for a command, with configuration errors rendered to
+//! standard error and turned into exit code 2.
+
+use crate::diagnostic::{Diagnostic, render_all};
+use crate::mapping::{MapOptions, MappingSet};
+use crate::source::{SourceSpec, parse_sets};
+use std::path::Path;
+
+/// Exit code for usage and configuration errors.
+pub const EXIT_CONFIG: u8 = 2;
+
+/// A spec with its compiled mappings, parameters resolved for offline use.
+pub struct Loaded {
+    pub spec: SourceSpec,
+    pub mappings: MappingSet,
+}
+
+/// Loads `spec_path` and its mappings; `sets` are `--set KEY=VALUE` arguments.
+pub fn load(
+    spec_path: &Path,
+    sets: &[String],
+    options: MapOptions,
+) -> Result<Loaded, Vec<Diagnostic>> {
+    let sets = parse_sets(sets)?;
+    let spec = SourceSpec::load(spec_path)?;
+    let params = spec.offline_params(&sets)?;
+    let mappings = MappingSet::load(&spec.mappings, &params, options)?;
+    Ok(Loaded { spec, mappings })
+}
+
+/// Prints diagnostics to standard error.
+pub fn report(diags: &[Diagnostic]) {
+    eprint!("{}", render_all(diags));
+}

@@ -1,0 +1,114 @@
+//! `engine map`: raw records in, one OCSF event per line out, in input order; records that
+//! cannot be mapped go to standard error as reason-coded dead letters.
+
+use super::load::{EXIT_CONFIG, load, report};
+use crate::deadletter::{DeadLetter, Reason};
+use crate::input::{Input, read_stdin, records};
+use crate::mapping::MapOptions;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct MapArgs {
+    /// The source spec, e.g. sources/entrust.yaml.
+    pub spec: PathBuf,
+    /// Raw records: NDJSON, a JSON array, a JSON object or an API page. Standard input when none.
+    pub files: Vec<PathBuf>,
+    /// Give a spec parameter a value (e.g. `--set hostname=example.us.trustedauth.com`).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Keep each original record, as JSON text, in `raw_data`.
+    #[arg(long)]
+    pub raw_data: bool,
+}
+
+pub fn run(args: MapArgs) -> ExitCode {
+    let loaded = match load(
+        &args.spec,
+        &args.sets,
+        MapOptions {
+            keep_raw: args.raw_data,
+        },
+    ) {
+        Ok(l) => l,
+        Err(diags) => {
+            report(&diags);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let mut inputs = Vec::new();
+    if args.files.is_empty() {
+        match read_stdin() {
+            Ok(text) => inputs.push(("<stdin>".to_string(), text)),
+            Err(e) => {
+                eprintln!("error: cannot read standard input: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        }
+    }
+    for file in &args.files {
+        match std::fs::read_to_string(file) {
+            Ok(text) => inputs.push((file.display().to_string(), text)),
+            Err(e) => {
+                eprintln!("error: cannot read `{}`: {e}", file.display());
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        }
+    }
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    let (mut mapped, mut dead) = (0usize, 0usize);
+    for (name, text) in &inputs {
+        for input in records(text) {
+            let result = match input {
+                Input::Record(record) => loaded.mappings.map(record),
+                Input::NotJson { line, text, error } => Err(Box::new(DeadLetter::new(
+                    Reason::InvalidRecord,
+                    format!("{name}:{line}: not JSON: {error}"),
+                    serde_json::Value::String(text),
+                ))),
+            };
+            let written = match result {
+                Ok(event) => {
+                    mapped += 1;
+                    serde_json::to_writer(&mut out, &event)
+                        .map_err(std::io::Error::from)
+                        .and_then(|()| out.write_all(b"\n"))
+                }
+                Err(dl) => {
+                    dead += 1;
+                    writeln!(err, "{}", dl.to_json_line())
+                }
+            };
+            if let Err(e) = written {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+                eprintln!("error: cannot write output: {e}");
+                return ExitCode::from(3);
+            }
+        }
+    }
+    if out.flush().is_err() {
+        return ExitCode::from(3);
+    }
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "{mapped} event{} written, {dead} dead letter{}",
+            plural(mapped),
+            plural(dead)
+        );
+    }
+    if dead > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

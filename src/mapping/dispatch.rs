@@ -1,0 +1,162 @@
+//! Dispatch: which mapping a record belongs to. Matchers are equality tests on record fields
+//! (`eventType: X` or one of a list), indexed by hash so that finding the mapping is a few key
+//! lookups whatever the number of mappings. Overlapping matchers are a load error; a
+//! `fallback: true` mapping applies only where no other matches.
+
+use super::decl::FileDecl;
+use super::path::{Seg, dotted_segs, lookup};
+use super::program::Mapping;
+use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
+use serde_json::Value;
+use std::collections::HashMap;
+
+const SEP: char = '\u{1f}';
+
+/// Finds the mapping of a record.
+#[derive(Debug, Default)]
+pub struct Dispatch {
+    /// Non-fallback groups first, then fallback groups.
+    groups: Vec<Group>,
+    /// Every field any matcher reads, to describe records that match nothing.
+    fields: Vec<String>,
+}
+
+/// The mappings that match on the same set of fields.
+#[derive(Debug)]
+struct Group {
+    fields: Vec<Vec<Seg>>,
+    index: HashMap<String, usize>,
+}
+
+impl Dispatch {
+    /// Indexes the mappings and reports every pair of overlapping matchers.
+    pub fn build(mappings: &[Mapping], decls: &[&FileDecl], diags: &mut Diagnostics) -> Dispatch {
+        for fallback in [false, true] {
+            let members: Vec<usize> = (0..mappings.len())
+                .filter(|&i| mappings[i].fallback == fallback)
+                .collect();
+            for (n, &a) in members.iter().enumerate() {
+                for &b in &members[n + 1..] {
+                    if overlaps(&mappings[a], &mappings[b]) {
+                        diags.push(overlap_error(decls[a], decls[b]));
+                    }
+                }
+            }
+        }
+        let mut groups: Vec<(bool, Vec<String>, Group)> = Vec::new();
+        for (i, m) in mappings.iter().enumerate() {
+            let mut names: Vec<&(String, Vec<String>)> = m.matchers.iter().collect();
+            names.sort_by(|x, y| x.0.cmp(&y.0));
+            let field_names: Vec<String> = names.iter().map(|(f, _)| f.clone()).collect();
+            let pos = match groups
+                .iter()
+                .position(|(fb, f, _)| *fb == m.fallback && *f == field_names)
+            {
+                Some(pos) => pos,
+                None => {
+                    let fields = field_names.iter().map(|f| dotted_segs(f)).collect();
+                    groups.push((
+                        m.fallback,
+                        field_names,
+                        Group {
+                            fields,
+                            index: HashMap::new(),
+                        },
+                    ));
+                    groups.len() - 1
+                }
+            };
+            for key in product(&names) {
+                groups[pos].2.index.entry(key).or_insert(i);
+            }
+        }
+        groups.sort_by_key(|(fallback, _, _)| *fallback);
+        let mut fields: Vec<String> = groups.iter().flat_map(|(_, f, _)| f.clone()).collect();
+        fields.sort();
+        fields.dedup();
+        Dispatch {
+            groups: groups.into_iter().map(|(_, _, g)| g).collect(),
+            fields,
+        }
+    }
+
+    /// The index of the mapping for `record`, if any.
+    pub fn find(&self, record: &Value) -> Option<usize> {
+        let mut key = String::new();
+        'groups: for group in &self.groups {
+            key.clear();
+            for (n, field) in group.fields.iter().enumerate() {
+                if n > 0 {
+                    key.push(SEP);
+                }
+                match lookup(record, field) {
+                    Some(Value::String(s)) => key.push_str(s),
+                    Some(Value::Number(x)) => key.push_str(&x.to_string()),
+                    Some(Value::Bool(b)) => key.push_str(if *b { "true" } else { "false" }),
+                    _ => continue 'groups,
+                }
+            }
+            if let Some(&i) = group.index.get(&key) {
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// `field=value` for every matched-on field of the record, for dead-letter messages.
+    pub fn describe(&self, record: &Value) -> String {
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .map(|f| match lookup(record, &dotted_segs(f)) {
+                Some(Value::String(s)) => format!("{f}={s}"),
+                Some(Value::Null) | None => format!("{f} absent"),
+                Some(other) => format!("{f}={other}"),
+            })
+            .collect();
+        parts.join(", ")
+    }
+}
+
+/// All keys a matcher accepts: the cartesian product of its value lists.
+fn product(matchers: &[&(String, Vec<String>)]) -> Vec<String> {
+    let mut keys = vec![String::new()];
+    for (n, (_, values)) in matchers.iter().enumerate() {
+        keys = keys
+            .iter()
+            .flat_map(|k| {
+                values.iter().map(move |v| {
+                    if n == 0 {
+                        v.clone()
+                    } else {
+                        format!("{k}{SEP}{v}")
+                    }
+                })
+            })
+            .collect();
+    }
+    keys
+}
+
+/// Two matchers overlap when every field both constrain accepts a common value.
+fn overlaps(a: &Mapping, b: &Mapping) -> bool {
+    a.matchers.iter().all(
+        |(field, va)| match b.matchers.iter().find(|(f, _)| f == field) {
+            Some((_, vb)) => va.iter().any(|v| vb.contains(v)),
+            None => true,
+        },
+    )
+}
+
+fn overlap_error(first: &FileDecl, second: &FileDecl) -> Diagnostic {
+    let d = Diagnostic::new(ErrorKind::OverlappingMatchers {
+        first: first.name.clone(),
+        second: second.name.clone(),
+    })
+    .at_opt(second.match_span.clone())
+    .help("make one matcher narrower, or mark the general one `fallback: true`");
+    match &first.match_span {
+        Some(span) => d.note(span.clone(), format!("`{}` matches here", first.name)),
+        None => d,
+    }
+}

@@ -1,0 +1,252 @@
+//! The mapping engine: YAML mapping rules loaded from `mappings/<source>/**.yaml` at run time,
+//! compiled once, then applied to records with no I/O, no clock and no network.
+//!
+//! Load: parse every file → decode ([`decl`]) → merge bases ([`inherit`]) → compile against
+//! OCSF ([`compile`]) → index matchers ([`dispatch`]). Map: dispatch → rules ([`program`]) →
+//! `unmapped` → derived fields → validation, or a dead letter.
+
+mod coerce;
+mod compile;
+mod decl;
+mod dispatch;
+mod inherit;
+mod path;
+mod program;
+mod template;
+mod unmapped;
+
+pub use coerce::parse_datetime;
+pub use program::Mapping;
+
+use crate::deadletter::{DeadLetter, Reason};
+use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile};
+use crate::ocsf;
+use decl::{FileDecl, TableDecl};
+use dispatch::Dispatch;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use template::Templates;
+
+/// Options for producing events.
+#[derive(Debug, Clone, Default)]
+pub struct MapOptions {
+    /// Put the original record, as JSON text, in `raw_data`.
+    pub keep_raw: bool,
+}
+
+/// All mappings of one source, ready to map records.
+pub struct MappingSet {
+    root: PathBuf,
+    mappings: Vec<Mapping>,
+    dispatch: Dispatch,
+    templates: Templates,
+    options: MapOptions,
+}
+
+impl std::fmt::Debug for MappingSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappingSet")
+            .field("root", &self.root)
+            .field("mappings", &self.mappings.len())
+            .finish()
+    }
+}
+
+impl MappingSet {
+    /// Loads and compiles every mapping under `root`. `params` are the source parameters the
+    /// mappings may use (`None` for a parameter without a value). Returns every problem found.
+    pub fn load(
+        root: &Path,
+        params: &BTreeMap<String, Option<String>>,
+        options: MapOptions,
+    ) -> Result<Self, Vec<Diagnostic>> {
+        let mut diags = Diagnostics::default();
+        let files = yaml_files(root, &mut diags);
+        if files.is_empty() && diags.is_empty() {
+            diags.push(Diagnostic::new(ErrorKind::NoMappings {
+                dir: root.display().to_string(),
+            }));
+        }
+        let mut decls = Vec::new();
+        for (name, path) in files {
+            let file = match SourceFile::read(&path) {
+                Ok(f) => f,
+                Err(d) => {
+                    diags.push(d);
+                    continue;
+                }
+            };
+            match crate::yaml::parse(&file) {
+                Ok(node) => decls.extend(decl::decode_file(name, file, &node, &mut diags)),
+                Err(d) => diags.push(d),
+            }
+        }
+        let tables = collect_tables(&decls, &mut diags);
+        let resolved = inherit::resolve(&decls, &mut diags);
+        let ocsf_params: BTreeMap<String, String> = params
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())))
+            .collect();
+        let mut templates = Templates::new(&ocsf_params);
+        let mut mappings = Vec::new();
+        let mut kept = Vec::new();
+        {
+            let mut compiler =
+                compile::Compiler::new(ocsf::catalog(), params, &mut templates, tables, &mut diags);
+            for decl in &resolved {
+                if let Some(m) = compiler.mapping(decl, root) {
+                    mappings.push(m);
+                    kept.push(decl);
+                }
+            }
+        }
+        let dispatch = Dispatch::build(&mappings, &kept, &mut diags);
+        ocsf::validate::warm_up();
+        diags.finish(MappingSet {
+            root: root.to_path_buf(),
+            mappings,
+            dispatch,
+            templates,
+            options,
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn mappings(&self) -> &[Mapping] {
+        &self.mappings
+    }
+
+    /// The mapping a record would be mapped with.
+    pub fn dispatch(&self, record: &Value) -> Option<&Mapping> {
+        self.dispatch.find(record).map(|i| &self.mappings[i])
+    }
+
+    /// Maps one record to a validated OCSF event, or explains why it cannot be.
+    pub fn map(&self, record: Value) -> Result<Value, Box<DeadLetter>> {
+        if !record.is_object() {
+            let kind = match &record {
+                Value::Array(_) => "a list",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "null",
+            };
+            return Err(Box::new(DeadLetter::new(
+                Reason::InvalidRecord,
+                format!("a record must be a JSON object, not {kind}"),
+                record,
+            )));
+        }
+        let Some(index) = self.dispatch.find(&record) else {
+            let message = format!(
+                "no mapping matches this record ({})",
+                self.dispatch.describe(&record)
+            );
+            return Err(Box::new(DeadLetter::new(
+                Reason::NoMapping,
+                message,
+                record,
+            )));
+        };
+        let mapping = &self.mappings[index];
+        let record = Arc::new(record);
+        let mut run = program::Run::new(&self.templates, Arc::clone(&record));
+        run.apply(mapping);
+        let mut event = std::mem::take(&mut run.out);
+        let notes = std::mem::take(&mut run.notes);
+        if let Some(rest) = unmapped::unmapped(&record, &run.consumed) {
+            program::insert_path(&mut event, &["unmapped".to_string()], rest);
+        }
+        drop(run);
+        if self.options.keep_raw {
+            event.insert("raw_data".into(), Value::String(record.to_string()));
+        }
+        ocsf::derive(&mut event, mapping.class);
+        let event = Value::Object(event);
+        match ocsf::validate(&event) {
+            Ok(()) => Ok(event),
+            Err(mut details) => {
+                details.extend(notes.into_iter().map(|n| format!("note: {n}")));
+                let record = Arc::try_unwrap(record).unwrap_or_else(|shared| (*shared).clone());
+                Err(Box::new(DeadLetter {
+                    reason: Reason::InvalidOcsf,
+                    message: format!(
+                        "mapping `{}` produced an event that is not valid OCSF {}",
+                        mapping.name,
+                        ocsf::OCSF_VERSION
+                    ),
+                    details,
+                    mapping: Some(mapping.name.clone()),
+                    record,
+                }))
+            }
+        }
+    }
+}
+
+/// Every `.yaml`/`.yml` file below `root`, sorted, with its name relative to `root`.
+fn yaml_files(root: &Path, diags: &mut Diagnostics) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) => {
+                diags.push(Diagnostic::new(ErrorKind::Io {
+                    path: dir.display().to_string(),
+                    reason: e.to_string(),
+                }));
+                continue;
+            }
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Some(stem) = path
+                .extension()
+                .filter(|e| *e == "yaml" || *e == "yml")
+                .and(path.file_stem())
+            {
+                let rel_dir = path
+                    .parent()
+                    .and_then(|p| p.strip_prefix(root).ok())
+                    .unwrap_or(Path::new(""));
+                let mut name: Vec<String> = rel_dir
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                name.push(stem.to_string_lossy().into_owned());
+                out.push((name.join("/"), path));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Gathers the named tables of every file; a name may be defined once.
+fn collect_tables(decls: &[FileDecl], diags: &mut Diagnostics) -> HashMap<String, TableDecl> {
+    let mut tables: HashMap<String, TableDecl> = HashMap::new();
+    for decl in decls {
+        for t in &decl.tables {
+            if let Some(first) = tables.get(&t.name) {
+                diags.push(
+                    Diagnostic::new(ErrorKind::DuplicateTable {
+                        name: t.name.clone(),
+                    })
+                    .at(t.span.clone())
+                    .note(first.span.clone(), "first defined here"),
+                );
+            } else {
+                tables.insert(t.name.clone(), t.clone());
+            }
+        }
+    }
+    tables
+}

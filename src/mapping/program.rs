@@ -1,0 +1,337 @@
+//! Compiled mappings and how they run: per record, only key lookups, table lookups and
+//! pre-compiled templates. Produces the OCSF fields and the list of record locations consumed.
+
+use super::coerce::Coerce;
+use super::path::{Consumed, SourcePath, is_present};
+use super::template::{TemplateId, Templates, context};
+use crate::ocsf::{Attribute, Class};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// One compiled mapping: what it matches and how it builds the event.
+#[derive(Debug)]
+pub struct Mapping {
+    /// The file's path below the mapping root, without `.yaml`.
+    pub name: String,
+    pub file: std::path::PathBuf,
+    pub class: &'static Class,
+    pub fallback: bool,
+    /// Record field → accepted values (any of).
+    pub matchers: Vec<(String, Vec<String>)>,
+    pub(crate) rules: Vec<FieldRule>,
+    pub(crate) observables: Vec<Observable>,
+}
+
+/// Sets one OCSF field: the first alternative that gives a value wins.
+#[derive(Debug)]
+pub(crate) struct FieldRule {
+    pub target: Vec<String>,
+    pub alts: Vec<Op>,
+    /// For enum id fields, the attribute whose captions translate words into ids at run time.
+    pub enum_attr: Option<&'static Attribute>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Op {
+    pub when: Option<TemplateId>,
+    pub source: Source,
+    pub to_object: Option<(String, String)>,
+    pub lookup: Option<Arc<Table>>,
+    pub coerce: Option<Coerce>,
+    pub default: Option<Value>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Source {
+    From(Vec<SourcePath>),
+    Value(Value),
+    Template(TemplateId),
+    FromOcsf(Vec<String>),
+    List(Vec<Vec<Op>>),
+    Object(Vec<FieldRule>),
+    Each(SourcePath, Vec<FieldRule>),
+}
+
+/// A compiled lookup table. With `ignore_case`, keys are stored upper-cased.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub entries: HashMap<String, Value>,
+    pub default: Option<Value>,
+    pub ignore_case: bool,
+}
+
+impl Table {
+    /// `Some(Ok(v))` on a hit, `Some(Err(v))` when the miss falls back to the table's default.
+    fn get(&self, key: &Value) -> Option<Result<Value, Value>> {
+        let text = match key {
+            Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
+            Value::Number(n) => std::borrow::Cow::Owned(n.to_string()),
+            Value::Bool(b) => std::borrow::Cow::Owned(b.to_string()),
+            _ => return self.default.clone().map(Err),
+        };
+        let hit = if self.ignore_case {
+            self.entries.get(&text.to_uppercase())
+        } else {
+            self.entries.get(text.as_ref())
+        };
+        match hit {
+            Some(v) => Some(Ok(v.clone())),
+            None => self.default.clone().map(Err),
+        }
+    }
+}
+
+/// An observable derived from an OCSF field the mapping set.
+#[derive(Debug)]
+pub(crate) struct Observable {
+    pub path: Vec<String>,
+    pub name: String,
+    pub type_id: i64,
+}
+
+/// The state of one record's mapping.
+pub(crate) struct Run<'m> {
+    pub templates: &'m Templates,
+    pub record: Arc<Value>,
+    ctx: Option<minijinja::Value>,
+    pub consumed: Consumed<'m>,
+    pub out: Map<String, Value>,
+    /// Values that were present but did not convert (`as:`), reported if the event is invalid.
+    pub notes: Vec<String>,
+}
+
+/// Where `from` paths point: the record (consumption tracked) or a list element of `each`.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Record,
+    Item(&'a Value),
+}
+
+impl<'m> Run<'m> {
+    pub fn new(templates: &'m Templates, record: Arc<Value>) -> Self {
+        Self {
+            templates,
+            record,
+            ctx: None,
+            consumed: Vec::new(),
+            out: Map::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Applies every rule of `mapping`, then its observables.
+    pub fn apply(&mut self, mapping: &'m Mapping) {
+        for rule in &mapping.rules {
+            if let Some(v) = self.eval_rule(rule, Scope::Record) {
+                insert_path(&mut self.out, &rule.target, v);
+            }
+        }
+        let mut observables = Vec::new();
+        for obs in &mapping.observables {
+            let value = lookup_out(&self.out, &obs.path).and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+            if let Some(value) = value {
+                observables.push(
+                    serde_json::json!({"name": obs.name, "type_id": obs.type_id, "value": value}),
+                );
+            }
+        }
+        if !observables.is_empty() {
+            self.out
+                .insert("observables".into(), Value::Array(observables));
+        }
+    }
+
+    fn eval_rule(&mut self, rule: &'m FieldRule, scope: Scope<'_>) -> Option<Value> {
+        let value = rule.alts.iter().find_map(|op| self.eval_op(op, scope))?;
+        Some(match (rule.enum_attr, value) {
+            (Some(attr), Value::String(s)) => {
+                match attr.enum_id(&s).or_else(|| s.trim().parse().ok()) {
+                    Some(id) => Value::from(id),
+                    None => Value::String(s),
+                }
+            }
+            (_, v) => v,
+        })
+    }
+
+    fn eval_op(&mut self, op: &'m Op, scope: Scope<'_>) -> Option<Value> {
+        if let Some(cond) = &op.when
+            && !self.is_true(cond, scope)
+        {
+            return None;
+        }
+        let mark = self.consumed.len();
+        let produced = self
+            .eval_source(&op.source, scope)
+            .and_then(|v| self.modify(op, v, mark));
+        match produced {
+            Some(v) => Some(v),
+            None => {
+                self.consumed.truncate(mark);
+                op.default.clone()
+            }
+        }
+    }
+
+    /// `to_object`, `lookup` and `as`, in that order.
+    fn modify(&mut self, op: &Op, mut v: Value, mark: usize) -> Option<Value> {
+        if let Some((key, value)) = &op.to_object {
+            v = to_object(&v, key, value)?;
+        }
+        if let Some(table) = &op.lookup {
+            v = match table.get(&v)? {
+                Ok(hit) => hit,
+                Err(fallback) => {
+                    // The source value was not recognised: it stays in `unmapped`.
+                    self.consumed.truncate(mark);
+                    fallback
+                }
+            };
+        }
+        if let Some(coerce) = op.coerce {
+            match coerce.apply(&v) {
+                Some(converted) => v = converted,
+                None => {
+                    self.notes
+                        .push(format!("{v} is not a valid {}", coerce.name()));
+                    return None;
+                }
+            }
+        }
+        Some(v).filter(is_present)
+    }
+
+    fn eval_source(&mut self, source: &'m Source, scope: Scope<'_>) -> Option<Value> {
+        match source {
+            Source::Value(v) => Some(v.clone()),
+            Source::From(paths) => match scope {
+                Scope::Record => {
+                    let record = Arc::clone(&self.record);
+                    paths
+                        .iter()
+                        .find_map(|p| p.get(&record, &mut self.consumed))
+                }
+                Scope::Item(item) => {
+                    let mut ignored = Vec::new();
+                    paths.iter().find_map(|p| p.get(item, &mut ignored))
+                }
+            },
+            Source::Template(id) => {
+                let rendered = match scope {
+                    Scope::Record => {
+                        let ctx = self.ctx.get_or_insert_with(|| context(&self.record));
+                        self.templates.render(id, ctx).ok()?
+                    }
+                    Scope::Item(item) => self
+                        .templates
+                        .render(id, &context(&Arc::new(item.clone())))
+                        .ok()?,
+                };
+                (!rendered.is_empty()).then_some(Value::String(rendered))
+            }
+            Source::FromOcsf(path) => lookup_out(&self.out, path).cloned(),
+            Source::List(items) => {
+                let values: Vec<Value> = items
+                    .iter()
+                    .filter_map(|alts| alts.iter().find_map(|op| self.eval_op(op, scope)))
+                    .collect();
+                (!values.is_empty()).then_some(Value::Array(values))
+            }
+            Source::Object(fields) => self.eval_object(fields, scope),
+            Source::Each(path, fields) => {
+                let list = match scope {
+                    Scope::Record => {
+                        let record = Arc::clone(&self.record);
+                        path.get(&record, &mut self.consumed)?
+                    }
+                    Scope::Item(item) => path.get(item, &mut Vec::new())?,
+                };
+                let items: Vec<Value> = match &list {
+                    Value::Array(items) => items
+                        .iter()
+                        .filter_map(|item| self.eval_object(fields, Scope::Item(item)))
+                        .collect(),
+                    other => self
+                        .eval_object(fields, Scope::Item(other))
+                        .into_iter()
+                        .collect(),
+                };
+                (!items.is_empty()).then_some(Value::Array(items))
+            }
+        }
+    }
+
+    fn eval_object(&mut self, fields: &'m [FieldRule], scope: Scope<'_>) -> Option<Value> {
+        let mut obj = Map::new();
+        for rule in fields {
+            if let Some(v) = self.eval_rule(rule, scope) {
+                insert_path(&mut obj, &rule.target, v);
+            }
+        }
+        (!obj.is_empty()).then_some(Value::Object(obj))
+    }
+
+    fn is_true(&mut self, cond: &TemplateId, scope: Scope<'_>) -> bool {
+        let result = match scope {
+            Scope::Record => {
+                let ctx = self.ctx.get_or_insert_with(|| context(&self.record));
+                self.templates.is_true(cond, ctx)
+            }
+            Scope::Item(item) => self
+                .templates
+                .is_true(cond, &context(&Arc::new(item.clone()))),
+        };
+        result.unwrap_or(false)
+    }
+}
+
+/// `[{key: k, value: v}, …]` → `{k: v, …}`; elements without a key or value are skipped.
+fn to_object(list: &Value, key: &str, value: &str) -> Option<Value> {
+    let mut obj = Map::new();
+    for item in list.as_array()? {
+        let k = item.get(key).and_then(|k| match k {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+        if let (Some(k), Some(v)) = (k, item.get(value).filter(|v| is_present(v))) {
+            obj.insert(k, v.clone());
+        }
+    }
+    (!obj.is_empty()).then_some(Value::Object(obj))
+}
+
+/// Sets `value` at `path`, creating objects on the way; merges into an existing object.
+pub(crate) fn insert_path(map: &mut Map<String, Value>, path: &[String], value: Value) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut cur = map;
+    for p in parents {
+        let entry = cur
+            .entry(p.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        let Value::Object(next) = entry else { return };
+        cur = next;
+    }
+    match (cur.get_mut(last), value) {
+        (Some(Value::Object(existing)), Value::Object(new)) => existing.extend(new),
+        (_, value) => {
+            cur.insert(last.clone(), value);
+        }
+    }
+}
+
+fn lookup_out<'a>(map: &'a Map<String, Value>, path: &[String]) -> Option<&'a Value> {
+    let (first, rest) = path.split_first()?;
+    let mut v = map.get(first)?;
+    for p in rest {
+        v = v.get(p)?;
+    }
+    Some(v)
+}

@@ -1,0 +1,89 @@
+//! `unmapped`: every part of the record that no rule turned into OCSF, under its source name,
+//! with `null`s, empty strings and emptied containers left out.
+
+use super::path::Seg;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+/// The record minus the consumed locations, or `None` when nothing is left.
+pub fn unmapped(record: &Value, consumed: &[Cow<'_, [Seg]>]) -> Option<Value> {
+    let paths: Vec<&[Seg]> = consumed.iter().map(|c| c.as_ref()).collect();
+    strip(record, &paths)
+}
+
+fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
+    if paths.iter().any(|p| p.is_empty()) {
+        return None;
+    }
+    match value {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (k, v) in map {
+                let sub: Vec<&[Seg]> = paths
+                    .iter()
+                    .filter_map(|p| match p.split_first() {
+                        Some((Seg::Key(key), rest)) if key == k => Some(rest),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(kept) = strip(v, &sub) {
+                    out.insert(k.clone(), kept);
+                }
+            }
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+        Value::Array(items) => {
+            let out: Vec<Value> = items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| {
+                    let sub: Vec<&[Seg]> = paths
+                        .iter()
+                        .filter_map(|p| match p.split_first() {
+                            Some((Seg::Index(idx), rest)) if *idx == i => Some(rest),
+                            _ => None,
+                        })
+                        .collect();
+                    strip(v, &sub)
+                })
+                .collect();
+            (!out.is_empty()).then_some(Value::Array(out))
+        }
+        other => Some(other.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::path::dotted_segs;
+    use serde_json::json;
+
+    fn run(record: Value, consumed: &[&str]) -> Option<Value> {
+        let segs: Vec<Vec<Seg>> = consumed.iter().map(|c| dotted_segs(c)).collect();
+        let cows: Vec<Cow<[Seg]>> = segs.iter().map(|s| Cow::Borrowed(s.as_slice())).collect();
+        unmapped(&record, &cows)
+    }
+
+    #[test]
+    fn keeps_what_was_not_consumed() {
+        let rec = json!({"id": "1", "token": "OTP", "n": null, "e": "", "auditDetails": {"messageTokens": ["a"], "entityAttributes": [{"name": "x"}]}});
+        assert_eq!(
+            run(rec, &["id", "auditDetails.entityAttributes"]),
+            Some(json!({"token": "OTP", "auditDetails": {"messageTokens": ["a"]}}))
+        );
+    }
+
+    #[test]
+    fn list_elements_can_be_consumed_one_by_one() {
+        let rec = json!({"a": [{"v": 1}, {"v": 2}]});
+        assert_eq!(run(rec, &["a.0"]), Some(json!({"a": [{"v": 2}]})));
+    }
+
+    #[test]
+    fn nothing_left_is_none() {
+        assert_eq!(run(json!({"a": 1, "b": {"c": null}}), &["a"]), None);
+    }
+}

@@ -1,0 +1,218 @@
+//! Source specs (`sources/*.yaml`): the data that describes one SaaS source — its name, its
+//! parameters, and where its mapping rules live.
+
+use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile, Span, did_you_mean};
+use crate::yaml::{MapReader, Node, NodeValue, wrong_type};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const SPEC_KEYS: &[&str] = &["name", "description", "mappings", "params"];
+const PARAM_KEYS: &[&str] = &["description", "required", "secret", "default", "example"];
+
+/// A loaded source spec.
+#[derive(Debug, Clone)]
+pub struct SourceSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub path: PathBuf,
+    /// The mapping directory, resolved against the spec file's directory.
+    pub mappings: PathBuf,
+    pub params: Vec<ParamSpec>,
+}
+
+/// One declared parameter.
+#[derive(Debug, Clone)]
+pub struct ParamSpec {
+    pub name: String,
+    pub description: Option<String>,
+    /// `engine run` refuses to start without a value.
+    pub required: bool,
+    /// The value is a credential: never printed, logged or stored.
+    pub secret: bool,
+    pub default: Option<String>,
+    /// A sample value used offline (`engine map`, `engine check`) when none is given.
+    pub example: Option<String>,
+    pub span: Span,
+}
+
+impl SourceSpec {
+    /// Reads and checks a spec file.
+    pub fn load(path: &Path) -> Result<SourceSpec, Vec<Diagnostic>> {
+        let file = SourceFile::read(path).map_err(|d| vec![d])?;
+        let root = crate::yaml::parse(&file).map_err(|d| vec![d])?;
+        let mut diags = Diagnostics::default();
+        let spec = decode(path, &root, &mut diags);
+        diags.finish(spec)?.ok_or_else(|| {
+            vec![Diagnostic::new(ErrorKind::BadSpec {
+                reason: "the spec could not be read".into(),
+            })]
+        })
+    }
+
+    /// Parameter values for offline use: `--set` first, then the default, then the example.
+    pub fn offline_params(
+        &self,
+        sets: &[(String, String)],
+    ) -> Result<BTreeMap<String, Option<String>>, Vec<Diagnostic>> {
+        let mut diags = Diagnostics::default();
+        let mut values: BTreeMap<String, Option<String>> = self
+            .params
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.default.clone().or_else(|| p.example.clone()),
+                )
+            })
+            .collect();
+        for (key, value) in sets {
+            match values.get_mut(key) {
+                Some(slot) => *slot = Some(value.clone()),
+                None => {
+                    let help = did_you_mean(key, self.params.iter().map(|p| p.name.as_str()))
+                        .map(|n| format!("did you mean `{n}`?"));
+                    diags.push(
+                        Diagnostic::new(ErrorKind::UnknownParam { name: key.clone() }).help_opt(
+                            help.or_else(|| {
+                                Some(format!(
+                                    "`{}` declares: {}",
+                                    self.path.display(),
+                                    self.param_names()
+                                ))
+                            }),
+                        ),
+                    );
+                }
+            }
+        }
+        diags.finish(values)
+    }
+
+    fn param_names(&self) -> String {
+        self.params
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Parses `KEY=VALUE` arguments of `--set`.
+pub fn parse_sets(args: &[String]) -> Result<Vec<(String, String)>, Vec<Diagnostic>> {
+    let mut diags = Diagnostics::default();
+    let mut out = Vec::new();
+    for arg in args {
+        match arg.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => out.push((k.trim().to_string(), v.to_string())),
+            _ => diags.push(
+                Diagnostic::new(ErrorKind::BadSetArg { arg: arg.clone() })
+                    .help("for example `--set hostname=example.us.trustedauth.com`"),
+            ),
+        }
+    }
+    diags.finish(out)
+}
+
+fn decode(path: &Path, root: &Node, diags: &mut Diagnostics) -> Option<SourceSpec> {
+    let r = MapReader::new(root, "a source spec", SPEC_KEYS, diags)?;
+    let name = r.str("name", diags);
+    if name.is_none() && !r.has("name") {
+        diags.push(
+            r.missing("name")
+                .help("name the source, e.g. `name: entrust_idaas`"),
+        );
+    }
+    let description = r.str("description", diags).map(|(d, _)| d);
+    let mappings =
+        match r.str("mappings", diags) {
+            Some((m, span)) => {
+                let dir = path.parent().unwrap_or(Path::new("")).join(&m);
+                if !dir.is_dir() {
+                    diags.push(
+                        Diagnostic::new(ErrorKind::InvalidValue {
+                            key: "mappings".into(),
+                            reason: format!("`{}` is not a directory", dir.display()),
+                        })
+                        .at(span)
+                        .help("the path is relative to the spec file"),
+                    );
+                }
+                Some(dir)
+            }
+            None => {
+                if !r.has("mappings") {
+                    diags.push(r.missing("mappings").help(
+                        "point at the mapping directory, e.g. `mappings: ../mappings/entrust`",
+                    ));
+                }
+                None
+            }
+        };
+    let mut params = Vec::new();
+    if let Some(entries) = r.map("params", diags) {
+        for (key, node) in entries {
+            if let Some(p) = decode_param(&key.name, key.span.clone(), node, diags) {
+                params.push(p);
+            }
+        }
+    }
+    Some(SourceSpec {
+        name: name?.0,
+        description,
+        path: path.to_path_buf(),
+        mappings: mappings?,
+        params,
+    })
+}
+
+fn decode_param(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) -> Option<ParamSpec> {
+    let context = format!("parameter `{name}`");
+    let r = MapReader::new(node, context, PARAM_KEYS, diags)?;
+    let scalar = |key: &str, diags: &mut Diagnostics| -> Option<String> {
+        let node = r.node(key)?;
+        match &node.value {
+            NodeValue::Str(s) => Some(s.clone()),
+            NodeValue::Int(i) => Some(i.to_string()),
+            NodeValue::Float(f) => Some(f.to_string()),
+            NodeValue::Bool(b) => Some(b.to_string()),
+            _ => {
+                diags.push(wrong_type(key, "a string", node));
+                None
+            }
+        }
+    };
+    let param = ParamSpec {
+        name: name.to_string(),
+        description: r.str("description", diags).map(|(d, _)| d),
+        required: r.bool("required", diags).unwrap_or(false),
+        secret: r.bool("secret", diags).unwrap_or(false),
+        default: scalar("default", diags),
+        example: scalar("example", diags),
+        span,
+    };
+    if param.required && param.default.is_some() {
+        diags.push(
+            Diagnostic::new(ErrorKind::ConflictingKeys {
+                first: "required".into(),
+                second: "default".into(),
+                context: format!("parameter `{name}`"),
+            })
+            .at(r
+                .entry("default")
+                .map(|(k, _)| k.span.clone())
+                .unwrap_or_else(|| param.span.clone()))
+            .help("a parameter with a default is never missing; use `example` for a sample value"),
+        );
+    }
+    if param.secret && (param.default.is_some() || param.example.is_some()) {
+        diags.push(
+            Diagnostic::new(ErrorKind::InvalidValue {
+                key: name.to_string(),
+                reason: "a secret parameter cannot carry a value in the spec".into(),
+            })
+            .at(param.span.clone())
+            .help("reference it at run time instead: `--set name=${{aws_secrets:…}}`"),
+        );
+    }
+    Some(param)
+}
