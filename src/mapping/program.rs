@@ -232,7 +232,8 @@ impl<'m> Run<'m> {
                         .render(id, &context(&Arc::new(item.clone())))
                         .ok()?,
                 };
-                (!rendered.is_empty()).then_some(Value::String(rendered))
+                let trimmed = rendered.trim();
+                (!trimmed.is_empty()).then(|| Value::String(trimmed.to_string()))
             }
             Source::FromOcsf(path) => lookup_out(&self.out, path).cloned(),
             Source::List(items) => {
