@@ -41,10 +41,7 @@ pub struct SearchRequest {
 }
 
 fn wrong_endpoint_cursor() -> ApiError {
-    ApiError::bad_request(
-        super::errors::codes::INVALID_CURSOR,
-        "the cursor belongs to the other audit-event endpoint",
-    )
+    ApiError::bad_request(super::errors::codes::INVALID_CURSOR, "the cursor belongs to the other audit-event endpoint")
 }
 
 /// Parses a SIEM request body (and its cursor, if any).
@@ -53,21 +50,15 @@ pub fn resolve_siem(body: &[u8], cursor_key: u64) -> Result<SiemRequest, ApiErro
     if let Some(text) = parms.cursor.as_deref() {
         let c = cursor::decode(text, cursor_key)?;
         return match c.query {
-            CursorQuery::Siem(q) => Ok(SiemRequest {
-                query: q,
-                limit: c.limit,
-                start: Start::From(c.direction, c.position),
-            }),
+            CursorQuery::Siem(q) => {
+                Ok(SiemRequest { query: q, limit: c.limit, start: Start::From(c.direction, c.position) })
+            }
             CursorQuery::Search(_) => Err(wrong_endpoint_cursor()),
         };
     }
     let limit = query::check_limit(parms.limit)?;
     let q = query::siem_query(&parms.attributes)?;
-    Ok(SiemRequest {
-        query: q,
-        limit,
-        start: Start::Fresh,
-    })
+    Ok(SiemRequest { query: q, limit, start: Start::Fresh })
 }
 
 /// Parses a search request body (and its cursor, if any).
@@ -76,21 +67,15 @@ pub fn resolve_search(body: &[u8], cursor_key: u64) -> Result<SearchRequest, Api
     if let Some(text) = parms.cursor.as_deref() {
         let c = cursor::decode(text, cursor_key)?;
         return match c.query {
-            CursorQuery::Search(q) => Ok(SearchRequest {
-                query: q,
-                limit: c.limit,
-                start: Start::From(c.direction, c.position),
-            }),
+            CursorQuery::Search(q) => {
+                Ok(SearchRequest { query: q, limit: c.limit, start: Start::From(c.direction, c.position) })
+            }
             CursorQuery::Siem(_) => Err(wrong_endpoint_cursor()),
         };
     }
     let limit = query::check_limit(parms.limit)?;
     let q = query::search_query(&parms.attributes, parms.order_by.as_ref())?;
-    Ok(SearchRequest {
-        query: q,
-        limit,
-        start: Start::Fresh,
-    })
+    Ok(SearchRequest { query: q, limit, start: Start::Fresh })
 }
 
 #[derive(Serialize)]
@@ -133,11 +118,7 @@ impl Page<'_> {
 }
 
 fn siem_position(r: &StoredEvent) -> Position {
-    Position {
-        time_ms: r.time_ms,
-        id: r.event.id.clone(),
-        key: String::new(),
-    }
+    Position { time_ms: r.time_ms, id: r.event.id.clone(), key: String::new() }
 }
 
 /// A SIEM page. With `edge_duplicate` (and a forward cursor and a limit of at least 2), the
@@ -154,13 +135,13 @@ pub fn siem_page<'a>(tenant: &'a Tenant, req: &SiemRequest, edge_duplicate: bool
             collect_forward(records, q, lower, limit, &mut picked);
         }
         Start::From(Direction::Next, pos) => {
-            if edge_duplicate && limit >= 2 {
-                if let Some(i) = tenant.index_of(pos.time_ms, &pos.id) {
-                    if q.matches(&records[i]) {
-                        picked.push(i);
-                        repeated_edge = true;
-                    }
-                }
+            if edge_duplicate
+                && limit >= 2
+                && let Some(i) = tenant.index_of(pos.time_ms, &pos.id)
+                && q.matches(&records[i])
+            {
+                picked.push(i);
+                repeated_edge = true;
             }
             let from = tenant.first_after(pos.time_ms, &pos.id).max(lower);
             collect_forward(records, q, from, limit, &mut picked);
@@ -177,50 +158,24 @@ pub fn siem_page<'a>(tenant: &'a Tenant, req: &SiemRequest, edge_duplicate: bool
             picked.reverse();
         }
     }
-    let more_after = picked.last().is_some_and(|&last| {
-        records[last + 1..]
-            .iter()
-            .take_while(|r| r.time_ms <= q.end())
-            .any(|r| q.matches(r))
-    });
-    let more_before = picked.first().is_some_and(|&first| {
-        records[lower.min(first)..first]
-            .iter()
-            .any(|r| q.matches(r))
-    });
+    let more_after = picked
+        .last()
+        .is_some_and(|&last| records[last + 1..].iter().take_while(|r| r.time_ms <= q.end()).any(|r| q.matches(r)));
+    let more_before =
+        picked.first().is_some_and(|&first| records[lower.min(first)..first].iter().any(|r| q.matches(r)));
     let query = CursorQuery::Siem(q.clone());
-    let next = picked.last().filter(|_| more_after).map(|&i| {
-        Cursor::new(
-            query.clone(),
-            req.limit,
-            Direction::Next,
-            siem_position(&records[i]),
-        )
-    });
-    let prev = picked.first().filter(|_| more_before).map(|&i| {
-        Cursor::new(
-            query.clone(),
-            req.limit,
-            Direction::Prev,
-            siem_position(&records[i]),
-        )
-    });
-    Page {
-        limit: req.limit,
-        results: picked.iter().map(|&i| &records[i]).collect(),
-        next,
-        prev,
-        repeated_edge,
-    }
+    let next = picked
+        .last()
+        .filter(|_| more_after)
+        .map(|&i| Cursor::new(query.clone(), req.limit, Direction::Next, siem_position(&records[i])));
+    let prev = picked
+        .first()
+        .filter(|_| more_before)
+        .map(|&i| Cursor::new(query.clone(), req.limit, Direction::Prev, siem_position(&records[i])));
+    Page { limit: req.limit, results: picked.iter().map(|&i| &records[i]).collect(), next, prev, repeated_edge }
 }
 
-fn collect_forward(
-    records: &[StoredEvent],
-    q: &SiemQuery,
-    from: usize,
-    limit: usize,
-    picked: &mut Vec<usize>,
-) {
+fn collect_forward(records: &[StoredEvent], q: &SiemQuery, from: usize, limit: usize, picked: &mut Vec<usize>) {
     for (i, r) in records.iter().enumerate().skip(from) {
         if picked.len() >= limit || r.time_ms > q.end() {
             break;
@@ -234,11 +189,7 @@ fn collect_forward(
 /// The search endpoint's order over `(sort value, time, id)`.
 fn search_order(q: &SearchQuery, a: (&str, i64, &str), b: (&str, i64, &str)) -> Ordering {
     let natural = a.cmp(&b);
-    if q.order.ascending {
-        natural
-    } else {
-        natural.reverse()
-    }
+    if q.order.ascending { natural } else { natural.reverse() }
 }
 
 /// A search page: matching records in the requested order.
@@ -262,13 +213,11 @@ pub fn search_page<'a>(tenant: &'a Tenant, req: &SearchRequest) -> Page<'a> {
             let p = (pos.key.as_str(), pos.time_ms, pos.id.as_str());
             match direction {
                 Direction::Next => {
-                    let from = matching
-                        .partition_point(|&i| search_order(q, key_of(i), p) != Ordering::Greater);
+                    let from = matching.partition_point(|&i| search_order(q, key_of(i), p) != Ordering::Greater);
                     (from, (from + limit).min(matching.len()))
                 }
                 Direction::Prev => {
-                    let to = matching
-                        .partition_point(|&i| search_order(q, key_of(i), p) == Ordering::Less);
+                    let to = matching.partition_point(|&i| search_order(q, key_of(i), p) == Ordering::Less);
                     (to.saturating_sub(limit), to)
                 }
             }
@@ -289,13 +238,7 @@ pub fn search_page<'a>(tenant: &'a Tenant, req: &SearchRequest) -> Page<'a> {
         .first()
         .filter(|_| from > 0)
         .map(|&i| Cursor::new(query.clone(), req.limit, Direction::Prev, position(i)));
-    Page {
-        limit: req.limit,
-        results: picked.iter().map(|&i| &records[i]).collect(),
-        next,
-        prev,
-        repeated_edge: false,
-    }
+    Page { limit: req.limit, results: picked.iter().map(|&i| &records[i]).collect(), next, prev, repeated_edge: false }
 }
 
 #[cfg(test)]
@@ -318,12 +261,7 @@ mod tests {
 
     fn siem(start_ms: i64, limit: u8) -> SiemRequest {
         SiemRequest {
-            query: SiemQuery {
-                start_ms,
-                end_ms: None,
-                outcomes: vec![],
-                categories: vec![],
-            },
+            query: SiemQuery { start_ms, end_ms: None, outcomes: vec![], categories: vec![] },
             limit,
             start: Start::Fresh,
         }
@@ -374,19 +312,13 @@ mod tests {
         let next = first.next.clone().expect("more");
         let second = siem_page(
             &t,
-            &SiemRequest {
-                start: Start::From(next.direction, next.position),
-                ..siem(i64::MIN, 100)
-            },
+            &SiemRequest { start: Start::From(next.direction, next.position), ..siem(i64::MIN, 100) },
             false,
         );
         let prev = second.prev.clone().expect("something before");
         let back = siem_page(
             &t,
-            &SiemRequest {
-                start: Start::From(prev.direction, prev.position),
-                ..siem(i64::MIN, 100)
-            },
+            &SiemRequest { start: Start::From(prev.direction, prev.position), ..siem(i64::MIN, 100) },
             false,
         );
         assert_eq!(ids(&back), ids(&first));
@@ -418,10 +350,7 @@ mod tests {
         let t = tenant(300);
         let first = siem_page(&t, &siem(i64::MIN, 10), false);
         let c = first.next.clone().expect("more");
-        let req = SiemRequest {
-            start: Start::From(c.direction, c.position.clone()),
-            ..siem(i64::MIN, 10)
-        };
+        let req = SiemRequest { start: Start::From(c.direction, c.position.clone()), ..siem(i64::MIN, 10) };
         let dup = siem_page(&t, &req, true);
         assert!(dup.repeated_edge);
         assert_eq!(dup.results[0].event.id, c.position.id);
@@ -438,20 +367,8 @@ mod tests {
         let mut t = tenant(300);
         let first = siem_page(&t, &siem(i64::MIN, 100), false);
         let c = first.next.clone().expect("more");
-        let late = t.insert_behind(
-            (c.position.time_ms, &c.position.id),
-            i64::MIN,
-            300_000,
-            &Default::default(),
-            3,
-        );
-        let rest = follow(
-            &t,
-            SiemRequest {
-                start: Start::From(c.direction, c.position),
-                ..siem(i64::MIN, 100)
-            },
-        );
+        let late = t.insert_behind((c.position.time_ms, &c.position.id), i64::MIN, 300_000, &Default::default(), 3);
+        let rest = follow(&t, SiemRequest { start: Start::From(c.direction, c.position), ..siem(i64::MIN, 100) });
         assert!(late.iter().all(|id| !rest.contains(id)));
         let all = follow(&t, siem(i64::MIN, 100));
         assert!(late.iter().all(|id| all.contains(id)));
@@ -460,12 +377,7 @@ mod tests {
 
     fn search(order: Order, limit: u8) -> SearchRequest {
         SearchRequest {
-            query: SearchQuery {
-                start_ms: i64::MIN,
-                end_ms: i64::MAX,
-                filters: vec![],
-                order,
-            },
+            query: SearchQuery { start_ms: i64::MIN, end_ms: i64::MAX, filters: vec![], order },
             limit,
             start: Start::Fresh,
         }
@@ -492,16 +404,9 @@ mod tests {
         asc.reverse();
         assert_eq!(desc, asc);
 
-        let by_type = Order {
-            key: SortKey::Field(Field::EntityType),
-            ascending: true,
-        };
+        let by_type = Order { key: SortKey::Field(Field::EntityType), ascending: true };
         let got = follow_search(&t, search(by_type, 17));
-        let mgmt: Vec<&StoredEvent> = t
-            .records()
-            .iter()
-            .filter(|r| r.event.entity_type.is_some())
-            .collect();
+        let mgmt: Vec<&StoredEvent> = t.records().iter().filter(|r| r.event.entity_type.is_some()).collect();
         assert_eq!(got.len(), mgmt.len());
         let types: Vec<String> = got
             .iter()

@@ -34,23 +34,17 @@ fn invalid(message: impl Into<String>) -> ApiError {
 
 /// Parses and type-checks a login body.
 pub fn parse_login(body: &[u8]) -> Result<LoginRequest, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| invalid(format!("the request body is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("the request body is not valid JSON: {e}")))?;
     let Value::Object(map) = value else {
-        return Err(invalid(
-            "the request body must be an AdminApiAuthentication object",
-        ));
+        return Err(invalid("the request body must be an AdminApiAuthentication object"));
     };
     let text = |key: &str, missing: &str| -> Result<String, ApiError> {
         match map.get(key) {
-            None | Some(Value::Null) => Err(ApiError::bad_request(
-                codes::INVALID_USER_RESPONSE,
-                missing.to_string(),
-            )),
-            Some(Value::String(s)) if s.is_empty() => Err(ApiError::bad_request(
-                codes::INVALID_USER_RESPONSE,
-                missing.to_string(),
-            )),
+            None | Some(Value::Null) => Err(ApiError::bad_request(codes::INVALID_USER_RESPONSE, missing.to_string())),
+            Some(Value::String(s)) if s.is_empty() => {
+                Err(ApiError::bad_request(codes::INVALID_USER_RESPONSE, missing.to_string()))
+            }
             Some(Value::String(s)) => Ok(s.clone()),
             Some(_) => Err(invalid(format!("{key} must be a string"))),
         }
@@ -62,11 +56,7 @@ pub fn parse_login(body: &[u8]) -> Result<LoginRequest, ApiError> {
         Some(Value::Bool(b)) => *b,
         Some(_) => return Err(invalid("enableWebSession must be a boolean")),
     };
-    Ok(LoginRequest {
-        application_id,
-        shared_secret,
-        enable_web_session,
-    })
+    Ok(LoginRequest { application_id, shared_secret, enable_web_session })
 }
 
 /// Compares without an early exit on the first differing byte.
@@ -82,24 +72,15 @@ fn same_secret(a: &str, b: &str) -> bool {
 /// Checks a login against the tenant's application: unknown application → 404
 /// `api_application_not_found`; wrong secret → 401 `access_denied`.
 pub fn check_credentials(login: &LoginRequest, app: &Credentials) -> Result<(), ApiError> {
-    if !login
-        .application_id
-        .eq_ignore_ascii_case(&app.application_id)
-    {
+    if !login.application_id.eq_ignore_ascii_case(&app.application_id) {
         return Err(ApiError::new(
             hyper::StatusCode::NOT_FOUND,
             codes::API_APPLICATION_NOT_FOUND,
-            format!(
-                "Administration API application {} not found",
-                time::truncate_for_message(&login.application_id)
-            ),
+            format!("Administration API application {} not found", time::truncate_for_message(&login.application_id)),
         ));
     }
     if !same_secret(&login.shared_secret, &app.shared_secret) {
-        return Err(ApiError::unauthorized(
-            codes::ACCESS_DENIED,
-            "Access denied: invalid shared secret",
-        ));
+        return Err(ApiError::unauthorized(codes::ACCESS_DENIED, "Access denied: invalid shared secret"));
     }
     Ok(())
 }
@@ -145,10 +126,7 @@ impl TokenStore {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        TokenStore {
-            sessions: HashMap::new(),
-            rng: Rng::new(mix64(seed ^ mix64(nanos) ^ 0x70ce_5eed)),
-        }
+        TokenStore { sessions: HashMap::new(), rng: Rng::new(mix64(seed ^ mix64(nanos) ^ 0x70ce_5eed)) }
     }
 
     /// Issues a token valid for `ttl_ms` from `now_ms`.
@@ -164,14 +142,7 @@ impl TokenStore {
         });
         let created_s = now_ms.div_euclid(1000) * 1000;
         let expires_ms = now_ms.saturating_add(ttl_ms);
-        self.sessions.insert(
-            token.clone(),
-            Session {
-                expires_ms,
-                cookie: cookie.clone(),
-                revoked: false,
-            },
-        );
+        self.sessions.insert(token.clone(), Session { expires_ms, cookie: cookie.clone(), revoked: false });
         Issued {
             result: LoginResult {
                 auth_token: token,
@@ -184,11 +155,9 @@ impl TokenStore {
 
     fn prune(&mut self, now_ms: i64) {
         const GRACE_MS: i64 = 3_600_000;
-        self.sessions
-            .retain(|_, s| s.expires_ms.saturating_add(GRACE_MS) > now_ms);
+        self.sessions.retain(|_, s| s.expires_ms.saturating_add(GRACE_MS) > now_ms);
         if self.sessions.len() >= MAX_SESSIONS {
-            self.sessions
-                .retain(|_, s| s.expires_ms > now_ms && !s.revoked);
+            self.sessions.retain(|_, s| s.expires_ms > now_ms && !s.revoked);
         }
     }
 
@@ -225,14 +194,12 @@ impl TokenStore {
             return Err(invalid_token());
         };
         let token = strip_bearer(value.trim());
-        if accept_credentials_header {
-            if let Some((id, secret)) = token.split_once(',') {
-                if id.trim().eq_ignore_ascii_case(&app.application_id)
-                    && same_secret(secret.trim(), &app.shared_secret)
-                {
-                    return Ok(None);
-                }
-            }
+        if accept_credentials_header
+            && let Some((id, secret)) = token.split_once(',')
+            && id.trim().eq_ignore_ascii_case(&app.application_id)
+            && same_secret(secret.trim(), &app.shared_secret)
+        {
+            return Ok(None);
         }
         let Some(session) = self.sessions.get(token) else {
             return Err(invalid_token());
@@ -243,25 +210,20 @@ impl TokenStore {
                 "The session token has expired; authenticate again",
             ));
         }
-        if let Some(expected) = &session.cookie {
-            if cookie_value(headers, SESSION_COOKIE).as_deref() != Some(expected.as_str()) {
-                return Err(ApiError::unauthorized(
-                    codes::INVALID_SESSION_TOKEN,
-                    format!(
-                        "This session requires the {SESSION_COOKIE} cookie returned at authentication"
-                    ),
-                ));
-            }
+        if let Some(expected) = &session.cookie
+            && cookie_value(headers, SESSION_COOKIE).as_deref() != Some(expected.as_str())
+        {
+            return Err(ApiError::unauthorized(
+                codes::INVALID_SESSION_TOKEN,
+                format!("This session requires the {SESSION_COOKIE} cookie returned at authentication"),
+            ));
         }
         Ok(Some(token.to_string()))
     }
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::unauthorized(
-        codes::INVALID_SESSION_TOKEN,
-        "The session token is not valid",
-    )
+    ApiError::unauthorized(codes::INVALID_SESSION_TOKEN, "The session token is not valid")
 }
 
 /// The token of an `Authorization` value, with or without the `Bearer` type.
@@ -295,23 +257,12 @@ mod tests {
 
     #[test]
     fn login_body_rules() {
-        let ok =
-            parse_login(br#"{"applicationId":"a","sharedSecret":"s","enableWebSession":true}"#)
-                .expect("ok");
+        let ok = parse_login(br#"{"applicationId":"a","sharedSecret":"s","enableWebSession":true}"#).expect("ok");
         assert!(ok.enable_web_session);
         let code = |b: &[u8]| parse_login(b).expect_err("invalid").code;
-        assert_eq!(
-            code(br#"{"sharedSecret":"s"}"#),
-            codes::INVALID_USER_RESPONSE
-        );
-        assert_eq!(
-            code(br#"{"applicationId":"a"}"#),
-            codes::INVALID_USER_RESPONSE
-        );
-        assert_eq!(
-            code(br#"{"applicationId":1,"sharedSecret":"s"}"#),
-            codes::INVALID_REQUEST
-        );
+        assert_eq!(code(br#"{"sharedSecret":"s"}"#), codes::INVALID_USER_RESPONSE);
+        assert_eq!(code(br#"{"applicationId":"a"}"#), codes::INVALID_USER_RESPONSE);
+        assert_eq!(code(br#"{"applicationId":1,"sharedSecret":"s"}"#), codes::INVALID_REQUEST);
         assert_eq!(
             code(br#"{"applicationId":"a","sharedSecret":"s","enableWebSession":"yes"}"#),
             codes::INVALID_REQUEST
@@ -328,24 +279,13 @@ mod tests {
             enable_web_session: false,
         };
         assert!(check_credentials(&good, &app()).is_ok());
-        let wrong_secret = LoginRequest {
-            shared_secret: "nope".into(),
-            ..good.clone()
-        };
+        let wrong_secret = LoginRequest { shared_secret: "nope".into(), ..good.clone() };
         let e = check_credentials(&wrong_secret, &app()).expect_err("denied");
         assert_eq!((e.status.as_u16(), e.code), (401, codes::ACCESS_DENIED));
-        let unknown = LoginRequest {
-            application_id: "00000000-0000-4000-8000-000000000000".into(),
-            ..good
-        };
+        let unknown = LoginRequest { application_id: "00000000-0000-4000-8000-000000000000".into(), ..good };
         let e = check_credentials(&unknown, &app()).expect_err("unknown");
-        assert_eq!(
-            (e.status.as_u16(), e.code),
-            (404, codes::API_APPLICATION_NOT_FOUND)
-        );
-        assert!(
-            same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("abc", "abcd")
-        );
+        assert_eq!((e.status.as_u16(), e.code), (404, codes::API_APPLICATION_NOT_FOUND));
+        assert!(same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("abc", "abcd"));
     }
 
     fn headers(pairs: &[(&hyper::header::HeaderName, &str)]) -> HeaderMap {
@@ -368,21 +308,12 @@ mod tests {
         let bearer = headers(&[(&AUTHORIZATION, &format!("Bearer {token}"))]);
         assert!(store.authorize(&bare, 1_000_001, &app(), false).is_ok());
         assert!(store.authorize(&bearer, 1_000_001, &app(), false).is_ok());
-        let e = store
-            .authorize(&bare, 1_900_000, &app(), false)
-            .expect_err("expired");
+        let e = store.authorize(&bare, 1_900_000, &app(), false).expect_err("expired");
         assert_eq!(e.code, codes::INVALID_SESSION_TOKEN);
-        let e = store
-            .authorize(&HeaderMap::new(), 1_000_001, &app(), false)
-            .expect_err("missing");
+        let e = store.authorize(&HeaderMap::new(), 1_000_001, &app(), false).expect_err("missing");
         assert_eq!(e.status.as_u16(), 401);
         let e = store
-            .authorize(
-                &headers(&[(&AUTHORIZATION, "Bearer nope")]),
-                1_000_001,
-                &app(),
-                false,
-            )
+            .authorize(&headers(&[(&AUTHORIZATION, "Bearer nope")]), 1_000_001, &app(), false)
             .expect_err("unknown");
         assert_eq!(e.status.as_u16(), 401);
         store.revoke(&token);
@@ -398,10 +329,7 @@ mod tests {
         let cookie = issued.session_cookie.expect("cookie");
         let without = headers(&[(&AUTHORIZATION, &token)]);
         assert!(store.authorize(&without, 1, &app(), false).is_err());
-        let with = headers(&[
-            (&AUTHORIZATION, &token),
-            (&COOKIE, &format!("other=1; {SESSION_COOKIE}={cookie}")),
-        ]);
+        let with = headers(&[(&AUTHORIZATION, &token), (&COOKIE, &format!("other=1; {SESSION_COOKIE}={cookie}"))]);
         assert!(store.authorize(&with, 1, &app(), false).is_ok());
     }
 

@@ -63,13 +63,7 @@ pub struct Cursor {
 
 impl Cursor {
     pub fn new(query: CursorQuery, limit: u8, direction: Direction, position: Position) -> Self {
-        Cursor {
-            version: VERSION,
-            query,
-            limit,
-            direction,
-            position,
-        }
+        Cursor { version: VERSION, query, limit, direction, position }
     }
 }
 
@@ -147,30 +141,19 @@ mod tests {
     fn round_trip() {
         let c = siem_cursor();
         let text = encode(&c, 42);
-        assert!(
-            text.chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-        );
+        assert!(text.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'));
         assert_eq!(decode(&text, 42), Ok(c));
 
         let s = Cursor::new(
             CursorQuery::Search(SearchQuery {
                 start_ms: 0,
                 end_ms: i64::MAX,
-                filters: vec![Filter {
-                    field: Field::SubjectName,
-                    op: Operator::Contains,
-                    value: "smith".into(),
-                }],
+                filters: vec![Filter { field: Field::SubjectName, op: Operator::Contains, value: "smith".into() }],
                 order: DEFAULT_ORDER,
             }),
             100,
             Direction::Prev,
-            Position {
-                time_ms: -5,
-                id: "x".into(),
-                key: "USERS".into(),
-            },
+            Position { time_ms: -5, id: "x".into(), key: "USERS".into() },
         );
         assert_eq!(decode(&encode(&s, 7), 7), Ok(s));
     }
@@ -183,13 +166,7 @@ mod tests {
         chars[10] = if chars[10] == 'A' { 'B' } else { 'A' };
         let tampered: String = chars.into_iter().collect();
         assert!(decode(&tampered, 42).is_err());
-        for bad in [
-            "",
-            "x",
-            "not a cursor!",
-            "AAAAAAAAAAAA",
-            &"A".repeat(MAX_CURSOR_CHARS + 4),
-        ] {
+        for bad in ["", "x", "not a cursor!", "AAAAAAAAAAAA", &"A".repeat(MAX_CURSOR_CHARS + 4)] {
             let e = decode(bad, 42).expect_err(bad);
             assert_eq!(e.code, codes::INVALID_CURSOR);
         }

@@ -25,11 +25,7 @@ struct ErrorInfo<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -42,11 +38,7 @@ impl ApiError {
 
     /// The JSON body.
     pub fn body(&self) -> Vec<u8> {
-        let info = ErrorInfo {
-            error_code: self.code,
-            error_message: &self.message,
-            parameters: [],
-        };
+        let info = ErrorInfo { error_code: self.code, error_message: &self.message, parameters: [] };
         serde_json::to_vec(&info).unwrap_or_else(|_| b"{}".to_vec())
     }
 }

@@ -96,9 +96,7 @@ impl Fault {
         match self {
             Fault::TimeVariant | Fault::TimeNoZone => false,
             Fault::ExpireToken => request.endpoint != Endpoint::Login,
-            Fault::LateRecords | Fault::EdgeDuplicates => {
-                request.endpoint == Endpoint::Siem && request.has_cursor
-            }
+            Fault::LateRecords | Fault::EdgeDuplicates => request.endpoint == Endpoint::Siem && request.has_cursor,
             _ => true,
         }
     }
@@ -114,18 +112,10 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Fault::ALL
-            .iter()
-            .copied()
-            .find(|f| f.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| {
-                let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
-                format!(
-                    "unknown fault '{}'; known faults: {}, or all",
-                    s.trim(),
-                    names.join(", ")
-                )
-            })
+        Fault::ALL.iter().copied().find(|f| f.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown fault '{}'; known faults: {}, or all", s.trim(), names.join(", "))
+        })
     }
 }
 
@@ -204,6 +194,7 @@ pub struct FaultScheduler {
     rounds: u64,
     consecutive_failures: u32,
     counts: BTreeMap<Fault, u64>,
+    paused: bool,
 }
 
 impl FaultScheduler {
@@ -212,23 +203,22 @@ impl FaultScheduler {
             seed,
             rate: config.rate.clamp(0.0, 1.0),
             max_consecutive: config.max_consecutive.max(1),
-            request_kinds: config
-                .kinds
-                .iter()
-                .copied()
-                .filter(|f| !f.is_data_fault())
-                .collect(),
+            request_kinds: config.kinds.iter().copied().filter(|f| !f.is_data_fault()).collect(),
             requests: 0,
             deck: Vec::new(),
             rounds: 0,
             consecutive_failures: 0,
             counts: BTreeMap::new(),
+            paused: false,
         }
     }
 
     /// Decides the fault (if any) for the next API request. The caller reports with
     /// [`FaultScheduler::record`] once the fault was actually applied.
     pub fn decide(&mut self, request: RequestKind) -> Option<Fault> {
+        if self.paused {
+            return None;
+        }
         let n = self.requests;
         self.requests += 1;
         if self.request_kinds.is_empty() {
@@ -261,13 +251,13 @@ impl FaultScheduler {
         if let Some(pos) = self.deck.iter().position(|f| f.applies_to(&request)) {
             return Some(self.deck.remove(pos));
         }
-        let applicable: Vec<Fault> = self
-            .request_kinds
-            .iter()
-            .copied()
-            .filter(|f| f.applies_to(&request))
-            .collect();
+        let applicable: Vec<Fault> = self.request_kinds.iter().copied().filter(|f| f.applies_to(&request)).collect();
         roll.pick(&applicable).copied()
+    }
+
+    /// While paused, no request gets a fault and the request numbering stands still.
+    pub fn set_paused(&mut self, paused: bool) {
+        self.paused = paused;
     }
 
     /// Counts a fault that was applied.
@@ -292,22 +282,14 @@ mod tests {
     use super::*;
 
     fn config(kinds: &str, rate: f64) -> FaultConfig {
-        FaultConfig {
-            kinds: parse_fault_list(kinds).expect("valid list"),
-            rate,
-            ..FaultConfig::default()
-        }
+        FaultConfig { kinds: parse_fault_list(kinds).expect("valid list"), rate, ..FaultConfig::default() }
     }
 
-    const SIEM_PAGE: RequestKind = RequestKind {
-        endpoint: Endpoint::Siem,
-        has_cursor: true,
-    };
+    const SIEM_PAGE: RequestKind = RequestKind { endpoint: Endpoint::Siem, has_cursor: true };
 
     #[test]
     fn parses_names() {
-        let set =
-            parse_fault_list("429, 429-no-retry-after,500,503,slow,expire-token").expect("ok");
+        let set = parse_fault_list("429, 429-no-retry-after,500,503,slow,expire-token").expect("ok");
         assert_eq!(set.len(), 6);
         assert_eq!(parse_fault_list("all").expect("ok").len(), Fault::ALL.len());
         assert!(parse_fault_list("").expect("ok").is_empty());
@@ -334,16 +316,10 @@ mod tests {
         let mut s = FaultScheduler::new(11, &config("all", 0.25));
         let decisions: Vec<Option<Fault>> = (0..400).map(|_| s.decide(SIEM_PAGE)).collect();
         let seen: BTreeSet<Fault> = decisions.iter().flatten().copied().collect();
-        let request_kinds: BTreeSet<Fault> = Fault::ALL
-            .into_iter()
-            .filter(|f| !f.is_data_fault())
-            .collect();
+        let request_kinds: BTreeSet<Fault> = Fault::ALL.into_iter().filter(|f| !f.is_data_fault()).collect();
         assert_eq!(seen, request_kinds);
         let n = decisions.iter().flatten().count();
-        assert!(
-            (60..=140).contains(&n),
-            "{n} faults in 400 requests at rate 0.25"
-        );
+        assert!((60..=140).contains(&n), "{n} faults in 400 requests at rate 0.25");
     }
 
     #[test]
@@ -363,20 +339,26 @@ mod tests {
 
     #[test]
     fn cursor_faults_only_for_siem_cursor_requests() {
-        let mut s =
-            FaultScheduler::new(5, &config("late-records,edge-duplicates,expire-token", 1.0));
+        let mut s = FaultScheduler::new(5, &config("late-records,edge-duplicates,expire-token", 1.0));
         for _ in 0..50 {
-            let login = s.decide(RequestKind {
-                endpoint: Endpoint::Login,
-                has_cursor: false,
-            });
+            let login = s.decide(RequestKind { endpoint: Endpoint::Login, has_cursor: false });
             assert_eq!(login, None);
-            let first_page = s.decide(RequestKind {
-                endpoint: Endpoint::Siem,
-                has_cursor: false,
-            });
+            let first_page = s.decide(RequestKind { endpoint: Endpoint::Siem, has_cursor: false });
             assert!(matches!(first_page, None | Some(Fault::ExpireToken)));
         }
+    }
+
+    #[test]
+    fn pausing_suspends_and_resumes_the_sequence() {
+        let mut a = FaultScheduler::new(9, &config("all", 0.5));
+        let mut b = FaultScheduler::new(9, &config("all", 0.5));
+        let first: Vec<_> = (0..10).map(|_| a.decide(SIEM_PAGE)).collect();
+        a.set_paused(true);
+        assert!((0..20).all(|_| a.decide(SIEM_PAGE).is_none()));
+        a.set_paused(false);
+        let rest: Vec<_> = (0..10).map(|_| a.decide(SIEM_PAGE)).collect();
+        let straight: Vec<_> = (0..20).map(|_| b.decide(SIEM_PAGE)).collect();
+        assert_eq!([first, rest].concat(), straight);
     }
 
     #[test]

@@ -9,9 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::config::{Credentials, SimConfig};
 use super::faults::Fault;
-use super::record::{
-    AuditDetails, AuditEvent, EntityAttribute, ModifiedEntityAttribute, StoredEvent,
-};
+use super::record::{AuditDetails, AuditEvent, EntityAttribute, ModifiedEntityAttribute, StoredEvent};
 use super::rng::{Rng, mix64};
 use super::time;
 use super::vocab::{self, TokenRule};
@@ -124,22 +122,13 @@ fn doc_ipv4(rng: &mut Rng) -> String {
 }
 
 fn private_ipv4(rng: &mut Rng) -> String {
-    format!(
-        "10.{}.{}.{}",
-        rng.range_i64(0, 255),
-        rng.range_i64(0, 255),
-        rng.range_i64(1, 254)
-    )
+    format!("10.{}.{}.{}", rng.range_i64(0, 255), rng.range_i64(0, 255), rng.range_i64(1, 254))
 }
 
 fn doc_ipv6(rng: &mut Rng) -> String {
     match rng.below(4) {
         0 => format!("::ffff:{}", doc_ipv4(rng)),
-        1 => format!(
-            "2001:db8:{:x}::{:x}",
-            rng.below(0x1_0000),
-            rng.below(0x1_0000)
-        ),
+        1 => format!("2001:db8:{:x}::{:x}", rng.below(0x1_0000), rng.below(0x1_0000)),
         _ => format!(
             "2001:db8:{:x}:{:x}:{:x}:{:x}:{:x}:{:x}",
             rng.below(0x1_0000),
@@ -167,33 +156,15 @@ impl Pools {
             let first = *rng.pick(&vocab::FIRST_NAMES).unwrap_or(&"John");
             let last = *rng.pick(&vocab::LAST_NAMES).unwrap_or(&"Smith");
             let user_id = match rng.below(3) {
-                0 => format!(
-                    "{}{}",
-                    first[..1].to_ascii_lowercase(),
-                    last.to_ascii_lowercase()
-                ),
-                1 => format!(
-                    "{}.{}",
-                    first.to_ascii_lowercase(),
-                    last.to_ascii_lowercase()
-                ),
-                _ => format!(
-                    "{}.{}@example.com",
-                    first.to_ascii_lowercase(),
-                    last.to_ascii_lowercase()
-                ),
+                0 => format!("{}{}", first[..1].to_ascii_lowercase(), last.to_ascii_lowercase()),
+                1 => format!("{}.{}", first.to_ascii_lowercase(), last.to_ascii_lowercase()),
+                _ => format!("{}.{}@example.com", first.to_ascii_lowercase(), last.to_ascii_lowercase()),
             };
             if !taken.insert(user_id.clone()) {
                 continue;
             }
             let home_ip = doc_ipv4(&mut rng);
-            users.push(User {
-                id: rng.uuid(),
-                user_id,
-                first,
-                last,
-                home_ip,
-            });
+            users.push(User { id: rng.uuid(), user_id, first, last, home_ip });
         }
         let subscriber_roles: Vec<(String, String)> = vocab::SUBSCRIBER_ADMIN_ROLES
             .iter()
@@ -226,11 +197,7 @@ impl Pools {
                 id: rng.uuid(),
                 name: name.to_string(),
                 kind: SubjectType::AdminApi,
-                ip: if rng.chance(0.5) {
-                    private_ipv4(&mut rng)
-                } else {
-                    doc_ipv4(&mut rng)
-                },
+                ip: if rng.chance(0.5) { private_ipv4(&mut rng) } else { doc_ipv4(&mut rng) },
                 subscriber_role: role(1),
                 service_provider_role: None,
             });
@@ -240,10 +207,7 @@ impl Pools {
             .zip(vocab::SERVICE_PROVIDER_ADMIN_ROLES.iter().cycle())
             .map(|(name, role_name)| Actor {
                 id: rng.uuid(),
-                name: format!(
-                    "{}.admin",
-                    name.split(' ').next().unwrap_or("sp").to_ascii_lowercase()
-                ),
+                name: format!("{}.admin", name.split(' ').next().unwrap_or("sp").to_ascii_lowercase()),
                 kind: SubjectType::ServiceProvider,
                 ip: doc_ipv4(&mut rng),
                 subscriber_role: None,
@@ -264,27 +228,16 @@ impl Pools {
                 service_provider_role: None,
             })
             .collect();
-        let apps = vocab::APPLICATION_NAMES
-            .iter()
-            .map(|n| Resource {
-                id: rng.uuid(),
-                name: (*n).to_string(),
-            })
-            .collect();
+        let apps =
+            vocab::APPLICATION_NAMES.iter().map(|n| Resource { id: rng.uuid(), name: (*n).to_string() }).collect();
         Pools {
             users,
             admins,
             admin_apps,
             service_providers,
             agents,
-            user_portal: Resource {
-                id: rng.uuid(),
-                name: "User Portal".into(),
-            },
-            admin_portal: Resource {
-                id: rng.uuid(),
-                name: "Administration Portal".into(),
-            },
+            user_portal: Resource { id: rng.uuid(), name: "User Portal".into() },
+            admin_portal: Resource { id: rng.uuid(), name: "Administration Portal".into() },
             apps,
             subscriber_roles,
         }
@@ -345,16 +298,8 @@ impl Generator {
             pools: Pools::new(seed, &config.credentials),
             fields: Rng::derive(seed, STREAM_FIELDS),
             formats: Rng::derive(seed, STREAM_FORMATS),
-            variant_rate: if kinds.contains(&Fault::TimeVariant) {
-                rate
-            } else {
-                0.0
-            },
-            no_zone_rate: if kinds.contains(&Fault::TimeNoZone) {
-                rate
-            } else {
-                0.0
-            },
+            variant_rate: if kinds.contains(&Fault::TimeVariant) { rate } else { 0.0 },
+            no_zone_rate: if kinds.contains(&Fault::TimeNoZone) { rate } else { 0.0 },
             issuance_share: config.issuance_share.clamp(0.0, 1.0),
             data_fault_counts: BTreeMap::new(),
             named_entities: HashMap::new(),
@@ -376,24 +321,14 @@ impl Generator {
         let mut coverage: Vec<Slot> = vocab::AUTHENTICATION_EVENT_TYPES
             .iter()
             .map(|t| Slot::Auth(t))
-            .chain(
-                vocab::management_entity_types()
-                    .into_iter()
-                    .map(Slot::Management),
-            )
+            .chain(vocab::management_entity_types().into_iter().map(Slot::Management))
             .collect();
         slots_rng.shuffle(&mut coverage);
         coverage.truncate(count);
         let auth_types: Vec<&'static str> = vocab::AUTHENTICATION_EVENT_TYPES.to_vec();
-        let auth_weights: Vec<u32> = auth_types
-            .iter()
-            .map(|t| vocab::event_type_weight(t))
-            .collect();
+        let auth_weights: Vec<u32> = auth_types.iter().map(|t| vocab::event_type_weight(t)).collect();
         let entity_types = vocab::management_entity_types();
-        let entity_weights: Vec<u32> = entity_types
-            .iter()
-            .map(|t| vocab::entity_type_weight(t))
-            .collect();
+        let entity_weights: Vec<u32> = entity_types.iter().map(|t| vocab::entity_type_weight(t)).collect();
 
         let start_ms = end_ms - span_ms.max(0);
         let mut out = Vec::with_capacity(count);
@@ -403,9 +338,7 @@ impl Generator {
             let slot = match coverage.next() {
                 Some(s) => s,
                 None if slots_rng.chance(self.issuance_share) => Slot::Issuance,
-                None if slots_rng.chance(0.65) => {
-                    Slot::Auth(auth_types[slots_rng.weighted(&auth_weights)])
-                }
+                None if slots_rng.chance(0.65) => Slot::Auth(auth_types[slots_rng.weighted(&auth_weights)]),
                 None => Slot::Management(entity_types[slots_rng.weighted(&entity_weights)]),
             };
             match slot {
@@ -426,13 +359,7 @@ impl Generator {
                 }
                 Slot::Issuance => {
                     let entity_type = *slots_rng
-                        .pick(&[
-                            "SMARTCARDS",
-                            "CERTIFICATES",
-                            "DIGITALIDCERTIFICATES",
-                            "ISSUANCE",
-                            "PRINTERS",
-                        ])
+                        .pick(&["SMARTCARDS", "CERTIFICATES", "DIGITALIDCERTIFICATES", "ISSUANCE", "PRINTERS"])
                         .unwrap_or(&"ISSUANCE");
                     out.push(self.management(t, entity_type, Category::Issuance));
                 }
@@ -460,10 +387,7 @@ impl Generator {
                     .copied()
                     .filter(|t| want_fail.is_none_or(|f| vocab::is_failure_event_type(t) == f))
                     .collect();
-                let weights: Vec<u32> = candidates
-                    .iter()
-                    .map(|t| vocab::event_type_weight(t))
-                    .collect();
+                let weights: Vec<u32> = candidates.iter().map(|t| vocab::event_type_weight(t)).collect();
                 let event_type = candidates
                     .get(self.fields.weighted(&weights))
                     .copied()
@@ -472,12 +396,8 @@ impl Generator {
             }
             Category::Management | Category::Issuance => {
                 let types = vocab::management_entity_types();
-                let weights: Vec<u32> =
-                    types.iter().map(|t| vocab::entity_type_weight(t)).collect();
-                let entity_type = types
-                    .get(self.fields.weighted(&weights))
-                    .copied()
-                    .unwrap_or("USERS");
+                let weights: Vec<u32> = types.iter().map(|t| vocab::entity_type_weight(t)).collect();
+                let entity_type = types.get(self.fields.weighted(&weights)).copied().unwrap_or("USERS");
                 let mut ev = self.management(time_ms, entity_type, category);
                 if let Some(f) = want_fail {
                     ev.event.event_outcome = Some(if f { "FAIL" } else { "SUCCESS" }.into());
@@ -488,12 +408,7 @@ impl Generator {
     }
 
     /// The record of a successful Admin API login.
-    pub fn admin_api_login(
-        &mut self,
-        time_ms: i64,
-        app: &Credentials,
-        source_ip: &str,
-    ) -> StoredEvent {
+    pub fn admin_api_login(&mut self, time_ms: i64, app: &Credentials, source_ip: &str) -> StoredEvent {
         let event_type = "AuthenticationAdminApiSuccessEvent";
         let (time_ms, event_time) = self.stamp(time_ms);
         let event = AuditEvent {
@@ -513,11 +428,7 @@ impl Generator {
             resource_name: Some(app.name.clone()),
             ..empty_event()
         };
-        StoredEvent {
-            time_ms,
-            event,
-            late: false,
-        }
+        StoredEvent { time_ms, event, late: false }
     }
 
     /// Renders `eventTime`, returning the instant it denotes (second-precision forms drop
@@ -526,10 +437,7 @@ impl Generator {
         let style = self.formats.unit();
         let precision = self.formats.unit();
         if style < self.variant_rate {
-            *self
-                .data_fault_counts
-                .entry(Fault::TimeVariant)
-                .or_insert(0) += 1;
+            *self.data_fault_counts.entry(Fault::TimeVariant).or_insert(0) += 1;
             (time_ms, time::format_millis_plus0000(time_ms))
         } else if style < self.variant_rate + self.no_zone_rate {
             *self.data_fault_counts.entry(Fault::TimeNoZone).or_insert(0) += 1;
@@ -550,11 +458,7 @@ impl Generator {
         } else if roll < 0.09 {
             doc_ipv6(&mut self.fields)
         } else if roll < 0.75 {
-            self.pools
-                .users
-                .get(user_index)
-                .map(|u| u.home_ip.clone())
-                .unwrap_or_else(|| doc_ipv4(&mut self.fields))
+            self.pools.users.get(user_index).map(|u| u.home_ip.clone()).unwrap_or_else(|| doc_ipv4(&mut self.fields))
         } else {
             doc_ipv4(&mut self.fields)
         }
@@ -615,11 +519,7 @@ impl Generator {
             if unknown_user {
                 // A login attempt for a user id the tenant does not have.
                 event.subject = None;
-                event.subject_name = Some(format!(
-                    "{}.{}",
-                    u.last.to_ascii_lowercase(),
-                    u.first.to_ascii_lowercase()
-                ));
+                event.subject_name = Some(format!("{}.{}", u.last.to_ascii_lowercase(), u.first.to_ascii_lowercase()));
             } else {
                 event.subject = Some(u.id.clone());
                 event.subject_name = Some(u.user_id.clone());
@@ -628,9 +528,7 @@ impl Generator {
             event.source_ip = Some(self.user_ip(i));
             let resource = if event_type.starts_with("Saml") || event_type.starts_with("Oidc") {
                 self.app_resource()
-            } else if event_type.starts_with("UserPasswordChange")
-                || event_type.starts_with("Verification")
-            {
+            } else if event_type.starts_with("UserPasswordChange") || event_type.starts_with("Verification") {
                 self.pools.user_portal.clone()
             } else {
                 match self.fields.below(20) {
@@ -643,23 +541,13 @@ impl Generator {
                 event.audit_details = Some(AuditDetails {
                     entity_attributes: None,
                     modified_entity_attributes: None,
-                    message_tokens: Some(vec![
-                        event.subject_name.clone().unwrap_or_default(),
-                        resource.name.clone(),
-                    ]),
+                    message_tokens: Some(vec![event.subject_name.clone().unwrap_or_default(), resource.name.clone()]),
                 });
             }
             event.resource_id = Some(resource.id);
             event.resource_name = Some(resource.name);
         }
-        (
-            StoredEvent {
-                time_ms,
-                event,
-                late: false,
-            },
-            user_used,
-        )
+        (StoredEvent { time_ms, event, late: false }, user_used)
     }
 
     fn app_resource(&mut self) -> Resource {
@@ -677,11 +565,7 @@ impl Generator {
                 | "ACTIVESYNC"
                 | "SCIMPROVISIONINGS"
         );
-        let weights: [u32; 4] = if agent_heavy {
-            [30, 15, 5, 50]
-        } else {
-            [60, 30, 6, 4]
-        };
+        let weights: [u32; 4] = if agent_heavy { [30, 15, 5, 50] } else { [60, 30, 6, 4] };
         let pool = match self.fields.weighted(&weights) {
             0 => &self.pools.admins,
             1 => &self.pools.admin_apps,
@@ -700,26 +584,12 @@ impl Generator {
             return (u.id.clone(), u.user_id.clone());
         }
         let fixed_names: &[&str] = match entity_type {
-            "GROUPS" | "AUTHORIZATIONGROUPS" => &[
-                "Engineering",
-                "Finance",
-                "Sales",
-                "Contractors",
-                "VPN Users",
-                "Helpdesk",
-            ],
-            "FIDOTOKENS" => &[
-                "YubiKey 5 NFC",
-                "Windows Hello",
-                "iCloud Keychain",
-                "Google Password Manager",
-            ],
-            "IDENTITYPROVIDERS" | "SPIDENTITYPROVIDERS" => {
-                &["Azure AD", "Google Workspace", "Okta"]
+            "GROUPS" | "AUTHORIZATIONGROUPS" => {
+                &["Engineering", "Finance", "Sales", "Contractors", "VPN Users", "Helpdesk"]
             }
-            "DIRECTORIES" | "AD_CONNECTOR_DIRECTORIES" | "DIRECTORYSYNC" => {
-                &["corp.example.com", "emea.example.com"]
-            }
+            "FIDOTOKENS" => &["YubiKey 5 NFC", "Windows Hello", "iCloud Keychain", "Google Password Manager"],
+            "IDENTITYPROVIDERS" | "SPIDENTITYPROVIDERS" => &["Azure AD", "Google Workspace", "Okta"],
+            "DIRECTORIES" | "AD_CONNECTOR_DIRECTORIES" | "DIRECTORYSYNC" => &["corp.example.com", "emea.example.com"],
             "AZURE_DIRECTORIES" => &["example.onmicrosoft.com"],
             "ROLES" => &vocab::SUBSCRIBER_ADMIN_ROLES,
             "SPROLES" => &vocab::SERVICE_PROVIDER_ADMIN_ROLES,
@@ -736,61 +606,29 @@ impl Generator {
         }
         let name = if let Some(n) = self.fields.pick(fixed_names) {
             (*n).to_string()
-        } else if matches!(
-            entity_type,
-            "TOKENS" | "GRIDS" | "SMARTCREDENTIALS" | "SMARTCARDS"
-        ) {
+        } else if matches!(entity_type, "TOKENS" | "GRIDS" | "SMARTCREDENTIALS" | "SMARTCARDS") {
             format!("{:010}", self.fields.below(10_000_000_000))
         } else {
-            format!(
-                "{}-{:02}",
-                entity_type.to_ascii_lowercase().replace('_', "-"),
-                self.fields.range_i64(1, 8)
-            )
+            format!("{}-{:02}", entity_type.to_ascii_lowercase().replace('_', "-"), self.fields.range_i64(1, 8))
         };
-        if matches!(
-            entity_type,
-            "TOKENS" | "GRIDS" | "SMARTCREDENTIALS" | "SMARTCARDS"
-        ) {
+        if matches!(entity_type, "TOKENS" | "GRIDS" | "SMARTCREDENTIALS" | "SMARTCARDS") {
             return (self.fields.uuid(), name);
         }
         let key = format!("{entity_type}:{name}");
         let seed = self.seed;
-        self.named_entities
-            .entry(key.clone())
-            .or_insert_with(|| (stable_uuid(seed, &key), name))
-            .clone()
+        self.named_entities.entry(key.clone()).or_insert_with(|| (stable_uuid(seed, &key), name)).clone()
     }
 
     fn attribute_value(&mut self, attribute: &str, entity_name: &str) -> String {
         let r = &mut self.fields;
         match attribute {
             "userId" | "name" => entity_name.to_string(),
-            "firstName" => r
-                .pick(&vocab::FIRST_NAMES)
-                .copied()
-                .unwrap_or("John")
-                .into(),
-            "lastName" => r
-                .pick(&vocab::LAST_NAMES)
-                .copied()
-                .unwrap_or("Smith")
-                .into(),
-            "email" => format!(
-                "{}@example.com",
-                entity_name.split('@').next().unwrap_or(entity_name)
-            ),
+            "firstName" => r.pick(&vocab::FIRST_NAMES).copied().unwrap_or("John").into(),
+            "lastName" => r.pick(&vocab::LAST_NAMES).copied().unwrap_or("Smith").into(),
+            "email" => format!("{}@example.com", entity_name.split('@').next().unwrap_or(entity_name)),
             "mobile" => format!("+1613555{:04}", r.below(10_000)),
-            "state" => r
-                .pick(&["ACTIVE", "INACTIVE", "LOCKED"])
-                .copied()
-                .unwrap_or("ACTIVE")
-                .into(),
-            "locale" => r
-                .pick(&["en", "fr", "de", "es", "ja"])
-                .copied()
-                .unwrap_or("en")
-                .into(),
+            "state" => r.pick(&["ACTIVE", "INACTIVE", "LOCKED"]).copied().unwrap_or("ACTIVE").into(),
+            "locale" => r.pick(&["en", "fr", "de", "es", "ja"]).copied().unwrap_or("en").into(),
             "externalId" => r.uuid(),
             "description" => r
                 .pick(&[
@@ -805,39 +643,18 @@ impl Generator {
             "enabled" | "forceChange" => (if r.chance(0.5) { "true" } else { "false" }).into(),
             "serialNumber" => format!("{:010}", r.below(10_000_000_000)),
             "type" => r
-                .pick(&[
-                    "ENTRUST_SOFT_TOKEN",
-                    "GOOGLE_AUTHENTICATOR",
-                    "ENTRUST_PHYSICAL_TOKEN",
-                    "STATIC",
-                ])
+                .pick(&["ENTRUST_SOFT_TOKEN", "GOOGLE_AUTHENTICATOR", "ENTRUST_PHYSICAL_TOKEN", "STATIC"])
                 .copied()
                 .unwrap_or("STATIC")
                 .into(),
-            "label" => r
-                .pick(&["Work phone", "Backup", "Laptop"])
-                .copied()
-                .unwrap_or("Backup")
-                .into(),
+            "label" => r.pick(&["Work phone", "Backup", "Laptop"]).copied().unwrap_or("Backup").into(),
             "roleType" => "SITE_ADMINISTRATOR".into(),
-            "applicationType" => r
-                .pick(&["SAML20", "OIDC", "RADIUS"])
-                .copied()
-                .unwrap_or("OIDC")
-                .into(),
-            "expiryDate" => {
-                time::format_seconds_z(1_767_225_600_000 + r.range_i64(0, 400) * 86_400_000)
+            "applicationType" => r.pick(&["SAML20", "OIDC", "RADIUS"]).copied().unwrap_or("OIDC").into(),
+            "expiryDate" => time::format_seconds_z(1_767_225_600_000 + r.range_i64(0, 400) * 86_400_000),
+            "attributeName" => r.pick(&["department", "costCenter", "title"]).copied().unwrap_or("title").into(),
+            "value" => {
+                r.pick(&["Finance", "Engineering", "Sales", "CC-1042", "Manager"]).copied().unwrap_or("Sales").into()
             }
-            "attributeName" => r
-                .pick(&["department", "costCenter", "title"])
-                .copied()
-                .unwrap_or("title")
-                .into(),
-            "value" => r
-                .pick(&["Finance", "Engineering", "Sales", "CC-1042", "Manager"])
-                .copied()
-                .unwrap_or("Sales")
-                .into(),
             "ipAddresses" => format!("{}/32", doc_ipv4(r)),
             "adminUserAuthenticationSessionLifetime" => (r.range_i64(1, 60) * 60).to_string(),
             "lockoutCount" => r.range_i64(3, 10).to_string(),
@@ -847,43 +664,27 @@ impl Generator {
         }
     }
 
-    fn management(
-        &mut self,
-        time_ms: i64,
-        entity_type: &'static str,
-        category: Category,
-    ) -> StoredEvent {
+    fn management(&mut self, time_ms: i64, entity_type: &'static str, category: Category) -> StoredEvent {
         let (time_ms, event_time) = self.stamp(time_ms);
         let id = self.fields.uuid();
         let actor = self.pick_actor(entity_type);
         let action: &'static str = if category == Category::Issuance {
             let acts: &[(&'static str, u32)] = &[("ADD", 3), ("PRINT", 2), ("REMOVE", 1)];
-            acts[self
-                .fields
-                .weighted(&acts.iter().map(|a| a.1).collect::<Vec<_>>())]
-            .0
+            acts[self.fields.weighted(&acts.iter().map(|a| a.1).collect::<Vec<_>>())].0
         } else {
             let acts = vocab::entity_actions(entity_type);
-            acts[self
-                .fields
-                .weighted(&acts.iter().map(|a| a.1).collect::<Vec<_>>())]
-            .0
+            acts[self.fields.weighted(&acts.iter().map(|a| a.1).collect::<Vec<_>>())].0
         };
         let (entity_id, entity_name) = self.entity(entity_type);
         let failed = self.fields.chance(0.04);
         let attribute_names = vocab::entity_attribute_names(entity_type);
         let (entity_attributes, modified) = match action {
             "ADD" | "REMOVE" => {
-                let n = 2 + self
-                    .fields
-                    .index(attribute_names.len().saturating_sub(1).max(1));
+                let n = 2 + self.fields.index(attribute_names.len().saturating_sub(1).max(1));
                 let attrs = attribute_names
                     .iter()
                     .take(n)
-                    .map(|a| EntityAttribute {
-                        name: (*a).to_string(),
-                        value: self.attribute_value(a, &entity_name),
-                    })
+                    .map(|a| EntityAttribute { name: (*a).to_string(), value: self.attribute_value(a, &entity_name) })
                     .collect::<Vec<_>>();
                 (Some(attrs), None)
             }
@@ -901,11 +702,7 @@ impl Generator {
                         if new_value == old_value {
                             new_value = format!("{old_value}-updated");
                         }
-                        ModifiedEntityAttribute {
-                            name: a.to_string(),
-                            old_value,
-                            new_value,
-                        }
+                        ModifiedEntityAttribute { name: a.to_string(), old_value, new_value }
                     })
                     .collect::<Vec<_>>();
                 (None, Some(mods))
@@ -937,20 +734,11 @@ impl Generator {
             entity_id: Some(entity_id),
             entity_name: Some(entity_name.clone()),
             entity_action: Some(action.into()),
-            required_permission: Some(format!(
-                "{entity_type}:{}",
-                vocab::permission_action(action)
-            )),
+            required_permission: Some(format!("{entity_type}:{}", vocab::permission_action(action))),
             subscriber_admin_role_id: actor.subscriber_role.as_ref().map(|r| r.0.clone()),
             subscriber_admin_role_name: actor.subscriber_role.as_ref().map(|r| r.1.clone()),
-            service_provider_admin_role_id: actor
-                .service_provider_role
-                .as_ref()
-                .map(|r| r.0.clone()),
-            service_provider_admin_role_name: actor
-                .service_provider_role
-                .as_ref()
-                .map(|r| r.1.clone()),
+            service_provider_admin_role_id: actor.service_provider_role.as_ref().map(|r| r.0.clone()),
+            service_provider_admin_role_name: actor.service_provider_role.as_ref().map(|r| r.1.clone()),
             audit_details: Some(AuditDetails {
                 entity_attributes,
                 modified_entity_attributes: modified,
@@ -962,11 +750,7 @@ impl Generator {
             event.resource_id = Some(self.pools.admin_portal.id.clone());
             event.resource_name = Some(self.pools.admin_portal.name.clone());
         }
-        StoredEvent {
-            time_ms,
-            event,
-            late: false,
-        }
+        StoredEvent { time_ms, event, late: false }
     }
 }
 
@@ -980,10 +764,7 @@ enum Slot {
 fn second_factor_type(rng: &mut Rng) -> &'static str {
     const SECOND: [(&str, u32); 6] = [
         ("AuthenticationSecondFactorOtpSuccessEvent", 10),
-        (
-            "AuthenticationSecondFactorSmartCredentialPushSuccessEvent",
-            8,
-        ),
+        ("AuthenticationSecondFactorSmartCredentialPushSuccessEvent", 8),
         ("AuthenticationSecondFactorTokenSuccessEvent", 6),
         ("AuthenticationSecondFactorFIDOSuccessEvent", 4),
         ("AuthenticationSecondFactorGridSuccessEvent", 2),
@@ -1043,10 +824,7 @@ mod tests {
     use std::collections::HashSet;
 
     fn config(seed: u64) -> SimConfig {
-        SimConfig {
-            seed,
-            ..SimConfig::default()
-        }
+        SimConfig { seed, ..SimConfig::default() }
     }
 
     const END: i64 = 1_764_619_804_000; // 2025-12-01T20:10:04Z
@@ -1068,17 +846,11 @@ mod tests {
         assert_eq!(events.len(), 1000);
         let ids: HashSet<&str> = events.iter().map(|e| e.event.id.as_str()).collect();
         assert_eq!(ids.len(), 1000);
-        let types: HashSet<&str> = events
-            .iter()
-            .filter_map(|e| e.event.event_type.as_deref())
-            .collect();
+        let types: HashSet<&str> = events.iter().filter_map(|e| e.event.event_type.as_deref()).collect();
         for t in vocab::AUTHENTICATION_EVENT_TYPES {
             assert!(types.contains(t), "{t}");
         }
-        let entities: HashSet<&str> = events
-            .iter()
-            .filter_map(|e| e.event.entity_type.as_deref())
-            .collect();
+        let entities: HashSet<&str> = events.iter().filter_map(|e| e.event.entity_type.as_deref()).collect();
         assert_eq!(entities.len(), vocab::management_entity_types().len());
         for w in events.windows(2) {
             assert!(w[0].position() < w[1].position());
@@ -1097,10 +869,7 @@ mod tests {
     fn management_records_are_complete() {
         let events = Generator::new(&config(2)).initial(1000, END, DAY);
         let mut edits = 0;
-        for e in events
-            .iter()
-            .filter(|e| e.event.event_category.as_deref() == Some("MANAGEMENT"))
-        {
+        for e in events.iter().filter(|e| e.event.event_category.as_deref() == Some("MANAGEMENT")) {
             let ev = &e.event;
             let action = ev.entity_action.as_deref().expect("action");
             let perm = ev.required_permission.as_deref().expect("permission");
@@ -1108,12 +877,7 @@ mod tests {
             let details = ev.audit_details.as_ref().expect("details");
             assert!(details.message_tokens.is_some());
             match action {
-                "ADD" | "REMOVE" => assert!(
-                    details
-                        .entity_attributes
-                        .as_ref()
-                        .is_some_and(|a| !a.is_empty())
-                ),
+                "ADD" | "REMOVE" => assert!(details.entity_attributes.as_ref().is_some_and(|a| !a.is_empty())),
                 "EDIT" => {
                     edits += 1;
                     let mods = details.modified_entity_attributes.as_ref().expect("mods");
@@ -1132,21 +896,13 @@ mod tests {
         let mut cfg = config(3);
         let plain = Generator::new(&cfg).initial(500, END, DAY);
         assert!(plain.iter().all(|e| e.event.event_time.ends_with('Z')));
-        cfg.faults.kinds = [Fault::TimeVariant, Fault::TimeNoZone]
-            .into_iter()
-            .collect();
+        cfg.faults.kinds = [Fault::TimeVariant, Fault::TimeNoZone].into_iter().collect();
         cfg.faults.rate = 0.2;
         let mut g = Generator::new(&cfg);
         let varied = g.initial(500, END, DAY);
         assert!(varied.iter().any(|e| e.event.event_time.ends_with("+0000")));
         assert!(varied.iter().any(|e| e.event.event_time.len() == 19));
-        assert!(
-            g.data_fault_counts
-                .get(&Fault::TimeVariant)
-                .copied()
-                .unwrap_or(0)
-                > 0
-        );
+        assert!(g.data_fault_counts.get(&Fault::TimeVariant).copied().unwrap_or(0) > 0);
         // The ids do not depend on the fault settings.
         let ids = |v: &[StoredEvent]| v.iter().map(|e| e.event.id.clone()).collect::<HashSet<_>>();
         assert_eq!(ids(&plain), ids(&varied));
@@ -1155,15 +911,8 @@ mod tests {
     #[test]
     fn wanted_category_and_outcome_are_honoured() {
         let mut g = Generator::new(&config(4));
-        for (cat, out) in [
-            ("AUTHENTICATION", "FAIL"),
-            ("MANAGEMENT", "SUCCESS"),
-            ("AUTHENTICATION", "SUCCESS"),
-        ] {
-            let w = Wanted {
-                category: Some(cat.into()),
-                outcome: Some(out.into()),
-            };
+        for (cat, out) in [("AUTHENTICATION", "FAIL"), ("MANAGEMENT", "SUCCESS"), ("AUTHENTICATION", "SUCCESS")] {
+            let w = Wanted { category: Some(cat.into()), outcome: Some(out.into()) };
             let e = g.event(END, &w);
             assert_eq!(e.event.event_category.as_deref(), Some(cat));
             assert_eq!(e.event.event_outcome.as_deref(), Some(out));

@@ -26,27 +26,17 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     config.validate().map_err(SimError::Config)?;
     let addr = SocketAddr::new(config.bind, config.port);
-    let listener = TcpListener::bind(addr)
-        .await
-        .map_err(|source| SimError::Bind { addr, source })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| SimError::Bind { addr, source })?;
+    let listener = TcpListener::bind(addr).await.map_err(|source| SimError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(|source| SimError::Bind { addr, source })?;
     let generated = {
         let config = config.clone();
         tokio::task::spawn_blocking(move || Tenant::generate(&config)).await
     };
-    let tenant =
-        generated.map_err(|e| SimError::Config(format!("tenant generation failed: {e}")))?;
+    let tenant = generated.map_err(|e| SimError::Config(format!("tenant generation failed: {e}")))?;
     let shared = Arc::new(Shared::new(config, tenant));
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
-    Ok(SimHandle {
-        addr: local,
-        shared,
-        stop,
-        task: Some(task),
-    })
+    Ok(SimHandle { addr: local, shared, stop, task: Some(task) })
 }
 
 async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
@@ -78,10 +68,8 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::R
         }
     }
     drop(listener);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
+    let drained =
+        tokio::time::timeout(SHUTDOWN_GRACE, async { while connections.join_next().await.is_some() {} }).await;
     if drained.is_err() {
         connections.abort_all();
     }
@@ -129,12 +117,7 @@ impl SimHandle {
 
     /// Every record as the API returns it, in SIEM order.
     pub fn records(&self) -> Vec<serde_json::Value> {
-        self.shared
-            .tenant()
-            .records()
-            .iter()
-            .filter_map(|r| serde_json::to_value(&r.event).ok())
-            .collect()
+        self.shared.tenant().records().iter().filter_map(|r| serde_json::to_value(&r.event).ok()).collect()
     }
 
     /// Ids of records that arrived late (the `late-records` fault and
@@ -146,8 +129,7 @@ impl SimHandle {
     /// Inserts `n` records dated between 1 s and the configured `late_max_behind` before the
     /// tenant's current time, as if written late. Returns their ids.
     pub fn insert_late_records(&self, n: usize) -> Vec<String> {
-        let max = i64::try_from(self.shared.config.faults.late_max_behind.as_millis())
-            .unwrap_or(i64::MAX);
+        let max = i64::try_from(self.shared.config.faults.late_max_behind.as_millis()).unwrap_or(i64::MAX);
         self.shared.tenant_mut().insert_late_records(n, max)
     }
 
@@ -160,6 +142,11 @@ impl SimHandle {
     /// Makes every issued token expire now.
     pub fn expire_tokens(&self) {
         self.shared.tokens().revoke_all();
+    }
+
+    /// Suspends (or resumes) request faults, e.g. for a clean verification read.
+    pub fn set_faults_paused(&self, paused: bool) {
+        self.shared.faults().set_paused(paused);
     }
 
     /// Faults injected so far (for `time-variant` and `time-no-zone`: records shaped).

@@ -34,9 +34,7 @@ use std::net::IpAddr;
 use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
-pub use config::{
-    Credentials, DEMO_APPLICATION_ID, DEMO_APPLICATION_NAME, DEMO_SHARED_SECRET, SimConfig,
-};
+pub use config::{Credentials, DEMO_APPLICATION_ID, DEMO_APPLICATION_NAME, DEMO_SHARED_SECRET, SimConfig};
 pub use errors::SimError;
 pub use faults::{Fault, FaultConfig, parse_fault_list};
 pub use handle::{SimHandle, start};
@@ -53,11 +51,7 @@ fn fault_list(s: &str) -> Result<FaultList, String> {
 
 fn unit_interval(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if (0.0..=1.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("{v} is not between 0 and 1"))
-    }
+    if (0.0..=1.0).contains(&v) { Ok(v) } else { Err(format!("{v} is not between 0 and 1")) }
 }
 
 fn end_time(s: &str) -> Result<i64, String> {
@@ -164,10 +158,7 @@ pub fn main(args: SimulateArgs) -> ExitCode {
             config.bind
         );
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("engine simulate: cannot start the runtime: {e}");

@@ -67,18 +67,11 @@ impl Operator {
     ];
 
     pub fn from_name(name: &str) -> Option<Operator> {
-        Self::NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, op)| *op)
+        Self::NAMES.iter().find(|(n, _)| *n == name).map(|(_, op)| *op)
     }
 
     pub fn name(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, op)| *op == self)
-            .map(|(n, _)| *n)
-            .unwrap_or("EQUALS")
+        Self::NAMES.iter().find(|(_, op)| *op == self).map(|(n, _)| *n).unwrap_or("EQUALS")
     }
 }
 
@@ -155,9 +148,7 @@ impl Field {
 
     fn allowed_operators(self) -> &'static [Operator] {
         match self {
-            Field::Outcome | Field::Category | Field::Subject | Field::Authenticator => {
-                &[Operator::Equals]
-            }
+            Field::Outcome | Field::Category | Field::Subject | Field::Authenticator => &[Operator::Equals],
             Field::SourceIp => &[Operator::Equals, Operator::StartsWith],
             _ => STRING_OPS,
         }
@@ -243,14 +234,8 @@ impl SiemQuery {
     pub fn matches(&self, r: &StoredEvent) -> bool {
         r.time_ms >= self.start_ms
             && r.time_ms <= self.end()
-            && self
-                .outcomes
-                .iter()
-                .all(|o| r.event.event_outcome.as_deref() == Some(o.as_str()))
-            && self
-                .categories
-                .iter()
-                .all(|c| r.event.event_category.as_deref() == Some(c.as_str()))
+            && self.outcomes.iter().all(|o| r.event.event_outcome.as_deref() == Some(o.as_str()))
+            && self.categories.iter().all(|c| r.event.event_category.as_deref() == Some(c.as_str()))
     }
 }
 
@@ -272,10 +257,7 @@ pub struct Order {
 }
 
 /// Order when the body has none (not documented by Entrust; newest first, like the portal).
-pub const DEFAULT_ORDER: Order = Order {
-    key: SortKey::EventTime,
-    ascending: false,
-};
+pub const DEFAULT_ORDER: Order = Order { key: SortKey::EventTime, ascending: false };
 
 /// The search endpoint's query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -347,13 +329,10 @@ fn type_name(v: &Value) -> &'static str {
 
 /// Parses and type-checks a `SearchParms` body.
 pub fn parse_search_parms(body: &[u8]) -> Result<SearchParms, ApiError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| invalid(format!("the request body is not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("the request body is not valid JSON: {e}")))?;
     let Value::Object(map) = value else {
-        return Err(invalid(format!(
-            "the request body must be a SearchParms object, not {}",
-            type_name(&value)
-        )));
+        return Err(invalid(format!("the request body must be a SearchParms object, not {}", type_name(&value))));
     };
     let mut parms = SearchParms::default();
     match map.get("limit") {
@@ -379,10 +358,7 @@ pub fn parse_search_parms(body: &[u8]) -> Result<SearchParms, ApiError> {
         Some(Value::String(s)) if s.is_empty() => {}
         Some(Value::String(s)) => parms.cursor = Some(s.clone()),
         Some(other) => {
-            return Err(invalid(format!(
-                "cursor must be a string, not {}",
-                type_name(other)
-            )));
+            return Err(invalid(format!("cursor must be a string, not {}", type_name(other))));
         }
     }
     match map.get("searchByAttributes") {
@@ -393,10 +369,7 @@ pub fn parse_search_parms(body: &[u8]) -> Result<SearchParms, ApiError> {
             }
         }
         Some(other) => {
-            return Err(invalid(format!(
-                "searchByAttributes must be an array, not {}",
-                type_name(other)
-            )));
+            return Err(invalid(format!("searchByAttributes must be an array, not {}", type_name(other))));
         }
     }
     match map.get("orderByAttribute") {
@@ -405,26 +378,19 @@ pub fn parse_search_parms(body: &[u8]) -> Result<SearchParms, ApiError> {
             let name = match o.get("name") {
                 Some(Value::String(s)) => s.clone(),
                 _ => {
-                    return Err(invalid(
-                        "orderByAttribute.name is required and must be a string",
-                    ));
+                    return Err(invalid("orderByAttribute.name is required and must be a string"));
                 }
             };
             let ascending = match o.get("ascending") {
                 Some(Value::Bool(b)) => *b,
                 _ => {
-                    return Err(invalid(
-                        "orderByAttribute.ascending is required and must be a boolean",
-                    ));
+                    return Err(invalid("orderByAttribute.ascending is required and must be a boolean"));
                 }
             };
             parms.order_by = Some((name, ascending));
         }
         Some(other) => {
-            return Err(invalid(format!(
-                "orderByAttribute must be an object, not {}",
-                type_name(other)
-            )));
+            return Err(invalid(format!("orderByAttribute must be an object, not {}", type_name(other))));
         }
     }
     match map.get("attributes") {
@@ -437,17 +403,12 @@ pub fn parse_search_parms(body: &[u8]) -> Result<SearchParms, ApiError> {
 
 fn parse_attribute(i: usize, item: &Value) -> Result<Attribute, ApiError> {
     let Value::Object(o) = item else {
-        return Err(invalid(format!(
-            "searchByAttributes[{i}] must be an object, not {}",
-            type_name(item)
-        )));
+        return Err(invalid(format!("searchByAttributes[{i}] must be an object, not {}", type_name(item))));
     };
     let name = match o.get("name") {
         Some(Value::String(s)) => s.clone(),
         _ => {
-            return Err(invalid(format!(
-                "searchByAttributes[{i}].name is required and must be a string"
-            )));
+            return Err(invalid(format!("searchByAttributes[{i}].name is required and must be a string")));
         }
     };
     let operator = match o.get("operator") {
@@ -467,17 +428,10 @@ fn parse_attribute(i: usize, item: &Value) -> Result<Attribute, ApiError> {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
         Some(other) => {
-            return Err(invalid(format!(
-                "searchByAttributes[{i}].value must be a string, not {}",
-                type_name(other)
-            )));
+            return Err(invalid(format!("searchByAttributes[{i}].value must be a string, not {}", type_name(other))));
         }
     };
-    Ok(Attribute {
-        name,
-        operator,
-        value,
-    })
+    Ok(Attribute { name, operator, value })
 }
 
 /// The page size of a request without a cursor: 1–100, default [`DEFAULT_LIMIT`].
@@ -496,20 +450,14 @@ fn bad_attribute(message: String) -> ApiError {
     ApiError::bad_request(codes::INVALID_SEARCH_ATTRIBUTE, message)
 }
 
-fn required_value<'a>(a: &'a Attribute) -> Result<&'a str, ApiError> {
-    a.value
-        .as_deref()
-        .ok_or_else(|| bad_attribute(format!("search attribute {} needs a value", a.name)))
+fn required_value(a: &Attribute) -> Result<&str, ApiError> {
+    a.value.as_deref().ok_or_else(|| bad_attribute(format!("search attribute {} needs a value", a.name)))
 }
 
 fn time_value(a: &Attribute) -> Result<i64, ApiError> {
     let v = required_value(a)?;
-    time::parse_timestamp(v).map_err(|e| {
-        ApiError::bad_request(
-            codes::INVALID_DATE,
-            format!("search attribute {}: {e}", a.name),
-        )
-    })
+    time::parse_timestamp(v)
+        .map_err(|e| ApiError::bad_request(codes::INVALID_DATE, format!("search attribute {}: {e}", a.name)))
 }
 
 fn check_operator(a: &Attribute, allowed: &[Operator]) -> Result<(), ApiError> {
@@ -584,20 +532,12 @@ pub fn siem_query(attributes: &[Attribute]) -> Result<SiemQuery, ApiError> {
             "the startTime search attribute (operator GREATER_THAN_OR_EQUAL) is mandatory",
         )
     })?;
-    Ok(SiemQuery {
-        start_ms,
-        end_ms: end,
-        outcomes,
-        categories,
-    })
+    Ok(SiemQuery { start_ms, end_ms: end, outcomes, categories })
 }
 
 /// Interprets the attributes and order of a search request (the matrix of the OpenAPI
 /// description of `POST /api/web/v2/reports/auditeventspaged`).
-pub fn search_query(
-    attributes: &[Attribute],
-    order_by: Option<&(String, bool)>,
-) -> Result<SearchQuery, ApiError> {
+pub fn search_query(attributes: &[Attribute], order_by: Option<&(String, bool)>) -> Result<SearchQuery, ApiError> {
     let mut start_ms = i64::MIN;
     let mut end_ms = i64::MAX;
     let mut has_time = false;
@@ -606,12 +546,7 @@ pub fn search_query(
         if a.name == "eventTime" {
             check_operator(
                 a,
-                &[
-                    Operator::GreaterThan,
-                    Operator::GreaterThanOrEqual,
-                    Operator::LessThan,
-                    Operator::LessThanOrEqual,
-                ],
+                &[Operator::GreaterThan, Operator::GreaterThanOrEqual, Operator::LessThan, Operator::LessThanOrEqual],
             )?;
             let t = time_value(a)?;
             has_time = true;
@@ -624,10 +559,7 @@ pub fn search_query(
             continue;
         }
         let field = Field::from_name(&a.name).ok_or_else(|| {
-            bad_attribute(format!(
-                "unsupported search attribute '{}'",
-                truncate_for_message(&a.name)
-            ))
+            bad_attribute(format!("unsupported search attribute '{}'", truncate_for_message(&a.name)))
         })?;
         check_operator(a, field.allowed_operators())?;
         let value = match field {
@@ -642,11 +574,7 @@ pub fn search_query(
                 field.max_len()
             )));
         }
-        filters.push(Filter {
-            field,
-            op: a.operator,
-            value: value.to_lowercase(),
-        });
+        filters.push(Filter { field, op: a.operator, value: value.to_lowercase() });
     }
     if !has_time {
         return Err(ApiError::bad_request(
@@ -659,10 +587,8 @@ pub fn search_query(
         Some((name, ascending)) => {
             let key = match name.as_str() {
                 "eventTime" => SortKey::EventTime,
-                "outcome" | "category" | "entityName" | "entityType" | "entityAction"
-                | "resourceName" | "sourceIp" | "subjectName" => {
-                    SortKey::Field(Field::from_name(name).unwrap_or(Field::Outcome))
-                }
+                "outcome" | "category" | "entityName" | "entityType" | "entityAction" | "resourceName" | "sourceIp"
+                | "subjectName" => SortKey::Field(Field::from_name(name).unwrap_or(Field::Outcome)),
                 other => {
                     return Err(ApiError::bad_request(
                         codes::INVALID_ORDER_BY_ATTRIBUTE,
@@ -673,29 +599,17 @@ pub fn search_query(
                     ));
                 }
             };
-            Order {
-                key,
-                ascending: *ascending,
-            }
+            Order { key, ascending: *ascending }
         }
     };
-    Ok(SearchQuery {
-        start_ms,
-        end_ms,
-        filters,
-        order,
-    })
+    Ok(SearchQuery { start_ms, end_ms, filters, order })
 }
 
 /// Whether a body carries a non-empty cursor (a cheap look used before full parsing).
 pub fn has_cursor(body: &[u8]) -> bool {
     serde_json::from_slice::<Value>(body)
         .ok()
-        .and_then(|v| {
-            v.get("cursor")
-                .and_then(Value::as_str)
-                .map(|s| !s.is_empty())
-        })
+        .and_then(|v| v.get("cursor").and_then(Value::as_str).map(|s| !s.is_empty()))
         .unwrap_or(false)
 }
 
@@ -761,17 +675,12 @@ mod tests {
         assert_eq!(check_limit(Some(1)), Ok(1));
         assert_eq!(check_limit(Some(100)), Ok(100));
         for l in [0, 101, -1, i64::MAX, i64::MIN] {
-            assert_eq!(
-                check_limit(Some(l)).map_err(|e| e.code),
-                Err(codes::INVALID_LIMIT)
-            );
+            assert_eq!(check_limit(Some(l)).map_err(|e| e.code), Err(codes::INVALID_LIMIT));
         }
     }
 
     fn attrs(v: Value) -> Vec<Attribute> {
-        parms(json!({"searchByAttributes": v}))
-            .expect("valid")
-            .attributes
+        parms(json!({"searchByAttributes": v})).expect("valid").attributes
     }
 
     #[test]
@@ -791,29 +700,14 @@ mod tests {
         let err = |v: Value| siem_query(&attrs(v)).expect_err("invalid").code;
         assert_eq!(err(json!([])), codes::MISSING_SEARCH_ATTRIBUTE);
         assert_eq!(
-            err(json!([attr(
-                "endTime",
-                "LESS_THAN_OR_EQUAL",
-                "2024-05-02T00:00:00"
-            )])),
+            err(json!([attr("endTime", "LESS_THAN_OR_EQUAL", "2024-05-02T00:00:00")])),
             codes::MISSING_SEARCH_ATTRIBUTE
         );
         assert_eq!(
-            err(json!([attr(
-                "startTime",
-                "GREATER_THAN",
-                "2024-05-01T00:00:00"
-            )])),
+            err(json!([attr("startTime", "GREATER_THAN", "2024-05-01T00:00:00")])),
             codes::INVALID_SEARCH_ATTRIBUTE
         );
-        assert_eq!(
-            err(json!([attr(
-                "startTime",
-                "GREATER_THAN_OR_EQUAL",
-                "May 1st"
-            )])),
-            codes::INVALID_DATE
-        );
+        assert_eq!(err(json!([attr("startTime", "GREATER_THAN_OR_EQUAL", "May 1st")])), codes::INVALID_DATE);
         assert_eq!(
             err(json!([
                 attr("startTime", "GREATER_THAN_OR_EQUAL", "2024-05-01T00:00:00"),
@@ -851,62 +745,29 @@ mod tests {
         assert_eq!(q.filters[0].value, "smith");
         assert_eq!(q.order.key, SortKey::Field(Field::EntityType));
 
-        let err = |v: Value, o: Option<&(String, bool)>| {
-            search_query(&attrs(v), o).expect_err("invalid").code
-        };
+        let err = |v: Value, o: Option<&(String, bool)>| search_query(&attrs(v), o).expect_err("invalid").code;
         let t = attr("eventTime", "GREATER_THAN_OR_EQUAL", "2024-05-01T00:00:00");
+        assert_eq!(err(json!([attr("subjectName", "EQUALS", "x")]), None), codes::MISSING_SEARCH_ATTRIBUTE);
+        assert_eq!(err(json!([t.clone(), attr("sourceIp", "CONTAINS", "1")]), None), codes::INVALID_SEARCH_ATTRIBUTE);
+        assert_eq!(err(json!([t.clone(), attr("subject", "NOT_EQUALS", "1")]), None), codes::INVALID_SEARCH_ATTRIBUTE);
         assert_eq!(
-            err(json!([attr("subjectName", "EQUALS", "x")]), None),
-            codes::MISSING_SEARCH_ATTRIBUTE
-        );
-        assert_eq!(
-            err(json!([t.clone(), attr("sourceIp", "CONTAINS", "1")]), None),
+            err(json!([t.clone(), attr("entityType", "EQUALS", &"X".repeat(41))]), None),
             codes::INVALID_SEARCH_ATTRIBUTE
         );
+        assert_eq!(err(json!([t.clone(), attr("bogus", "EQUALS", "x")]), None), codes::INVALID_SEARCH_ATTRIBUTE);
         assert_eq!(
-            err(json!([t.clone(), attr("subject", "NOT_EQUALS", "1")]), None),
+            err(json!([t.clone(), attr("eventTime", "EQUALS", "2024-05-01T00:00:00")]), None),
             codes::INVALID_SEARCH_ATTRIBUTE
         );
-        assert_eq!(
-            err(
-                json!([t.clone(), attr("entityType", "EQUALS", &"X".repeat(41))]),
-                None
-            ),
-            codes::INVALID_SEARCH_ATTRIBUTE
-        );
-        assert_eq!(
-            err(json!([t.clone(), attr("bogus", "EQUALS", "x")]), None),
-            codes::INVALID_SEARCH_ATTRIBUTE
-        );
-        assert_eq!(
-            err(
-                json!([
-                    t.clone(),
-                    attr("eventTime", "EQUALS", "2024-05-01T00:00:00")
-                ]),
-                None
-            ),
-            codes::INVALID_SEARCH_ATTRIBUTE
-        );
-        assert_eq!(
-            err(json!([t.clone()]), Some(&("token".to_string(), true))),
-            codes::INVALID_ORDER_BY_ATTRIBUTE
-        );
-        assert_eq!(
-            search_query(&attrs(json!([t])), None).expect("ok").order,
-            DEFAULT_ORDER
-        );
+        assert_eq!(err(json!([t.clone()]), Some(&("token".to_string(), true))), codes::INVALID_ORDER_BY_ATTRIBUTE);
+        assert_eq!(search_query(&attrs(json!([t])), None).expect("ok").order, DEFAULT_ORDER);
     }
 
     #[test]
     fn filter_semantics() {
         let mut e = super::super::generate::empty_event();
         e.subject_name = Some("John.Smith".into());
-        let f = |op, v: &str| Filter {
-            field: Field::SubjectName,
-            op,
-            value: v.to_lowercase(),
-        };
+        let f = |op, v: &str| Filter { field: Field::SubjectName, op, value: v.to_lowercase() };
         assert!(f(Operator::Equals, "john.smith").matches(&e));
         assert!(f(Operator::Contains, "SMITH").matches(&e));
         assert!(f(Operator::NotContains, "garcia").matches(&e));

@@ -21,9 +21,7 @@ impl Rng {
     /// An independent stream derived from a seed and a stream label, so that adding draws to
     /// one part of the generator does not shift the values of another.
     pub fn derive(seed: u64, stream: u64) -> Self {
-        Rng::new(mix64(
-            seed ^ mix64(stream.wrapping_add(0x9e37_79b9_7f4a_7c15)),
-        ))
+        Rng::new(mix64(seed ^ mix64(stream.wrapping_add(0x9e37_79b9_7f4a_7c15))))
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -66,11 +64,7 @@ impl Rng {
 
     /// A uniformly chosen element; `None` for an empty slice.
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        if items.is_empty() {
-            None
-        } else {
-            items.get(self.index(items.len()))
-        }
+        if items.is_empty() { None } else { items.get(self.index(items.len())) }
     }
 
     /// An index chosen with the given relative weights; 0 when all weights are zero.
@@ -109,14 +103,7 @@ impl Rng {
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &hex[0..8],
-            &hex[8..12],
-            &hex[12..16],
-            &hex[16..20],
-            &hex[20..32]
-        )
+        format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
     }
 }
 
@@ -179,10 +166,7 @@ mod tests {
         let u = r.uuid();
         assert_eq!(u.len(), 36);
         let parts: Vec<&str> = u.split('-').collect();
-        assert_eq!(
-            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
-            [8, 4, 4, 4, 12]
-        );
+        assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [8, 4, 4, 4, 12]);
         assert!(parts[2].starts_with('4'));
         assert!(matches!(&parts[3][..1], "8" | "9" | "a" | "b"));
         assert_ne!(u, r.uuid());

@@ -10,11 +10,9 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{
-    ALLOW, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, SET_COOKIE,
-};
+use hyper::header::{ALLOW, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
 
@@ -101,18 +99,11 @@ struct Reply {
 
 impl Reply {
     fn json(status: StatusCode, body: Vec<u8>) -> Self {
-        Reply {
-            status,
-            body,
-            headers: Vec::new(),
-        }
+        Reply { status, body, headers: Vec::new() }
     }
 
     fn ok<T: Serialize>(value: &T) -> Self {
-        Self::json(
-            StatusCode::OK,
-            serde_json::to_vec(value).unwrap_or_default(),
-        )
+        Self::json(StatusCode::OK, serde_json::to_vec(value).unwrap_or_default())
     }
 
     fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
@@ -176,20 +167,14 @@ pub async fn handle(
         (Some(Route::Siem | Route::Search), Method::OPTIONS) => {
             // Entrust suggests OPTIONS on the same endpoint to learn whether a token expired.
             match authorize(&shared, req.headers(), None) {
-                Ok(()) => {
-                    Reply::json(StatusCode::OK, Vec::new()).with_header(ALLOW, "POST, OPTIONS")
-                }
+                Ok(()) => Reply::json(StatusCode::OK, Vec::new()).with_header(ALLOW, "POST, OPTIONS"),
                 Err(reply) => reply,
             }
         }
         (Some(Route::SimIds), Method::GET) => sim_ids(&shared),
         (Some(Route::SimStats), Method::GET) => sim_stats(&shared),
         (Some(r), method) => {
-            let allow = if matches!(r, Route::SimIds | Route::SimStats) {
-                "GET"
-            } else {
-                "POST, OPTIONS"
-            };
+            let allow = if matches!(r, Route::SimIds | Route::SimStats) { "GET" } else { "POST, OPTIONS" };
             Reply::from(ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 codes::METHOD_NOT_ALLOWED,
@@ -200,51 +185,57 @@ pub async fn handle(
         (None, _) => Reply::from(ApiError::new(
             StatusCode::NOT_FOUND,
             codes::NOT_FOUND,
-            format!(
-                "no such endpoint: {}",
-                time::truncate_for_message(req.uri().path())
-            ),
+            format!("no such endpoint: {}", time::truncate_for_message(req.uri().path())),
         )),
     };
     Ok(reply.into_response())
 }
 
-async fn read_body(body: Incoming, max: usize) -> Result<Bytes, Reply> {
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(Reply::from(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                codes::PAYLOAD_TOO_LARGE,
-                format!("the request body exceeds {max} bytes"),
-            )))
+/// Bodies larger than this are not even drained before the connection is answered.
+const DRAIN_LIMIT: usize = 64 << 20;
+
+async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, Reply> {
+    let mut data: Vec<u8> = Vec::new();
+    let mut total: usize = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = match frame {
+            Ok(f) => f,
+            Err(e) => {
+                return Err(Reply::from(ApiError::bad_request(
+                    codes::INVALID_REQUEST,
+                    format!("cannot read the request body: {e}"),
+                )));
+            }
+        };
+        if let Ok(chunk) = frame.into_data() {
+            total = total.saturating_add(chunk.len());
+            if total <= max {
+                data.extend_from_slice(&chunk);
+            } else if total > DRAIN_LIMIT {
+                break;
+            }
         }
-        Err(e) => Err(Reply::from(ApiError::bad_request(
-            codes::INVALID_REQUEST,
-            format!("cannot read the request body: {e}"),
-        ))),
     }
+    if total > max {
+        // The rest was read and dropped, so that the client sees this answer rather than a
+        // connection reset.
+        return Err(Reply::from(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            codes::PAYLOAD_TOO_LARGE,
+            format!("the request body exceeds {max} bytes"),
+        )));
+    }
+    Ok(Bytes::from(data))
 }
 
 /// One API request: body, fault decision, endpoint, and the faults that alter a reply.
-async fn api(
-    shared: &Arc<Shared>,
-    peer: SocketAddr,
-    endpoint: Endpoint,
-    req: Request<Incoming>,
-) -> Reply {
+async fn api(shared: &Arc<Shared>, peer: SocketAddr, endpoint: Endpoint, req: Request<Incoming>) -> Reply {
     let (parts, body) = req.into_parts();
     let body = match read_body(body, shared.config.max_body_bytes).await {
         Ok(b) => b,
         Err(reply) => return reply,
     };
-    let kind = RequestKind {
-        endpoint,
-        has_cursor: endpoint != Endpoint::Login && query::has_cursor(&body),
-    };
+    let kind = RequestKind { endpoint, has_cursor: endpoint != Endpoint::Login && query::has_cursor(&body) };
     let fault = shared.faults().decide(kind);
     let retry_after = shared.config.faults.retry_after_secs.to_string();
     match fault {
@@ -303,26 +294,18 @@ async fn api(
 
 fn login(shared: &Shared, peer: SocketAddr, body: &[u8]) -> Reply {
     let app = &shared.config.credentials;
-    let request =
-        match auth::parse_login(body).and_then(|l| auth::check_credentials(&l, app).map(|()| l)) {
-            Ok(l) => l,
-            Err(e) => return e.into(),
-        };
+    let request = match auth::parse_login(body).and_then(|l| auth::check_credentials(&l, app).map(|()| l)) {
+        Ok(l) => l,
+        Err(e) => return e.into(),
+    };
     let ttl_ms = i64::try_from(shared.config.token_ttl.as_millis()).unwrap_or(i64::MAX);
-    let issued = shared
-        .tokens()
-        .issue(time::now_ms(), ttl_ms, request.enable_web_session);
+    let issued = shared.tokens().issue(time::now_ms(), ttl_ms, request.enable_web_session);
     if shared.config.login_events {
-        shared
-            .tenant_mut()
-            .add_login_event(app, &peer.ip().to_string());
+        shared.tenant_mut().add_login_event(app, &peer.ip().to_string());
     }
     let mut reply = Reply::ok(&issued.result);
     if let Some(cookie) = issued.session_cookie {
-        reply = reply.with_header(
-            SET_COOKIE,
-            format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly"),
-        );
+        reply = reply.with_header(SET_COOKIE, format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly"));
     }
     reply
 }
@@ -331,23 +314,18 @@ fn login(shared: &Shared, peer: SocketAddr, body: &[u8]) -> Reply {
 fn authorize(shared: &Shared, headers: &HeaderMap, fault: Option<Fault>) -> Result<(), Reply> {
     let mut tokens = shared.tokens();
     let token = tokens
-        .authorize(
-            headers,
-            time::now_ms(),
-            &shared.config.credentials,
-            shared.config.accept_credentials_header,
-        )
+        .authorize(headers, time::now_ms(), &shared.config.credentials, shared.config.accept_credentials_header)
         .map_err(Reply::from)?;
-    if fault == Some(Fault::ExpireToken) {
-        if let Some(token) = token {
-            tokens.revoke(&token);
-            drop(tokens);
-            shared.faults().record(Fault::ExpireToken);
-            return Err(Reply::from(ApiError::unauthorized(
-                codes::INVALID_SESSION_TOKEN,
-                "The session token has expired; authenticate again",
-            )));
-        }
+    if fault == Some(Fault::ExpireToken)
+        && let Some(token) = token
+    {
+        tokens.revoke(&token);
+        drop(tokens);
+        shared.faults().record(Fault::ExpireToken);
+        return Err(Reply::from(ApiError::unauthorized(
+            codes::INVALID_SESSION_TOKEN,
+            "The session token has expired; authenticate again",
+        )));
     }
     Ok(())
 }
@@ -360,24 +338,17 @@ fn siem(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>)
         Ok(r) => r,
         Err(e) => return e.into(),
     };
-    if fault == Some(Fault::LateRecords) {
-        if let Start::From(Direction::Next, pos) = &request.start {
-            let wanted = Wanted {
-                category: request.query.categories.first().cloned(),
-                outcome: request.query.outcomes.first().cloned(),
-            };
-            let n = 1 + (mix64(shared.config.seed ^ pos.time_ms as u64) % 3) as usize;
-            let max_behind =
-                i64::try_from(shared.config.faults.late_max_behind.as_millis()).unwrap_or(i64::MAX);
-            shared.tenant_mut().insert_behind(
-                (pos.time_ms, &pos.id),
-                request.query.start_ms,
-                max_behind,
-                &wanted,
-                n,
-            );
-            shared.faults().record(Fault::LateRecords);
-        }
+    if fault == Some(Fault::LateRecords)
+        && let Start::From(Direction::Next, pos) = &request.start
+    {
+        let wanted = Wanted {
+            category: request.query.categories.first().cloned(),
+            outcome: request.query.outcomes.first().cloned(),
+        };
+        let n = 1 + (mix64(shared.config.seed ^ pos.time_ms as u64) % 3) as usize;
+        let max_behind = i64::try_from(shared.config.faults.late_max_behind.as_millis()).unwrap_or(i64::MAX);
+        shared.tenant_mut().insert_behind((pos.time_ms, &pos.id), request.query.start_ms, max_behind, &wanted, n);
+        shared.faults().record(Fault::LateRecords);
     }
     let tenant = shared.tenant();
     let page = audit::siem_page(&tenant, &request, fault == Some(Fault::EdgeDuplicates));
@@ -413,10 +384,7 @@ struct SimIds {
 
 fn sim_ids(shared: &Shared) -> Reply {
     let tenant = shared.tenant();
-    Reply::ok(&SimIds {
-        ids: tenant.ids(),
-        late_ids: tenant.late_ids(),
-    })
+    Reply::ok(&SimIds { ids: tenant.ids(), late_ids: tenant.late_ids() })
 }
 
 #[derive(Serialize)]
@@ -430,11 +398,7 @@ struct SimStats {
 }
 
 fn sim_stats(shared: &Shared) -> Reply {
-    let faults = shared
-        .fault_counts()
-        .into_iter()
-        .map(|(f, n)| (f.name().to_string(), n))
-        .collect();
+    let faults = shared.fault_counts().into_iter().map(|(f, n)| (f.name().to_string(), n)).collect();
     let tenant = shared.tenant();
     Reply::ok(&SimStats {
         records: tenant.records().len(),

@@ -18,10 +18,7 @@ pub struct TenantClock {
 
 impl TenantClock {
     pub fn new(start_ms: i64) -> Self {
-        TenantClock {
-            start_ms,
-            started: Instant::now(),
-        }
+        TenantClock { start_ms, started: Instant::now() }
     }
 
     pub fn now_ms(&self) -> i64 {
@@ -42,19 +39,11 @@ pub struct Tenant {
 impl Tenant {
     /// Generates the initial tenant from the configuration.
     pub fn generate(config: &SimConfig) -> Self {
-        let end_ms = config
-            .end_time
-            .map(time::system_time_ms)
-            .unwrap_or_else(time::now_ms);
+        let end_ms = config.end_time.map(time::system_time_ms).unwrap_or_else(time::now_ms);
         let span_ms = i64::try_from(config.span.as_millis()).unwrap_or(i64::MAX / 4);
         let mut generator = Generator::new(config);
         let records = generator.initial(config.events, end_ms, span_ms);
-        Tenant {
-            records,
-            generator,
-            clock: TenantClock::new(end_ms),
-            placement: Rng::derive(config.seed, 0x7e4a_0001),
-        }
+        Tenant { records, generator, clock: TenantClock::new(end_ms), placement: Rng::derive(config.seed, 0x7e4a_0001) }
     }
 
     pub fn account_id(&self) -> &str {
@@ -72,11 +61,7 @@ impl Tenant {
 
     /// Records shaped by data faults (`time-variant`, `time-no-zone`).
     pub fn data_fault_count(&self, fault: Fault) -> u64 {
-        self.generator
-            .data_fault_counts
-            .get(&fault)
-            .copied()
-            .unwrap_or(0)
+        self.generator.data_fault_counts.get(&fault).copied().unwrap_or(0)
     }
 
     /// Index of the first record at or after `time_ms`.
@@ -86,26 +71,18 @@ impl Tenant {
 
     /// Index of the first record strictly after the position `(time_ms, id)`.
     pub fn first_after(&self, time_ms: i64, id: &str) -> usize {
-        self.records
-            .partition_point(|r| r.position() <= (time_ms, id))
+        self.records.partition_point(|r| r.position() <= (time_ms, id))
     }
 
     /// Index of the record at exactly `(time_ms, id)`.
     pub fn index_of(&self, time_ms: i64, id: &str) -> Option<usize> {
-        let i = self
-            .records
-            .partition_point(|r| r.position() < (time_ms, id));
-        self.records
-            .get(i)
-            .filter(|r| r.position() == (time_ms, id))
-            .map(|_| i)
+        let i = self.records.partition_point(|r| r.position() < (time_ms, id));
+        self.records.get(i).filter(|r| r.position() == (time_ms, id)).map(|_| i)
     }
 
     fn insert(&mut self, record: StoredEvent) -> String {
         let id = record.event.id.clone();
-        let at = self
-            .records
-            .partition_point(|r| r.position() < record.position());
+        let at = self.records.partition_point(|r| r.position() < record.position());
         self.records.insert(at, record);
         id
     }
@@ -120,11 +97,7 @@ impl Tenant {
     /// Appends `n` new events after every existing record, up to the tenant's current time
     /// where there is room (as fresh activity would be). Returns their ids.
     pub fn append_events(&mut self, n: usize) -> Vec<String> {
-        let last = self
-            .records
-            .last()
-            .map(|r| r.time_ms)
-            .unwrap_or(i64::MIN / 2);
+        let last = self.records.last().map(|r| r.time_ms).unwrap_or(i64::MIN / 2);
         let now = self.now_ms();
         let lo = last.saturating_add(1000);
         let hi = now.max(lo + n as i64 * 10);
@@ -189,11 +162,7 @@ impl Tenant {
     }
 
     pub fn late_ids(&self) -> Vec<String> {
-        self.records
-            .iter()
-            .filter(|r| r.late)
-            .map(|r| r.event.id.clone())
-            .collect()
+        self.records.iter().filter(|r| r.late).map(|r| r.event.id.clone()).collect()
     }
 }
 
@@ -211,9 +180,7 @@ mod tests {
     }
 
     fn sorted(t: &Tenant) -> bool {
-        t.records()
-            .windows(2)
-            .all(|w| w[0].position() < w[1].position())
+        t.records().windows(2).all(|w| w[0].position() < w[1].position())
     }
 
     #[test]
@@ -238,17 +205,10 @@ mod tests {
         assert!(t.records()[100..].iter().all(|r| r.time_ms > last));
         let pos = (t.records()[60].time_ms, t.records()[60].event.id.clone());
         let floor = t.records()[10].time_ms;
-        let wanted = Wanted {
-            category: Some("MANAGEMENT".into()),
-            outcome: None,
-        };
+        let wanted = Wanted { category: Some("MANAGEMENT".into()), outcome: None };
         let late = t.insert_behind((pos.0, &pos.1), floor, 300_000, &wanted, 3);
         for id in &late {
-            let r = t
-                .records()
-                .iter()
-                .find(|r| &r.event.id == id)
-                .expect("inserted");
+            let r = t.records().iter().find(|r| &r.event.id == id).expect("inserted");
             assert!(r.position() < (pos.0, pos.1.as_str()));
             assert!(r.late);
             assert_eq!(r.event.event_category.as_deref(), Some("MANAGEMENT"));

@@ -70,22 +70,11 @@ fn parts(ms: i64) -> Parts {
     let rem = ms.rem_euclid(86_400_000);
     let (y, mo, d) = civil_from_days(days);
     let secs = (rem / 1000) as u32;
-    Parts {
-        y,
-        mo,
-        d,
-        h: secs / 3600,
-        mi: secs / 60 % 60,
-        s: secs % 60,
-        ms: (rem % 1000) as u32,
-    }
+    Parts { y, mo, d, h: secs / 3600, mi: secs / 60 % 60, s: secs % 60, ms: (rem % 1000) as u32 }
 }
 
 fn base(p: &Parts) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        p.y, p.mo, p.d, p.h, p.mi, p.s
-    )
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", p.y, p.mo, p.d, p.h, p.mi, p.s)
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` (sub-second part dropped).
@@ -144,13 +133,7 @@ pub fn parse_timestamp(s: &str) -> Result<i64, TimeParseError> {
         ))
     };
     let b = s.as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return Err(err());
     }
     let y = digits(b, 0, 4).ok_or_else(err)?;
@@ -160,13 +143,7 @@ pub fn parse_timestamp(s: &str) -> Result<i64, TimeParseError> {
     let mi = digits(b, 14, 2).ok_or_else(err)?;
     let sec = digits(b, 17, 2).ok_or_else(err)?;
     let y = i64::from(y);
-    if !(1..=12).contains(&mo)
-        || d == 0
-        || d > days_in_month(y, mo)
-        || h > 23
-        || mi > 59
-        || sec > 59
-    {
+    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
         return Err(err());
     }
     let mut i = 19;
@@ -182,11 +159,7 @@ pub fn parse_timestamp(s: &str) -> Result<i64, TimeParseError> {
             return Err(err());
         }
         for k in 0..3 {
-            let digit = if start + k < i {
-                u32::from(b[start + k] - b'0')
-            } else {
-                0
-            };
+            let digit = if start + k < i { u32::from(b[start + k] - b'0') } else { 0 };
             millis = millis * 10 + digit;
         }
     }
@@ -255,21 +228,12 @@ mod tests {
         assert_eq!(parse_timestamp("2018-05-28T19:07:50Z"), Ok(ms));
         assert_eq!(parse_timestamp("2018-05-28T19:07:50.328Z"), Ok(ms + 328));
         assert_eq!(parse_timestamp("2018-05-28T19:07:50.3"), Ok(ms + 300));
-        assert_eq!(
-            parse_timestamp("2018-05-28T19:07:50.328999999Z"),
-            Ok(ms + 328)
-        );
-        assert_eq!(
-            parse_timestamp("2018-05-28T19:07:50.328+0000"),
-            Ok(ms + 328)
-        );
+        assert_eq!(parse_timestamp("2018-05-28T19:07:50.328999999Z"), Ok(ms + 328));
+        assert_eq!(parse_timestamp("2018-05-28T19:07:50.328+0000"), Ok(ms + 328));
         assert_eq!(parse_timestamp("2018-05-28T19:07:50+00:00"), Ok(ms));
         assert_eq!(parse_timestamp("2018-05-28T21:07:50+02:00"), Ok(ms));
         assert_eq!(parse_timestamp("2018-05-28T18:07:50-0100"), Ok(ms));
-        assert_eq!(
-            parse_timestamp("2024-02-29T00:00:00"),
-            Ok(1_709_164_800_000)
-        );
+        assert_eq!(parse_timestamp("2024-02-29T00:00:00"), Ok(1_709_164_800_000));
     }
 
     #[test]
@@ -298,12 +262,7 @@ mod tests {
 
     #[test]
     fn format_parse_round_trip() {
-        for ms in [
-            0i64,
-            1_700_000_000_123,
-            1_527_534_470_328,
-            4_102_444_799_999,
-        ] {
+        for ms in [0i64, 1_700_000_000_123, 1_527_534_470_328, 4_102_444_799_999] {
             assert_eq!(parse_timestamp(&format_millis_z(ms)), Ok(ms));
             assert_eq!(parse_timestamp(&format_millis_plus0000(ms)), Ok(ms));
             assert_eq!(parse_timestamp(&format_seconds_z(ms)), Ok(ms - ms % 1000));

@@ -378,24 +378,9 @@ pub enum TokenRule {
     OneOf(&'static [&'static str]),
 }
 
-const FEDERATION_FACTORS: &[&str] = &[
-    "PASSWORD",
-    "PASSWORD_AND_SECONDFACTOR",
-    "IDP",
-    "PASSKEY",
-    "FIDO",
-    "SMART_LOGIN",
-];
+const FEDERATION_FACTORS: &[&str] = &["PASSWORD", "PASSWORD_AND_SECONDFACTOR", "IDP", "PASSKEY", "FIDO", "SMART_LOGIN"];
 const STEP_UP_FACTORS: &[&str] = &["OTP", "TOKENPUSH", "TOKEN", "FIDO", "SMARTCREDENTIALPUSH"];
-const DENIAL_FACTORS: &[&str] = &[
-    "PASSWORD",
-    "OTP",
-    "TOKEN",
-    "TOKENPUSH",
-    "KBA",
-    "GRID",
-    "FIDO",
-];
+const DENIAL_FACTORS: &[&str] = &["PASSWORD", "OTP", "TOKEN", "TOKENPUSH", "KBA", "GRID", "FIDO"];
 
 /// Which authenticator an event type was about, read from its name. Ordered: the more specific
 /// name parts are tested first (`TokenPush` before `Token`, `WithTempAccessCode` before `Otp`).
@@ -487,14 +472,8 @@ pub fn entity_type_weight(entity_type: &str) -> u32 {
 
 /// Plausible `entityAction` values (with relative weights) for a management entity type.
 pub fn entity_actions(entity_type: &str) -> &'static [(&'static str, u32)] {
-    const USER: &[(&str, u32)] = &[
-        ("ADD", 4),
-        ("EDIT", 8),
-        ("REMOVE", 2),
-        ("UNLOCK", 2),
-        ("ENABLE", 1),
-        ("DISABLE", 1),
-    ];
+    const USER: &[(&str, u32)] =
+        &[("ADD", 4), ("EDIT", 8), ("REMOVE", 2), ("UNLOCK", 2), ("ENABLE", 1), ("DISABLE", 1)];
     const PASSWORD: &[(&str, u32)] = &[("RESET", 5), ("EDIT", 2), ("UNLOCK", 1)];
     const CREDENTIAL: &[(&str, u32)] = &[
         ("ADD", 3),
@@ -508,32 +487,14 @@ pub fn entity_actions(entity_type: &str) -> &'static [(&'static str, u32)] {
         ("EDIT", 1),
         ("REMOVE", 2),
     ];
-    const FIDO: &[(&str, u32)] = &[
-        ("ADD", 3),
-        ("EDIT", 1),
-        ("REMOVE", 2),
-        ("ENABLE", 1),
-        ("DISABLE", 1),
-    ];
+    const FIDO: &[(&str, u32)] = &[("ADD", 3), ("EDIT", 1), ("REMOVE", 2), ("ENABLE", 1), ("DISABLE", 1)];
     const MEMBERSHIP: &[(&str, u32)] = &[("ASSIGN", 3), ("UNASSIGN", 2)];
-    const GROUP: &[(&str, u32)] = &[
-        ("ADD", 2),
-        ("EDIT", 3),
-        ("REMOVE", 1),
-        ("ASSIGN", 3),
-        ("UNASSIGN", 2),
-    ];
+    const GROUP: &[(&str, u32)] = &[("ADD", 2), ("EDIT", 3), ("REMOVE", 1), ("ASSIGN", 3), ("UNASSIGN", 2)];
     const ADD_REMOVE: &[(&str, u32)] = &[("ADD", 4), ("REMOVE", 2)];
     const EDIT_ONLY: &[(&str, u32)] = &[("EDIT", 1)];
     const SYNC: &[(&str, u32)] = &[("SYNC", 4), ("EDIT", 1), ("ADD", 1)];
     const VIEW: &[(&str, u32)] = &[("VIEW", 3), ("ADD", 1)];
-    const SWITCHABLE: &[(&str, u32)] = &[
-        ("ADD", 2),
-        ("EDIT", 4),
-        ("REMOVE", 1),
-        ("ENABLE", 1),
-        ("DISABLE", 1),
-    ];
+    const SWITCHABLE: &[(&str, u32)] = &[("ADD", 2), ("EDIT", 4), ("REMOVE", 1), ("ENABLE", 1), ("DISABLE", 1)];
     const ANSWERS: &[(&str, u32)] = &[("RESET", 2), ("EDIT", 2), ("REMOVE", 1)];
     const BULK: &[(&str, u32)] = &[("ADD", 1)];
     const DEFAULT: &[(&str, u32)] = &[("ADD", 2), ("EDIT", 3), ("REMOVE", 1)];
@@ -576,30 +537,16 @@ pub fn permission_action(entity_action: &str) -> &'static str {
 /// Attribute names recorded in `auditDetails` for an entity type.
 pub fn entity_attribute_names(entity_type: &str) -> &'static [&'static str] {
     match entity_type {
-        "USERS" => &[
-            "userId",
-            "firstName",
-            "lastName",
-            "email",
-            "mobile",
-            "state",
-            "locale",
-            "externalId",
-        ],
+        "USERS" => &["userId", "firstName", "lastName", "email", "mobile", "state", "locale", "externalId"],
         "GROUPS" | "AUTHORIZATIONGROUPS" => &["name", "description", "externalId", "type"],
         "APPLICATIONS" => &["name", "description", "applicationType", "enabled"],
         "ROLES" | "SPROLES" | "OAUTHROLES" => &["name", "description", "roleType"],
-        "TOKENS" | "SMARTCREDENTIALS" | "FIDOTOKENS" | "GRIDS" => {
-            &["serialNumber", "type", "state", "label"]
-        }
+        "TOKENS" | "SMARTCREDENTIALS" | "FIDOTOKENS" | "GRIDS" => &["serialNumber", "type", "state", "label"],
         "USERPASSWORDS" => &["expiryDate", "forceChange", "state"],
         "USERATTRIBUTEVALUES" => &["attributeName", "value"],
-        "SETTINGS" => &[
-            "adminUserAuthenticationSessionLifetime",
-            "lockoutCount",
-            "passwordExpiryDays",
-            "userSessionIdleTimeout",
-        ],
+        "SETTINGS" => {
+            &["adminUserAuthenticationSessionLifetime", "lockoutCount", "passwordExpiryDays", "userSessionIdleTimeout"]
+        }
         "IPLISTS" => &["name", "ipAddresses", "enabled"],
         _ => &["name", "description", "enabled"],
     }
@@ -620,15 +567,14 @@ pub const APPLICATION_NAMES: [&str; 10] = [
 ];
 
 pub const FIRST_NAMES: [&str; 24] = [
-    "John", "Maria", "Wei", "Aisha", "Liam", "Sofia", "Noah", "Emma", "Ravi", "Olga", "Kenji",
-    "Fatima", "Lucas", "Chloe", "Mateo", "Ingrid", "Omar", "Yuki", "Pierre", "Nadia", "Diego",
-    "Hannah", "Arjun", "Zoe",
+    "John", "Maria", "Wei", "Aisha", "Liam", "Sofia", "Noah", "Emma", "Ravi", "Olga", "Kenji", "Fatima", "Lucas",
+    "Chloe", "Mateo", "Ingrid", "Omar", "Yuki", "Pierre", "Nadia", "Diego", "Hannah", "Arjun", "Zoe",
 ];
 
 pub const LAST_NAMES: [&str; 24] = [
-    "Smith", "Garcia", "Chen", "Khan", "Brown", "Rossi", "Muller", "Dubois", "Patel", "Ivanova",
-    "Tanaka", "Haddad", "Silva", "Martin", "Lopez", "Larsen", "Farouk", "Sato", "Lefebvre",
-    "Novak", "Torres", "Schmidt", "Sharma", "Walker",
+    "Smith", "Garcia", "Chen", "Khan", "Brown", "Rossi", "Muller", "Dubois", "Patel", "Ivanova", "Tanaka", "Haddad",
+    "Silva", "Martin", "Lopez", "Larsen", "Farouk", "Sato", "Lefebvre", "Novak", "Torres", "Schmidt", "Sharma",
+    "Walker",
 ];
 
 /// Subscriber administrator roles (`subscriberAdminRoleName`).
@@ -641,25 +587,14 @@ pub const SUBSCRIBER_ADMIN_ROLES: [&str; 5] = [
 ];
 
 /// Service provider administrator roles (`serviceProviderAdminRoleName`).
-pub const SERVICE_PROVIDER_ADMIN_ROLES: [&str; 2] = [
-    "Service Provider Administrator",
-    "Service Provider Help Desk",
-];
+pub const SERVICE_PROVIDER_ADMIN_ROLES: [&str; 2] = ["Service Provider Administrator", "Service Provider Help Desk"];
 
 /// Other Administration API applications of the tenant (the configured one is added to these).
-pub const OTHER_ADMIN_API_APPS: [&str; 3] = [
-    "HR Provisioning",
-    "ServiceNow Integration",
-    "Terraform Automation",
-];
+pub const OTHER_ADMIN_API_APPS: [&str; 3] = ["HR Provisioning", "ServiceNow Integration", "Terraform Automation"];
 
 pub const SERVICE_PROVIDER_NAMES: [&str; 2] = ["Acme Managed Services", "Northwind IT Partners"];
 
-pub const AGENT_NAMES: [&str; 3] = [
-    "Gateway gw-01",
-    "AD Connector dc-02",
-    "Directory Sync Agent",
-];
+pub const AGENT_NAMES: [&str; 3] = ["Gateway gw-01", "AD Connector dc-02", "Directory Sync Agent"];
 
 #[cfg(test)]
 mod tests {
@@ -679,11 +614,8 @@ mod tests {
 
     #[test]
     fn failure_types() {
-        let fails: Vec<&str> = AUTHENTICATION_EVENT_TYPES
-            .iter()
-            .copied()
-            .filter(|t| is_failure_event_type(t))
-            .collect();
+        let fails: Vec<&str> =
+            AUTHENTICATION_EVENT_TYPES.iter().copied().filter(|t| is_failure_event_type(t)).collect();
         assert_eq!(
             fails,
             [
@@ -712,19 +644,10 @@ mod tests {
             ("AuthenticationSecondFactorFIDOSuccessEvent", Fixed("FIDO")),
             ("AuthenticationFidoSuccessEvent", Fixed("FIDO")),
             ("AuthenticationPasskeySuccessEvent", Fixed("PASSKEY")),
-            (
-                "AuthenticationOtpWithTempAccessCodeSuccessEvent",
-                Fixed("TEMP_ACCESS_CODE"),
-            ),
-            (
-                "AuthenticationSecondFactorSmartCredentialPushSuccessEvent",
-                Fixed("SMARTCREDENTIALPUSH"),
-            ),
+            ("AuthenticationOtpWithTempAccessCodeSuccessEvent", Fixed("TEMP_ACCESS_CODE")),
+            ("AuthenticationSecondFactorSmartCredentialPushSuccessEvent", Fixed("SMARTCREDENTIALPUSH")),
             ("AuthenticationFirstFactorIdpSuccessEvent", Fixed("IDP")),
-            (
-                "AuthenticationExternalSecondFactorBypassEvent",
-                Fixed("EXTERNAL"),
-            ),
+            ("AuthenticationExternalSecondFactorBypassEvent", Fixed("EXTERNAL")),
             ("MachineLockedEvent", Fixed("MACHINE")),
             ("AuthenticationAdminApiSuccessEvent", None),
             ("SamlAuthenticationSuccessEvent", OneOf(FEDERATION_FACTORS)),
