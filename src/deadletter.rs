@@ -41,18 +41,11 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     pub fn new(reason: Reason, message: impl Into<String>, record: Value) -> Self {
-        Self {
-            reason,
-            message: message.into(),
-            details: Vec::new(),
-            mapping: None,
-            record,
-        }
+        Self { reason, message: message.into(), details: Vec::new(), mapping: None, record }
     }
 
     /// One line of JSON.
     pub fn to_json_line(&self) -> String {
-        serde_json::to_string(self)
-            .unwrap_or_else(|e| format!("{{\"reason\":\"invalid_record\",\"message\":\"{e}\"}}"))
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"reason\":\"invalid_record\",\"message\":\"{e}\"}}"))
     }
 }

@@ -8,11 +8,7 @@ use std::io::Read;
 #[derive(Debug)]
 pub enum Input {
     Record(Value),
-    NotJson {
-        line: usize,
-        text: String,
-        error: String,
-    },
+    NotJson { line: usize, text: String, error: String },
 }
 
 /// Splits the text of one input into records.
@@ -24,12 +20,10 @@ pub fn records(text: &str) -> Vec<Input> {
     if let Ok(whole) = serde_json::from_str::<Value>(text) {
         return match whole {
             Value::Array(items) => items.into_iter().map(Input::Record).collect(),
-            Value::Object(mut map) if map.get("results").is_some_and(Value::is_array) => {
-                match map.remove("results") {
-                    Some(Value::Array(items)) => items.into_iter().map(Input::Record).collect(),
-                    _ => Vec::new(),
-                }
-            }
+            Value::Object(mut map) if map.get("results").is_some_and(Value::is_array) => match map.remove("results") {
+                Some(Value::Array(items)) => items.into_iter().map(Input::Record).collect(),
+                _ => Vec::new(),
+            },
             other => vec![Input::Record(other)],
         };
     }
@@ -38,11 +32,7 @@ pub fn records(text: &str) -> Vec<Input> {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| match serde_json::from_str::<Value>(l) {
             Ok(v) => Input::Record(v),
-            Err(e) => Input::NotJson {
-                line: i + 1,
-                text: l.to_string(),
-                error: e.to_string(),
-            },
+            Err(e) => Input::NotJson { line: i + 1, text: l.to_string(), error: e.to_string() },
         })
         .collect()
 }
@@ -73,14 +63,8 @@ mod tests {
         assert_eq!(values("{\"a\":1}\n{\"a\":2}\n"), ["{\"a\":1}", "{\"a\":2}"]);
         assert_eq!(values("[{\"a\":1},{\"a\":2}]"), ["{\"a\":1}", "{\"a\":2}"]);
         assert_eq!(values("{\n \"a\": 1\n}"), ["{\"a\":1}"]);
-        assert_eq!(
-            values("{\"paging\":{\"limit\":2},\"results\":[{\"a\":1}]}"),
-            ["{\"a\":1}"]
-        );
-        assert_eq!(
-            values("{\"a\":1}\nnot json\n\n{\"a\":2}"),
-            ["{\"a\":1}", "bad line 2", "{\"a\":2}"]
-        );
+        assert_eq!(values("{\"paging\":{\"limit\":2},\"results\":[{\"a\":1}]}"), ["{\"a\":1}"]);
+        assert_eq!(values("{\"a\":1}\nnot json\n\n{\"a\":2}"), ["{\"a\":1}", "bad line 2", "{\"a\":2}"]);
         assert!(values("  \n").is_empty());
     }
 }

@@ -16,11 +16,7 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let specs = if args.specs.is_empty() {
-        default_specs(Path::new("sources"))
-    } else {
-        args.specs
-    };
+    let specs = if args.specs.is_empty() { default_specs(Path::new("sources")) } else { args.specs };
     if specs.is_empty() {
         eprintln!("error: no source specs given and none found in `sources/`");
         return ExitCode::from(EXIT_CONFIG);
@@ -30,12 +26,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         match load(spec, &args.sets, MapOptions::default()) {
             Ok(loaded) => {
                 let n = loaded.mappings.mappings().len();
-                println!(
-                    "ok: {} ({}): {n} mapping{}",
-                    spec.display(),
-                    loaded.spec.name,
-                    if n == 1 { "" } else { "s" }
-                );
+                println!("ok: {} ({}): {n} mapping{}", spec.display(), loaded.spec.name, if n == 1 { "" } else { "s" });
             }
             Err(diags) => all.extend(diags),
         }

@@ -1,7 +1,7 @@
 //! Loading a source spec and its mappings for a command, with configuration errors rendered to
 //! standard error and turned into exit code 2.
 
-use crate::diagnostic::{Diagnostic, render_all};
+use crate::diagnostic::{Diagnostic, Diagnostics, render_all};
 use crate::mapping::{MapOptions, MappingSet};
 use crate::source::{SourceSpec, parse_sets};
 use std::path::Path;
@@ -16,16 +16,13 @@ pub struct Loaded {
 }
 
 /// Loads `spec_path` and its mappings; `sets` are `--set KEY=VALUE` arguments.
-pub fn load(
-    spec_path: &Path,
-    sets: &[String],
-    options: MapOptions,
-) -> Result<Loaded, Vec<Diagnostic>> {
-    let sets = parse_sets(sets)?;
-    let spec = SourceSpec::load(spec_path)?;
-    let params = spec.offline_params(&sets)?;
-    let mappings = MappingSet::load(&spec.mappings, &params, options)?;
-    Ok(Loaded { spec, mappings })
+pub fn load(spec_path: &Path, sets: &[String], options: MapOptions) -> Result<Loaded, Vec<Diagnostic>> {
+    let mut diags = Diagnostics::default();
+    let sets = parse_sets(sets, &mut diags);
+    let spec = SourceSpec::load(spec_path).map_err(|d| [diags.0.clone(), d].concat())?;
+    let params = spec.offline_params(&sets).map_err(|d| [diags.0.clone(), d].concat())?;
+    let mappings = MappingSet::load(&spec.mappings, &params, options).map_err(|d| [diags.0.clone(), d].concat())?;
+    diags.finish(Loaded { spec, mappings })
 }
 
 /// Prints diagnostics to standard error.

@@ -24,13 +24,7 @@ pub struct MapArgs {
 }
 
 pub fn run(args: MapArgs) -> ExitCode {
-    let loaded = match load(
-        &args.spec,
-        &args.sets,
-        MapOptions {
-            keep_raw: args.raw_data,
-        },
-    ) {
+    let loaded = match load(&args.spec, &args.sets, MapOptions { keep_raw: args.raw_data }) {
         Ok(l) => l,
         Err(diags) => {
             report(&diags);
@@ -96,17 +90,9 @@ pub fn run(args: MapArgs) -> ExitCode {
         return ExitCode::from(3);
     }
     if std::io::stderr().is_terminal() {
-        eprintln!(
-            "{mapped} event{} written, {dead} dead letter{}",
-            plural(mapped),
-            plural(dead)
-        );
+        eprintln!("{mapped} event{} written, {dead} dead letter{}", plural(mapped), plural(dead));
     }
-    if dead > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    if dead > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 fn plural(n: usize) -> &'static str {

@@ -8,11 +8,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "engine",
-    version,
-    about = "Pull SaaS audit logs and map them to OCSF 1.5.0"
-)]
+#[command(name = "engine", version, about = "Pull SaaS audit logs and map them to OCSF 1.5.0")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

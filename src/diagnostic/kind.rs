@@ -10,19 +10,11 @@ pub enum ErrorKind {
     #[error("unknown key `{key}` in {context}")]
     UnknownKey { key: String, context: String },
     #[error("`{key}` must be {expected}, found {found}")]
-    WrongType {
-        key: String,
-        expected: String,
-        found: String,
-    },
+    WrongType { key: String, expected: String, found: String },
     #[error("missing key `{key}` in {context}")]
     MissingKey { key: String, context: String },
     #[error("`{first}` and `{second}` cannot be used together in {context}")]
-    ConflictingKeys {
-        first: String,
-        second: String,
-        context: String,
-    },
+    ConflictingKeys { first: String, second: String, context: String },
     #[error("cannot read `{path}`: {reason}")]
     Io { path: String, reason: String },
     #[error("no mapping files found under `{dir}`")]
@@ -40,20 +32,14 @@ pub enum ErrorKind {
     #[error("`{value}` is not a value of `{field}`")]
     UnknownCaption { value: String, field: String },
     #[error("`{field}` is {expected} in OCSF, but this value is {found}")]
-    LiteralType {
-        field: String,
-        expected: String,
-        found: String,
-    },
+    LiteralType { field: String, expected: String, found: String },
     #[error("`{field}` is derived by the engine and cannot be set by a mapping")]
     DerivedField { field: String },
     #[error("`{field}` is a list in OCSF: build it whole with `list`, `each` or a list `value`")]
     ThroughList { field: String },
     #[error("`{field}` is not a list in OCSF, but this rule builds a list")]
     NotAList { field: String },
-    #[error(
-        "`{field}` is the caption of `{id}`: set `{id}` (a `{field}` you set is only used as the label of Other)"
-    )]
+    #[error("`{field}` is the caption of `{id}`: set `{id}` (a `{field}` you set is only used as the label of Other)")]
     SiblingWithoutId { field: String, id: String },
     #[error("mapping `{mapping}` does not name its OCSF class")]
     MissingClass { mapping: String },
@@ -91,16 +77,10 @@ pub enum ErrorKind {
     MissingBase { name: String },
     #[error("`extends` forms a cycle: {chain}")]
     ExtendsCycle { chain: String },
-    #[error(
-        "mapping `{mapping}` has no `match`: every file not starting with `_` must say which records it maps"
-    )]
+    #[error("mapping `{mapping}` has no `match`: every file not starting with `_` must say which records it maps")]
     NoMatcher { mapping: String },
     #[error("`{key}` is matched on both as `{first}` and as `{second}`")]
-    MatchConflict {
-        key: String,
-        first: String,
-        second: String,
-    },
+    MatchConflict { key: String, first: String, second: String },
 
     // ---- source specs: E4xx
     #[error("invalid source spec: {reason}")]

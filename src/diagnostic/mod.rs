@@ -26,22 +26,14 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: impl Into<String>) -> Arc<Self> {
-        Arc::new(Self {
-            path: path.into(),
-            text: text.into(),
-        })
+        Arc::new(Self { path: path.into(), text: text.into() })
     }
 
     /// Reads a file, turning an I/O failure into a diagnostic.
     pub fn read(path: &Path) -> Result<Arc<Self>, Diagnostic> {
         std::fs::read_to_string(path)
             .map(|text| Self::new(path, text))
-            .map_err(|e| {
-                Diagnostic::new(ErrorKind::Io {
-                    path: path.display().to_string(),
-                    reason: e.to_string(),
-                })
-            })
+            .map_err(|e| Diagnostic::new(ErrorKind::Io { path: path.display().to_string(), reason: e.to_string() }))
     }
 }
 
@@ -56,12 +48,7 @@ pub struct Span {
 
 impl Span {
     pub fn new(file: &Arc<SourceFile>, line: u32, column: u32, len: u32) -> Self {
-        Self {
-            file: Arc::clone(file),
-            line,
-            column,
-            len: len.max(1),
-        }
+        Self { file: Arc::clone(file), line, column, len: len.max(1) }
     }
 
     /// `path:line:column`, as editors and terminals understand it.
@@ -83,12 +70,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(kind: ErrorKind) -> Self {
-        Self {
-            kind,
-            span: None,
-            help: None,
-            notes: Vec::new(),
-        }
+        Self { kind, span: None, help: None, notes: Vec::new() }
     }
 
     pub fn at(mut self, span: Span) -> Self {
@@ -126,12 +108,7 @@ impl Diagnostic {
     /// A key used to sort and de-duplicate diagnostics: file, line, column, message.
     fn sort_key(&self) -> (String, u32, u32, String) {
         match &self.span {
-            Some(s) => (
-                s.file.path.display().to_string(),
-                s.line,
-                s.column,
-                self.kind.to_string(),
-            ),
+            Some(s) => (s.file.path.display().to_string(), s.line, s.column, self.kind.to_string()),
             None => (String::new(), 0, 0, self.kind.to_string()),
         }
     }
@@ -140,13 +117,7 @@ impl Diagnostic {
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.span {
-            Some(span) => write!(
-                f,
-                "{}: error[{}]: {}",
-                span.location(),
-                self.code(),
-                self.kind
-            ),
+            Some(span) => write!(f, "{}: error[{}]: {}", span.location(), self.code(), self.kind),
             None => write!(f, "error[{}]: {}", self.code(), self.kind),
         }
     }

@@ -33,34 +33,19 @@ pub fn render_all(diags: &[Diagnostic]) -> String {
         out.push('\n');
     }
     let n = diags.len();
-    let _ = writeln!(
-        out,
-        "error: {n} error{} found",
-        if n == 1 { "" } else { "s" }
-    );
+    let _ = writeln!(out, "error: {n} error{} found", if n == 1 { "" } else { "s" });
     out
 }
 
 fn gutter_width(d: &Diagnostic) -> usize {
-    let max_line = d
-        .span
-        .iter()
-        .chain(d.notes.iter().map(|(s, _)| s))
-        .map(|s| s.line)
-        .max()
-        .unwrap_or(1);
+    let max_line = d.span.iter().chain(d.notes.iter().map(|(s, _)| s)).map(|s| s.line).max().unwrap_or(1);
     max_line.to_string().len() + 1
 }
 
 fn frame(out: &mut String, span: &Span, note: Option<&String>, gutter: usize) {
     let arrow = if note.is_some() { "::: " } else { "--> " };
     let _ = writeln!(out, "{:w$}{arrow}{}", "", span.location(), w = gutter - 1);
-    let Some(line_text) = span
-        .file
-        .text
-        .lines()
-        .nth(span.line.saturating_sub(1) as usize)
-    else {
+    let Some(line_text) = span.file.text.lines().nth(span.line.saturating_sub(1) as usize) else {
         return;
     };
     let line_text = line_text.replace('\t', " ");
@@ -70,13 +55,7 @@ fn frame(out: &mut String, span: &Span, note: Option<&String>, gutter: usize) {
     let available = line_text.chars().count().saturating_sub(start).max(1);
     let carets = "^".repeat((span.len as usize).clamp(1, available));
     let label = note.map(|n| format!(" {n}")).unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "{:w$} | {:start$}{carets}{label}",
-        "",
-        "",
-        w = gutter - 1
-    );
+    let _ = writeln!(out, "{:w$} | {:start$}{carets}{label}", "", "", w = gutter - 1);
 }
 
 #[cfg(test)]
@@ -87,12 +66,9 @@ mod tests {
     #[test]
     fn renders_frame_with_caret_and_help() {
         let file = SourceFile::new("m.yaml", "class: Authentication\nactivity: Logn\n");
-        let d = Diagnostic::new(ErrorKind::UnknownActivity {
-            name: "Logn".into(),
-            class: "Authentication".into(),
-        })
-        .at(Span::new(&file, 2, 11, 4))
-        .help("did you mean `Logon`?");
+        let d = Diagnostic::new(ErrorKind::UnknownActivity { name: "Logn".into(), class: "Authentication".into() })
+            .at(Span::new(&file, 2, 11, 4))
+            .help("did you mean `Logon`?");
         let expected = "\
 error[E102]: unknown activity `Logn` for class `Authentication`
  --> m.yaml:2:11

@@ -2,8 +2,9 @@
 
 /// Returns the candidate closest to `wrong`, if one is close enough to be a likely typo.
 ///
-/// Case differences alone always qualify; otherwise the edit distance must be small relative to
-/// the length of the word (at most a third of it, and at least 1).
+/// Case differences alone always qualify; otherwise the edit distance (with transpositions
+/// counting as one edit) must be small relative to the length of the word: at most a third of
+/// it, and at least 1.
 pub fn did_you_mean<'a, I>(wrong: &str, candidates: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
@@ -14,11 +15,7 @@ where
         if cand == wrong {
             continue;
         }
-        let dist = if cand.to_lowercase() == lower {
-            0
-        } else {
-            strsim::levenshtein(&lower, &cand.to_lowercase())
-        };
+        let dist = if cand.to_lowercase() == lower { 0 } else { strsim::osa_distance(&lower, &cand.to_lowercase()) };
         if best.is_none_or(|(d, c)| dist < d || (dist == d && cand < c)) {
             best = Some((dist, cand));
         }
@@ -34,18 +31,11 @@ mod tests {
 
     #[test]
     fn finds_close_names() {
-        assert_eq!(
-            did_you_mean("Logn", ["Logon", "Logoff", "Preauth"]),
-            Some("Logon".into())
-        );
-        assert_eq!(
-            did_you_mean("src_endpont", ["src_endpoint", "dst_endpoint"]),
-            Some("src_endpoint".into())
-        );
-        assert_eq!(
-            did_you_mean("logon", ["Logon", "Logoff"]),
-            Some("Logon".into())
-        );
+        assert_eq!(did_you_mean("Logn", ["Logon", "Logoff", "Preauth"]), Some("Logon".into()));
+        assert_eq!(did_you_mean("src_endpont", ["src_endpoint", "dst_endpoint"]), Some("src_endpoint".into()));
+        assert_eq!(did_you_mean("logon", ["Logon", "Logoff"]), Some("Logon".into()));
+        assert_eq!(did_you_mean("form", ["from", "value"]), Some("from".into()));
+        assert_eq!(did_you_mean("nmae", ["name", "uid"]), Some("name".into()));
     }
 
     #[test]

@@ -53,10 +53,7 @@ impl Coerce {
             Coerce::Timestamp => to_timestamp(v).map(Value::from),
             Coerce::Int => to_int(v).map(Value::from),
             Coerce::Bool => to_bool(v).map(Value::from),
-            Coerce::Ip => v
-                .as_str()
-                .and_then(|s| s.trim().parse::<IpAddr>().ok())
-                .map(|ip| ip.to_string().into()),
+            Coerce::Ip => v.as_str().and_then(|s| s.trim().parse::<IpAddr>().ok()).map(|ip| ip.to_string().into()),
             Coerce::String => match v {
                 Value::String(_) => Some(v.clone()),
                 Value::Number(n) => Some(n.to_string().into()),
@@ -69,11 +66,9 @@ impl Coerce {
 
 fn to_int(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
-                .map(|f| f as i64)
-        }),
+        Value::Number(n) => {
+            n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
+        }
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -100,11 +95,7 @@ fn to_bool(v: &Value) -> Option<bool> {
 fn to_timestamp(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),
-        Value::String(s) => s
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .or_else(|| parse_datetime(s.trim())),
+        Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| parse_datetime(s.trim())),
         _ => None,
     }
 }
@@ -115,10 +106,7 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     let num = |from: usize, len: usize| -> Option<i64> {
         let part = b.get(from..from + len)?;
-        part.iter().all(u8::is_ascii_digit).then(|| {
-            part.iter()
-                .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
-        })
+        part.iter().all(u8::is_ascii_digit).then(|| part.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')))
     };
     let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
     if b.get(4) != Some(&b'-')
@@ -178,18 +166,11 @@ fn zone_offset_ms(zone: &str) -> Option<i64> {
         _ => return None,
     };
     let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
-    if !digits.chars().all(|c| c.is_ascii_digit())
-        || !matches!(digits.len(), 2 | 4)
-        || zone[1..].len() > 5
-    {
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) || zone[1..].len() > 5 {
         return None;
     }
     let hours: i64 = digits[..2].parse().ok()?;
-    let minutes: i64 = if digits.len() == 4 {
-        digits[2..].parse().ok()?
-    } else {
-        0
-    };
+    let minutes: i64 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
     (hours <= 23 && minutes <= 59).then_some(sign * (hours * 3_600_000 + minutes * 60_000))
 }
 
@@ -221,39 +202,15 @@ mod tests {
     #[test]
     fn every_entrust_time_form() {
         // 2025-12-01T20:10:04Z = 1764619804 s
-        assert_eq!(
-            parse_datetime("2025-12-01T20:10:04Z"),
-            Some(1_764_619_804_000)
-        );
-        assert_eq!(
-            parse_datetime("2025-12-01T20:10:04.123Z"),
-            Some(1_764_619_804_123)
-        );
-        assert_eq!(
-            parse_datetime("2025-12-01T20:10:04"),
-            Some(1_764_619_804_000)
-        );
-        assert_eq!(
-            parse_datetime("2018-05-28T19:07:50.328+0000"),
-            Some(1_527_534_470_328)
-        );
-        assert_eq!(
-            parse_datetime("2025-12-01T21:10:04+01:00"),
-            Some(1_764_619_804_000)
-        );
-        assert_eq!(
-            parse_datetime("2025-12-01T15:10:04.5-05:00"),
-            Some(1_764_619_804_500)
-        );
-        assert_eq!(
-            parse_datetime("2025-12-01T20:10:04.123456789Z"),
-            Some(1_764_619_804_123)
-        );
+        assert_eq!(parse_datetime("2025-12-01T20:10:04Z"), Some(1_764_619_804_000));
+        assert_eq!(parse_datetime("2025-12-01T20:10:04.123Z"), Some(1_764_619_804_123));
+        assert_eq!(parse_datetime("2025-12-01T20:10:04"), Some(1_764_619_804_000));
+        assert_eq!(parse_datetime("2018-05-28T19:07:50.328+0000"), Some(1_527_534_470_328));
+        assert_eq!(parse_datetime("2025-12-01T21:10:04+01:00"), Some(1_764_619_804_000));
+        assert_eq!(parse_datetime("2025-12-01T15:10:04.5-05:00"), Some(1_764_619_804_500));
+        assert_eq!(parse_datetime("2025-12-01T20:10:04.123456789Z"), Some(1_764_619_804_123));
         assert_eq!(parse_datetime("1970-01-01"), Some(0));
-        assert_eq!(
-            parse_datetime("2024-02-29T00:00:00Z"),
-            Some(1_709_164_800_000)
-        );
+        assert_eq!(parse_datetime("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
     }
 
     #[test]
@@ -275,14 +232,8 @@ mod tests {
 
     #[test]
     fn coercions() {
-        assert_eq!(
-            Coerce::Ip.apply(&json!("203.0.113.7")),
-            Some(json!("203.0.113.7"))
-        );
-        assert_eq!(
-            Coerce::Ip.apply(&json!("2001:DB8::1")),
-            Some(json!("2001:db8::1"))
-        );
+        assert_eq!(Coerce::Ip.apply(&json!("203.0.113.7")), Some(json!("203.0.113.7")));
+        assert_eq!(Coerce::Ip.apply(&json!("2001:DB8::1")), Some(json!("2001:db8::1")));
         assert_eq!(Coerce::Ip.apply(&json!("unknown")), None);
         assert_eq!(Coerce::Int.apply(&json!("42")), Some(json!(42)));
         assert_eq!(Coerce::Int.apply(&json!(4.0)), Some(json!(4)));
@@ -291,10 +242,7 @@ mod tests {
         assert_eq!(Coerce::Bool.apply(&json!(2)), None);
         assert_eq!(Coerce::String.apply(&json!(7)), Some(json!("7")));
         assert_eq!(Coerce::String.apply(&json!({"a": 1})), None);
-        assert_eq!(
-            Coerce::Timestamp.apply(&json!(1_700_000_000_000i64)),
-            Some(json!(1_700_000_000_000i64))
-        );
+        assert_eq!(Coerce::Timestamp.apply(&json!(1_700_000_000_000i64)), Some(json!(1_700_000_000_000i64)));
         assert_eq!(Coerce::Timestamp.apply(&json!("nope")), None);
     }
 }

@@ -55,11 +55,7 @@ impl Target<'_> {
     /// The object set values of this target must follow, if known.
     fn object(&self, cat: &'static Catalog) -> Option<&'static AttributeSet> {
         let attr = self.attr?;
-        if attr.is_open() {
-            None
-        } else {
-            cat.object_of(attr)
-        }
+        if attr.is_open() { None } else { cat.object_of(attr) }
     }
 }
 
@@ -71,15 +67,7 @@ impl<'a> Compiler<'a> {
         tables: HashMap<String, TableDecl>,
         diags: &'a mut Diagnostics,
     ) -> Self {
-        Self {
-            cat,
-            params,
-            templates,
-            tables,
-            diags,
-            compiled_tables: HashMap::new(),
-            class: None,
-        }
+        Self { cat, params, templates, tables, diags, compiled_tables: HashMap::new(), class: None }
     }
 
     /// Compiles one resolved (bases merged) mapping.
@@ -95,10 +83,7 @@ impl<'a> Compiler<'a> {
                     enum_attr: None,
                 }),
                 None => self.push(unknown_caption_err(
-                    ErrorKind::UnknownActivity {
-                        name: name.clone(),
-                        class: class.caption().into(),
-                    },
+                    ErrorKind::UnknownActivity { name: name.clone(), class: class.caption().into() },
                     span,
                     name,
                     class.activities.values().map(String::as_str),
@@ -116,36 +101,28 @@ impl<'a> Compiler<'a> {
         let targets: Vec<&str> = decl.fields.iter().map(|f| f.target.as_str()).collect();
         let mut late = Vec::new();
         for field in &decl.fields {
-            let Some(target) = self.top_target(class, field, &targets, decl.activity.is_some())
-            else {
+            let Some(target) = self.top_target(class, field, &targets, decl.activity.is_some()) else {
                 continue;
             };
             let Some(rule) = self.field_rule(field, target) else {
                 continue;
             };
-            if uses_output(&field.rule) {
-                late.push(rule)
-            } else {
-                rules.push(rule)
-            }
+            if uses_output(&field.rule) { late.push(rule) } else { rules.push(rule) }
         }
         rules.extend(late);
         let observables = self.observables(class, decl);
         let matchers = decl
             .matchers
             .iter()
-            .map(|m| {
-                (
-                    m.field.clone(),
-                    m.values.iter().map(|(v, _)| v.clone()).collect(),
-                )
-            })
+            .map(|m| (m.field.clone(), m.values.iter().map(|(v, _)| v.clone()).collect()))
             .collect();
         if !decl.is_base && decl.matchers.is_empty() {
             self.push(
                 Diagnostic::new(ErrorKind::NoMatcher { mapping: decl.name.clone() })
                     .at(Span::new(&decl.file, 1, 1, 1))
-                    .help("add `match:` with the record fields that select this mapping, e.g. `match: { eventType: … }`"),
+                    .help(
+                        "add `match:` with the record fields that select this mapping, e.g. `match: { eventType: … }`",
+                    ),
             );
         }
         Some(Mapping {
@@ -176,12 +153,7 @@ impl<'a> Compiler<'a> {
         let found = cat.class(name);
         if found.is_none() {
             let names = cat.classes.iter().flat_map(|c| [c.caption(), c.name()]);
-            self.push(unknown_caption_err(
-                ErrorKind::UnknownClass { name: name.clone() },
-                span,
-                name,
-                names,
-            ));
+            self.push(unknown_caption_err(ErrorKind::UnknownClass { name: name.clone() }, span, name, names));
         }
         found
     }
@@ -196,11 +168,9 @@ impl<'a> Compiler<'a> {
     ) -> Option<Target<'static>> {
         if let Some((_, from)) = DERIVED.iter().find(|(name, _)| *name == field.target) {
             self.push(
-                Diagnostic::new(ErrorKind::DerivedField {
-                    field: field.target.clone(),
-                })
-                .at(field.span.clone())
-                .help(format!("it follows from {from}; remove this line")),
+                Diagnostic::new(ErrorKind::DerivedField { field: field.target.clone() })
+                    .at(field.span.clone())
+                    .help(format!("it follows from {from}; remove this line")),
             );
             return None;
         }
@@ -211,27 +181,25 @@ impl<'a> Compiler<'a> {
             None => (None, field.target.as_str()),
         };
         let parent_set = match parent {
-            Some(p) => self
-                .resolve_quiet(&class.attrs, p)
-                .and_then(|t| t.object(self.cat)),
+            Some(p) => self.resolve_quiet(&class.attrs, p).and_then(|t| t.object(self.cat)),
             None => Some(&class.attrs),
         };
-        if let Some(id_attr) = parent_set.and_then(|s| {
-            s.attributes
-                .values()
-                .find(|a| a.sibling.as_deref() == Some(last))
-        }) {
+        if let Some(id_attr) =
+            parent_set.and_then(|s| s.attributes.values().find(|a| a.sibling.as_deref() == Some(last)))
+        {
             let id_path = match parent {
                 Some(p) => format!("{p}.{}", id_attr.name),
                 None => id_attr.name.clone(),
             };
-            let id_is_set =
-                all.contains(&id_path.as_str()) || (id_path == "activity_id" && has_activity);
+            let id_is_set = all.contains(&id_path.as_str()) || (id_path == "activity_id" && has_activity);
             if !id_is_set {
                 self.push(
                     Diagnostic::new(ErrorKind::SiblingWithoutId { field: field.target.clone(), id: id_path.clone() })
                         .at(field.span.clone())
-                        .help(format!("set `{id_path}` (words such as its captions are accepted); the engine writes `{}`", field.target)),
+                        .help(format!(
+                            "set `{id_path}` (words such as its captions are accepted); the engine writes `{}`",
+                            field.target
+                        )),
                 );
                 return None;
             }
@@ -240,12 +208,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// Resolves `a.b.c` in `set`, reporting the first unknown segment precisely.
-    fn resolve_path(
-        &mut self,
-        set: &'static AttributeSet,
-        path: &str,
-        span: &Span,
-    ) -> Option<Target<'static>> {
+    fn resolve_path(&mut self, set: &'static AttributeSet, path: &str, span: &Span) -> Option<Target<'static>> {
         let mut cur = Some(set);
         let mut attr: Option<&'static Attribute> = None;
         let mut offset = 0u32;
@@ -253,56 +216,30 @@ impl<'a> Compiler<'a> {
         for (i, seg) in segments.iter().enumerate() {
             let Some(s) = cur else {
                 // Inside an open object (`unmapped`, json data): anything goes.
-                return Some(Target {
-                    attr: None,
-                    element: false,
-                });
+                return Some(Target { attr: None, element: false });
             };
-            let seg_span = Span::new(
-                &span.file,
-                span.line,
-                span.column + offset,
-                seg.chars().count() as u32,
-            );
+            let seg_span = Span::new(&span.file, span.line, span.column + offset, seg.chars().count() as u32);
             let Some(a) = s.get(seg) else {
                 let help = did_you_mean(seg, s.names()).map(|n| format!("did you mean `{n}`?"));
                 self.push(
-                    Diagnostic::new(ErrorKind::UnknownAttribute {
-                        name: seg.to_string(),
-                        object: s.caption.clone(),
-                    })
-                    .at(seg_span)
-                    .help_opt(help),
+                    Diagnostic::new(ErrorKind::UnknownAttribute { name: seg.to_string(), object: s.caption.clone() })
+                        .at(seg_span)
+                        .help_opt(help),
                 );
                 return None;
             };
             if a.is_array && i + 1 < segments.len() && !a.is_open() {
-                self.push(
-                    Diagnostic::new(ErrorKind::ThroughList {
-                        field: segments[..=i].join("."),
-                    })
-                    .at(seg_span),
-                );
+                self.push(Diagnostic::new(ErrorKind::ThroughList { field: segments[..=i].join(".") }).at(seg_span));
                 return None;
             }
-            cur = if a.is_open() {
-                None
-            } else {
-                self.cat.object_of(a)
-            };
+            cur = if a.is_open() { None } else { self.cat.object_of(a) };
             attr = Some(a);
             offset += seg.chars().count() as u32 + 1;
             if a.is_open() && i + 1 < segments.len() {
-                return Some(Target {
-                    attr: None,
-                    element: false,
-                });
+                return Some(Target { attr: None, element: false });
             }
         }
-        Some(Target {
-            attr,
-            element: false,
-        })
+        Some(Target { attr, element: false })
     }
 
     fn resolve_quiet(&self, set: &'static AttributeSet, path: &str) -> Option<Target<'static>> {
@@ -314,27 +251,17 @@ impl<'a> Compiler<'a> {
             match self.cat.object_of(a) {
                 Some(next) if !a.is_open() => cur = next,
                 _ => {
-                    return Some(Target {
-                        attr: Some(a),
-                        element: false,
-                    });
+                    return Some(Target { attr: Some(a), element: false });
                 }
             }
         }
-        Some(Target {
-            attr,
-            element: false,
-        })
+        Some(Target { attr, element: false })
     }
 
     fn field_rule(&mut self, field: &FieldDecl, target: Target<'static>) -> Option<FieldRule> {
         let alts = self.rule(&field.target, &field.rule, target)?;
         let enum_attr = target.attr.filter(|a| a.enum_captions.is_some());
-        Some(FieldRule {
-            target: field.target.split('.').map(String::from).collect(),
-            alts,
-            enum_attr,
-        })
+        Some(FieldRule { target: field.target.split('.').map(String::from).collect(), alts, enum_attr })
     }
 
     fn rule(&mut self, name: &str, rule: &RuleDecl, target: Target<'static>) -> Option<Vec<Op>> {
@@ -342,26 +269,18 @@ impl<'a> Compiler<'a> {
             RuleDecl::One(op) => vec![op.as_ref()],
             RuleDecl::FirstOf(ops) => ops.iter().collect(),
         };
-        let compiled: Vec<Option<Op>> = ops
-            .into_iter()
-            .map(|op| self.op(name, op, target))
-            .collect();
+        let compiled: Vec<Option<Op>> = ops.into_iter().map(|op| self.op(name, op, target)).collect();
         compiled.into_iter().collect()
     }
 
     fn op(&mut self, name: &str, op: &OpDecl, target: Target<'static>) -> Option<Op> {
-        let when =
-            op.when
-                .as_ref()
-                .and_then(|(expr, span)| match self.templates.add_condition(expr) {
-                    Ok(id) => Some(id),
-                    Err(reason) => {
-                        self.push(
-                            Diagnostic::new(ErrorKind::BadExpression { reason }).at(span.clone()),
-                        );
-                        None
-                    }
-                });
+        let when = op.when.as_ref().and_then(|(expr, span)| match self.templates.add_condition(expr) {
+            Ok(id) => Some(id),
+            Err(reason) => {
+                self.push(Diagnostic::new(ErrorKind::BadExpression { reason }).at(span.clone()));
+                None
+            }
+        });
         let coerce = op.coerce.as_ref().and_then(|(c, span)| {
             let Some(found) = Coerce::from_name(c) else {
                 self.push(unknown_caption_err(
@@ -372,9 +291,7 @@ impl<'a> Compiler<'a> {
                 ));
                 return None;
             };
-            if let Some(attr) = target
-                .attr
-                .filter(|a| a.enum_captions.is_none() && !target.is_list())
+            if let Some(attr) = target.attr.filter(|a| a.enum_captions.is_none() && !target.is_list())
                 && !fits(attr.json_type, found.json_type())
             {
                 self.push(
@@ -389,35 +306,16 @@ impl<'a> Compiler<'a> {
             Some(found)
         });
         let lookup = op.lookup.as_ref().and_then(|l| self.lookup(l, target));
-        let default = op
-            .default
-            .as_ref()
-            .and_then(|d| self.literal("default", d, target));
-        let to_object = op
-            .to_object
-            .as_ref()
-            .map(|t| (t.key.clone(), t.value.clone()));
+        let default = op.default.as_ref().and_then(|d| self.literal("default", d, target));
+        let to_object = op.to_object.as_ref().map(|t| (t.key.clone(), t.value.clone()));
         let source = self.source(name, op, target)?;
-        Some(Op {
-            when,
-            source,
-            to_object,
-            lookup,
-            coerce,
-            default,
-        })
+        Some(Op { when, source, to_object, lookup, coerce, default })
     }
 
     fn source(&mut self, name: &str, op: &OpDecl, target: Target<'static>) -> Option<Source> {
         if let Some(paths) = &op.from {
-            let compiled: Vec<Option<SourcePath>> = paths
-                .iter()
-                .map(|(p, span)| self.source_path(p, span))
-                .collect();
-            return compiled
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .map(Source::From);
+            let compiled: Vec<Option<SourcePath>> = paths.iter().map(|(p, span)| self.source_path(p, span)).collect();
+            return compiled.into_iter().collect::<Option<Vec<_>>>().map(Source::From);
         }
         if let Some(node) = &op.value {
             return self.literal("value", node, target).map(Source::Value);
@@ -435,96 +333,49 @@ impl<'a> Compiler<'a> {
             return match self.params.get(param) {
                 Some(Some(v)) => Some(Source::Value(Value::String(v.clone()))),
                 Some(None) => {
-                    self.push(
-                        Diagnostic::new(ErrorKind::ParamMissing {
-                            name: param.clone(),
-                        })
-                        .at(span.clone()),
-                    );
+                    self.push(Diagnostic::new(ErrorKind::ParamMissing { name: param.clone() }).at(span.clone()));
                     None
                 }
                 None => {
                     let names = self.params.keys().map(String::as_str);
-                    self.push(unknown_caption_err(
-                        ErrorKind::UnknownParam {
-                            name: param.clone(),
-                        },
-                        span,
-                        param,
-                        names,
-                    ));
+                    self.push(unknown_caption_err(ErrorKind::UnknownParam { name: param.clone() }, span, param, names));
                     None
                 }
             };
         }
         if let Some((path, span)) = &op.from_ocsf {
             self.resolve_path(&self.class?.attrs, path, span)?;
-            return Some(Source::FromOcsf(
-                path.split('.').map(String::from).collect(),
-            ));
+            return Some(Source::FromOcsf(path.split('.').map(String::from).collect()));
         }
         if let Some(items) = &op.list {
             if target.attr.is_some() && !target.is_list() {
-                self.push(
-                    Diagnostic::new(ErrorKind::NotAList {
-                        field: name.to_string(),
-                    })
-                    .at(op.span.clone()),
-                );
+                self.push(Diagnostic::new(ErrorKind::NotAList { field: name.to_string() }).at(op.span.clone()));
                 return None;
             }
-            let element = Target {
-                attr: target.attr,
-                element: true,
-            };
-            let compiled: Vec<Option<Vec<Op>>> = items
-                .iter()
-                .map(|item| self.rule(name, item, element))
-                .collect();
-            return compiled
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .map(Source::List);
+            let element = Target { attr: target.attr, element: true };
+            let compiled: Vec<Option<Vec<Op>>> = items.iter().map(|item| self.rule(name, item, element)).collect();
+            return compiled.into_iter().collect::<Option<Vec<_>>>().map(Source::List);
         }
         if let Some((path, span)) = &op.each {
             if target.attr.is_some() && !target.is_list() {
-                self.push(
-                    Diagnostic::new(ErrorKind::NotAList {
-                        field: name.to_string(),
-                    })
-                    .at(span.clone()),
-                );
+                self.push(Diagnostic::new(ErrorKind::NotAList { field: name.to_string() }).at(span.clone()));
                 return None;
             }
             let path = self.source_path(path, span)?;
-            let element = Target {
-                attr: target.attr,
-                element: true,
-            };
-            let fields =
-                self.object_fields(name, op.fields.as_deref().unwrap_or(&[]), element, &op.span)?;
+            let element = Target { attr: target.attr, element: true };
+            let fields = self.object_fields(name, op.fields.as_deref().unwrap_or(&[]), element, &op.span)?;
             return Some(Source::Each(path, fields));
         }
         if let Some(fields) = &op.fields {
             if target.is_list() {
-                self.push(
-                    Diagnostic::new(ErrorKind::ThroughList {
-                        field: name.to_string(),
-                    })
-                    .at(op.span.clone()),
-                );
+                self.push(Diagnostic::new(ErrorKind::ThroughList { field: name.to_string() }).at(op.span.clone()));
                 return None;
             }
-            return self
-                .object_fields(name, fields, target, &op.span)
-                .map(Source::Object);
+            return self.object_fields(name, fields, target, &op.span).map(Source::Object);
         }
-        self.push(
-            Diagnostic::new(ErrorKind::NoSource {
-                field: name.to_string(),
-            })
-            .at(op.span.clone()),
-        );
+        if !op.had_unknown_keys {
+            self.push(Diagnostic::new(ErrorKind::NoSource { field: name.to_string() }).at(op.span.clone()));
+        }
         None
     }
 
@@ -541,10 +392,7 @@ impl<'a> Compiler<'a> {
             self.push(
                 Diagnostic::new(ErrorKind::LiteralType {
                     field: name.to_string(),
-                    expected: target
-                        .attr
-                        .map_or("a value", |a| a.json_type.describe())
-                        .into(),
+                    expected: target.attr.map_or("a value", |a| a.json_type.describe()).into(),
                     found: "an object".into(),
                 })
                 .at(span.clone()),
@@ -556,10 +404,7 @@ impl<'a> Compiler<'a> {
         for f in fields {
             let sub = match set {
                 Some(set) => self.resolve_path(set, &f.target, &f.span),
-                None => Some(Target {
-                    attr: None,
-                    element: false,
-                }),
+                None => Some(Target { attr: None, element: false }),
             };
             let Some(sub) = sub else {
                 ok = false;
@@ -577,13 +422,7 @@ impl<'a> Compiler<'a> {
         match SourcePath::parse(path) {
             Ok(p) => Some(p),
             Err(reason) => {
-                self.push(
-                    Diagnostic::new(ErrorKind::BadPath {
-                        path: path.to_string(),
-                        reason,
-                    })
-                    .at(span.clone()),
-                );
+                self.push(Diagnostic::new(ErrorKind::BadPath { path: path.to_string(), reason }).at(span.clone()));
                 None
             }
         }
@@ -596,12 +435,10 @@ impl<'a> Compiler<'a> {
                 Some(t) => t.clone(),
                 None => {
                     let names: Vec<String> = self.tables.keys().cloned().collect();
-                    let help = did_you_mean(name, names.iter().map(String::as_str))
-                        .map(|n| format!("did you mean `{n}`?"));
+                    let help =
+                        did_you_mean(name, names.iter().map(String::as_str)).map(|n| format!("did you mean `{n}`?"));
                     self.push(
-                        Diagnostic::new(ErrorKind::UnknownTable { name: name.clone() })
-                            .at(span.clone())
-                            .help_opt(help),
+                        Diagnostic::new(ErrorKind::UnknownTable { name: name.clone() }).at(span.clone()).help_opt(help),
                     );
                     return None;
                 }
@@ -614,14 +451,11 @@ impl<'a> Compiler<'a> {
         if let Some(t) = self.compiled_tables.get(&cache_key) {
             return Some(Arc::clone(t));
         }
+        let reported = self.diags.len();
         let mut entries = HashMap::new();
         let mut ok = true;
         for (key, _, node) in &table.entries {
-            let key = if table.ignore_case {
-                key.to_uppercase()
-            } else {
-                key.clone()
-            };
+            let key = if table.ignore_case { key.to_uppercase() } else { key.clone() };
             match self.literal(&format!("{}.{key}", table.name), node, target) {
                 Some(v) => {
                     entries.insert(key, v);
@@ -629,25 +463,26 @@ impl<'a> Compiler<'a> {
                 None => ok = false,
             }
         }
-        let default = table
-            .default
-            .as_ref()
-            .and_then(|d| self.literal(&format!("{}.default", table.name), d, target));
+        let default = table.default.as_ref().and_then(|d| self.literal(&format!("{}.default", table.name), d, target));
+        if let LookupDecl::Named(name, span) = decl {
+            let field = target.attr.map_or("the field", |a| a.name.as_str());
+            for d in &mut self.diags.0[reported..] {
+                d.notes.push((span.clone(), format!("table `{name}` is used here for `{field}`")));
+            }
+        }
         if !ok {
             return None;
         }
-        let compiled = Arc::new(Table {
-            entries,
-            default,
-            ignore_case: table.ignore_case,
-        });
-        self.compiled_tables
-            .insert(cache_key, Arc::clone(&compiled));
+        let compiled = Arc::new(Table { entries, default, ignore_case: table.ignore_case });
+        self.compiled_tables.insert(cache_key, Arc::clone(&compiled));
         Some(compiled)
     }
 
     /// Checks a literal against the target's OCSF type; enum captions become ids.
     fn literal(&mut self, key: &str, node: &Node, target: Target<'static>) -> Option<Value> {
+        if matches!(node.value, NodeValue::Null) {
+            return None; // reported when the file was read
+        }
         let Some(attr) = target.attr else {
             return Some(node.to_json());
         };
@@ -656,18 +491,9 @@ impl<'a> Compiler<'a> {
                 self.push(type_err(key, "a list", node));
                 return None;
             };
-            let element = Target {
-                attr: Some(attr),
-                element: true,
-            };
-            let values: Vec<Option<Value>> = items
-                .iter()
-                .map(|n| self.literal(key, n, element))
-                .collect();
-            return values
-                .into_iter()
-                .collect::<Option<Vec<_>>>()
-                .map(Value::Array);
+            let element = Target { attr: Some(attr), element: true };
+            let values: Vec<Option<Value>> = items.iter().map(|n| self.literal(key, n, element)).collect();
+            return values.into_iter().collect::<Option<Vec<_>>>().map(Value::Array);
         }
         if let Some(captions) = &attr.enum_captions {
             let resolved = match &node.value {
@@ -684,16 +510,11 @@ impl<'a> Compiler<'a> {
             let shown = s_or(node);
             let help = did_you_mean(&shown, attr.captions())
                 .map(|c| format!("did you mean `{c}`?"))
-                .unwrap_or_else(|| {
-                    format!("values: {}", attr.captions().collect::<Vec<_>>().join(", "))
-                });
+                .unwrap_or_else(|| format!("values: {}", attr.captions().collect::<Vec<_>>().join(", ")));
             self.push(
-                Diagnostic::new(ErrorKind::UnknownCaption {
-                    value: shown,
-                    field: attr.name.clone(),
-                })
-                .at(node.span.clone())
-                .help(help),
+                Diagnostic::new(ErrorKind::UnknownCaption { value: shown, field: attr.name.clone() })
+                    .at(node.span.clone())
+                    .help(help),
             );
             return None;
         }
@@ -749,12 +570,7 @@ impl<'a> Compiler<'a> {
                     name: path.clone(),
                     type_id,
                 }),
-                None => self.push(
-                    Diagnostic::new(ErrorKind::NotObservable {
-                        field: path.clone(),
-                    })
-                    .at(span.clone()),
-                ),
+                None => self.push(Diagnostic::new(ErrorKind::NotObservable { field: path.clone() }).at(span.clone())),
             }
         }
         out
@@ -775,14 +591,7 @@ fn s_or(node: &Node) -> String {
 }
 
 fn literal_op(v: Value) -> Op {
-    Op {
-        when: None,
-        source: Source::Value(v),
-        to_object: None,
-        lookup: None,
-        coerce: None,
-        default: None,
-    }
+    Op { when: None, source: Source::Value(v), to_object: None, lookup: None, coerce: None, default: None }
 }
 
 /// True when a rule reads other OCSF fields, so it must run after the rest.
@@ -794,12 +603,8 @@ fn uses_output(rule: &RuleDecl) -> bool {
 }
 
 fn type_err(key: &str, expected: &str, node: &Node) -> Diagnostic {
-    Diagnostic::new(ErrorKind::WrongType {
-        key: key.into(),
-        expected: expected.into(),
-        found: node.type_name().into(),
-    })
-    .at(node.span.clone())
+    Diagnostic::new(ErrorKind::WrongType { key: key.into(), expected: expected.into(), found: node.type_name().into() })
+        .at(node.span.clone())
 }
 
 /// An "unknown name" diagnostic with a "did you mean" hint from `candidates`.

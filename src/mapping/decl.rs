@@ -6,27 +6,9 @@ use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile, Span};
 use crate::yaml::{Key, MapReader, Node, NodeValue, wrong_type};
 use std::sync::Arc;
 
-pub const FILE_KEYS: &[&str] = &[
-    "description",
-    "extends",
-    "class",
-    "activity",
-    "match",
-    "fallback",
-    "observables",
-    "tables",
-    "fields",
-];
-pub const SOURCE_KEYS: &[&str] = &[
-    "from",
-    "value",
-    "template",
-    "param",
-    "from_ocsf",
-    "list",
-    "each",
-    "fields",
-];
+pub const FILE_KEYS: &[&str] =
+    &["description", "extends", "class", "activity", "match", "fallback", "observables", "tables", "fields"];
+pub const SOURCE_KEYS: &[&str] = &["from", "value", "template", "param", "from_ocsf", "list", "each", "fields"];
 pub const RULE_KEYS: &[&str] = &[
     "from",
     "value",
@@ -102,6 +84,8 @@ pub struct OpDecl {
     pub coerce: Option<(String, Span)>,
     pub when: Option<(String, Span)>,
     pub default: Option<Node>,
+    /// The rule had keys that are not part of the language (already reported).
+    pub had_unknown_keys: bool,
 }
 
 impl OpDecl {
@@ -121,6 +105,7 @@ impl OpDecl {
             coerce: None,
             when: None,
             default: None,
+            had_unknown_keys: false,
         }
     }
 
@@ -143,10 +128,7 @@ impl OpDecl {
         if over.has_source() {
             return over.clone();
         }
-        let mut merged = OpDecl {
-            span: over.span.clone(),
-            ..self.clone()
-        };
+        let mut merged = OpDecl { span: over.span.clone(), ..self.clone() };
         if over.to_object.is_some() {
             merged.to_object = over.to_object.clone();
         }
@@ -189,16 +171,8 @@ pub struct TableDecl {
 }
 
 /// Decodes one parsed file.
-pub fn decode_file(
-    name: String,
-    file: Arc<SourceFile>,
-    root: &Node,
-    diags: &mut Diagnostics,
-) -> Option<FileDecl> {
-    let is_base = name
-        .rsplit('/')
-        .next()
-        .is_some_and(|stem| stem.starts_with('_'));
+pub fn decode_file(name: String, file: Arc<SourceFile>, root: &Node, diags: &mut Diagnostics) -> Option<FileDecl> {
+    let is_base = name.rsplit('/').next().is_some_and(|stem| stem.starts_with('_'));
     let r = MapReader::new(root, "a mapping file", FILE_KEYS, diags)?;
     let _ = r.str("description", diags);
     let mut decl = FileDecl {
@@ -216,16 +190,11 @@ pub fn decode_file(
         tables: Vec::new(),
     };
     if let Some(entries) = r.map("match", diags) {
-        decl.matchers = entries
-            .iter()
-            .filter_map(|(k, v)| decode_matcher(k, v, diags))
-            .collect();
+        decl.matchers = entries.iter().filter_map(|(k, v)| decode_matcher(k, v, diags)).collect();
     }
     if let Some(entries) = r.map("tables", diags) {
-        decl.tables = entries
-            .iter()
-            .filter_map(|(k, v)| decode_table(k.name.clone(), k.span.clone(), v, diags))
-            .collect();
+        decl.tables =
+            entries.iter().filter_map(|(k, v)| decode_table(k.name.clone(), k.span.clone(), v, diags)).collect();
     }
     if let Some(entries) = r.map("fields", diags) {
         decl.fields = decode_fields(entries, diags);
@@ -239,32 +208,19 @@ fn decode_matcher(key: &Key, node: &Node, diags: &mut Diagnostics) -> Option<Mat
         NodeValue::Int(i) => Some((i.to_string(), n.span.clone())),
         NodeValue::Bool(b) => Some((b.to_string(), n.span.clone())),
         _ => {
-            diags.push(wrong_type(
-                &format!("match.{}", key.name),
-                "a string or a list of strings",
-                n,
-            ));
+            diags.push(wrong_type(&format!("match.{}", key.name), "a string or a list of strings", n));
             None
         }
     };
     let values = match &node.value {
-        NodeValue::Seq(items) if !items.is_empty() => {
-            items.iter().filter_map(|n| one(n, diags)).collect()
-        }
+        NodeValue::Seq(items) if !items.is_empty() => items.iter().filter_map(|n| one(n, diags)).collect(),
         NodeValue::Seq(_) => {
-            diags.push(wrong_type(
-                &format!("match.{}", key.name),
-                "a string or a non-empty list of strings",
-                node,
-            ));
+            diags.push(wrong_type(&format!("match.{}", key.name), "a string or a non-empty list of strings", node));
             return None;
         }
         _ => vec![one(node, diags)?],
     };
-    Some(MatchDecl {
-        field: key.name.clone(),
-        values,
-    })
+    Some(MatchDecl { field: key.name.clone(), values })
 }
 
 fn decode_fields(entries: &[(Key, Node)], diags: &mut Diagnostics) -> Vec<FieldDecl> {
@@ -272,11 +228,7 @@ fn decode_fields(entries: &[(Key, Node)], diags: &mut Diagnostics) -> Vec<FieldD
         .iter()
         .filter_map(|(k, v)| {
             let rule = decode_rule(&k.name, v, diags)?;
-            Some(FieldDecl {
-                target: k.name.clone(),
-                span: k.span.clone(),
-                rule,
-            })
+            Some(FieldDecl { target: k.name.clone(), span: k.span.clone(), rule })
         })
         .collect()
 }
@@ -284,27 +236,19 @@ fn decode_fields(entries: &[(Key, Node)], diags: &mut Diagnostics) -> Vec<FieldD
 fn decode_rule(target: &str, node: &Node, diags: &mut Diagnostics) -> Option<RuleDecl> {
     match &node.value {
         NodeValue::Seq(items) if !items.is_empty() => {
-            let ops: Vec<OpDecl> = items
-                .iter()
-                .filter_map(|n| decode_op(target, n, diags))
-                .collect();
+            let ops: Vec<OpDecl> = items.iter().filter_map(|n| decode_op(target, n, diags)).collect();
             (ops.len() == items.len()).then_some(RuleDecl::FirstOf(ops))
         }
         NodeValue::Map(_) => decode_op(target, node, diags).map(|op| RuleDecl::One(Box::new(op))),
         _ => {
             let help = match &node.value {
-                NodeValue::Str(s) => format!(
-                    "write `{{ from: {s} }}` to copy a record field, or `{{ value: {s} }}` for a literal"
-                ),
+                NodeValue::Str(s) => {
+                    format!("write `{{ from: {s} }}` to copy a record field, or `{{ value: {s} }}` for a literal")
+                }
                 _ => "write `{ value: … }` for a literal".to_string(),
             };
             diags.push(
-                wrong_type(
-                    target,
-                    "a rule (a mapping such as `{ from: field }`) or a list of rules",
-                    node,
-                )
-                .help(help),
+                wrong_type(target, "a rule (a mapping such as `{ from: field }`) or a list of rules", node).help(help),
             );
             None
         }
@@ -315,14 +259,11 @@ fn decode_op(target: &str, node: &Node, diags: &mut Diagnostics) -> Option<OpDec
     let context = format!("the rule for `{target}`");
     let r = MapReader::new(node, context.clone(), RULE_KEYS, diags)?;
     let mut op = OpDecl::empty(node.span.clone());
+    op.had_unknown_keys = r.had_unknown_keys();
     if r.has("from") {
         let paths = r.strings("from", diags);
         if paths.is_empty() {
-            diags.push(wrong_type(
-                "from",
-                "a path or a non-empty list of paths",
-                r.node("from")?,
-            ));
+            diags.push(wrong_type("from", "a path or a non-empty list of paths", r.node("from")?));
         }
         op.from = Some(paths);
     }
@@ -337,12 +278,7 @@ fn decode_op(target: &str, node: &Node, diags: &mut Diagnostics) -> Option<OpDec
     if let Some(node) = r.node("list") {
         match &node.value {
             NodeValue::Seq(items) => {
-                op.list = Some(
-                    items
-                        .iter()
-                        .filter_map(|n| decode_rule(&format!("{target}[]"), n, diags))
-                        .collect(),
-                );
+                op.list = Some(items.iter().filter_map(|n| decode_rule(&format!("{target}[]"), n, diags)).collect());
             }
             _ => diags.push(wrong_type("list", "a list of rules", node)),
         }
@@ -357,15 +293,10 @@ fn decode_op(target: &str, node: &Node, diags: &mut Diagnostics) -> Option<OpDec
         op.lookup = match &node.value {
             NodeValue::Str(name) => Some(LookupDecl::Named(name.clone(), node.span.clone())),
             NodeValue::Map(_) => {
-                decode_table(format!("{target} (inline)"), node.span.clone(), node, diags)
-                    .map(LookupDecl::Inline)
+                decode_table(format!("{target} (inline)"), node.span.clone(), node, diags).map(LookupDecl::Inline)
             }
             _ => {
-                diags.push(wrong_type(
-                    "lookup",
-                    "a table name or a mapping of entries",
-                    node,
-                ));
+                diags.push(wrong_type("lookup", "a table name or a mapping of entries", node));
                 None
             }
         };
@@ -388,14 +319,9 @@ fn decode_op(target: &str, node: &Node, diags: &mut Diagnostics) -> Option<OpDec
 
 /// At most one source per rule; `fields` goes with `each` or alone.
 fn check_sources(r: &MapReader, context: &str, diags: &mut Diagnostics) {
-    let present: Vec<(&str, &Span)> = SOURCE_KEYS
-        .iter()
-        .filter_map(|k| r.entry(k).map(|(key, _)| (*k, &key.span)))
-        .collect();
-    let conflicting = present
-        .iter()
-        .filter(|(k, _)| !(*k == "fields" && r.has("each")))
-        .collect::<Vec<_>>();
+    let present: Vec<(&str, &Span)> =
+        SOURCE_KEYS.iter().filter_map(|k| r.entry(k).map(|(key, _)| (*k, &key.span))).collect();
+    let conflicting = present.iter().filter(|(k, _)| !(*k == "fields" && r.has("each"))).collect::<Vec<_>>();
     if conflicting.len() > 1 {
         let (first, _) = conflicting[0];
         let (second, span) = conflicting[1];
@@ -406,16 +332,11 @@ fn check_sources(r: &MapReader, context: &str, diags: &mut Diagnostics) {
                 context: context.into(),
             })
             .at((*span).clone())
-            .help(
-                "a rule takes its value from one source; list several rules to try them in order",
-            ),
+            .help("a rule takes its value from one source; list several rules to try them in order"),
         );
     }
     if r.has("each") && !r.has("fields") {
-        diags.push(
-            r.missing("fields")
-                .help("`each` builds one object per list element from `fields`"),
-        );
+        diags.push(r.missing("fields").help("`each` builds one object per list element from `fields`"));
     }
 }
 
@@ -429,30 +350,16 @@ fn decode_to_object(node: &Node, diags: &mut Diagnostics) -> Option<ToObjectDecl
     if value.is_none() && !r.has("value") {
         diags.push(r.missing("value"));
     }
-    Some(ToObjectDecl {
-        key: key?.0,
-        value: value?.0,
-    })
+    Some(ToObjectDecl { key: key?.0, value: value?.0 })
 }
 
-fn decode_table(
-    name: String,
-    span: Span,
-    node: &Node,
-    diags: &mut Diagnostics,
-) -> Option<TableDecl> {
+fn decode_table(name: String, span: Span, node: &Node, diags: &mut Diagnostics) -> Option<TableDecl> {
     let NodeValue::Map(entries) = &node.value else {
         diags.push(wrong_type(&format!("tables.{name}"), "a mapping", node));
         return None;
     };
     let long_form = entries.iter().any(|(k, _)| k.name == "entries");
-    let mut table = TableDecl {
-        name,
-        span,
-        entries: Vec::new(),
-        default: None,
-        ignore_case: false,
-    };
+    let mut table = TableDecl { name, span, entries: Vec::new(), default: None, ignore_case: false };
     let entry_nodes = if long_form {
         let r = MapReader::new(node, format!("table `{}`", table.name), TABLE_KEYS, diags)?;
         table.default = r.node("default").cloned();
@@ -472,9 +379,7 @@ fn decode_table(
             );
             continue;
         }
-        table
-            .entries
-            .push((k.name.clone(), k.span.clone(), v.clone()));
+        table.entries.push((k.name.clone(), k.span.clone(), v.clone()));
     }
     Some(table)
 }

@@ -32,8 +32,9 @@ impl Dispatch {
     /// Indexes the mappings and reports every pair of overlapping matchers.
     pub fn build(mappings: &[Mapping], decls: &[&FileDecl], diags: &mut Diagnostics) -> Dispatch {
         for fallback in [false, true] {
+            // A mapping without matchers is reported on its own (E304).
             let members: Vec<usize> = (0..mappings.len())
-                .filter(|&i| mappings[i].fallback == fallback)
+                .filter(|&i| mappings[i].fallback == fallback && !mappings[i].matchers.is_empty())
                 .collect();
             for (n, &a) in members.iter().enumerate() {
                 for &b in &members[n + 1..] {
@@ -48,21 +49,11 @@ impl Dispatch {
             let mut names: Vec<&(String, Vec<String>)> = m.matchers.iter().collect();
             names.sort_by(|x, y| x.0.cmp(&y.0));
             let field_names: Vec<String> = names.iter().map(|(f, _)| f.clone()).collect();
-            let pos = match groups
-                .iter()
-                .position(|(fb, f, _)| *fb == m.fallback && *f == field_names)
-            {
+            let pos = match groups.iter().position(|(fb, f, _)| *fb == m.fallback && *f == field_names) {
                 Some(pos) => pos,
                 None => {
                     let fields = field_names.iter().map(|f| dotted_segs(f)).collect();
-                    groups.push((
-                        m.fallback,
-                        field_names,
-                        Group {
-                            fields,
-                            index: HashMap::new(),
-                        },
-                    ));
+                    groups.push((m.fallback, field_names, Group { fields, index: HashMap::new() }));
                     groups.len() - 1
                 }
             };
@@ -74,10 +65,7 @@ impl Dispatch {
         let mut fields: Vec<String> = groups.iter().flat_map(|(_, f, _)| f.clone()).collect();
         fields.sort();
         fields.dedup();
-        Dispatch {
-            groups: groups.into_iter().map(|(_, _, g)| g).collect(),
-            fields,
-        }
+        Dispatch { groups: groups.into_iter().map(|(_, _, g)| g).collect(), fields }
     }
 
     /// The index of the mapping for `record`, if any.
@@ -124,15 +112,7 @@ fn product(matchers: &[&(String, Vec<String>)]) -> Vec<String> {
     for (n, (_, values)) in matchers.iter().enumerate() {
         keys = keys
             .iter()
-            .flat_map(|k| {
-                values.iter().map(move |v| {
-                    if n == 0 {
-                        v.clone()
-                    } else {
-                        format!("{k}{SEP}{v}")
-                    }
-                })
-            })
+            .flat_map(|k| values.iter().map(move |v| if n == 0 { v.clone() } else { format!("{k}{SEP}{v}") }))
             .collect();
     }
     keys
@@ -140,21 +120,16 @@ fn product(matchers: &[&(String, Vec<String>)]) -> Vec<String> {
 
 /// Two matchers overlap when every field both constrain accepts a common value.
 fn overlaps(a: &Mapping, b: &Mapping) -> bool {
-    a.matchers.iter().all(
-        |(field, va)| match b.matchers.iter().find(|(f, _)| f == field) {
-            Some((_, vb)) => va.iter().any(|v| vb.contains(v)),
-            None => true,
-        },
-    )
+    a.matchers.iter().all(|(field, va)| match b.matchers.iter().find(|(f, _)| f == field) {
+        Some((_, vb)) => va.iter().any(|v| vb.contains(v)),
+        None => true,
+    })
 }
 
 fn overlap_error(first: &FileDecl, second: &FileDecl) -> Diagnostic {
-    let d = Diagnostic::new(ErrorKind::OverlappingMatchers {
-        first: first.name.clone(),
-        second: second.name.clone(),
-    })
-    .at_opt(second.match_span.clone())
-    .help("make one matcher narrower, or mark the general one `fallback: true`");
+    let d = Diagnostic::new(ErrorKind::OverlappingMatchers { first: first.name.clone(), second: second.name.clone() })
+        .at_opt(second.match_span.clone())
+        .help("make one matcher narrower, or mark the general one `fallback: true`");
     match &first.match_span {
         Some(span) => d.note(span.clone(), format!("`{}` matches here", first.name)),
         None => d,

@@ -9,11 +9,7 @@ use std::collections::HashMap;
 /// Resolves every non-base file against its bases. Bases are checked as part of the mappings
 /// that use them; a base nobody extends is checked alone.
 pub fn resolve(files: &[FileDecl], diags: &mut Diagnostics) -> Vec<FileDecl> {
-    let by_name: HashMap<&str, usize> = files
-        .iter()
-        .enumerate()
-        .map(|(i, f)| (f.name.as_str(), i))
-        .collect();
+    let by_name: HashMap<&str, usize> = files.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect();
     let mut out = Vec::new();
     for (i, file) in files.iter().enumerate() {
         if file.is_base {
@@ -30,10 +26,7 @@ pub fn resolve(files: &[FileDecl], diags: &mut Diagnostics) -> Vec<FileDecl> {
 /// Finds the file a base name refers to: looked up beside the extending file, then in each
 /// parent directory up to the mapping root. `.yaml` may be left out.
 fn find_base(by_name: &HashMap<&str, usize>, from: &str, base: &str) -> Option<usize> {
-    let base = base
-        .trim_end_matches(".yaml")
-        .trim_end_matches(".yml")
-        .trim_start_matches("./");
+    let base = base.trim_end_matches(".yaml").trim_end_matches(".yml").trim_start_matches("./");
     let mut dir = from.rsplit_once('/').map(|(d, _)| d.to_string());
     loop {
         let candidate = match &dir {
@@ -75,21 +68,9 @@ fn linearize(
     diags: &mut Diagnostics,
 ) -> bool {
     if stack.contains(&i) {
-        let chain: Vec<&str> = stack
-            .iter()
-            .chain(std::iter::once(&i))
-            .map(|&j| files[j].name.as_str())
-            .collect();
-        let span = files[*stack.last().unwrap_or(&i)]
-            .extends
-            .first()
-            .map(|(_, s)| s.clone());
-        diags.push(
-            Diagnostic::new(ErrorKind::ExtendsCycle {
-                chain: chain.join(" → "),
-            })
-            .at_opt(span),
-        );
+        let chain: Vec<&str> = stack.iter().chain(std::iter::once(&i)).map(|&j| files[j].name.as_str()).collect();
+        let span = files[*stack.last().unwrap_or(&i)].extends.first().map(|(_, s)| s.clone());
+        diags.push(Diagnostic::new(ErrorKind::ExtendsCycle { chain: chain.join(" → ") }).at_opt(span));
         return false;
     }
     if order.contains(&i) {
@@ -109,15 +90,10 @@ fn linearize(
             }
             Some(j) => ok &= linearize(files, by_name, j, stack, order, diags),
             None => {
-                let bases = files
-                    .iter()
-                    .filter(|f| f.is_base)
-                    .map(|f| f.name.rsplit('/').next().unwrap_or(&f.name));
+                let bases = files.iter().filter(|f| f.is_base).map(|f| f.name.rsplit('/').next().unwrap_or(&f.name));
                 let help = did_you_mean(base, bases).map(|s| format!("did you mean `{s}`?"));
                 diags.push(
-                    Diagnostic::new(ErrorKind::MissingBase { name: base.clone() })
-                        .at(span.clone())
-                        .help_opt(help),
+                    Diagnostic::new(ErrorKind::MissingBase { name: base.clone() }).at(span.clone()).help_opt(help),
                 );
                 ok = false;
             }

@@ -47,10 +47,7 @@ pub struct MappingSet {
 
 impl std::fmt::Debug for MappingSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MappingSet")
-            .field("root", &self.root)
-            .field("mappings", &self.mappings.len())
-            .finish()
+        f.debug_struct("MappingSet").field("root", &self.root).field("mappings", &self.mappings.len()).finish()
     }
 }
 
@@ -65,9 +62,7 @@ impl MappingSet {
         let mut diags = Diagnostics::default();
         let files = yaml_files(root, &mut diags);
         if files.is_empty() && diags.is_empty() {
-            diags.push(Diagnostic::new(ErrorKind::NoMappings {
-                dir: root.display().to_string(),
-            }));
+            diags.push(Diagnostic::new(ErrorKind::NoMappings { dir: root.display().to_string() }));
         }
         let mut decls = Vec::new();
         for (name, path) in files {
@@ -85,16 +80,13 @@ impl MappingSet {
         }
         let tables = collect_tables(&decls, &mut diags);
         let resolved = inherit::resolve(&decls, &mut diags);
-        let ocsf_params: BTreeMap<String, String> = params
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone())))
-            .collect();
+        let ocsf_params: BTreeMap<String, String> =
+            params.iter().filter_map(|(k, v)| v.as_ref().map(|v| (k.clone(), v.clone()))).collect();
         let mut templates = Templates::new(&ocsf_params);
         let mut mappings = Vec::new();
         let mut kept = Vec::new();
         {
-            let mut compiler =
-                compile::Compiler::new(ocsf::catalog(), params, &mut templates, tables, &mut diags);
+            let mut compiler = compile::Compiler::new(ocsf::catalog(), params, &mut templates, tables, &mut diags);
             for decl in &resolved {
                 if let Some(m) = compiler.mapping(decl, root) {
                     mappings.push(m);
@@ -104,13 +96,7 @@ impl MappingSet {
         }
         let dispatch = Dispatch::build(&mappings, &kept, &mut diags);
         ocsf::validate::warm_up();
-        diags.finish(MappingSet {
-            root: root.to_path_buf(),
-            mappings,
-            dispatch,
-            templates,
-            options,
-        })
+        diags.finish(MappingSet { root: root.to_path_buf(), mappings, dispatch, templates, options })
     }
 
     pub fn root(&self) -> &Path {
@@ -143,15 +129,8 @@ impl MappingSet {
             )));
         }
         let Some(index) = self.dispatch.find(&record) else {
-            let message = format!(
-                "no mapping matches this record ({})",
-                self.dispatch.describe(&record)
-            );
-            return Err(Box::new(DeadLetter::new(
-                Reason::NoMapping,
-                message,
-                record,
-            )));
+            let message = format!("no mapping matches this record ({})", self.dispatch.describe(&record));
+            return Err(Box::new(DeadLetter::new(Reason::NoMapping, message, record)));
         };
         let mapping = &self.mappings[index];
         let record = Arc::new(record);
@@ -197,10 +176,7 @@ fn yaml_files(root: &Path, diags: &mut Diagnostics) -> Vec<(String, PathBuf)> {
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) => {
-                diags.push(Diagnostic::new(ErrorKind::Io {
-                    path: dir.display().to_string(),
-                    reason: e.to_string(),
-                }));
+                diags.push(Diagnostic::new(ErrorKind::Io { path: dir.display().to_string(), reason: e.to_string() }));
                 continue;
             }
         };
@@ -208,19 +184,10 @@ fn yaml_files(root: &Path, diags: &mut Diagnostics) -> Vec<(String, PathBuf)> {
             let path = entry.path();
             if path.is_dir() {
                 stack.push(path);
-            } else if let Some(stem) = path
-                .extension()
-                .filter(|e| *e == "yaml" || *e == "yml")
-                .and(path.file_stem())
-            {
-                let rel_dir = path
-                    .parent()
-                    .and_then(|p| p.strip_prefix(root).ok())
-                    .unwrap_or(Path::new(""));
-                let mut name: Vec<String> = rel_dir
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                    .collect();
+            } else if let Some(stem) = path.extension().filter(|e| *e == "yaml" || *e == "yml").and(path.file_stem()) {
+                let rel_dir = path.parent().and_then(|p| p.strip_prefix(root).ok()).unwrap_or(Path::new(""));
+                let mut name: Vec<String> =
+                    rel_dir.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
                 name.push(stem.to_string_lossy().into_owned());
                 out.push((name.join("/"), path));
             }
@@ -237,11 +204,9 @@ fn collect_tables(decls: &[FileDecl], diags: &mut Diagnostics) -> HashMap<String
         for t in &decl.tables {
             if let Some(first) = tables.get(&t.name) {
                 diags.push(
-                    Diagnostic::new(ErrorKind::DuplicateTable {
-                        name: t.name.clone(),
-                    })
-                    .at(t.span.clone())
-                    .note(first.span.clone(), "first defined here"),
+                    Diagnostic::new(ErrorKind::DuplicateTable { name: t.name.clone() })
+                        .at(t.span.clone())
+                        .note(first.span.clone(), "first defined here"),
                 );
             } else {
                 tables.insert(t.name.clone(), t.clone());

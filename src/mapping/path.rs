@@ -28,8 +28,7 @@ impl SourcePath {
     /// Compiles `text`: JSONPath when it starts with `$`, a dotted path otherwise.
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.starts_with('$') {
-            let query = jsonpath_rust::parser::parse_json_path(text)
-                .map_err(|e| first_line(&e.to_string()))?;
+            let query = jsonpath_rust::parser::parse_json_path(text).map_err(|e| describe_parse_error(&e.to_string()))?;
             return Ok(SourcePath::Json(Box::new(query)));
         }
         if text.is_empty() {
@@ -141,8 +140,7 @@ pub fn parse_normalized(path: &str) -> Option<Vec<Seg>> {
                 return None;
             }
         } else {
-            let digits: String =
-                std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
+            let digits: String = std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
             segs.push(Seg::Index(digits.parse().ok()?));
             if chars.next()? != ']' {
                 return None;
@@ -152,12 +150,15 @@ pub fn parse_normalized(path: &str) -> Option<Vec<Seg>> {
     Some(segs)
 }
 
-fn first_line(s: &str) -> String {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Condenses a JSONPath parser message (`… --> 1:16 … = expected comparable`) to one line.
+fn describe_parse_error(s: &str) -> String {
+    let column =
+        s.split("-->").nth(1).and_then(|rest| rest.split_whitespace().next()).and_then(|pos| pos.split(':').nth(1));
+    let expected = s.lines().rev().find_map(|l| l.trim().strip_prefix("= ").map(str::to_string));
+    match (column, expected) {
+        (Some(col), Some(exp)) => format!("{exp} at character {col}"),
+        _ => s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" "),
+    }
 }
 
 #[cfg(test)]
@@ -184,46 +185,29 @@ mod tests {
         let rec = json!({"a": null, "b": "", "c": "x"});
         assert_eq!(get("a", &rec), (None, vec![]));
         assert_eq!(get("b", &rec), (None, vec![]));
-        assert_eq!(
-            get("c", &rec),
-            (Some(json!("x")), vec![vec![Seg::Key("c".into())]])
-        );
+        assert_eq!(get("c", &rec), (Some(json!("x")), vec![vec![Seg::Key("c".into())]]));
     }
 
     #[test]
     fn jsonpath_filters_report_what_they_consumed() {
-        let rec =
-            json!({"attrs": [{"name": "mobile", "value": "1"}, {"name": "email", "value": "e"}]});
+        let rec = json!({"attrs": [{"name": "mobile", "value": "1"}, {"name": "email", "value": "e"}]});
         let (v, consumed) = get("$.attrs[?@.name == 'email'].value", &rec);
         assert_eq!(v, Some(json!("e")));
-        assert_eq!(
-            consumed,
-            vec![vec![
-                Seg::Key("attrs".into()),
-                Seg::Index(1),
-                Seg::Key("value".into())
-            ]]
-        );
-        assert_eq!(
-            get("$.attrs[*].name", &rec).0,
-            Some(json!(["mobile", "email"]))
-        );
+        assert_eq!(consumed, vec![vec![Seg::Key("attrs".into()), Seg::Index(1), Seg::Key("value".into())]]);
+        assert_eq!(get("$.attrs[*].name", &rec).0, Some(json!(["mobile", "email"])));
     }
 
     #[test]
     fn bad_paths_are_rejected() {
         assert!(SourcePath::parse("a..b").is_err());
         assert!(SourcePath::parse("a[0]").unwrap_err().contains("JSONPath"));
-        assert!(SourcePath::parse("$.a[?@.x ==]").is_err());
+        assert_eq!(SourcePath::parse("$.a[?@.x ==]").unwrap_err(), "expected comparable at character 12");
         assert!(SourcePath::parse("").is_err());
     }
 
     #[test]
     fn normalized_paths_parse_with_escapes() {
-        assert_eq!(
-            parse_normalized("$['a\\'b'][3]"),
-            Some(vec![Seg::Key("a'b".into()), Seg::Index(3)])
-        );
+        assert_eq!(parse_normalized("$['a\\'b'][3]"), Some(vec![Seg::Key("a'b".into()), Seg::Index(3)]));
         assert_eq!(parse_normalized("nope"), None);
     }
 }

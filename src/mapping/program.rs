@@ -70,11 +70,8 @@ impl Table {
             Value::Bool(b) => std::borrow::Cow::Owned(b.to_string()),
             _ => return self.default.clone().map(Err),
         };
-        let hit = if self.ignore_case {
-            self.entries.get(&text.to_uppercase())
-        } else {
-            self.entries.get(text.as_ref())
-        };
+        let hit =
+            if self.ignore_case { self.entries.get(&text.to_uppercase()) } else { self.entries.get(text.as_ref()) };
         match hit {
             Some(v) => Some(Ok(v.clone())),
             None => self.default.clone().map(Err),
@@ -110,14 +107,7 @@ enum Scope<'a> {
 
 impl<'m> Run<'m> {
     pub fn new(templates: &'m Templates, record: Arc<Value>) -> Self {
-        Self {
-            templates,
-            record,
-            ctx: None,
-            consumed: Vec::new(),
-            out: Map::new(),
-            notes: Vec::new(),
-        }
+        Self { templates, record, ctx: None, consumed: Vec::new(), out: Map::new(), notes: Vec::new() }
     }
 
     /// Applies every rule of `mapping`, then its observables.
@@ -135,26 +125,21 @@ impl<'m> Run<'m> {
                 _ => None,
             });
             if let Some(value) = value {
-                observables.push(
-                    serde_json::json!({"name": obs.name, "type_id": obs.type_id, "value": value}),
-                );
+                observables.push(serde_json::json!({"name": obs.name, "type_id": obs.type_id, "value": value}));
             }
         }
         if !observables.is_empty() {
-            self.out
-                .insert("observables".into(), Value::Array(observables));
+            self.out.insert("observables".into(), Value::Array(observables));
         }
     }
 
     fn eval_rule(&mut self, rule: &'m FieldRule, scope: Scope<'_>) -> Option<Value> {
         let value = rule.alts.iter().find_map(|op| self.eval_op(op, scope))?;
         Some(match (rule.enum_attr, value) {
-            (Some(attr), Value::String(s)) => {
-                match attr.enum_id(&s).or_else(|| s.trim().parse().ok()) {
-                    Some(id) => Value::from(id),
-                    None => Value::String(s),
-                }
-            }
+            (Some(attr), Value::String(s)) => match attr.enum_id(&s).or_else(|| s.trim().parse().ok()) {
+                Some(id) => Value::from(id),
+                None => Value::String(s),
+            },
             (_, v) => v,
         })
     }
@@ -166,9 +151,7 @@ impl<'m> Run<'m> {
             return None;
         }
         let mark = self.consumed.len();
-        let produced = self
-            .eval_source(&op.source, scope)
-            .and_then(|v| self.modify(op, v, mark));
+        let produced = self.eval_source(&op.source, scope).and_then(|v| self.modify(op, v, mark));
         match produced {
             Some(v) => Some(v),
             None => {
@@ -197,8 +180,7 @@ impl<'m> Run<'m> {
             match coerce.apply(&v) {
                 Some(converted) => v = converted,
                 None => {
-                    self.notes
-                        .push(format!("{v} is not a valid {}", coerce.name()));
+                    self.notes.push(format!("{v} is not a valid {}", coerce.name()));
                     return None;
                 }
             }
@@ -212,9 +194,7 @@ impl<'m> Run<'m> {
             Source::From(paths) => match scope {
                 Scope::Record => {
                     let record = Arc::clone(&self.record);
-                    paths
-                        .iter()
-                        .find_map(|p| p.get(&record, &mut self.consumed))
+                    paths.iter().find_map(|p| p.get(&record, &mut self.consumed))
                 }
                 Scope::Item(item) => {
                     let mut ignored = Vec::new();
@@ -227,20 +207,15 @@ impl<'m> Run<'m> {
                         let ctx = self.ctx.get_or_insert_with(|| context(&self.record));
                         self.templates.render(id, ctx).ok()?
                     }
-                    Scope::Item(item) => self
-                        .templates
-                        .render(id, &context(&Arc::new(item.clone())))
-                        .ok()?,
+                    Scope::Item(item) => self.templates.render(id, &context(&Arc::new(item.clone()))).ok()?,
                 };
                 let trimmed = rendered.trim();
                 (!trimmed.is_empty()).then(|| Value::String(trimmed.to_string()))
             }
             Source::FromOcsf(path) => lookup_out(&self.out, path).cloned(),
             Source::List(items) => {
-                let values: Vec<Value> = items
-                    .iter()
-                    .filter_map(|alts| alts.iter().find_map(|op| self.eval_op(op, scope)))
-                    .collect();
+                let values: Vec<Value> =
+                    items.iter().filter_map(|alts| alts.iter().find_map(|op| self.eval_op(op, scope))).collect();
                 (!values.is_empty()).then_some(Value::Array(values))
             }
             Source::Object(fields) => self.eval_object(fields, scope),
@@ -253,14 +228,10 @@ impl<'m> Run<'m> {
                     Scope::Item(item) => path.get(item, &mut Vec::new())?,
                 };
                 let items: Vec<Value> = match &list {
-                    Value::Array(items) => items
-                        .iter()
-                        .filter_map(|item| self.eval_object(fields, Scope::Item(item)))
-                        .collect(),
-                    other => self
-                        .eval_object(fields, Scope::Item(other))
-                        .into_iter()
-                        .collect(),
+                    Value::Array(items) => {
+                        items.iter().filter_map(|item| self.eval_object(fields, Scope::Item(item))).collect()
+                    }
+                    other => self.eval_object(fields, Scope::Item(other)).into_iter().collect(),
                 };
                 (!items.is_empty()).then_some(Value::Array(items))
             }
@@ -283,9 +254,7 @@ impl<'m> Run<'m> {
                 let ctx = self.ctx.get_or_insert_with(|| context(&self.record));
                 self.templates.is_true(cond, ctx)
             }
-            Scope::Item(item) => self
-                .templates
-                .is_true(cond, &context(&Arc::new(item.clone()))),
+            Scope::Item(item) => self.templates.is_true(cond, &context(&Arc::new(item.clone()))),
         };
         result.unwrap_or(false)
     }
@@ -314,9 +283,7 @@ pub(crate) fn insert_path(map: &mut Map<String, Value>, path: &[String], value: 
     };
     let mut cur = map;
     for p in parents {
-        let entry = cur
-            .entry(p.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
+        let entry = cur.entry(p.clone()).or_insert_with(|| Value::Object(Map::new()));
         let Value::Object(next) = entry else { return };
         cur = next;
     }

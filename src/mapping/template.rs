@@ -44,18 +44,14 @@ impl Templates {
 
     /// Compiles a `when` condition: a minijinja expression, true when the rule applies.
     pub fn add_condition(&mut self, expr: &str) -> Result<TemplateId, String> {
-        self.env
-            .compile_expression(expr)
-            .map_err(|e| describe(&e))?;
+        self.env.compile_expression(expr).map_err(|e| describe(&e))?;
         self.add(format!("{{% if {expr} %}}1{{% endif %}}"))
     }
 
     fn add(&mut self, source: String) -> Result<TemplateId, String> {
         let name = format!("t{}", self.count);
         self.count += 1;
-        self.env
-            .add_template_owned(name.clone(), source)
-            .map_err(|e| describe(&e))?;
+        self.env.add_template_owned(name.clone(), source).map_err(|e| describe(&e))?;
         Ok(TemplateId { name })
     }
 
@@ -121,9 +117,7 @@ impl Object for JsonObject {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         match &*self.0 {
-            Value::Object(map) => {
-                Enumerator::Values(map.keys().map(|k| MjValue::from(k.as_str())).collect())
-            }
+            Value::Object(map) => Enumerator::Values(map.keys().map(|k| MjValue::from(k.as_str())).collect()),
             Value::Array(items) => Enumerator::Seq(items.len()),
             _ => Enumerator::Empty,
         }
@@ -136,18 +130,13 @@ mod tests {
     use serde_json::json;
 
     fn templates() -> Templates {
-        Templates::new(&BTreeMap::from([(
-            "hostname".to_string(),
-            "t.example".to_string(),
-        )]))
+        Templates::new(&BTreeMap::from([("hostname".to_string(), "t.example".to_string())]))
     }
 
     #[test]
     fn renders_nested_fields_and_params() {
         let mut t = templates();
-        let id = t
-            .add_template("{{ user.first }} {{ user.tags[1] }} @ {{ params.hostname }}")
-            .unwrap();
+        let id = t.add_template("{{ user.first }} {{ user.tags[1] }} @ {{ params.hostname }}").unwrap();
         let rec = Arc::new(json!({"user": {"first": "Ann", "tags": ["a", "b"]}}));
         assert_eq!(t.render(&id, &context(&rec)).unwrap(), "Ann b @ t.example");
     }
@@ -162,20 +151,9 @@ mod tests {
     #[test]
     fn conditions() {
         let mut t = templates();
-        let id = t
-            .add_condition("eventOutcome == 'FAIL' and subject is none")
-            .unwrap();
-        assert!(
-            t.is_true(
-                &id,
-                &context(&Arc::new(json!({"eventOutcome": "FAIL", "subject": null})))
-            )
-            .unwrap()
-        );
-        assert!(
-            !t.is_true(&id, &context(&Arc::new(json!({"eventOutcome": "SUCCESS"}))))
-                .unwrap()
-        );
+        let id = t.add_condition("eventOutcome == 'FAIL' and subject is none").unwrap();
+        assert!(t.is_true(&id, &context(&Arc::new(json!({"eventOutcome": "FAIL", "subject": null})))).unwrap());
+        assert!(!t.is_true(&id, &context(&Arc::new(json!({"eventOutcome": "SUCCESS"})))).unwrap());
         assert!(t.add_condition("a ==").is_err());
         assert!(t.add_template("{{ a").is_err());
     }
@@ -184,9 +162,7 @@ mod tests {
     fn runaway_templates_stop() {
         let mut t = templates();
         let id = t
-            .add_template(
-                "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
-            )
+            .add_template("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}")
             .unwrap();
         assert!(t.render(&id, &context(&Arc::new(json!({})))).is_err());
     }

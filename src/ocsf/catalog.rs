@@ -68,17 +68,11 @@ impl Attribute {
 
     /// The id of an enum caption, matched exactly.
     pub fn enum_id(&self, caption: &str) -> Option<i64> {
-        self.enum_captions
-            .as_ref()?
-            .iter()
-            .find(|(_, c)| c.as_str() == caption)
-            .map(|(id, _)| *id)
+        self.enum_captions.as_ref()?.iter().find(|(_, c)| c.as_str() == caption).map(|(id, _)| *id)
     }
 
     pub fn captions(&self) -> impl Iterator<Item = &str> {
-        self.enum_captions
-            .iter()
-            .flat_map(|m| m.values().map(String::as_str))
+        self.enum_captions.iter().flat_map(|m| m.values().map(String::as_str))
     }
 }
 
@@ -123,10 +117,7 @@ impl Class {
     }
 
     pub fn activity_id(&self, caption: &str) -> Option<i64> {
-        self.activities
-            .iter()
-            .find(|(_, c)| c.as_str() == caption)
-            .map(|(id, _)| *id)
+        self.activities.iter().find(|(_, c)| c.as_str() == caption).map(|(id, _)| *id)
     }
 }
 
@@ -141,9 +132,7 @@ impl Catalog {
     /// Finds a class by caption (`Authentication`, `Entity Management`) or name
     /// (`authentication`, `entity_management`).
     pub fn class(&self, name: &str) -> Option<&Class> {
-        self.classes
-            .iter()
-            .find(|c| c.caption() == name || c.name() == name)
+        self.classes.iter().find(|c| c.caption() == name || c.name() == name)
     }
 
     pub fn class_by_uid(&self, uid: i64) -> Option<&Class> {
@@ -156,14 +145,11 @@ impl Catalog {
 
     /// The attribute set an object-typed attribute points at.
     pub fn object_of(&self, attr: &Attribute) -> Option<&AttributeSet> {
-        attr.object_type
-            .as_deref()
-            .and_then(|o| self.objects.get(o))
+        attr.object_type.as_deref().and_then(|o| self.objects.get(o))
     }
 
     fn load() -> Catalog {
-        let raw: RawCatalog =
-            serde_json::from_str(CLASSES_JSON).expect("bundled classes.json is valid");
+        let raw: RawCatalog = serde_json::from_str(CLASSES_JSON).expect("bundled classes.json is valid");
         let types = &raw.json_type_of_ocsf_type;
         let classes = raw
             .classes
@@ -180,12 +166,7 @@ impl Catalog {
         let objects = raw
             .objects
             .iter()
-            .map(|(name, o)| {
-                (
-                    name.clone(),
-                    attribute_set(name, &o.caption, &o.attributes, &o.constraints, types),
-                )
-            })
+            .map(|(name, o)| (name.clone(), attribute_set(name, &o.caption, &o.attributes, &o.constraints, types)))
             .collect();
         Catalog { classes, objects }
     }
@@ -220,9 +201,7 @@ fn attribute_set(
                 requirement: a.requirement.clone(),
                 sibling: a.sibling.clone(),
                 enum_captions: a.r#enum.as_ref().map(parse_enum),
-                observable_type_id: a
-                    .observable_type_id
-                    .or_else(|| ty.and_then(|t| t.observable_type_id)),
+                observable_type_id: a.observable_type_id.or_else(|| ty.and_then(|t| t.observable_type_id)),
             };
             (n.clone(), attr)
         })
@@ -236,9 +215,7 @@ fn attribute_set(
 }
 
 fn parse_enum(map: &BTreeMap<String, String>) -> BTreeMap<i64, String> {
-    map.iter()
-        .filter_map(|(k, v)| k.parse().ok().map(|id| (id, v.clone())))
-        .collect()
+    map.iter().filter_map(|(k, v)| k.parse().ok().map(|id| (id, v.clone()))).collect()
 }
 
 #[derive(Deserialize)]
@@ -311,10 +288,7 @@ mod tests {
         assert_eq!((auth.uid, auth.category_uid), (3002, 3));
         assert_eq!(auth.activity_id("Preauth"), Some(6));
         assert_eq!(cat.class("entity_management").unwrap().uid, 3004);
-        assert_eq!(
-            auth.type_captions.get(&300201).map(String::as_str),
-            Some("Authentication: Logon")
-        );
+        assert_eq!(auth.type_captions.get(&300201).map(String::as_str), Some("Authentication: Logon"));
     }
 
     #[test]
@@ -324,18 +298,10 @@ mod tests {
         let status = auth.attrs.get("status_id").unwrap();
         assert_eq!(status.sibling.as_deref(), Some("status"));
         assert_eq!(status.enum_id("Failure"), Some(2));
-        let ep = cat
-            .object_of(auth.attrs.get("src_endpoint").unwrap())
-            .unwrap();
+        let ep = cat.object_of(auth.attrs.get("src_endpoint").unwrap()).unwrap();
         assert_eq!(ep.get("ip").unwrap().observable_type_id, Some(2));
-        assert!(
-            auth.attrs.get("cloud").is_none(),
-            "profile attributes are not part of the core class"
-        );
+        assert!(auth.attrs.get("cloud").is_none(), "profile attributes are not part of the core class");
         assert!(auth.attrs.get("unmapped").unwrap().is_open());
-        assert_eq!(
-            auth.attrs.at_least_one,
-            vec![vec!["service".to_string(), "dst_endpoint".to_string()]]
-        );
+        assert_eq!(auth.attrs.at_least_one, vec![vec!["service".to_string(), "dst_endpoint".to_string()]]);
     }
 }

@@ -14,18 +14,12 @@ pub const OTHER: i64 = 99;
 /// (Other), a caption the mapping wrote is kept as the source's own label; elsewhere the caption
 /// is the dictionary's.
 pub fn derive(event: &mut Map<String, Value>, class: &Class) {
-    let activity_id = event
-        .get("activity_id")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
+    let activity_id = event.get("activity_id").and_then(Value::as_i64).unwrap_or(0);
     event.insert("activity_id".into(), activity_id.into());
     event.insert("class_uid".into(), class.uid.into());
     event.insert("class_name".into(), class.caption().into());
     event.insert("category_uid".into(), class.category_uid.into());
-    event.insert(
-        "category_name".into(),
-        class.category_caption.as_str().into(),
-    );
+    event.insert("category_name".into(), class.category_caption.as_str().into());
     let type_uid = class.uid * 100 + activity_id;
     event.insert("type_uid".into(), type_uid.into());
     if let Some(caption) = class.type_captions.get(&type_uid) {
@@ -66,9 +60,7 @@ pub fn derive_siblings(cat: &Catalog, map: &mut Map<String, Value>, set: &Attrib
         }
     }
     for (sibling, caption, is_other) in captions {
-        let has_label = map
-            .get(&sibling)
-            .is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
+        let has_label = map.get(&sibling).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
         if !(is_other && has_label) {
             map.insert(sibling, caption.into());
         }

@@ -7,8 +7,7 @@ use serde_json::Value;
 use std::sync::LazyLock;
 
 const AUTHENTICATION_SCHEMA: &str = include_str!("data/1.5.0/authentication.core.schema.json");
-const ENTITY_MANAGEMENT_SCHEMA: &str =
-    include_str!("data/1.5.0/entity_management.core.schema.json");
+const ENTITY_MANAGEMENT_SCHEMA: &str = include_str!("data/1.5.0/entity_management.core.schema.json");
 
 /// Most problems reported for one event; the rest are counted.
 const MAX_PROBLEMS: usize = 8;
@@ -22,12 +21,7 @@ static VALIDATORS: LazyLock<Validators> = LazyLock::new(|| {
         let schema: Value = serde_json::from_str(text).expect("bundled schema is JSON");
         jsonschema::validator_for(&schema).expect("bundled schema compiles")
     };
-    Validators {
-        by_class: vec![
-            (3002, compile(AUTHENTICATION_SCHEMA)),
-            (3004, compile(ENTITY_MANAGEMENT_SCHEMA)),
-        ],
-    }
+    Validators { by_class: vec![(3002, compile(AUTHENTICATION_SCHEMA)), (3004, compile(ENTITY_MANAGEMENT_SCHEMA))] }
 });
 
 /// Compiles the schemas now rather than on the first event.
@@ -40,25 +34,15 @@ pub fn validate(event: &Value) -> Result<(), Vec<String>> {
     let Some(class_uid) = event.get("class_uid").and_then(Value::as_i64) else {
         return Err(vec!["class_uid: missing or not an integer".into()]);
     };
-    let Some((_, validator)) = VALIDATORS
-        .by_class
-        .iter()
-        .find(|(uid, _)| *uid == class_uid)
-    else {
-        return Err(vec![format!(
-            "class_uid: {class_uid} is not a class this engine knows"
-        )]);
+    let Some((_, validator)) = VALIDATORS.by_class.iter().find(|(uid, _)| *uid == class_uid) else {
+        return Err(vec![format!("class_uid: {class_uid} is not a class this engine knows")]);
     };
     let cat = catalog();
     let mut problems = Vec::new();
     if !validator.is_valid(event) {
         for err in validator.iter_errors(event) {
             let path = err.instance_path().to_string();
-            let path = if path.is_empty() {
-                "/".to_string()
-            } else {
-                path
-            };
+            let path = if path.is_empty() { "/".to_string() } else { path };
             problems.push(format!("{path}: {err}"));
         }
     }
@@ -78,18 +62,9 @@ pub fn validate(event: &Value) -> Result<(), Vec<String>> {
 }
 
 /// Walks a value: nulls and empty objects anywhere; caption siblings where the object is known.
-fn check_object(
-    cat: &Catalog,
-    value: &Value,
-    set: Option<&AttributeSet>,
-    path: &str,
-    problems: &mut Vec<String>,
-) {
+fn check_object(cat: &Catalog, value: &Value, set: Option<&AttributeSet>, path: &str, problems: &mut Vec<String>) {
     match value {
-        Value::Null => problems.push(format!(
-            "{}: null is not allowed (omit the attribute)",
-            display(path)
-        )),
+        Value::Null => problems.push(format!("{}: null is not allowed (omit the attribute)", display(path))),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 check_object(cat, item, set, &format!("{path}/{i}"), problems);
@@ -97,10 +72,7 @@ fn check_object(
         }
         Value::Object(map) => {
             if map.is_empty() {
-                problems.push(format!(
-                    "{}: empty object (omit the attribute)",
-                    display(path)
-                ));
+                problems.push(format!("{}: empty object (omit the attribute)", display(path)));
             }
             for (key, child) in map {
                 let attr = set.and_then(|s| s.get(key));
@@ -110,8 +82,7 @@ fn check_object(
                     && let (Some(sibling), Some(captions), Some(id)) =
                         (&attr.sibling, &attr.enum_captions, child.as_i64())
                 {
-                    if let (Some(caption), Some(actual)) =
-                        (captions.get(&id), map.get(sibling).and_then(Value::as_str))
+                    if let (Some(caption), Some(actual)) = (captions.get(&id), map.get(sibling).and_then(Value::as_str))
                         && id != 99
                         && actual != caption
                     {
@@ -136,10 +107,7 @@ mod tests {
     use serde_json::json;
 
     fn example() -> Value {
-        serde_json::from_str(include_str!(
-            "data/1.5.0/examples/authentication_logon_mfa_success.json"
-        ))
-        .unwrap()
+        serde_json::from_str(include_str!("data/1.5.0/examples/authentication_logon_mfa_success.json")).unwrap()
     }
 
     #[test]
@@ -152,10 +120,7 @@ mod tests {
         let mut ev = example();
         ev["unmapped"] = json!({"x": null});
         let problems = validate(&ev).unwrap_err();
-        assert!(
-            problems.iter().any(|p| p.contains("/unmapped/x: null")),
-            "{problems:?}"
-        );
+        assert!(problems.iter().any(|p| p.contains("/unmapped/x: null")), "{problems:?}");
     }
 
     #[test]
@@ -163,12 +128,7 @@ mod tests {
         let mut ev = example();
         ev["unmapped"] = json!({});
         let problems = validate(&ev).unwrap_err();
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("/unmapped: empty object")),
-            "{problems:?}"
-        );
+        assert!(problems.iter().any(|p| p.contains("/unmapped: empty object")), "{problems:?}");
     }
 
     #[test]
@@ -176,12 +136,7 @@ mod tests {
         let mut ev = example();
         ev["status"] = json!("Succeeded");
         let problems = validate(&ev).unwrap_err();
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("/status: \"Succeeded\" is not the caption")),
-            "{problems:?}"
-        );
+        assert!(problems.iter().any(|p| p.contains("/status: \"Succeeded\" is not the caption")), "{problems:?}");
 
         let mut ev = example();
         ev["auth_protocol_id"] = json!(99);

@@ -42,11 +42,9 @@ impl SourceSpec {
         let root = crate::yaml::parse(&file).map_err(|d| vec![d])?;
         let mut diags = Diagnostics::default();
         let spec = decode(path, &root, &mut diags);
-        diags.finish(spec)?.ok_or_else(|| {
-            vec![Diagnostic::new(ErrorKind::BadSpec {
-                reason: "the spec could not be read".into(),
-            })]
-        })
+        diags
+            .finish(spec)?
+            .ok_or_else(|| vec![Diagnostic::new(ErrorKind::BadSpec { reason: "the spec could not be read".into() })])
     }
 
     /// Parameter values for offline use: `--set` first, then the default, then the example.
@@ -55,33 +53,17 @@ impl SourceSpec {
         sets: &[(String, String)],
     ) -> Result<BTreeMap<String, Option<String>>, Vec<Diagnostic>> {
         let mut diags = Diagnostics::default();
-        let mut values: BTreeMap<String, Option<String>> = self
-            .params
-            .iter()
-            .map(|p| {
-                (
-                    p.name.clone(),
-                    p.default.clone().or_else(|| p.example.clone()),
-                )
-            })
-            .collect();
+        let mut values: BTreeMap<String, Option<String>> =
+            self.params.iter().map(|p| (p.name.clone(), p.default.clone().or_else(|| p.example.clone()))).collect();
         for (key, value) in sets {
             match values.get_mut(key) {
                 Some(slot) => *slot = Some(value.clone()),
                 None => {
                     let help = did_you_mean(key, self.params.iter().map(|p| p.name.as_str()))
                         .map(|n| format!("did you mean `{n}`?"));
-                    diags.push(
-                        Diagnostic::new(ErrorKind::UnknownParam { name: key.clone() }).help_opt(
-                            help.or_else(|| {
-                                Some(format!(
-                                    "`{}` declares: {}",
-                                    self.path.display(),
-                                    self.param_names()
-                                ))
-                            }),
-                        ),
-                    );
+                    diags.push(Diagnostic::new(ErrorKind::UnknownParam { name: key.clone() }).help_opt(
+                        help.or_else(|| Some(format!("`{}` declares: {}", self.path.display(), self.param_names()))),
+                    ));
                 }
             }
         }
@@ -89,17 +71,12 @@ impl SourceSpec {
     }
 
     fn param_names(&self) -> String {
-        self.params
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
     }
 }
 
-/// Parses `KEY=VALUE` arguments of `--set`.
-pub fn parse_sets(args: &[String]) -> Result<Vec<(String, String)>, Vec<Diagnostic>> {
-    let mut diags = Diagnostics::default();
+/// Parses `KEY=VALUE` arguments of `--set`; malformed ones are reported and skipped.
+pub fn parse_sets(args: &[String], diags: &mut Diagnostics) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for arg in args {
         match arg.split_once('=') {
@@ -110,44 +87,40 @@ pub fn parse_sets(args: &[String]) -> Result<Vec<(String, String)>, Vec<Diagnost
             ),
         }
     }
-    diags.finish(out)
+    out
 }
 
 fn decode(path: &Path, root: &Node, diags: &mut Diagnostics) -> Option<SourceSpec> {
     let r = MapReader::new(root, "a source spec", SPEC_KEYS, diags)?;
     let name = r.str("name", diags);
     if name.is_none() && !r.has("name") {
-        diags.push(
-            r.missing("name")
-                .help("name the source, e.g. `name: entrust_idaas`"),
-        );
+        diags.push(r.missing("name").help("name the source, e.g. `name: entrust_idaas`"));
     }
     let description = r.str("description", diags).map(|(d, _)| d);
-    let mappings =
-        match r.str("mappings", diags) {
-            Some((m, span)) => {
-                let dir = path.parent().unwrap_or(Path::new("")).join(&m);
-                if !dir.is_dir() {
-                    diags.push(
-                        Diagnostic::new(ErrorKind::InvalidValue {
-                            key: "mappings".into(),
-                            reason: format!("`{}` is not a directory", dir.display()),
-                        })
-                        .at(span)
-                        .help("the path is relative to the spec file"),
-                    );
-                }
-                Some(dir)
+    let mappings = match r.str("mappings", diags) {
+        Some((m, span)) => {
+            let dir = path.parent().unwrap_or(Path::new("")).join(&m);
+            if !dir.is_dir() {
+                diags.push(
+                    Diagnostic::new(ErrorKind::InvalidValue {
+                        key: "mappings".into(),
+                        reason: format!("`{}` is not a directory", dir.display()),
+                    })
+                    .at(span)
+                    .help("the path is relative to the spec file"),
+                );
             }
-            None => {
-                if !r.has("mappings") {
-                    diags.push(r.missing("mappings").help(
-                        "point at the mapping directory, e.g. `mappings: ../mappings/entrust`",
-                    ));
-                }
-                None
+            Some(dir)
+        }
+        None => {
+            if !r.has("mappings") {
+                diags.push(
+                    r.missing("mappings").help("point at the mapping directory, e.g. `mappings: ../mappings/entrust`"),
+                );
             }
-        };
+            None
+        }
+    };
     let mut params = Vec::new();
     if let Some(entries) = r.map("params", diags) {
         for (key, node) in entries {
@@ -156,13 +129,7 @@ fn decode(path: &Path, root: &Node, diags: &mut Diagnostics) -> Option<SourceSpe
             }
         }
     }
-    Some(SourceSpec {
-        name: name?.0,
-        description,
-        path: path.to_path_buf(),
-        mappings: mappings?,
-        params,
-    })
+    Some(SourceSpec { name: name?.0, description, path: path.to_path_buf(), mappings: mappings?, params })
 }
 
 fn decode_param(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) -> Option<ParamSpec> {
@@ -197,10 +164,7 @@ fn decode_param(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) ->
                 second: "default".into(),
                 context: format!("parameter `{name}`"),
             })
-            .at(r
-                .entry("default")
-                .map(|(k, _)| k.span.clone())
-                .unwrap_or_else(|| param.span.clone()))
+            .at(r.entry("default").map(|(k, _)| k.span.clone()).unwrap_or_else(|| param.span.clone()))
             .help("a parameter with a default is never missing; use `example` for a sample value"),
         );
     }

@@ -58,17 +58,12 @@ impl Node {
             NodeValue::Null => Value::Null,
             NodeValue::Bool(b) => Value::Bool(*b),
             NodeValue::Int(i) => Value::from(*i),
-            NodeValue::Float(f) => serde_json::Number::from_f64(*f)
-                .map(Value::Number)
-                .unwrap_or(Value::Null),
+            NodeValue::Float(f) => serde_json::Number::from_f64(*f).map(Value::Number).unwrap_or(Value::Null),
             NodeValue::Str(s) => Value::String(s.clone()),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
-            NodeValue::Map(entries) => Value::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
-                    .collect(),
-            ),
+            NodeValue::Map(entries) => {
+                Value::Object(entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect())
+            }
         }
     }
 
@@ -90,9 +85,16 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
         Ok(root) => Ok(convert(file, root)),
         Err(err) => {
             let plain = err.without_snippet().to_string();
-            let message = strip_location_prefix(&plain).to_string();
+            let message = strip_location_prefix(&plain);
+            let (message, help) = match message.strip_prefix("duplicate mapping key: ") {
+                Some(rest) => {
+                    let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+                    (format!("duplicate key `{key}`"), Some("a key may appear only once in a mapping".to_string()))
+                }
+                None => (message.to_string(), None),
+            };
             let span = err.location().map(|loc| span_of(file, &loc));
-            let diag = Diagnostic::new(ErrorKind::YamlSyntax { message });
+            let diag = Diagnostic::new(ErrorKind::YamlSyntax { message }).help_opt(help);
             Err(match span {
                 Some(s) if s.line > 0 => diag.at(s),
                 _ => diag,
@@ -118,12 +120,7 @@ fn strip_location_prefix(message: &str) -> &str {
 }
 
 fn span_of(file: &Arc<SourceFile>, loc: &Location) -> Span {
-    Span::new(
-        file,
-        loc.line() as u32,
-        loc.column() as u32,
-        loc.span().len() as u32,
-    )
+    Span::new(file, loc.line() as u32, loc.column() as u32, loc.span().len() as u32)
 }
 
 fn convert(file: &Arc<SourceFile>, raw: Spanned<Raw>) -> Node {
@@ -138,15 +135,7 @@ fn convert(file: &Arc<SourceFile>, raw: Spanned<Raw>) -> Node {
         Raw::Map(entries) => NodeValue::Map(
             entries
                 .into_iter()
-                .map(|(k, v)| {
-                    (
-                        Key {
-                            name: k.value,
-                            span: span_of(file, &k.referenced),
-                        },
-                        convert(file, v),
-                    )
-                })
+                .map(|(k, v)| (Key { name: k.value, span: span_of(file, &k.referenced) }, convert(file, v)))
                 .collect(),
         ),
     };
@@ -188,9 +177,7 @@ impl<'de> Deserialize<'de> for Raw {
                 Ok(Raw::Int(v))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Raw, E> {
-                i64::try_from(v)
-                    .map(Raw::Int)
-                    .map_err(|_| E::custom("integer too large"))
+                i64::try_from(v).map(Raw::Int).map_err(|_| E::custom("integer too large"))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Raw, E> {
                 Ok(Raw::Float(v))
@@ -230,23 +217,11 @@ mod tests {
 
     #[test]
     fn keys_and_values_carry_locations() {
-        let node =
-            parse_str("class: Authentication\nfields:\n  time: { from: eventTime }\n").unwrap();
-        let NodeValue::Map(entries) = &node.value else {
-            panic!("not a map")
-        };
+        let node = parse_str("class: Authentication\nfields:\n  time: { from: eventTime }\n").unwrap();
+        let NodeValue::Map(entries) = &node.value else { panic!("not a map") };
         assert_eq!(entries[0].0.name, "class");
-        assert_eq!(
-            (
-                entries[0].1.span.line,
-                entries[0].1.span.column,
-                entries[0].1.span.len
-            ),
-            (1, 8, 14)
-        );
-        let NodeValue::Map(fields) = &entries[1].1.value else {
-            panic!("fields not a map")
-        };
+        assert_eq!((entries[0].1.span.line, entries[0].1.span.column, entries[0].1.span.len), (1, 8, 14));
+        let NodeValue::Map(fields) = &entries[1].1.value else { panic!("fields not a map") };
         assert_eq!((fields[0].0.span.line, fields[0].0.span.column), (3, 3));
     }
 

@@ -9,17 +9,13 @@ pub struct MapReader<'a> {
     entries: &'a [(Key, Node)],
     context: String,
     span: Span,
+    unknown_keys: usize,
 }
 
 impl<'a> MapReader<'a> {
     /// Starts reading `node`, which must be a mapping whose keys are all in `allowed`.
     /// Returns `None` (after reporting) when the node is not a mapping.
-    pub fn new(
-        node: &'a Node,
-        context: impl Into<String>,
-        allowed: &[&str],
-        diags: &mut Diagnostics,
-    ) -> Option<Self> {
+    pub fn new(node: &'a Node, context: impl Into<String>, allowed: &[&str], diags: &mut Diagnostics) -> Option<Self> {
         let context = context.into();
         let NodeValue::Map(entries) = &node.value else {
             diags.push(
@@ -32,26 +28,26 @@ impl<'a> MapReader<'a> {
             );
             return None;
         };
+        let mut unknown_keys = 0;
         for (key, _) in entries {
             if !allowed.contains(&key.name.as_str()) {
+                unknown_keys += 1;
                 let help = did_you_mean(&key.name, allowed.iter().copied())
                     .map(|s| format!("did you mean `{s}`?"))
                     .unwrap_or_else(|| format!("valid keys here: {}", allowed.join(", ")));
                 diags.push(
-                    Diagnostic::new(ErrorKind::UnknownKey {
-                        key: key.name.clone(),
-                        context: context.clone(),
-                    })
-                    .at(key.span.clone())
-                    .help(help),
+                    Diagnostic::new(ErrorKind::UnknownKey { key: key.name.clone(), context: context.clone() })
+                        .at(key.span.clone())
+                        .help(help),
                 );
             }
         }
-        Some(Self {
-            entries,
-            context,
-            span: node.span.clone(),
-        })
+        Some(Self { entries, context, span: node.span.clone(), unknown_keys })
+    }
+
+    /// True when some key of the mapping was not allowed (and has been reported).
+    pub fn had_unknown_keys(&self) -> bool {
+        self.unknown_keys > 0
     }
 
     pub fn context(&self) -> &str {
@@ -65,10 +61,7 @@ impl<'a> MapReader<'a> {
 
     /// The key and value of `key`, if present.
     pub fn entry(&self, key: &str) -> Option<(&'a Key, &'a Node)> {
-        self.entries
-            .iter()
-            .find(|(k, _)| k.name == key)
-            .map(|(k, v)| (k, v))
+        self.entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v))
     }
 
     pub fn node(&self, key: &str) -> Option<&'a Node> {
@@ -141,20 +134,12 @@ impl<'a> MapReader<'a> {
 
     /// Reports that `key` is required but absent.
     pub fn missing(&self, key: &str) -> Diagnostic {
-        Diagnostic::new(ErrorKind::MissingKey {
-            key: key.into(),
-            context: self.context.clone(),
-        })
-        .at(self.span.clone())
+        Diagnostic::new(ErrorKind::MissingKey { key: key.into(), context: self.context.clone() }).at(self.span.clone())
     }
 }
 
 /// A "wrong type" diagnostic for `key`, pointing at the value.
 pub fn wrong_type(key: &str, expected: &str, node: &Node) -> Diagnostic {
-    Diagnostic::new(ErrorKind::WrongType {
-        key: key.into(),
-        expected: expected.into(),
-        found: node.type_name().into(),
-    })
-    .at(node.span.clone())
+    Diagnostic::new(ErrorKind::WrongType { key: key.into(), expected: expected.into(), found: node.type_name().into() })
+        .at(node.span.clone())
 }
