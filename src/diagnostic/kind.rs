@@ -58,7 +58,7 @@ pub enum ErrorKind {
     #[error("unknown source parameter `{name}`")]
     UnknownParam { name: String },
     #[error(
-        "the rule for `{field}` has no source: give one of `from`, `value`, `template`, `param`, `from_ocsf`, `list` or `each`"
+        "the rule for `{field}` has no source: give one of `from`, `value`, `template`, `param`, `from_ocsf`, `list`, `each` or `fields`"
     )]
     NoSource { field: String },
     #[error("unknown coercion `{name}`")]
