@@ -29,36 +29,50 @@ pub fn warm_up() {
     LazyLock::force(&VALIDATORS);
 }
 
-/// Checks one event. On failure, returns the problems as `path: message` lines.
+/// Checks one event: the class schema, then the checks the schema cannot express. On failure,
+/// returns the problems as `path: message` lines.
 pub fn validate(event: &Value) -> Result<(), Vec<String>> {
+    let mut problems = schema_problems(event);
+    problems.extend(extra_problems(event));
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let total = problems.len();
+    problems.truncate(MAX_PROBLEMS);
+    if total > MAX_PROBLEMS {
+        problems.push(format!("… and {} more", total - MAX_PROBLEMS));
+    }
+    Err(problems)
+}
+
+/// What the class's core JSON Schema rejects.
+pub fn schema_problems(event: &Value) -> Vec<String> {
     let Some(class_uid) = event.get("class_uid").and_then(Value::as_i64) else {
-        return Err(vec!["class_uid: missing or not an integer".into()]);
+        return vec!["class_uid: missing or not an integer".into()];
     };
     let Some((_, validator)) = VALIDATORS.by_class.iter().find(|(uid, _)| *uid == class_uid) else {
-        return Err(vec![format!("class_uid: {class_uid} is not a class this engine knows")]);
+        return vec![format!("class_uid: {class_uid} is not a class this engine knows")];
     };
-    let cat = catalog();
-    let mut problems = Vec::new();
-    if !validator.is_valid(event) {
-        for err in validator.iter_errors(event) {
+    if validator.is_valid(event) {
+        return Vec::new();
+    }
+    validator
+        .iter_errors(event)
+        .map(|err| {
             let path = err.instance_path().to_string();
-            let path = if path.is_empty() { "/".to_string() } else { path };
-            problems.push(format!("{path}: {err}"));
-        }
-    }
-    if let Some(class) = cat.class_by_uid(class_uid) {
-        check_object(cat, event, Some(&class.attrs), "", &mut problems);
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        let total = problems.len();
-        problems.truncate(MAX_PROBLEMS);
-        if total > MAX_PROBLEMS {
-            problems.push(format!("… and {} more", total - MAX_PROBLEMS));
-        }
-        Err(problems)
-    }
+            format!("{}: {err}", display(&path))
+        })
+        .collect()
+}
+
+/// What the engine rejects beyond the schema: `null` or empty objects anywhere (`unmapped`
+/// included), and caption siblings that differ from their enum captions.
+pub fn extra_problems(event: &Value) -> Vec<String> {
+    let cat = catalog();
+    let set = event.get("class_uid").and_then(Value::as_i64).and_then(|uid| cat.class_by_uid(uid)).map(|c| &c.attrs);
+    let mut problems = Vec::new();
+    check_object(cat, event, set, "", &mut problems);
+    problems
 }
 
 /// Walks a value: nulls and empty objects anywhere; caption siblings where the object is known.

@@ -1,0 +1,160 @@
+//! `engine map` as a user runs it: the real binary over the bundled fixtures, files and
+//! standard input, every input shape, `--set`, `--raw-data`, dead letters and exit codes.
+
+use ocsf_engine::ocsf::validate;
+use serde_json::Value;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Output {
+    code: i32,
+    events: Vec<Value>,
+    dead: Vec<Value>,
+}
+
+fn map(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .arg("map")
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let lines = |b: &[u8]| -> Vec<Value> {
+        String::from_utf8_lossy(b)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+            .collect()
+    };
+    Output { code: out.status.code().unwrap(), events: lines(&out.stdout), dead: lines(&out.stderr) }
+}
+
+/// Every fixture of the Entrust source, sorted; the deliberate dead letters last.
+fn fixtures() -> (Vec<String>, Vec<String>) {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    let mut stack = vec![root().join("tests/fixtures/entrust")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+                if rel.contains("/_") { bad.push(rel) } else { good.push(rel) }
+            }
+        }
+    }
+    good.sort();
+    bad.sort();
+    (good, bad)
+}
+
+fn record(path: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(root().join(path)).unwrap()).unwrap()
+}
+
+#[test]
+fn every_bundled_fixture_becomes_valid_ocsf_in_input_order() {
+    let (good, _) = fixtures();
+    assert!(good.len() >= 10);
+    let mut args = vec!["sources/entrust.yaml"];
+    args.extend(good.iter().map(String::as_str));
+    let out = map(&args, None);
+    assert_eq!(out.code, 0, "{:?}", out.dead);
+    assert!(out.dead.is_empty());
+    assert_eq!(out.events.len(), good.len());
+    for (event, path) in out.events.iter().zip(&good) {
+        assert_eq!(validate(event), Ok(()), "{path}");
+        assert_eq!(event["metadata"]["uid"], record(path)["id"], "{path}: order");
+        if event["class_uid"] == 3002 {
+            // Without --set, the spec's example hostname.
+            assert_eq!(event["dst_endpoint"]["hostname"], "example.us.trustedauth.com", "{path}");
+        }
+    }
+}
+
+#[test]
+fn dead_letters_go_to_stderr_with_a_reason_and_exit_1() {
+    let (good, bad) = fixtures();
+    let mut args = vec!["sources/entrust.yaml", good[0].as_str()];
+    args.extend(bad.iter().map(String::as_str));
+    let out = map(&args, None);
+    assert_eq!(out.code, 1);
+    assert_eq!(out.events.len(), 1);
+    let mut reasons: Vec<&str> = out.dead.iter().map(|d| d["reason"].as_str().unwrap()).collect();
+    reasons.sort();
+    assert_eq!(reasons, ["invalid_ocsf", "no_mapping"]);
+    for d in &out.dead {
+        assert!(d["record"].is_object() && d["message"].as_str().is_some_and(|m| !m.is_empty()), "{d}");
+    }
+}
+
+#[test]
+fn standard_input_ndjson_with_a_broken_line() {
+    let rec = record("tests/fixtures/entrust/entity_management/GROUPS/add.json").to_string();
+    let input = format!("{rec}\nthis is not json\n\n{rec}\n[1, 2]\n");
+    let out = map(&["sources/entrust.yaml"], Some(&input));
+    assert_eq!(out.code, 1);
+    assert_eq!(out.events.len(), 2);
+    assert_eq!(out.dead.len(), 2);
+    assert_eq!(out.dead[0]["reason"], "invalid_record");
+    assert_eq!(out.dead[0]["record"], "this is not json");
+    assert!(out.dead[0]["message"].as_str().unwrap().starts_with("<stdin>:2: not JSON"));
+    assert_eq!(out.dead[1]["reason"], "invalid_record");
+}
+
+#[test]
+fn an_api_page_and_a_json_array() {
+    let a = record("tests/fixtures/entrust/authentication/AuthenticationPasswordSuccessEvent/success.json");
+    let b = record("tests/fixtures/entrust/entity_management/USERS/edit.json");
+    let dir = tempdir();
+    let page = dir.join("page.json");
+    std::fs::write(&page, serde_json::json!({"paging": {"limit": 2, "nextCursor": null}, "results": [a, b]}).to_string())
+        .unwrap();
+    let array = dir.join("array.json");
+    std::fs::write(&array, serde_json::json!([b, a]).to_string()).unwrap();
+    let out = map(&["sources/entrust.yaml", page.to_str().unwrap(), array.to_str().unwrap()], None);
+    assert_eq!(out.code, 0);
+    let classes: Vec<i64> = out.events.iter().map(|e| e["class_uid"].as_i64().unwrap()).collect();
+    assert_eq!(classes, [3002, 3004, 3004, 3002]);
+}
+
+#[test]
+fn set_and_raw_data() {
+    let path = "tests/fixtures/entrust/authentication/SamlAuthenticationFailedEvent/failure.json";
+    let out = map(&["sources/entrust.yaml", "--set", "hostname=acme.eu.trustedauth.com", "--raw-data", path], None);
+    assert_eq!(out.code, 0);
+    let event = &out.events[0];
+    assert_eq!(event["dst_endpoint"]["hostname"], "acme.eu.trustedauth.com");
+    let raw: Value = serde_json::from_str(event["raw_data"].as_str().unwrap()).unwrap();
+    assert_eq!(raw, record(path));
+}
+
+#[test]
+fn configuration_errors_exit_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(["map", "sources/missing.yaml"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("error[E006]: cannot read `sources/missing.yaml`"));
+}
+
+fn tempdir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ocsf-engine-map-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
