@@ -1,6 +1,9 @@
 //! ocsf-engine: pulls SaaS audit logs described by YAML source specs and maps every record to
 //! OCSF 1.5.0 with YAML mapping rules.
 
+// Configuration errors carry a location and hints; they are built on the load path only.
+#![allow(clippy::result_large_err)]
+
 pub mod cli;
 pub mod deadletter;
 pub mod diagnostic;

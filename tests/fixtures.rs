@@ -121,7 +121,8 @@ fn every_mapping_has_fixtures_and_every_fixture_a_mapping() {
         }
         for d in &dirs {
             if !mappings.contains(d) && !is_dead_letter_dir(d) {
-                problems.push(format!("tests/fixtures/{name}/{d}/ is no mapping: rename it or add mappings/…/{d}.yaml"));
+                problems
+                    .push(format!("tests/fixtures/{name}/{d}/ is no mapping: rename it or add mappings/…/{d}.yaml"));
             }
         }
     }

@@ -121,8 +121,11 @@ fn an_api_page_and_a_json_array() {
     let b = record("tests/fixtures/entrust/entity_management/USERS/edit.json");
     let dir = tempdir();
     let page = dir.join("page.json");
-    std::fs::write(&page, serde_json::json!({"paging": {"limit": 2, "nextCursor": null}, "results": [a, b]}).to_string())
-        .unwrap();
+    std::fs::write(
+        &page,
+        serde_json::json!({"paging": {"limit": 2, "nextCursor": null}, "results": [a, b]}).to_string(),
+    )
+    .unwrap();
     let array = dir.join("array.json");
     std::fs::write(&array, serde_json::json!([b, a]).to_string()).unwrap();
     let out = map(&["sources/entrust.yaml", page.to_str().unwrap(), array.to_str().unwrap()], None);

@@ -11,7 +11,10 @@ use std::path::PathBuf;
 /// Cases the schema accepts and the engine's extra checks reject, with the expected reason.
 const STRICTER: &[(&str, &str)] = &[
     ("unmapped holds arbitrary JSON", "/unmapped/a/b/2/c: null is not allowed"),
-    ("activity 99 Other with source-specific activity_name", "/type_name: \"Authentication: Logon\" is not the caption"),
+    (
+        "activity 99 Other with source-specific activity_name",
+        "/type_name: \"Authentication: Logon\" is not the caption",
+    ),
     ("activity 13 Resume", "/activity_name: \"Create\" is not the caption of activity_id 13"),
 ];
 

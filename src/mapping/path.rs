@@ -28,7 +28,8 @@ impl SourcePath {
     /// Compiles `text`: JSONPath when it starts with `$`, a dotted path otherwise.
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.starts_with('$') {
-            let query = jsonpath_rust::parser::parse_json_path(text).map_err(|e| describe_parse_error(&e.to_string()))?;
+            let query =
+                jsonpath_rust::parser::parse_json_path(text).map_err(|e| describe_parse_error(&e.to_string()))?;
             return Ok(SourcePath::Json(Box::new(query)));
         }
         if text.is_empty() {

@@ -34,10 +34,10 @@ pub fn derive_siblings(cat: &Catalog, map: &mut Map<String, Value>, set: &Attrib
     for (key, value) in map.iter_mut() {
         let Some(attr) = set.get(key) else { continue };
         if let (Some(sibling), Some(enum_captions)) = (&attr.sibling, &attr.enum_captions) {
-            if let Some(id) = value.as_i64() {
-                if let Some(caption) = enum_captions.get(&id) {
-                    captions.push((sibling.clone(), caption, id == OTHER));
-                }
+            if let Some(id) = value.as_i64()
+                && let Some(caption) = enum_captions.get(&id)
+            {
+                captions.push((sibling.clone(), caption, id == OTHER));
             }
             continue;
         }

@@ -95,15 +95,13 @@ fn check_object(cat: &Catalog, value: &Value, set: Option<&AttributeSet>, path: 
                 if let Some(attr) = attr
                     && let (Some(sibling), Some(captions), Some(id)) =
                         (&attr.sibling, &attr.enum_captions, child.as_i64())
+                    && let (Some(caption), Some(actual)) = (captions.get(&id), map.get(sibling).and_then(Value::as_str))
+                    && id != 99
+                    && actual != caption
                 {
-                    if let (Some(caption), Some(actual)) = (captions.get(&id), map.get(sibling).and_then(Value::as_str))
-                        && id != 99
-                        && actual != caption
-                    {
-                        problems.push(format!(
-                            "{path}/{sibling}: \"{actual}\" is not the caption of {key} {id} (\"{caption}\")"
-                        ));
-                    }
+                    problems.push(format!(
+                        "{path}/{sibling}: \"{actual}\" is not the caption of {key} {id} (\"{caption}\")"
+                    ));
                 }
             }
         }
