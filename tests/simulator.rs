@@ -1048,3 +1048,64 @@ async fn concurrent_readers_and_clean_shutdown() {
     sim.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "the port is closed after shutdown");
 }
+
+#[tokio::test]
+async fn engine_simulate_prints_its_url_and_stops_on_interrupt() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(["simulate", "--port", "0", "--events", "25", "--seed", "3", "--end-time", "2025-12-01T00:00:00Z"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn engine simulate");
+    let stdout = child.stdout.take().expect("stdout");
+    let read = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    });
+    let line = match tokio::time::timeout(Duration::from_secs(20), read).await {
+        Ok(Ok(Ok(line))) => line,
+        other => {
+            let _ = child.kill();
+            panic!("no start-up line: {other:?}");
+        }
+    };
+    assert!(line.contains(DEMO_APPLICATION_ID), "{line}");
+    assert!(!line.contains(DEMO_SHARED_SECRET), "the secret is not printed: {line}");
+    let url = line.split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).expect("URL").to_string();
+
+    let client = http();
+    let (status, body) = post(
+        &client,
+        format!("{url}{LOGIN}"),
+        None,
+        &json!({"applicationId": DEMO_APPLICATION_ID, "sharedSecret": DEMO_SHARED_SECRET}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let ids: Value = client.get(format!("{url}/__sim/ids")).send().await.expect("ids").json().await.expect("json");
+    assert_eq!(ids["ids"].as_array().map(Vec::len), Some(26), "25 events and the login");
+
+    let pid = child.id().to_string();
+    let signalled = Command::new("kill").args(["-INT", &pid]).status().expect("kill -INT");
+    assert!(signalled.success());
+    let waited = tokio::task::spawn_blocking(move || {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return None;
+                }
+            }
+        }
+    })
+    .await
+    .expect("waiter");
+    assert!(waited.is_some_and(|s| s.success()), "exit status after Ctrl-C: {waited:?}");
+}

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::base64;
 use super::errors::{ApiError, codes};
 use super::query::{MAX_LIMIT, SearchQuery, SiemQuery};
-use super::rng::mix64;
+use super::rng::{Rng, mix64};
 
 /// Longest cursor accepted.
 const MAX_CURSOR_CHARS: usize = 16 * 1024;
@@ -82,7 +82,20 @@ pub fn encode(cursor: &Cursor, key: u64) -> String {
     let mut data = serde_json::to_vec(cursor).unwrap_or_default();
     let sum = checksum(&data, key);
     data.extend_from_slice(&sum.to_le_bytes());
+    scramble(&mut data, key);
     base64::encode_url_safe(&data)
+}
+
+/// XORs the bytes with a keystream, so that a cursor reads as the opaque token it is meant
+/// to be rather than as JSON a client might be tempted to parse. (Applying it twice undoes it.)
+fn scramble(data: &mut [u8], key: u64) {
+    let mut stream = Rng::derive(key, 0x5c4a_3b1e);
+    for chunk in data.chunks_mut(8) {
+        let pad = stream.next_u64().to_le_bytes();
+        for (b, p) in chunk.iter_mut().zip(pad) {
+            *b ^= p;
+        }
+    }
 }
 
 fn invalid_cursor() -> ApiError {
@@ -97,7 +110,8 @@ pub fn decode(text: &str, key: u64) -> Result<Cursor, ApiError> {
     if text.len() > MAX_CURSOR_CHARS {
         return Err(invalid_cursor());
     }
-    let data = base64::decode_url_safe(text).ok_or_else(invalid_cursor)?;
+    let mut data = base64::decode_url_safe(text).ok_or_else(invalid_cursor)?;
+    scramble(&mut data, key);
     if data.len() < 8 {
         return Err(invalid_cursor());
     }
@@ -142,6 +156,7 @@ mod tests {
         let c = siem_cursor();
         let text = encode(&c, 42);
         assert!(text.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'));
+        assert!(!text.starts_with("eyJ"), "not readable as base64 JSON");
         assert_eq!(decode(&text, 42), Ok(c));
 
         let s = Cursor::new(
@@ -174,6 +189,7 @@ mod tests {
         let mut data = b"{\"v\":1}".to_vec();
         let sum = checksum(&data, 42);
         data.extend_from_slice(&sum.to_le_bytes());
+        scramble(&mut data, 42);
         assert!(decode(&base64::encode_url_safe(&data), 42).is_err());
         // Valid structure but a limit out of range.
         let mut c = siem_cursor();

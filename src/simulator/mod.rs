@@ -12,6 +12,49 @@
 //! sim.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! # Endpoints
+//!
+//! * `POST /api/web/v1/adminapi/authenticate`: `{applicationId, sharedSecret, enableWebSession?}`
+//!   → `{authToken, creationTime, expirationTime}` (`YYYY-MM-DDTHH:MM:SSZ`). Unknown
+//!   application → 404 `api_application_not_found`; wrong secret → 401 `access_denied`;
+//!   missing field → 400 `invalid_user_response`; malformed body → 400 `invalid_request`.
+//!   Each login is recorded as an `AuthenticationAdminApiSuccessEvent` (source IP = caller).
+//! * `POST /api/web/v2/reports/auditeventspaged/siem` (and the v1 path): `startTime`
+//!   (GREATER_THAN_OR_EQUAL, mandatory), `endTime` (LESS_THAN_OR_EQUAL), `outcome`,
+//!   `category` (EQUALS); ascending by `(eventTime, id)`; inclusive bounds.
+//! * `POST /api/web/v2/reports/auditeventspaged`: the search matrix of the OpenAPI
+//!   description, `orderByAttribute` (only records with a value for it), default order newest
+//!   first.
+//! * `OPTIONS` on the report paths answers 200 or 401 for the token sent.
+//! * Not Entrust's: `GET /__sim/ids` (`{ids, lateIds}`, the ground truth) and `GET /__sim/stats`.
+//!
+//! Protected endpoints take `Authorization: <token>` or `Authorization: Bearer <token>`
+//! (plus the `INTELLITRUST_SESSION_ID` cookie for web sessions); a missing header is 401
+//! `access_denied`, an unknown, expired or revoked token 401 `invalid_session_token`.
+//!
+//! # Choices where Entrust documents nothing
+//!
+//! * `limit` defaults to 100; outside 1–100 is 400 `invalid_limit`. Other 400 codes:
+//!   `missing_search_attribute`, `invalid_search_attribute`, `invalid_date`,
+//!   `invalid_order_by_attribute`, `invalid_cursor`, `invalid_request`; 413 over 1 MiB.
+//! * Times are compared at millisecond precision: a value without a fraction means `.000`.
+//!   Accepted forms: `YYYY-MM-DDTHH:MM:SS`, optional fraction, optional `Z` or `±HH[:]MM`.
+//! * A cursor carries the query, the limit and the last `(eventTime, id)` returned; with a
+//!   cursor the body's attributes, order and limit are ignored. Records inserted later
+//!   behind that position are never returned by it.
+//! * String filters are case-insensitive; a null field matches no string condition.
+//! * `message` keys (`audit.<EventType>`, `audit.management.<entity>.<action>`) are invented:
+//!   Entrust's are not public. Management records have a null `eventType`.
+//!
+//! # Faults (`--faults`, seeded, at most 3 failing answers in a row)
+//!
+//! `429` (with `Retry-After`), `429-no-retry-after`, `500`, `503` (with `Retry-After`),
+//! `slow`, `expire-token` (401 `invalid_session_token` mid-paging), `late-records` (inserted
+//! behind a SIEM cursor), `edge-duplicates` (a SIEM page repeats the previous page's last
+//! record), `time-variant` (`2018-05-28T19:07:50.328+0000`), `time-no-zone`
+//! (`2025-12-01T20:10:04`), `truncated` (a 200 with cut JSON), or `all`. No fault loses a
+//! record: a client that retries and deduplicates by id reads exactly [`SimHandle::record_ids`].
 
 mod audit;
 mod auth;

@@ -48,8 +48,12 @@ impl Rng {
         if hi <= lo {
             return lo;
         }
-        let span = (hi - lo) as u64 + 1;
-        lo + self.below(span) as i64
+        let span = (i128::from(hi) - i128::from(lo)) as u128 + 1;
+        let offset = match u64::try_from(span) {
+            Ok(span) => self.below(span),
+            Err(_) => self.next_u64(),
+        };
+        lo.wrapping_add(offset as i64)
     }
 
     /// A float in `[0, 1)`.
@@ -148,6 +152,11 @@ mod tests {
             assert!((0.0..1.0).contains(&u));
         }
         assert_eq!(r.below(0), 0);
+        for _ in 0..100 {
+            let _ = r.range_i64(i64::MIN, i64::MAX);
+            let v = r.range_i64(i64::MAX - 1, i64::MAX);
+            assert!(v >= i64::MAX - 1);
+        }
         assert_eq!(r.range_i64(5, 5), 5);
     }
 

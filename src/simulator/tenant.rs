@@ -97,10 +97,10 @@ impl Tenant {
     /// Appends `n` new events after every existing record, up to the tenant's current time
     /// where there is room (as fresh activity would be). Returns their ids.
     pub fn append_events(&mut self, n: usize) -> Vec<String> {
-        let last = self.records.last().map(|r| r.time_ms).unwrap_or(i64::MIN / 2);
         let now = self.now_ms();
+        let last = self.records.last().map(|r| r.time_ms).unwrap_or(now.saturating_sub(60_000));
         let lo = last.saturating_add(1000);
-        let hi = now.max(lo + n as i64 * 10);
+        let hi = now.max(lo.saturating_add((n as i64).saturating_mul(10)));
         let mut times: Vec<i64> = (0..n).map(|_| self.placement.range_i64(lo, hi)).collect();
         times.sort_unstable();
         times
@@ -145,11 +145,11 @@ impl Tenant {
         let mut ids = Vec::new();
         for _ in 0..n {
             let behind = self.placement.range_i64(1000, max_behind_ms.max(1000));
-            let t = (pos_ms - behind).max(floor_ms);
+            let t = pos_ms.saturating_sub(behind).max(floor_ms);
             let mut record = self.generator.event(t, wanted);
             if (record.time_ms, record.event.id.as_str()) >= (pos_ms, pos_id.as_str()) {
                 // Only possible when squeezed against the floor; place it just behind instead.
-                record = self.generator.event(pos_ms - 1000, wanted);
+                record = self.generator.event(pos_ms.saturating_sub(1000), wanted);
             }
             record.late = true;
             ids.push(self.insert(record));
