@@ -1109,3 +1109,104 @@ async fn engine_simulate_prints_its_url_and_stops_on_interrupt() {
     .expect("waiter");
     assert!(waited.is_some_and(|s| s.success()), "exit status after Ctrl-C: {waited:?}");
 }
+
+/// A small seeded generator of odd JSON shaped like the API's bodies.
+struct Garbage(u64);
+
+impl Garbage {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[(self.next() % items.len() as u64) as usize].clone()
+    }
+
+    fn value(&mut self, depth: u32) -> Value {
+        const KEYS: [&str; 13] = [
+            "limit",
+            "cursor",
+            "searchByAttributes",
+            "orderByAttribute",
+            "attributes",
+            "applicationId",
+            "sharedSecret",
+            "enableWebSession",
+            "name",
+            "operator",
+            "value",
+            "ascending",
+            "startTime",
+        ];
+        let leaves = [
+            json!(null),
+            json!(true),
+            json!(-1),
+            json!(0),
+            json!(50),
+            json!(101),
+            json!(1e308),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(""),
+            json!("2025-11-30T00:00:00"),
+            json!("2025-11-30T00:00:00.999999999+23:59"),
+            json!("9999-12-31T23:59:59Z"),
+            json!("0000-01-01T00:00:00"),
+            json!("GREATER_THAN_OR_EQUAL"),
+            json!("LESS_THAN"),
+            json!("startTime"),
+            json!("eventTime"),
+            json!("entityType"),
+            json!(DEMO_APPLICATION_ID),
+            json!("é\u{0}\u{202e}🦀"),
+            json!("A".repeat(5000)),
+        ];
+        match (depth, self.next() % 4) {
+            (0, _) | (_, 0) => self.pick(&leaves),
+            (_, 1) => Value::Array((0..self.next() % 4).map(|_| self.value(depth - 1)).collect()),
+            _ => Value::Object(
+                (0..self.next() % 5).map(|_| (self.pick(&KEYS).to_string(), self.value(depth - 1))).collect(),
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn odd_bodies_get_client_errors_never_server_errors() {
+    let sim = sim(config(60, 17)).await;
+    let client = http();
+    let token = login(&client, &sim).await;
+    let mut garbage = Garbage(17);
+    let mut client_errors = 0;
+    for i in 0..160 {
+        let bytes: Vec<u8> = if i % 8 == 7 {
+            (0..garbage.next() % 64).map(|_| garbage.next() as u8).collect()
+        } else {
+            garbage.value(4).to_string().into_bytes()
+        };
+        for path in [LOGIN, SIEM, SEARCH] {
+            let resp = client
+                .post(format!("{}{path}", sim.base_url()))
+                .header("Authorization", &token)
+                .header("Content-Type", "application/json")
+                .body(bytes.clone())
+                .send()
+                .await
+                .expect("the server always answers");
+            let status = resp.status();
+            let answer: Value = resp.json().await.expect("always JSON");
+            assert!(status == StatusCode::OK || status.is_client_error(), "{status} for {path}");
+            if status.is_client_error() {
+                client_errors += 1;
+                assert!(answer["errorCode"].is_string() && answer["errorMessage"].is_string(), "{answer}");
+            }
+        }
+    }
+    assert!(client_errors > 300, "the bodies were mostly invalid: {client_errors}");
+    sim.shutdown().await;
+}

@@ -647,6 +647,10 @@ impl Generator {
                 .copied()
                 .unwrap_or("STATIC")
                 .into(),
+            "origin" => "https://example.us.trustedauth.com".into(),
+            "userVerification" => {
+                r.pick(&["required", "preferred", "discouraged"]).copied().unwrap_or("preferred").into()
+            }
             "label" => r.pick(&["Work phone", "Backup", "Laptop"]).copied().unwrap_or("Backup").into(),
             "roleType" => "SITE_ADMINISTRATOR".into(),
             "applicationType" => r.pick(&["SAML20", "OIDC", "RADIUS"]).copied().unwrap_or("OIDC").into(),
@@ -906,6 +910,18 @@ mod tests {
         // The ids do not depend on the fault settings.
         let ids = |v: &[StoredEvent]| v.iter().map(|e| e.event.id.clone()).collect::<HashSet<_>>();
         assert_eq!(ids(&plain), ids(&varied));
+    }
+
+    #[test]
+    fn issuance_only_when_asked() {
+        let is_issuance = |e: &StoredEvent| e.event.event_category.as_deref() == Some("ISSUANCE");
+        let plain = Generator::new(&config(8)).initial(1000, END, DAY);
+        assert!(!plain.iter().any(is_issuance));
+        let cfg = SimConfig { issuance_share: 0.2, ..config(8) };
+        let with = Generator::new(&cfg).initial(1000, END, DAY);
+        let n = with.iter().filter(|e| is_issuance(e)).count();
+        assert!((80..=250).contains(&n), "{n} issuance events");
+        assert!(with.iter().filter(|e| is_issuance(e)).all(|e| e.event.entity_action.is_some()));
     }
 
     #[test]

@@ -541,7 +541,8 @@ pub fn entity_attribute_names(entity_type: &str) -> &'static [&'static str] {
         "GROUPS" | "AUTHORIZATIONGROUPS" => &["name", "description", "externalId", "type"],
         "APPLICATIONS" => &["name", "description", "applicationType", "enabled"],
         "ROLES" | "SPROLES" | "OAUTHROLES" => &["name", "description", "roleType"],
-        "TOKENS" | "SMARTCREDENTIALS" | "FIDOTOKENS" | "GRIDS" => &["serialNumber", "type", "state", "label"],
+        "TOKENS" | "SMARTCREDENTIALS" | "GRIDS" => &["serialNumber", "type", "state", "label"],
+        "FIDOTOKENS" => &["name", "origin", "state", "userVerification"],
         "USERPASSWORDS" => &["expiryDate", "forceChange", "state"],
         "USERATTRIBUTEVALUES" => &["attributeName", "value"],
         "SETTINGS" => {
