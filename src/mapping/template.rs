@@ -33,6 +33,12 @@ impl Templates {
         env.set_fuel(Some(FUEL_PER_RENDER));
         env.set_recursion_limit(64);
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+        // A record's `null` prints as nothing, like a missing field.
+        env.set_formatter(
+            |out, state, value| {
+                if value.is_none() { Ok(()) } else { minijinja::escape_formatter(out, state, value) }
+            },
+        );
         env.add_global("params", MjValue::from(minijinja::value::Serde(params)));
         Self { env, count: 0 }
     }
@@ -142,10 +148,10 @@ mod tests {
     }
 
     #[test]
-    fn missing_fields_render_empty() {
+    fn missing_and_null_fields_render_empty() {
         let mut t = templates();
-        let id = t.add_template("{{ a.b.c }}").unwrap();
-        assert_eq!(t.render(&id, &context(&Arc::new(json!({})))).unwrap(), "");
+        let id = t.add_template("[{{ a.b.c }}][{{ n }}]").unwrap();
+        assert_eq!(t.render(&id, &context(&Arc::new(json!({"n": null})))).unwrap(), "[][]");
     }
 
     #[test]
