@@ -1,6 +1,7 @@
 //! The command line: `engine map`, `engine check`, `engine simulate`.
 
 mod check;
+mod coverage;
 mod load;
 mod map;
 
@@ -20,6 +21,8 @@ enum Command {
     Map(map::MapArgs),
     /// Check source specs and mapping files; report every error at once.
     Check(check::CheckArgs),
+    /// Show which event types are mapped, pinned by fixtures and snapshots, and how completely.
+    Coverage(coverage::CoverageArgs),
     /// Run the built-in Entrust IDaaS simulator on loopback.
     Simulate(crate::simulator::SimulateArgs),
 }
@@ -36,6 +39,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Map(args) => map::run(args),
         Command::Check(args) => check::run(args),
+        Command::Coverage(args) => coverage::run(args),
         Command::Simulate(args) => crate::simulator::main(args),
     }
 }

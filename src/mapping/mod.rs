@@ -12,11 +12,13 @@ mod dispatch;
 mod inherit;
 mod path;
 mod program;
+mod recommended;
 mod template;
 mod unmapped;
 
 pub use coerce::parse_datetime;
 pub use program::Mapping;
+pub use recommended::Recommended;
 
 use crate::deadletter::{DeadLetter, Reason};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile};

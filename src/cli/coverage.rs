@@ -1,0 +1,202 @@
+//! `engine coverage`: for every event type a source's mappings name, which mapping handles it,
+//! how many fixtures and reviewed snapshots pin it down, and which of the class's recommended
+//! OCSF attributes the mapping fills.
+
+use super::load::{EXIT_CONFIG, load, report};
+use crate::mapping::{MapOptions, Mapping, MappingSet};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct CoverageArgs {
+    /// The source spec, e.g. sources/entrust.yaml.
+    pub spec: PathBuf,
+    /// Raw-record fixtures. Default: tests/fixtures/<name of the mapping directory>.
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+    /// Reviewed snapshots. Default: snapshots/<name of the mapping directory>.
+    #[arg(long)]
+    pub snapshots: Option<PathBuf>,
+    /// Give a spec parameter a value.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One event type (one record key a mapping matches).
+#[derive(Debug, Serialize)]
+struct Row {
+    class: String,
+    r#type: String,
+    mapping: String,
+    fallback: bool,
+    fixtures: usize,
+    snapshots: usize,
+    recommended_filled: usize,
+    recommended_total: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct MappingInfo {
+    recommended_missing: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Coverage {
+    rows: Vec<Row>,
+    mappings: BTreeMap<String, MappingInfo>,
+    /// Fixtures no mapping takes (they should sit under a `_` directory).
+    unmapped_fixtures: Vec<String>,
+}
+
+pub fn run(args: CoverageArgs) -> ExitCode {
+    let loaded = match load(&args.spec, &args.sets, MapOptions::default()) {
+        Ok(l) => l,
+        Err(diags) => {
+            report(&diags);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let name = loaded.spec.mappings.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let fixtures = args.fixtures.unwrap_or_else(|| Path::new("tests/fixtures").join(&name));
+    let snapshots = args.snapshots.unwrap_or_else(|| Path::new("snapshots").join(&name));
+    let coverage = measure(&loaded.mappings, &fixtures, &snapshots);
+    if args.json {
+        match serde_json::to_string_pretty(&coverage) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(3);
+            }
+        }
+    } else {
+        print!("{}", render(&coverage));
+    }
+    let complete = coverage.rows.iter().all(|r| r.fixtures > 0 && r.snapshots == r.fixtures);
+    if complete && coverage.unmapped_fixtures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// Matcher fields (with one value) that every mapping of a class shares, such as a category.
+fn common_fields(set: &MappingSet, class_uid: i64) -> Vec<String> {
+    let of_class: Vec<&Mapping> = set.mappings().iter().filter(|m| m.class.uid == class_uid && !m.fallback).collect();
+    let Some(first) = of_class.first() else { return Vec::new() };
+    first
+        .matchers
+        .iter()
+        .filter(|(f, v)| v.len() == 1 && of_class.iter().all(|m| m.matchers.iter().any(|(g, w)| g == f && w == v)))
+        .map(|(f, _)| f.clone())
+        .collect()
+}
+
+fn measure(set: &MappingSet, fixtures: &Path, snapshots: &Path) -> Coverage {
+    let mut rows: Vec<Row> = Vec::new();
+    let mut mappings = BTreeMap::new();
+    for m in set.mappings() {
+        let rec = m.recommended();
+        let total = rec.filled.len() + rec.missing.len();
+        mappings.insert(m.name.clone(), MappingInfo { recommended_missing: rec.missing.clone() });
+        let keys =
+            if m.fallback { vec!["(any other)".to_string()] } else { m.match_keys(&common_fields(set, m.class.uid)) };
+        for key in keys {
+            rows.push(Row {
+                class: m.class.caption().to_string(),
+                r#type: key,
+                mapping: m.name.clone(),
+                fallback: m.fallback,
+                fixtures: 0,
+                snapshots: 0,
+                recommended_filled: rec.filled.len(),
+                recommended_total: total,
+            });
+        }
+    }
+    let mut unmapped_fixtures = Vec::new();
+    for (rel, path) in json_files(fixtures) {
+        if rel.split('/').any(|part| part.starts_with('_')) {
+            continue; // records that must be dead-lettered
+        }
+        let record = std::fs::read_to_string(&path).ok().and_then(|t| serde_json::from_str(&t).ok());
+        let Some(m) = record.as_ref().and_then(|r| set.dispatch(r)) else {
+            unmapped_fixtures.push(rel);
+            continue;
+        };
+        let key = if m.fallback {
+            "(any other)".to_string()
+        } else {
+            let common = common_fields(set, m.class.uid);
+            let record = record.as_ref().unwrap_or(&serde_json::Value::Null);
+            m.matchers
+                .iter()
+                .filter(|(f, _)| !common.contains(f))
+                .map(|(f, _)| format!("{f}={}", record.get(f).and_then(|v| v.as_str()).unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Some(row) = rows.iter_mut().find(|r| r.mapping == m.name && r.r#type == key) {
+            row.fixtures += 1;
+            if snapshots.join(format!("{}.snap", rel.trim_end_matches(".json"))).is_file() {
+                row.snapshots += 1;
+            }
+        }
+    }
+    Coverage { rows, mappings, unmapped_fixtures }
+}
+
+/// Every `.json` file below `dir`, with its path relative to `dir`, sorted.
+fn json_files(dir: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "json")
+                && let Ok(rel) = p.strip_prefix(dir)
+            {
+                out.push((rel.to_string_lossy().replace('\\', "/"), p.clone()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn render(c: &Coverage) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let width = |f: &dyn Fn(&Row) -> usize, min: usize| c.rows.iter().map(f).max().unwrap_or(0).max(min);
+    let (wc, wt, wm) = (width(&|r| r.class.len(), 5), width(&|r| r.r#type.len(), 4), width(&|r| r.mapping.len(), 7));
+    let _ = writeln!(out, "{:wc$}  {:wt$}  {:wm$}  fixtures  snapshots  recommended", "class", "type", "mapping");
+    for r in &c.rows {
+        let mark = if r.fixtures == 0 || r.snapshots < r.fixtures { "  ✗" } else { "" };
+        let _ = writeln!(
+            out,
+            "{:wc$}  {:wt$}  {:wm$}  {:>8}  {:>9}  {:>5}/{}{mark}",
+            r.class, r.r#type, r.mapping, r.fixtures, r.snapshots, r.recommended_filled, r.recommended_total
+        );
+    }
+    let _ = writeln!(out, "\nrecommended attributes a mapping leaves out:");
+    for (name, info) in &c.mappings {
+        if !info.recommended_missing.is_empty() {
+            let _ = writeln!(out, "  {name}: {}", info.recommended_missing.join(", "));
+        }
+    }
+    let types = c.rows.iter().filter(|r| !r.fallback).count();
+    let with_fixtures = c.rows.iter().filter(|r| !r.fallback && r.fixtures > 0).count();
+    let with_snapshots = c.rows.iter().filter(|r| !r.fallback && r.fixtures > 0 && r.snapshots == r.fixtures).count();
+    let _ = writeln!(
+        out,
+        "\n{types} types mapped, {with_fixtures} with fixtures, {with_snapshots} with a snapshot for every fixture; {} fallback mapping{}",
+        c.rows.len() - types,
+        if c.rows.len() - types == 1 { "" } else { "s" }
+    );
+    if !c.unmapped_fixtures.is_empty() {
+        let _ = writeln!(out, "fixtures no mapping takes: {}", c.unmapped_fixtures.join(", "));
+    }
+    out
+}
