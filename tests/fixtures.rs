@@ -142,3 +142,23 @@ fn every_snapshot_has_a_fixture() {
     }
     assert!(orphans.is_empty(), "{}", orphans.join("\n"));
 }
+
+#[test]
+fn records_of_unknown_types_are_named_for_counting() {
+    let set = load("sources/entrust.yaml");
+    let read = |rel: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/entrust").join(rel)).unwrap())
+            .unwrap()
+    };
+    let unknown = read("authentication/unknown_event_type/new_event_type.json");
+    assert_eq!(
+        set.unknown_type(&unknown).as_deref(),
+        Some("eventCategory=AUTHENTICATION, eventType=AuthenticationQuantumTokenSuccessEvent")
+    );
+    let entity = read("entity_management/unknown_entity_type/new_entity_type.json");
+    assert_eq!(
+        set.unknown_type(&entity).as_deref(),
+        Some("entityType=PASSWORDLESSPOLICIES, eventCategory=MANAGEMENT, eventType=PasswordlessPolicyModifiedEvent")
+    );
+    assert_eq!(set.unknown_type(&read("entity_management/users/USERS_edit.json")), None);
+}

@@ -55,10 +55,16 @@ pub fn run(args: MapArgs) -> ExitCode {
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     let (mut mapped, mut dead) = (0usize, 0usize);
+    let mut unknown: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (name, text) in &inputs {
         for input in records(text) {
             let result = match input {
-                Input::Record(record) => loaded.mappings.map(record),
+                Input::Record(record) => {
+                    if let Some(t) = loaded.mappings.unknown_type(&record) {
+                        *unknown.entry(t).or_default() += 1;
+                    }
+                    loaded.mappings.map(record)
+                }
                 Input::NotJson { line, text, error } => Err(Box::new(DeadLetter::new(
                     Reason::InvalidRecord,
                     format!("{name}:{line}: not JSON: {error}"),
@@ -91,6 +97,9 @@ pub fn run(args: MapArgs) -> ExitCode {
     }
     if std::io::stderr().is_terminal() {
         eprintln!("{mapped} event{} written, {dead} dead letter{}", plural(mapped), plural(dead));
+        for (t, n) in &unknown {
+            eprintln!("  {n} × {t}: no mapping names this type; a fallback mapping took it");
+        }
     }
     if dead > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

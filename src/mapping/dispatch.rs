@@ -91,6 +91,20 @@ impl Dispatch {
         None
     }
 
+    /// `field=value` for the matched-on fields the record has.
+    pub fn describe_present(&self, record: &Value) -> String {
+        let parts: Vec<String> = self
+            .fields
+            .iter()
+            .filter_map(|f| match lookup(record, &dotted_segs(f)) {
+                Some(Value::String(s)) if !s.is_empty() => Some(format!("{f}={s}")),
+                Some(Value::Null) | None => None,
+                Some(other) => Some(format!("{f}={other}")),
+            })
+            .collect();
+        parts.join(", ")
+    }
+
     /// `field=value` for every matched-on field of the record, for dead-letter messages.
     pub fn describe(&self, record: &Value) -> String {
         let parts: Vec<String> = self

@@ -114,6 +114,14 @@ impl MappingSet {
         self.dispatch.find(record).map(|i| &self.mappings[i])
     }
 
+    /// For a record that only a fallback mapping takes (a type no mapping names), the values of
+    /// the fields mappings are chosen by, e.g. `eventCategory=AUTHENTICATION, eventType=X`, so
+    /// that operators can count what to map next. `None` for every other record.
+    pub fn unknown_type(&self, record: &Value) -> Option<String> {
+        let mapping = self.dispatch(record)?;
+        mapping.fallback.then(|| self.dispatch.describe_present(record))
+    }
+
     /// Maps one record to a validated OCSF event, or explains why it cannot be.
     pub fn map(&self, record: Value) -> Result<Value, Box<DeadLetter>> {
         if !record.is_object() {
