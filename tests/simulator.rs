@@ -180,6 +180,8 @@ async fn login_success_and_error_bodies() {
     let client = http();
     let url = format!("{}{LOGIN}", sim.base_url());
     assert_eq!(sim.credentials().application_id, DEMO_APPLICATION_ID);
+    assert_eq!(sim.base_url(), format!("http://{}", sim.hostname()));
+    assert!(sim.addr().ip().is_loopback());
 
     let (status, body) = post(
         &client,

@@ -90,6 +90,11 @@ impl SimHandle {
         self.addr
     }
 
+    /// `host:port`, what Entrust calls the tenant `hostname` (served over plain HTTP).
+    pub fn hostname(&self) -> String {
+        self.addr.to_string()
+    }
+
     /// `http://host:port`, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -133,8 +138,8 @@ impl SimHandle {
         self.shared.tenant_mut().insert_late_records(n, max)
     }
 
-    /// Appends `n` new events, dated after every existing record (up to the tenant's current
-    /// time where possible). Returns their ids.
+    /// Appends `n` new events as fresh activity: dated after every existing record, within
+    /// about a second of [`SimHandle::tenant_now`]. Returns their ids.
     pub fn append_events(&self, n: usize) -> Vec<String> {
         self.shared.tenant_mut().append_events(n)
     }

@@ -94,24 +94,27 @@ impl Tenant {
         self.insert(record)
     }
 
-    /// Appends `n` new events after every existing record, up to the tenant's current time
-    /// where there is room (as fresh activity would be). Returns their ids.
+    /// Appends `n` new events, dated after every existing record and within the last second
+    /// of the tenant's clock (fresh activity), on whole seconds so that every `eventTime`
+    /// form renders them exactly. Returns their ids.
     pub fn append_events(&mut self, n: usize) -> Vec<String> {
         let now = self.now_ms();
-        let last = self.records.last().map(|r| r.time_ms).unwrap_or(now.saturating_sub(60_000));
-        let lo = last.saturating_add(1000);
-        let hi = now.max(lo.saturating_add((n as i64).saturating_mul(10)));
-        let mut times: Vec<i64> = (0..n).map(|_| self.placement.range_i64(lo, hi)).collect();
+        let lo = match self.records.last() {
+            Some(last) => last.time_ms.saturating_add(1).max(now.saturating_sub(999)),
+            None => now.saturating_sub(999),
+        };
+        let hi = now.max(lo.saturating_add(n as i64));
+        let mut times: Vec<i64> = (0..n)
+            .map(|_| {
+                let t = self.placement.range_i64(lo, hi);
+                t.saturating_add((1000 - t.rem_euclid(1000)) % 1000)
+            })
+            .collect();
         times.sort_unstable();
         times
             .into_iter()
             .map(|t| {
-                let mut record = self.generator.event(t, &Wanted::default());
-                // Second-precision rendering may round down below `lo`; keep the new records
-                // after the old ones.
-                if record.time_ms <= last {
-                    record = self.generator.event(lo.max(t), &Wanted::default());
-                }
+                let record = self.generator.event(t, &Wanted::default());
                 self.insert(record)
             })
             .collect()
@@ -202,7 +205,11 @@ mod tests {
         let last = t.records().last().map(|r| r.time_ms).unwrap_or_default();
         let appended = t.append_events(5);
         assert_eq!(appended.len(), 5);
-        assert!(t.records()[100..].iter().all(|r| r.time_ms > last));
+        let now = t.now_ms();
+        for r in &t.records()[100..] {
+            assert!(r.time_ms > last && r.time_ms % 1000 == 0);
+            assert!((now - 1000..=now + 1000).contains(&r.time_ms), "fresh: {} vs {now}", r.time_ms);
+        }
         let pos = (t.records()[60].time_ms, t.records()[60].event.id.clone());
         let floor = t.records()[10].time_ms;
         let wanted = Wanted { category: Some("MANAGEMENT".into()), outcome: None };
