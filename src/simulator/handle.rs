@@ -49,6 +49,8 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::R
                     let mut stop = stopped.clone();
                     connections.spawn(async move {
                         let service = service_fn(move |req| server::handle(Arc::clone(&shared), peer, req));
+                        // No timer, hence no header-read timeout: idle keep-alive connections
+                        // stay open, so a pooled client never races a server-side close.
                         let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
                         tokio::pin!(conn);
                         tokio::select! {
