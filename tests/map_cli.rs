@@ -95,30 +95,32 @@ fn dead_letters_go_to_stderr_with_a_reason_and_exit_1() {
     assert_eq!(out.events.len(), 1);
     let mut reasons: Vec<&str> = out.dead.iter().map(|d| d["reason"].as_str().unwrap()).collect();
     reasons.sort();
-    assert_eq!(reasons, ["invalid_ocsf", "no_mapping"]);
+    assert_eq!(reasons, ["invalid_ocsf", "invalid_ocsf", "invalid_record", "no_mapping"]);
     for d in &out.dead {
-        assert!(d["record"].is_object() && d["message"].as_str().is_some_and(|m| !m.is_empty()), "{d}");
+        assert!(!d["record"].is_null() && d["message"].as_str().is_some_and(|m| !m.is_empty()), "{d}");
     }
 }
 
 #[test]
 fn standard_input_ndjson_with_a_broken_line() {
-    let rec = record("tests/fixtures/entrust/entity_management/GROUPS/add.json").to_string();
+    let rec = record("tests/fixtures/entrust/entity_management/groups/GROUPS_add.json").to_string();
     let input = format!("{rec}\nthis is not json\n\n{rec}\n[1, 2]\n");
     let out = map(&["sources/entrust.yaml"], Some(&input));
     assert_eq!(out.code, 1);
     assert_eq!(out.events.len(), 2);
-    assert_eq!(out.dead.len(), 2);
+    // The broken line, then the two elements of the array line, which are not objects.
+    assert_eq!(out.dead.len(), 3);
     assert_eq!(out.dead[0]["reason"], "invalid_record");
     assert_eq!(out.dead[0]["record"], "this is not json");
     assert!(out.dead[0]["message"].as_str().unwrap().starts_with("<stdin>:2: not JSON"));
-    assert_eq!(out.dead[1]["reason"], "invalid_record");
+    assert_eq!((&out.dead[1]["reason"], &out.dead[1]["record"]), (&"invalid_record".into(), &1.into()));
+    assert_eq!((&out.dead[2]["reason"], &out.dead[2]["record"]), (&"invalid_record".into(), &2.into()));
 }
 
 #[test]
 fn an_api_page_and_a_json_array() {
     let a = record("tests/fixtures/entrust/authentication/AuthenticationPasswordSuccessEvent/success.json");
-    let b = record("tests/fixtures/entrust/entity_management/USERS/edit.json");
+    let b = record("tests/fixtures/entrust/entity_management/users/USERS_edit.json");
     let dir = tempdir();
     let page = dir.join("page.json");
     std::fs::write(

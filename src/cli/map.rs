@@ -3,9 +3,9 @@
 
 use super::load::{EXIT_CONFIG, load, report};
 use crate::deadletter::{DeadLetter, Reason};
-use crate::input::{Input, read_stdin, records};
+use crate::input::{Input, Records};
 use crate::mapping::MapOptions;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -31,19 +31,14 @@ pub fn run(args: MapArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let mut inputs = Vec::new();
+    // Open every file first, so that a missing one is reported before any output.
+    let mut inputs: Vec<(String, Box<dyn BufRead>)> = Vec::new();
     if args.files.is_empty() {
-        match read_stdin() {
-            Ok(text) => inputs.push(("<stdin>".to_string(), text)),
-            Err(e) => {
-                eprintln!("error: cannot read standard input: {e}");
-                return ExitCode::from(EXIT_CONFIG);
-            }
-        }
+        inputs.push(("<stdin>".to_string(), Box::new(std::io::stdin().lock())));
     }
     for file in &args.files {
-        match std::fs::read_to_string(file) {
-            Ok(text) => inputs.push((file.display().to_string(), text)),
+        match std::fs::File::open(file) {
+            Ok(f) => inputs.push((file.display().to_string(), Box::new(BufReader::new(f)))),
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", file.display());
                 return ExitCode::from(EXIT_CONFIG);
@@ -56,8 +51,8 @@ pub fn run(args: MapArgs) -> ExitCode {
     let mut err = stderr.lock();
     let (mut mapped, mut dead) = (0usize, 0usize);
     let mut unknown: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-    for (name, text) in &inputs {
-        for input in records(text) {
+    for (name, reader) in inputs {
+        for input in Records::new(reader) {
             let result = match input {
                 Input::Record(record) => {
                     if let Some(t) = loaded.mappings.unknown_type(&record) {

@@ -71,27 +71,53 @@ pub fn extra_problems(event: &Value) -> Vec<String> {
     let cat = catalog();
     let set = event.get("class_uid").and_then(Value::as_i64).and_then(|uid| cat.class_by_uid(uid)).map(|c| &c.attrs);
     let mut problems = Vec::new();
-    check_object(cat, event, set, "", &mut problems);
+    check_object(cat, event, set, &At::Root, &mut problems);
     problems
 }
 
+/// Where the walk is, as a chain of steps; turned into a JSON Pointer only to report a problem.
+enum At<'a> {
+    Root,
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            At::Root => Ok(()),
+            At::Key(parent, key) => write!(f, "{parent}/{key}"),
+            At::Index(parent, i) => write!(f, "{parent}/{i}"),
+        }
+    }
+}
+
+impl At<'_> {
+    fn pointer(&self) -> String {
+        let s = self.to_string();
+        if s.is_empty() { "/".into() } else { s }
+    }
+}
+
 /// Walks a value: nulls and empty objects anywhere; caption siblings where the object is known.
-fn check_object(cat: &Catalog, value: &Value, set: Option<&AttributeSet>, path: &str, problems: &mut Vec<String>) {
+fn check_object(cat: &Catalog, value: &Value, set: Option<&AttributeSet>, at: &At<'_>, problems: &mut Vec<String>) {
     match value {
-        Value::Null => problems.push(format!("{}: null is not allowed (omit the attribute)", display(path))),
+        Value::Null => problems.push(format!("{}: null is not allowed (omit the attribute)", at.pointer())),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                check_object(cat, item, set, &format!("{path}/{i}"), problems);
+                check_object(cat, item, set, &At::Index(at, i), problems);
             }
         }
         Value::Object(map) => {
             if map.is_empty() {
-                problems.push(format!("{}: empty object (omit the attribute)", display(path)));
+                problems.push(format!("{}: empty object (omit the attribute)", at.pointer()));
             }
             for (key, child) in map {
                 let attr = set.and_then(|s| s.get(key));
                 let child_set = attr.filter(|a| !a.is_open()).and_then(|a| cat.object_of(a));
-                check_object(cat, child, child_set, &format!("{path}/{key}"), problems);
+                if !matches!(child, Value::String(_) | Value::Number(_) | Value::Bool(_)) {
+                    check_object(cat, child, child_set, &At::Key(at, key), problems);
+                }
                 if let Some(attr) = attr
                     && let (Some(sibling), Some(captions), Some(id)) =
                         (&attr.sibling, &attr.enum_captions, child.as_i64())
@@ -100,7 +126,8 @@ fn check_object(cat: &Catalog, value: &Value, set: Option<&AttributeSet>, path: 
                     && actual != caption
                 {
                     problems.push(format!(
-                        "{path}/{sibling}: \"{actual}\" is not the caption of {key} {id} (\"{caption}\")"
+                        "{}: \"{actual}\" is not the caption of {key} {id} (\"{caption}\")",
+                        At::Key(at, sibling).pointer()
                     ));
                 }
             }
