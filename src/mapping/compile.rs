@@ -184,8 +184,7 @@ impl<'a> Compiler<'a> {
             Some(p) => self.resolve_quiet(&class.attrs, p).and_then(|t| t.object(self.cat)),
             None => Some(&class.attrs),
         };
-        if let Some(id_attr) =
-            parent_set.and_then(|s| s.attributes.values().find(|a| a.sibling.as_deref() == Some(last)))
+        if let Some(id_attr) = parent_set.and_then(|s| s.attributes.iter().find(|a| a.sibling.as_deref() == Some(last)))
         {
             let id_path = match parent {
                 Some(p) => format!("{p}.{}", id_attr.name),

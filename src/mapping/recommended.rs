@@ -24,7 +24,7 @@ impl Mapping {
         set.extend(captions);
         let (filled, missing): (Vec<String>, Vec<String>) = attrs
             .attributes
-            .values()
+            .iter()
             .filter(|a| a.requirement == "recommended")
             .map(|a| a.name.clone())
             .partition(|name| set.contains(&name.as_str()));

@@ -4,6 +4,7 @@
 
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 const CLASSES_JSON: &str = include_str!("data/1.5.0/classes.json");
@@ -50,6 +51,8 @@ pub struct Attribute {
     pub json_type: JsonType,
     /// For `object` attributes, the object's name (e.g. `network_endpoint`).
     pub object_type: Option<String>,
+    /// For `object` attributes, the object's index in [`Catalog::objects`].
+    object: Option<usize>,
     pub is_array: bool,
     pub requirement: String,
     /// For enum attributes, the attribute holding the caption (e.g. `activity_id` → `activity_name`).
@@ -81,18 +84,44 @@ impl Attribute {
 pub struct AttributeSet {
     pub name: String,
     pub caption: String,
-    pub attributes: BTreeMap<String, Attribute>,
+    /// Sorted by name.
+    pub attributes: Vec<Attribute>,
     /// Groups of attributes of which at least one must be present.
     pub at_least_one: Vec<Vec<String>>,
+    /// Name → position in `attributes`; looked up for every key of every event.
+    index: HashMap<String, usize, BuildHasherDefault<FxHasher>>,
 }
 
 impl AttributeSet {
     pub fn get(&self, name: &str) -> Option<&Attribute> {
-        self.attributes.get(name)
+        self.index.get(name).map(|&i| &self.attributes[i])
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.attributes.keys().map(String::as_str)
+        self.attributes.iter().map(|a| a.name.as_str())
+    }
+}
+
+/// The Fx hash (as in rustc): fast on the short attribute names looked up per event. The keys
+/// are the dictionary's own, so there is no hash flooding to fear.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.write(&[i]);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -125,7 +154,8 @@ impl Class {
 #[derive(Debug)]
 pub struct Catalog {
     pub classes: Vec<Class>,
-    pub objects: HashMap<String, AttributeSet>,
+    pub objects: Vec<AttributeSet>,
+    object_names: HashMap<String, usize>,
 }
 
 impl Catalog {
@@ -140,12 +170,12 @@ impl Catalog {
     }
 
     pub fn object(&self, name: &str) -> Option<&AttributeSet> {
-        self.objects.get(name)
+        self.object_names.get(name).map(|&i| &self.objects[i])
     }
 
     /// The attribute set an object-typed attribute points at.
     pub fn object_of(&self, attr: &Attribute) -> Option<&AttributeSet> {
-        attr.object_type.as_deref().and_then(|o| self.objects.get(o))
+        attr.object.map(|i| &self.objects[i])
     }
 
     fn load() -> Catalog {
@@ -163,12 +193,22 @@ impl Catalog {
                 attrs: attribute_set(name, &c.caption, &c.attributes, &c.constraints, types),
             })
             .collect();
-        let objects = raw
+        let mut objects: Vec<AttributeSet> = raw
             .objects
             .iter()
-            .map(|(name, o)| (name.clone(), attribute_set(name, &o.caption, &o.attributes, &o.constraints, types)))
+            .map(|(name, o)| attribute_set(name, &o.caption, &o.attributes, &o.constraints, types))
             .collect();
-        Catalog { classes, objects }
+        let object_names: HashMap<String, usize> =
+            objects.iter().enumerate().map(|(i, o)| (o.name.clone(), i)).collect();
+        let mut classes: Vec<Class> = classes;
+        let link = |set: &mut AttributeSet| {
+            for a in &mut set.attributes {
+                a.object = a.object_type.as_deref().and_then(|o| object_names.get(o).copied());
+            }
+        };
+        classes.iter_mut().for_each(|c| link(&mut c.attrs));
+        objects.iter_mut().for_each(link);
+        Catalog { classes, objects, object_names }
     }
 }
 
@@ -179,7 +219,7 @@ fn attribute_set(
     constraints: &RawConstraints,
     types: &BTreeMap<String, RawType>,
 ) -> AttributeSet {
-    let attributes = attrs
+    let attributes: Vec<Attribute> = attrs
         .iter()
         .filter(|(_, a)| a.profile.is_none())
         .map(|(n, a)| {
@@ -197,20 +237,23 @@ fn attribute_set(
                 ocsf_type: a.r#type.clone(),
                 json_type,
                 object_type: a.object_type.clone(),
+                object: None,
                 is_array: a.is_array,
                 requirement: a.requirement.clone(),
                 sibling: a.sibling.clone(),
                 enum_captions: a.r#enum.as_ref().map(parse_enum),
                 observable_type_id: a.observable_type_id.or_else(|| ty.and_then(|t| t.observable_type_id)),
             };
-            (n.clone(), attr)
+            attr
         })
         .collect();
+    let index = attributes.iter().enumerate().map(|(i, a)| (a.name.clone(), i)).collect();
     AttributeSet {
         name: name.to_string(),
         caption: caption.to_string(),
         attributes,
         at_least_one: constraints.at_least_one.iter().cloned().collect(),
+        index,
     }
 }
 
