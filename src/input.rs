@@ -146,6 +146,13 @@ mod tests {
     }
 
     #[test]
+    fn nesting_deeper_than_the_parser_allows_is_a_bad_line_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        let out = values(&format!("{{\"a\":1}}\n{deep}\n{{\"a\":2}}\n"));
+        assert_eq!(out, ["{\"a\":1}", "bad line 2", "{\"a\":2}"]);
+    }
+
+    #[test]
     fn a_broken_document_is_one_bad_input() {
         assert_eq!(values("{\n \"a\": \n"), ["bad line 3"]);
     }

@@ -15,6 +15,9 @@ pub use suggest::did_you_mean;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The largest configuration file (spec or mapping) the engine reads: 1 MiB.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
 /// A file that diagnostics can point into.
 #[derive(Debug)]
 pub struct SourceFile {
@@ -30,10 +33,14 @@ impl SourceFile {
     }
 
     /// Reads a file, turning an I/O failure into a diagnostic.
+    /// Reads a configuration file of at most [`MAX_FILE_BYTES`].
     pub fn read(path: &Path) -> Result<Arc<Self>, Diagnostic> {
-        std::fs::read_to_string(path)
-            .map(|text| Self::new(path, text))
-            .map_err(|e| Diagnostic::new(ErrorKind::Io { path: path.display().to_string(), reason: e.to_string() }))
+        let io = |reason: String| Diagnostic::new(ErrorKind::Io { path: path.display().to_string(), reason });
+        let len = std::fs::metadata(path).map_err(|e| io(e.to_string()))?.len();
+        if len > MAX_FILE_BYTES {
+            return Err(io(format!("the file is {len} bytes; configuration files may have at most {MAX_FILE_BYTES}")));
+        }
+        std::fs::read_to_string(path).map(|text| Self::new(path, text)).map_err(|e| io(e.to_string()))
     }
 }
 
@@ -159,5 +166,20 @@ impl Diagnostics {
             sort_and_dedup(&mut self.0);
             Err(self.0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oversized_files_are_refused_with_a_clear_error() {
+        let path = std::env::temp_dir().join(format!("ocsf-engine-big-{}.yaml", std::process::id()));
+        std::fs::write(&path, "# x\n".repeat((MAX_FILE_BYTES as usize) / 4 + 1)).unwrap();
+        let err = SourceFile::read(&path).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(err.code(), "E006");
+        assert!(err.kind.to_string().contains("configuration files may have at most 1048576"), "{}", err.kind);
     }
 }

@@ -86,12 +86,19 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, Diagnostic> {
         Err(err) => {
             let plain = err.without_snippet().to_string();
             let message = strip_location_prefix(&plain);
-            let (message, help) = match message.strip_prefix("duplicate mapping key: ") {
-                Some(rest) => {
-                    let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
-                    (format!("duplicate key `{key}`"), Some("a key may appear only once in a mapping".to_string()))
-                }
-                None => (message.to_string(), None),
+            let (message, help) = if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+                let key = rest.split(", set DuplicateKeyPolicy").next().unwrap_or(rest);
+                (format!("duplicate key `{key}`"), Some("a key may appear only once in a mapping".to_string()))
+            } else if let Some(rest) = message.strip_prefix("budget breached: ") {
+                let what = rest.split(" at line ").next().unwrap_or(rest);
+                (
+                    format!("the document is too large once its aliases are expanded ({what})"),
+                    Some(
+                        "aliases (`*name`) that repeat large parts of a file are limited; write the content out".into(),
+                    ),
+                )
+            } else {
+                (message.to_string(), None)
             };
             let span = err.location().map(|loc| span_of(file, &loc));
             let diag = Diagnostic::new(ErrorKind::YamlSyntax { message }).help_opt(help);
