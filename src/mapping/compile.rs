@@ -71,7 +71,7 @@ impl<'a> Compiler<'a> {
     }
 
     /// Compiles one resolved (bases merged) mapping.
-    pub fn mapping(&mut self, decl: &FileDecl, root: &std::path::Path) -> Option<Mapping> {
+    pub fn mapping(&mut self, decl: &FileDecl) -> Option<Mapping> {
         let class = self.class(decl)?;
         self.class = Some(class);
         let mut rules = Vec::new();
@@ -127,7 +127,7 @@ impl<'a> Compiler<'a> {
         }
         Some(Mapping {
             name: decl.name.clone(),
-            file: root.join(format!("{}.yaml", decl.name)),
+            file: decl.file.path.clone(),
             class,
             fallback: decl.fallback.unwrap_or(false),
             matchers,

@@ -7,7 +7,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, did_you_mean};
 use std::collections::HashMap;
 
 /// Resolves every non-base file against its bases. Bases are checked as part of the mappings
-/// that use them; a base nobody extends is checked alone.
+/// that use them (a base nobody extends is only read for its syntax and tables).
 pub fn resolve(files: &[FileDecl], diags: &mut Diagnostics) -> Vec<FileDecl> {
     let by_name: HashMap<&str, usize> = files.iter().enumerate().map(|(i, f)| (f.name.as_str(), i)).collect();
     let mut out = Vec::new();

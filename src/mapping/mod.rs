@@ -90,7 +90,7 @@ impl MappingSet {
         {
             let mut compiler = compile::Compiler::new(ocsf::catalog(), params, &mut templates, tables, &mut diags);
             for decl in &resolved {
-                if let Some(m) = compiler.mapping(decl, root) {
+                if let Some(m) = compiler.mapping(decl) {
                     mappings.push(m);
                     kept.push(decl);
                 }
