@@ -87,6 +87,18 @@ pub enum ErrorKind {
     BadSpec { reason: String },
     #[error("`--set {arg}` is not of the form KEY=VALUE")]
     BadSetArg { arg: String },
+    #[error("`{key}`: `{value}` is not an ISO-8601 duration such as PT5M or P1D")]
+    BadDuration { key: String, value: String },
+    #[error("the source cannot run: {reason}")]
+    NotRunnable { reason: String },
+    #[error("parameter `{name}`: {reason}")]
+    BadValueRef { name: String, reason: String },
+    #[error("parameter `{name}`: `${{{{{scheme}:…}}}}` references are not supported yet")]
+    UnsupportedValueRef { name: String, scheme: String },
+    #[error("TLS is required: `{url}` is not https and not a loopback address")]
+    InsecureUrl { url: String },
+    #[error("parameter `{name}` is required and has no value")]
+    RequiredParam { name: String },
 }
 
 impl ErrorKind {
@@ -130,6 +142,12 @@ impl ErrorKind {
             MatchConflict { .. } => "E305",
             BadSpec { .. } => "E401",
             BadSetArg { .. } => "E402",
+            BadDuration { .. } => "E403",
+            NotRunnable { .. } => "E404",
+            BadValueRef { .. } => "E405",
+            UnsupportedValueRef { .. } => "E406",
+            InsecureUrl { .. } => "E407",
+            RequiredParam { .. } => "E408",
         }
     }
 }

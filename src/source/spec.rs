@@ -1,13 +1,16 @@
 //! Source specs (`sources/*.yaml`): the data that describes one SaaS source — its name, its
 //! parameters, and where its mapping rules live.
 
+use super::auth::{self, AuthSpec};
+use super::stream::{self, StreamSpec};
+use super::template::Template;
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile, Span, did_you_mean};
 use crate::yaml::{MapReader, Node, NodeValue, wrong_type};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const SPEC_KEYS: &[&str] = &["name", "description", "mappings", "params"];
-const PARAM_KEYS: &[&str] = &["description", "required", "secret", "default", "example"];
+const SPEC_KEYS: &[&str] = &["name", "description", "mappings", "params", "base_url", "auth", "streams"];
+const PARAM_KEYS: &[&str] = &["description", "required", "secret", "default", "example", "placeholder"];
 
 /// A loaded source spec.
 #[derive(Debug, Clone)]
@@ -18,6 +21,12 @@ pub struct SourceSpec {
     /// The mapping directory, resolved against the spec file's directory.
     pub mappings: PathBuf,
     pub params: Vec<ParamSpec>,
+    /// Where the API lives: a template over `params` (e.g. `https://{{ params.hostname }}`).
+    pub base_url: Option<(Template, Span)>,
+    /// How requests are authenticated; `None` when the API needs no auth.
+    pub auth: Option<AuthSpec>,
+    /// What `engine run` pulls. A spec without streams can only map offline.
+    pub streams: Vec<StreamSpec>,
 }
 
 /// One declared parameter.
@@ -32,6 +41,8 @@ pub struct ParamSpec {
     pub default: Option<String>,
     /// A sample value used offline (`engine map`, `engine check`) when none is given.
     pub example: Option<String>,
+    /// What to write after `--set name=` in help text (e.g. `<tenant>.<region>.trustedauth.com`).
+    pub placeholder: Option<String>,
     pub span: Span,
 }
 
@@ -129,7 +140,46 @@ fn decode(path: &Path, root: &Node, diags: &mut Diagnostics) -> Option<SourceSpe
             }
         }
     }
-    Some(SourceSpec { name: name?.0, description, path: path.to_path_buf(), mappings: mappings?, params })
+    let base_url = r.node("base_url").and_then(|n| match &n.value {
+        NodeValue::Str(_) => Some((Template::decode(n, diags), n.span.clone())),
+        _ => {
+            diags.push(wrong_type("base_url", "a string", n));
+            None
+        }
+    });
+    let auth = r.node("auth").and_then(|n| auth::decode(n, diags));
+    let mut streams = Vec::new();
+    if let Some(entries) = r.map("streams", diags) {
+        for (key, node) in entries {
+            if let Some(s) = stream::decode(&key.name, key.span.clone(), node, diags) {
+                if let Some(l) = &s.lookback
+                    && !params.iter().any(|p: &ParamSpec| p.name == l.param)
+                {
+                    diags.push(
+                        Diagnostic::new(ErrorKind::UnknownParam { name: l.param.clone() })
+                            .at(l.span.clone())
+                            .help("declare it under `params`"),
+                    );
+                }
+                streams.push(s);
+            }
+        }
+    }
+    if !streams.is_empty() && base_url.is_none() && !r.has("base_url") {
+        diags.push(
+            r.missing("base_url").help("where the API lives, e.g. `base_url: \"https://{{ params.hostname }}\"`"),
+        );
+    }
+    Some(SourceSpec {
+        name: name?.0,
+        description,
+        path: path.to_path_buf(),
+        mappings: mappings?,
+        params,
+        base_url,
+        auth,
+        streams,
+    })
 }
 
 fn decode_param(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) -> Option<ParamSpec> {
@@ -155,6 +205,7 @@ fn decode_param(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) ->
         secret: r.bool("secret", diags).unwrap_or(false),
         default: scalar("default", diags),
         example: scalar("example", diags),
+        placeholder: r.str("placeholder", diags).map(|(p, _)| p),
         span,
     };
     if param.required && param.default.is_some() {

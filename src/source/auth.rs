@@ -1,0 +1,262 @@
+//! Auth strategies of a source spec, a closed set: `login` (POST credentials, read a token and
+//! its expiry from the response, send it in a header) and `api_key` (a header built from
+//! parameters). `oauth2_client_credentials` is not supported yet.
+
+use super::duration::parse_duration;
+use super::template::Template;
+use super::timefmt::parse_instant;
+use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
+use crate::yaml::{MapReader, Node};
+use serde_json::Value;
+use std::time::Duration;
+
+const STRATEGIES: &[&str] = &["login", "api_key", "oauth2_client_credentials"];
+const LOGIN_KEYS: &[&str] = &["method", "path", "body", "token", "expires_at", "ttl", "renew_before", "header"];
+const HEADER_KEYS: &[&str] = &["name", "value"];
+
+/// How requests are authenticated.
+#[derive(Debug, Clone)]
+pub enum AuthSpec {
+    Login(LoginAuth),
+    ApiKey { header: HeaderTemplate },
+}
+
+/// `login`: send credentials, get a token and its expiry.
+#[derive(Debug, Clone)]
+pub struct LoginAuth {
+    pub method: String,
+    pub path: String,
+    pub body: Template,
+    /// Dotted path of the token in the response.
+    pub token: Vec<String>,
+    /// Dotted path of the expiry instant in the response.
+    pub expires_at: Option<Vec<String>>,
+    /// Lifetime assumed when the response gives no expiry.
+    pub ttl: Duration,
+    /// Renew this long before the expiry.
+    pub renew_before: Duration,
+    /// The header sent with every request; its value template sees `token`.
+    pub header: HeaderTemplate,
+}
+
+/// A header whose value is a template.
+#[derive(Debug, Clone)]
+pub struct HeaderTemplate {
+    pub name: String,
+    pub value: Template,
+}
+
+/// A token read from a login response.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token {
+    pub value: super::values::Secret,
+    /// Unix milliseconds.
+    pub expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token").field("value", &self.value).field("expires_at_ms", &self.expires_at_ms).finish()
+    }
+}
+
+/// A dotted path lookup (`paging.nextCursor`).
+pub fn lookup<'a>(value: &'a Value, path: &[String]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(key))
+}
+
+pub fn dotted(path: &str) -> Vec<String> {
+    path.split('.').map(str::to_string).collect()
+}
+
+impl LoginAuth {
+    /// Reads the token and expiry from a login response; `now_ms` is the local clock.
+    pub fn parse_response(&self, body: &Value, now_ms: i64) -> Result<Token, String> {
+        let token = match lookup(body, &self.token) {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => return Err(format!("the login response has no token at `{}`", self.token.join("."))),
+        };
+        let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        let expires_at_ms = match &self.expires_at {
+            Some(path) => match lookup(body, path) {
+                Some(v) => parse_instant(v)
+                    .ok_or_else(|| format!("the login response's `{}` is not a date-time", path.join(".")))?,
+                None => now_ms.saturating_add(ttl_ms),
+            },
+            None => now_ms.saturating_add(ttl_ms),
+        };
+        Ok(Token { value: super::values::Secret::new(token), expires_at_ms })
+    }
+
+    /// When a token should be replaced: `renew_before` ahead of its expiry, but never sooner
+    /// than half-way through a short lifetime.
+    pub fn renew_at(&self, token: &Token, issued_ms: i64) -> i64 {
+        let before = i64::try_from(self.renew_before.as_millis()).unwrap_or(i64::MAX);
+        let half = (token.expires_at_ms - issued_ms) / 2;
+        token.expires_at_ms - before.min(half.max(0))
+    }
+}
+
+fn duration_key(r: &MapReader, key: &str, default: Duration, diags: &mut Diagnostics) -> Duration {
+    match r.str(key, diags) {
+        Some((text, span)) => parse_duration(&text).unwrap_or_else(|| {
+            diags.push(Diagnostic::new(ErrorKind::BadDuration { key: key.into(), value: text }).at(span));
+            default
+        }),
+        None => default,
+    }
+}
+
+pub(super) fn decode_header(node: &Node, context: &str, diags: &mut Diagnostics) -> Option<HeaderTemplate> {
+    let r = MapReader::new(node, context, HEADER_KEYS, diags)?;
+    let name = r.str("name", diags);
+    if !r.has("name") {
+        diags.push(r.missing("name").help("e.g. `header: { name: Authorization, value: \"{{ token }}\" }`"));
+    }
+    let value = match r.node("value") {
+        Some(n) => Template::decode(n, diags),
+        None => {
+            diags.push(r.missing("value"));
+            return None;
+        }
+    };
+    Some(HeaderTemplate { name: name?.0, value })
+}
+
+/// Decodes `auth:`, a mapping with exactly one strategy.
+pub fn decode(node: &Node, diags: &mut Diagnostics) -> Option<AuthSpec> {
+    let r = MapReader::new(node, "`auth`", STRATEGIES, diags)?;
+    let present: Vec<&str> = STRATEGIES.iter().copied().filter(|s| r.has(s)).collect();
+    match present.as_slice() {
+        [] => {
+            if !r.had_unknown_keys() {
+                diags.push(r.missing("login").help("choose one strategy: login, api_key"));
+            }
+            None
+        }
+        [_, second, ..] => {
+            diags.push(
+                Diagnostic::new(ErrorKind::ConflictingKeys {
+                    first: present[0].into(),
+                    second: (*second).into(),
+                    context: "`auth`".into(),
+                })
+                .at(r.entry(second).map(|(k, _)| k.span.clone()).unwrap_or_else(|| r.span().clone()))
+                .help("a source has one auth strategy"),
+            );
+            None
+        }
+        ["login"] => decode_login(r.node("login")?, diags).map(AuthSpec::Login),
+        ["api_key"] => {
+            let n = r.node("api_key")?;
+            let h = MapReader::new(n, "`auth.api_key`", &["header"], diags)?;
+            match h.node("header") {
+                Some(hn) => decode_header(hn, "`auth.api_key.header`", diags).map(|header| AuthSpec::ApiKey { header }),
+                None => {
+                    diags.push(h.missing("header"));
+                    None
+                }
+            }
+        }
+        _ => {
+            let (k, _) = r.entry("oauth2_client_credentials")?;
+            diags.push(
+                Diagnostic::new(ErrorKind::InvalidValue {
+                    key: "oauth2_client_credentials".into(),
+                    reason: "this auth strategy is not supported yet".into(),
+                })
+                .at(k.span.clone())
+                .help("use `login` or `api_key`"),
+            );
+            None
+        }
+    }
+}
+
+fn decode_login(node: &Node, diags: &mut Diagnostics) -> Option<LoginAuth> {
+    let r = MapReader::new(node, "`auth.login`", LOGIN_KEYS, diags)?;
+    let method = r.str("method", diags).map(|(m, _)| m.to_ascii_uppercase()).unwrap_or_else(|| "POST".into());
+    let path = r.str("path", diags);
+    if !r.has("path") {
+        diags.push(r.missing("path").help("the login endpoint, e.g. `path: /api/web/v1/adminapi/authenticate`"));
+    }
+    let body = r.node("body").map(|n| Template::decode(n, diags)).unwrap_or(Template::Literal(Value::Null));
+    let token = r.str("token", diags);
+    if !r.has("token") {
+        diags.push(r.missing("token").help("where the response holds the token, e.g. `token: authToken`"));
+    }
+    let expires_at = r.str("expires_at", diags).map(|(p, _)| dotted(&p));
+    let ttl = duration_key(&r, "ttl", Duration::from_secs(900), diags);
+    let renew_before = duration_key(&r, "renew_before", Duration::from_secs(60), diags);
+    let header = match r.node("header") {
+        Some(n) => decode_header(n, "`auth.login.header`", diags),
+        None => {
+            diags.push(r.missing("header").help("e.g. `header: { name: Authorization, value: \"{{ token }}\" }`"));
+            None
+        }
+    };
+    Some(LoginAuth {
+        method,
+        path: path?.0,
+        body,
+        token: dotted(&token?.0),
+        expires_at,
+        ttl,
+        renew_before,
+        header: header?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn login() -> LoginAuth {
+        LoginAuth {
+            method: "POST".into(),
+            path: "/login".into(),
+            body: Template::Literal(Value::Null),
+            token: dotted("authToken"),
+            expires_at: Some(dotted("expirationTime")),
+            ttl: Duration::from_secs(900),
+            renew_before: Duration::from_secs(60),
+            header: HeaderTemplate { name: "Authorization".into(), value: Template::string("{{ token }}").unwrap() },
+        }
+    }
+
+    #[test]
+    fn reads_token_and_both_expiry_forms() {
+        let l = login();
+        let now = 1_579_795_200_000; // 2020-01-23T16:00:00Z
+        let t = l.parse_response(&json!({"authToken": "tok", "expirationTime": "2020-01-23T16:30:58Z"}), now).unwrap();
+        assert_eq!(t.value.expose(), "tok");
+        assert_eq!(t.expires_at_ms, now + 30 * 60_000 + 58_000);
+        let t2 = l
+            .parse_response(&json!({"authToken": "tok", "expirationTime": "2020-01-23T16:30:58.328+0000"}), now)
+            .unwrap();
+        assert_eq!(t2.expires_at_ms, t.expires_at_ms + 328);
+        // No expiry: the configured lifetime.
+        let t3 = l.parse_response(&json!({"authToken": "tok"}), now).unwrap();
+        assert_eq!(t3.expires_at_ms, now + 900_000);
+        assert!(format!("{t3:?}").contains("***") && !format!("{t3:?}").contains("tok\""));
+    }
+
+    #[test]
+    fn bad_login_responses_are_errors() {
+        let l = login();
+        assert!(l.parse_response(&json!({}), 0).unwrap_err().contains("authToken"));
+        assert!(l.parse_response(&json!({"authToken": ""}), 0).is_err());
+        assert!(l.parse_response(&json!({"authToken": "t", "expirationTime": "soon"}), 0).is_err());
+        assert!(l.parse_response(&json!([1, 2]), 0).is_err());
+    }
+
+    #[test]
+    fn renews_ahead_of_expiry() {
+        let l = login();
+        let tok = |exp| Token { value: super::super::values::Secret::new("t"), expires_at_ms: exp };
+        assert_eq!(l.renew_at(&tok(900_000), 0), 840_000);
+        // A 10-second token is renewed half-way, not before it was issued.
+        assert_eq!(l.renew_at(&tok(10_000), 0), 5_000);
+    }
+}
