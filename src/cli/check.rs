@@ -2,6 +2,7 @@
 //! of every file at once, exiting 2 if there is any.
 
 use super::load::{EXIT_CONFIG, load, report};
+use super::output;
 use crate::mapping::MapOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,7 +27,12 @@ pub fn run(args: CheckArgs) -> ExitCode {
         match load(spec, &args.sets, MapOptions::default()) {
             Ok(loaded) => {
                 let n = loaded.mappings.mappings().len();
-                println!("ok: {} ({}): {n} mapping{}", spec.display(), loaded.spec.name, if n == 1 { "" } else { "s" });
+                output::line(format!(
+                    "ok: {} ({}): {n} mapping{}",
+                    spec.display(),
+                    loaded.spec.name,
+                    if n == 1 { "" } else { "s" }
+                ));
             }
             Err(diags) => all.extend(diags),
         }

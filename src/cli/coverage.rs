@@ -3,6 +3,7 @@
 //! OCSF attributes the mapping fills.
 
 use super::load::{EXIT_CONFIG, load, report};
+use super::output;
 use crate::mapping::{MapOptions, Mapping, MappingSet};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -67,14 +68,14 @@ pub fn run(args: CoverageArgs) -> ExitCode {
     let coverage = measure(&loaded.mappings, &fixtures, &snapshots);
     if args.json {
         match serde_json::to_string_pretty(&coverage) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => output::line(text),
             Err(e) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(3);
             }
         }
     } else {
-        print!("{}", render(&coverage));
+        output::line(render(&coverage).trim_end());
     }
     let complete = coverage.rows.iter().all(|r| r.fixtures > 0 && r.snapshots == r.fixtures);
     if complete && coverage.unmapped_fixtures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }

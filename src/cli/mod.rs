@@ -2,8 +2,10 @@
 
 mod check;
 mod coverage;
+mod explain;
 mod load;
 mod map;
+mod output;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -21,6 +23,8 @@ enum Command {
     Map(map::MapArgs),
     /// Check source specs and mapping files; report every error at once.
     Check(check::CheckArgs),
+    /// Map records and show where every field of each event comes from.
+    Explain(explain::ExplainArgs),
     /// Show which event types are mapped, pinned by fixtures and snapshots, and how completely.
     Coverage(coverage::CoverageArgs),
     /// Run the built-in Entrust IDaaS simulator on loopback.
@@ -40,6 +44,7 @@ pub fn main() -> ExitCode {
         Command::Map(args) => map::run(args),
         Command::Check(args) => check::run(args),
         Command::Coverage(args) => coverage::run(args),
+        Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => crate::simulator::main(args),
     }
 }

@@ -81,6 +81,7 @@ impl<'a> Compiler<'a> {
                     target: vec!["activity_id".into()],
                     alts: vec![literal_op(Value::from(id))],
                     enum_attr: None,
+                    origins: vec![span.clone()],
                 }),
                 None => self.push(unknown_caption_err(
                     ErrorKind::UnknownActivity { name: name.clone(), class: class.caption().into() },
@@ -260,7 +261,12 @@ impl<'a> Compiler<'a> {
     fn field_rule(&mut self, field: &FieldDecl, target: Target<'static>) -> Option<FieldRule> {
         let alts = self.rule(&field.target, &field.rule, target)?;
         let enum_attr = target.attr.filter(|a| a.enum_captions.is_some());
-        Some(FieldRule { target: field.target.split('.').map(String::from).collect(), alts, enum_attr })
+        Some(FieldRule {
+            target: field.target.split('.').map(String::from).collect(),
+            alts,
+            enum_attr,
+            origins: field.origins.clone(),
+        })
     }
 
     fn rule(&mut self, name: &str, rule: &RuleDecl, target: Target<'static>) -> Option<Vec<Op>> {
@@ -568,6 +574,7 @@ impl<'a> Compiler<'a> {
                     path: path.split('.').map(String::from).collect(),
                     name: path.clone(),
                     type_id,
+                    origin: span.clone(),
                 }),
                 None => self.push(Diagnostic::new(ErrorKind::NotObservable { field: path.clone() }).at(span.clone())),
             }

@@ -58,6 +58,8 @@ pub struct FieldDecl {
     pub target: String,
     pub span: Span,
     pub rule: RuleDecl,
+    /// Every line that shaped the rule: the base's, then each layer that adjusted it.
+    pub origins: Vec<Span>,
 }
 
 /// A rule, or a list of rules of which the first that gives a value wins.
@@ -228,7 +230,7 @@ fn decode_fields(entries: &[(Key, Node)], diags: &mut Diagnostics) -> Vec<FieldD
         .iter()
         .filter_map(|(k, v)| {
             let rule = decode_rule(&k.name, v, diags)?;
-            Some(FieldDecl { target: k.name.clone(), span: k.span.clone(), rule })
+            Some(FieldDecl { target: k.name.clone(), span: k.span.clone(), rule, origins: vec![k.span.clone()] })
         })
         .collect()
 }

@@ -156,10 +156,16 @@ fn merge_field(fields: &mut Vec<FieldDecl>, over: &FieldDecl) {
         fields.push(over.clone());
         return;
     };
-    existing.rule = match (&existing.rule, &over.rule) {
-        (RuleDecl::One(base), RuleDecl::One(child)) => RuleDecl::One(Box::new(base.overlay(child))),
-        _ => over.rule.clone(),
-    };
+    match (&existing.rule, &over.rule) {
+        (RuleDecl::One(base), RuleDecl::One(child)) if !child.has_source() => {
+            existing.rule = RuleDecl::One(Box::new(base.overlay(child)));
+            existing.origins.push(over.span.clone());
+        }
+        _ => {
+            existing.rule = over.rule.clone();
+            existing.origins = vec![over.span.clone()];
+        }
+    }
     existing.span = over.span.clone();
 }
 

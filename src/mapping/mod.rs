@@ -9,6 +9,7 @@ mod coerce;
 mod compile;
 mod decl;
 mod dispatch;
+mod explain;
 mod inherit;
 mod path;
 mod program;
@@ -17,6 +18,7 @@ mod template;
 mod unmapped;
 
 pub use coerce::parse_datetime;
+pub use explain::{Explanation, FieldOrigin, Provenance};
 pub use program::Mapping;
 pub use recommended::Recommended;
 
@@ -30,6 +32,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use template::Templates;
+
+/// A mapped record: the event, the mapping that made it, and (when traced) which of the
+/// mapping's rules gave a value.
+pub(crate) struct Done<'m> {
+    pub event: Value,
+    pub mapping: &'m Mapping,
+    pub produced: Vec<usize>,
+}
 
 /// Options for producing events.
 #[derive(Debug, Clone, Default)]
@@ -124,6 +134,11 @@ impl MappingSet {
 
     /// Maps one record to a validated OCSF event, or explains why it cannot be.
     pub fn map(&self, record: Value) -> Result<Value, Box<DeadLetter>> {
+        self.run(record, false).map(|done| done.event)
+    }
+
+    /// Maps one record and keeps which rule produced each field (`engine explain`).
+    pub(crate) fn run(&self, record: Value, trace: bool) -> Result<Done<'_>, Box<DeadLetter>> {
         if !record.is_object() {
             let kind = match &record {
                 Value::Array(_) => "a list",
@@ -145,9 +160,13 @@ impl MappingSet {
         let mapping = &self.mappings[index];
         let record = Arc::new(record);
         let mut run = program::Run::new(&self.templates, Arc::clone(&record));
+        if trace {
+            run.produced = Some(Vec::new());
+        }
         run.apply(mapping);
         let mut event = std::mem::take(&mut run.out);
         let notes = std::mem::take(&mut run.notes);
+        let produced = run.produced.take().unwrap_or_default();
         if let Some(rest) = unmapped::unmapped(&record, &run.consumed) {
             program::insert_path(&mut event, &["unmapped".to_string()], rest);
         }
@@ -158,7 +177,7 @@ impl MappingSet {
         ocsf::derive(&mut event, mapping.class);
         let event = Value::Object(event);
         match ocsf::validate(&event) {
-            Ok(()) => Ok(event),
+            Ok(()) => Ok(Done { event, mapping, produced }),
             Err(mut details) => {
                 details.extend(notes.into_iter().map(|n| format!("note: {n}")));
                 let record = Arc::try_unwrap(record).unwrap_or_else(|shared| (*shared).clone());

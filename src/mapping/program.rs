@@ -30,6 +30,8 @@ pub(crate) struct FieldRule {
     pub alts: Vec<Op>,
     /// For enum id fields, the attribute whose captions translate words into ids at run time.
     pub enum_attr: Option<&'static Attribute>,
+    /// The lines of the mapping files that wrote this rule (for `engine explain`).
+    pub origins: Vec<crate::diagnostic::Span>,
 }
 
 #[derive(Debug)]
@@ -85,6 +87,8 @@ pub(crate) struct Observable {
     pub path: Vec<String>,
     pub name: String,
     pub type_id: i64,
+    /// Where the mapping lists it.
+    pub origin: crate::diagnostic::Span,
 }
 
 /// The state of one record's mapping.
@@ -96,6 +100,8 @@ pub(crate) struct Run<'m> {
     pub out: Map<String, Value>,
     /// Values that were present but did not convert (`as:`), reported if the event is invalid.
     pub notes: Vec<String>,
+    /// With `engine explain`: the index of every rule that gave a value.
+    pub produced: Option<Vec<usize>>,
 }
 
 /// Where `from` paths point: the record (consumption tracked) or a list element of `each`.
@@ -107,14 +113,17 @@ enum Scope<'a> {
 
 impl<'m> Run<'m> {
     pub fn new(templates: &'m Templates, record: Arc<Value>) -> Self {
-        Self { templates, record, ctx: None, consumed: Vec::new(), out: Map::new(), notes: Vec::new() }
+        Self { templates, record, ctx: None, consumed: Vec::new(), out: Map::new(), notes: Vec::new(), produced: None }
     }
 
     /// Applies every rule of `mapping`, then its observables.
     pub fn apply(&mut self, mapping: &'m Mapping) {
-        for rule in &mapping.rules {
+        for (i, rule) in mapping.rules.iter().enumerate() {
             if let Some(v) = self.eval_rule(rule, Scope::Record) {
                 insert_path(&mut self.out, &rule.target, v);
+                if let Some(produced) = &mut self.produced {
+                    produced.push(i);
+                }
             }
         }
         let mut observables = Vec::new();

@@ -232,7 +232,7 @@ fn attribute_set(
                 (_, Some("boolean")) => JsonType::Boolean,
                 _ => JsonType::Any,
             };
-            let attr = Attribute {
+            Attribute {
                 name: n.clone(),
                 ocsf_type: a.r#type.clone(),
                 json_type,
@@ -243,8 +243,7 @@ fn attribute_set(
                 sibling: a.sibling.clone(),
                 enum_captions: a.r#enum.as_ref().map(parse_enum),
                 observable_type_id: a.observable_type_id.or_else(|| ty.and_then(|t| t.observable_type_id)),
-            };
-            attr
+            }
         })
         .collect();
     let index = attributes.iter().enumerate().map(|(i, a)| (a.name.clone(), i)).collect();

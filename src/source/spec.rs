@@ -110,7 +110,7 @@ fn decode(path: &Path, root: &Node, diags: &mut Diagnostics) -> Option<SourceSpe
     let description = r.str("description", diags).map(|(d, _)| d);
     let mappings = match r.str("mappings", diags) {
         Some((m, span)) => {
-            let dir = path.parent().unwrap_or(Path::new("")).join(&m);
+            let dir = normalize(&path.parent().unwrap_or(Path::new("")).join(&m));
             if !dir.is_dir() {
                 diags.push(
                     Diagnostic::new(ErrorKind::InvalidValue {
@@ -230,4 +230,36 @@ fn decode_param(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) ->
         );
     }
     Some(param)
+}
+
+/// Removes `.` and `name/..` pairs from a path without touching the file system, so that
+/// messages say `mappings/entrust/x.yaml` rather than `sources/../mappings/entrust/x.yaml`.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() { PathBuf::from(".") } else { out.iter().collect() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+    use std::path::Path;
+
+    #[test]
+    fn paths_are_normalized_lexically() {
+        assert_eq!(normalize(Path::new("sources/../mappings/entrust")), Path::new("mappings/entrust"));
+        assert_eq!(normalize(Path::new("./a/./b")), Path::new("a/b"));
+        assert_eq!(normalize(Path::new("../x")), Path::new("../x"));
+        assert_eq!(normalize(Path::new("a/..")), Path::new("."));
+        assert_eq!(normalize(Path::new("/etc/../tmp")), Path::new("/tmp"));
+    }
 }
