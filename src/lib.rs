@@ -10,6 +10,8 @@ pub mod diagnostic;
 pub mod input;
 pub mod mapping;
 pub mod ocsf;
+pub mod runner;
 pub mod simulator;
+pub mod sink;
 pub mod source;
 pub mod yaml;

@@ -5,6 +5,7 @@ mod coverage;
 mod explain;
 mod load;
 mod map;
+mod run;
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Show which event types are mapped, pinned by fixtures and snapshots, and how completely.
     Coverage(coverage::CoverageArgs),
+    /// Pull a source's records into a sink, with checkpoints (the main job).
+    Run(run::RunArgs),
     /// Run the built-in Entrust IDaaS simulator on loopback.
     Simulate(crate::simulator::SimulateArgs),
 }
@@ -46,5 +49,6 @@ pub fn main() -> ExitCode {
         Command::Coverage(args) => coverage::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Simulate(args) => crate::simulator::main(args),
+        Command::Run(args) => run::run(args),
     }
 }

@@ -1,0 +1,292 @@
+//! `engine run`: pulls a source's stream into a sink with checkpoints; `--simulate` pulls from
+//! the built-in simulator over loopback HTTP, `--once` catches up and prints a summary.
+
+use super::load::{EXIT_CONFIG, report};
+use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
+use crate::mapping::{MapOptions, MappingSet};
+use crate::runner::checkpoint::CheckpointStore;
+use crate::runner::{Outputs, RunOptions, prepare, run_stream};
+use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, FaultConfig, SimConfig, parse_fault_list};
+use crate::sink::file::DEFAULT_ROTATE_BYTES;
+use crate::sink::{DeadLetterFile, FileSink, Sink, StdoutSink};
+use crate::source::values::run_params;
+use crate::source::{SourceSpec, parse_sets};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Exit code for runtime failures (auth, network) after retries.
+const EXIT_RUNTIME: u8 = 3;
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[value(rename_all = "snake_case")]
+pub enum SinkKind {
+    File,
+    Stdout,
+    CloudwatchLogs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// The source spec (e.g. sources/entrust.yaml).
+    pub spec: PathBuf,
+    /// Pull from the built-in Entrust IDaaS simulator on loopback instead of a tenant.
+    #[arg(long)]
+    pub simulate: bool,
+    /// Give a spec parameter a value (`--set hostname=acme.us.trustedauth.com`); values may be
+    /// `${{env:NAME}}` or `${{file:PATH}}`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Where events go.
+    #[arg(long, value_enum, default_value = "file")]
+    pub sink: SinkKind,
+    /// The NDJSON file of the `file` sink [default: ocsf-events.ndjson].
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Dead letters file [default: beside the output, `<name>.dead-letter.ndjson`].
+    #[arg(long, value_name = "PATH")]
+    pub dead_letter: Option<PathBuf>,
+    /// The CloudWatch Logs log group (with `--sink cloudwatch_logs`).
+    #[arg(long, value_name = "NAME")]
+    pub log_group: Option<String>,
+    /// Where checkpoints are kept [default: .engine-state; with --simulate, a temporary directory].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Catch up to now, print a summary and exit (default: keep polling until Ctrl-C).
+    #[arg(long)]
+    pub once: bool,
+    /// Check everything and print the plan without contacting the API.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// With --simulate: number of simulated audit events.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub simulate_events: usize,
+    /// With --simulate: faults to inject (see `engine simulate --help`), e.g. `all`.
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub simulate_faults: String,
+}
+
+fn config_error(message: impl Into<String>, help: Option<String>) -> ExitCode {
+    report(&[Diagnostic::new(ErrorKind::NotRunnable { reason: message.into() }).help_opt(help)]);
+    ExitCode::from(EXIT_CONFIG)
+}
+
+/// A pipeline file (`source:` / `sink:` at the top) rather than a source spec.
+fn looks_like_pipeline(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let top: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with([' ', '\t', '#', '-']) && l.contains(':'))
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    top.contains(&"source") && !top.contains(&"name")
+}
+
+/// `<dir>/<stem>.dead-letter.ndjson` beside `output`.
+fn dead_letter_beside(output: &Path) -> PathBuf {
+    let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "ocsf-events".into());
+    output.with_file_name(format!("{stem}.dead-letter.ndjson"))
+}
+
+pub fn run(args: RunArgs) -> ExitCode {
+    if args.sink == SinkKind::CloudwatchLogs {
+        return config_error(
+            "the cloudwatch_logs sink is not supported yet",
+            Some("use --sink file or --sink stdout".into()),
+        );
+    }
+    if args.log_group.is_some() {
+        return config_error("--log-group needs --sink cloudwatch_logs", None);
+    }
+    if looks_like_pipeline(&args.spec) {
+        return config_error(
+            format!("`{}` is a pipeline file; pipeline files are not supported yet", args.spec.display()),
+            Some("run a source spec, e.g. `engine run sources/entrust.yaml --set hostname=…`".into()),
+        );
+    }
+    let mut diags = Diagnostics::default();
+    let mut sets = parse_sets(&args.sets, &mut diags);
+    if !diags.is_empty() {
+        report(&diags.0);
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let spec = match SourceSpec::load(&args.spec) {
+        Ok(s) => s,
+        Err(d) => {
+            report(&d);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let stream = match spec.streams.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            return config_error(
+                format!("`{}` declares no `streams`; it can be used offline by `engine map` only", args.spec.display()),
+                None,
+            );
+        }
+        _ => return config_error("running more than one stream per spec is not supported yet", None),
+    };
+    let faults = match parse_fault_list(&args.simulate_faults) {
+        Ok(f) => f,
+        Err(e) => return config_error(format!("--simulate-faults: {e}"), None),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("engine run: cannot start the runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    runtime.block_on(async move {
+        // The simulator, when asked for, and the parameters that point at it.
+        let mut sim = None;
+        if args.simulate {
+            let settle = stream.settle_delay + Duration::from_secs(5);
+            let config = SimConfig {
+                events: args.simulate_events,
+                end_time: Some(std::time::SystemTime::now() - settle),
+                faults: FaultConfig { kinds: faults, slow_delay: Duration::from_millis(300), ..FaultConfig::default() },
+                ..SimConfig::default()
+            };
+            match crate::simulator::start(config).await {
+                Ok(s) => {
+                    let has = |name: &str| spec.params.iter().any(|p| p.name == name);
+                    let given = |sets: &[(String, String)], name: &str| sets.iter().any(|(k, _)| k == name);
+                    let mut extra = vec![("hostname", s.addr().to_string())];
+                    extra.push(("client_id", DEMO_APPLICATION_ID.to_string()));
+                    extra.push(("client_secret", DEMO_SHARED_SECRET.to_string()));
+                    // The simulated tenant holds the last day.
+                    extra.push(("range", "P2D".to_string()));
+                    for (k, v) in extra {
+                        if has(k) && (k == "hostname" || !given(&sets, k)) {
+                            sets.retain(|(key, _)| key != k);
+                            sets.push((k.to_string(), v));
+                        }
+                    }
+                    eprintln!(
+                        "engine run: simulated Entrust IDaaS tenant at {} ({} events)",
+                        s.base_url(),
+                        args.simulate_events
+                    );
+                    sim = Some(s);
+                }
+                Err(e) => {
+                    eprintln!("engine run: cannot start the simulator: {e}");
+                    return ExitCode::from(EXIT_RUNTIME);
+                }
+            }
+        }
+        let params = match run_params(&spec, &sets, (!args.simulate).then_some("or use --simulate")) {
+            Ok(p) => p,
+            Err(d) => {
+                report(&d);
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        let prepared = match prepare(&spec, &stream, &params, args.simulate) {
+            Ok(p) => p,
+            Err(d) => {
+                report(&d);
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        let mappings = match MappingSet::load(&spec.mappings, &params.public(), MapOptions::default()) {
+            Ok(m) => m,
+            Err(d) => {
+                report(&d);
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        // Outputs and state.
+        let fresh = args.simulate && args.state_dir.is_none();
+        let temp_state = fresh.then(|| std::env::temp_dir().join(format!("engine-simulate-{}", std::process::id())));
+        let state_dir = args.state_dir.clone().or(temp_state.clone()).unwrap_or_else(|| PathBuf::from(".engine-state"));
+        let default_output = if args.simulate { "ocsf-events.simulated.ndjson" } else { "ocsf-events.ndjson" };
+        let output = args.output.clone().unwrap_or_else(|| PathBuf::from(default_output));
+        let dead_letter_path = args.dead_letter.clone().unwrap_or_else(|| match args.sink {
+            SinkKind::Stdout => PathBuf::from("ocsf-events.dead-letter.ndjson"),
+            _ => dead_letter_beside(&output),
+        });
+        let store = CheckpointStore::new(&state_dir, &spec.name, &stream.name);
+        if args.dry_run {
+            let position = match store.load() {
+                Ok(Some(cp)) => format!("resume from {} (checkpoint {})", cp.watermark, store.path().display()),
+                Ok(None) => {
+                    format!("first run: look back {}", crate::source::duration::format_duration(prepared.lookback))
+                }
+                Err(e) => {
+                    eprintln!("engine run: {e}");
+                    return ExitCode::from(EXIT_RUNTIME);
+                }
+            };
+            println!("source:       {} ({})", spec.name, args.spec.display());
+            println!("stream:       {} {} {}", stream.name, stream.method, stream.path);
+            println!("api:          {}", prepared.base);
+            println!("position:     {position}");
+            println!("mappings:     {} from {}", mappings.mappings().len(), spec.mappings.display());
+            match args.sink {
+                SinkKind::Stdout => println!("events:       standard output"),
+                _ => println!("events:       {}", output.display()),
+            }
+            println!("dead letters: {}", dead_letter_path.display());
+            println!("state:        {}", store.path().display());
+            println!("dry run: nothing was fetched");
+            return ExitCode::SUCCESS;
+        }
+        let mut sink: Box<dyn Sink> = match args.sink {
+            SinkKind::Stdout => Box::new(StdoutSink),
+            _ => match FileSink::open(&output, DEFAULT_ROTATE_BYTES, fresh && args.output.is_none()) {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    eprintln!("engine run: {e}");
+                    return ExitCode::from(EXIT_RUNTIME);
+                }
+            },
+        };
+        let mut dead_letters = DeadLetterFile::new(&dead_letter_path, fresh && args.dead_letter.is_none());
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("engine run: stopping after the batch in flight (Ctrl-C again to abort)");
+                let _ = stop_tx.send(true);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+        let opts = RunOptions { once: args.once, plain_http_on_loopback: args.simulate, ..RunOptions::default() };
+        let outputs = Outputs { sink: sink.as_mut(), dead_letters: &mut dead_letters, store: &store };
+        let result = run_stream(&spec, &stream, &params, &mappings, &prepared, outputs, &opts, stop_rx).await;
+        if let Some(s) = sim {
+            s.shutdown().await;
+        }
+        if let Some(dir) = temp_state {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        let where_to = match args.sink {
+            SinkKind::Stdout => "standard output".to_string(),
+            _ => output.display().to_string(),
+        };
+        match result {
+            Ok(summary) => {
+                eprint!("\n{}", summary.table());
+                eprintln!("events:             {where_to}");
+                if summary.total_dead_letters() > 0 {
+                    eprintln!("dead letters in:    {}", dead_letter_path.display());
+                }
+                if summary.total_dead_letters() > 0 || summary.sink_rejected > 0 {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(failure) => {
+                eprint!("\n{}", failure.summary.table());
+                eprintln!("engine run: error: {}", failure.message);
+                eprintln!("engine run: everything acknowledged before the error is checkpointed; rerun to resume");
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        }
+    })
+}

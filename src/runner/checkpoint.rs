@@ -1,0 +1,197 @@
+//! Checkpoints: a stream's position and dedup state in a small JSON file under the state
+//! directory, replaced atomically (temporary file, fsync, rename, fsync of the directory),
+//! mode 0600, holding no secrets. A file that cannot be read back is reported, never
+//! silently replaced by a fresh start.
+
+use super::dedup::Dedup;
+use super::window::Position;
+use crate::source::timefmt::iso_millis;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+const FORMAT: u32 = 1;
+
+/// What is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub format: u32,
+    pub source: String,
+    pub stream: String,
+    pub watermark_ms: i64,
+    pub resume_from_ms: i64,
+    /// For people reading the file.
+    pub watermark: String,
+    /// Ids already delivered whose records are at or after `resume_from_ms`: `[id, time_ms]`.
+    pub seen: Vec<(String, i64)>,
+    pub updated: String,
+}
+
+impl Checkpoint {
+    pub fn new(source: &str, stream: &str, pos: Position, dedup: &Dedup, now_ms: i64) -> Self {
+        Checkpoint {
+            format: FORMAT,
+            source: source.into(),
+            stream: stream.into(),
+            watermark_ms: pos.watermark_ms,
+            resume_from_ms: pos.resume_from_ms,
+            watermark: iso_millis(pos.watermark_ms),
+            seen: dedup.entries(),
+            updated: iso_millis(now_ms),
+        }
+    }
+
+    pub fn position(&self) -> Position {
+        Position { watermark_ms: self.watermark_ms, resume_from_ms: self.resume_from_ms }
+    }
+
+    pub fn dedup(&self) -> Dedup {
+        Dedup::from_entries(self.seen.iter().cloned())
+    }
+}
+
+/// One stream's checkpoint file.
+#[derive(Debug, Clone)]
+pub struct CheckpointStore {
+    path: PathBuf,
+}
+
+impl CheckpointStore {
+    /// `<state_dir>/<source>/<stream>.checkpoint.json`.
+    pub fn new(state_dir: &Path, source: &str, stream: &str) -> Self {
+        CheckpointStore { path: state_dir.join(safe(source)).join(format!("{}.checkpoint.json", safe(stream))) }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The stored checkpoint; `Ok(None)` when there is none yet.
+    pub fn load(&self) -> Result<Option<Checkpoint>, String> {
+        let text = match std::fs::read(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("cannot read checkpoint `{}`: {e}", self.path.display())),
+        };
+        let cp: Checkpoint = serde_json::from_slice(&text).map_err(|e| {
+            format!(
+                "checkpoint `{}` is damaged ({e}); it is left as it is. Move it away to start over \
+                 from the look-back, or restore it from a backup",
+                self.path.display()
+            )
+        })?;
+        if cp.format != FORMAT {
+            return Err(format!("checkpoint `{}` has format {}, expected {FORMAT}", self.path.display(), cp.format));
+        }
+        if cp.resume_from_ms > cp.watermark_ms {
+            return Err(format!(
+                "checkpoint `{}` is inconsistent: it resumes after its watermark",
+                self.path.display()
+            ));
+        }
+        Ok(Some(cp))
+    }
+
+    /// Replaces the checkpoint atomically.
+    pub fn save(&self, cp: &Checkpoint) -> Result<(), String> {
+        let err = |what: &str, e: std::io::Error| format!("cannot {what} checkpoint `{}`: {e}", self.path.display());
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| err("create the directory of", e))?;
+        let tmp = self.path.with_extension("json.tmp");
+        let body = serde_json::to_vec_pretty(cp).map_err(|e| format!("cannot encode checkpoint: {e}"))?;
+        {
+            let mut o = std::fs::OpenOptions::new();
+            o.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                o.mode(0o600);
+            }
+            let mut f = o.open(&tmp).map_err(|e| err("write", e))?;
+            f.write_all(&body).and_then(|()| f.write_all(b"\n")).map_err(|e| err("write", e))?;
+            f.sync_all().map_err(|e| err("sync", e))?;
+        }
+        std::fs::rename(&tmp, &self.path).map_err(|e| err("replace", e))?;
+        #[cfg(unix)]
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// A file-name-safe form of a source or stream name.
+fn safe(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("checkpoint-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn sample() -> Checkpoint {
+        let mut dedup = Dedup::default();
+        dedup.insert("id-1", 1_000);
+        dedup.insert("id-2", 2_000);
+        Checkpoint::new("src", "audit", Position { watermark_ms: 2_000, resume_from_ms: 1_000 }, &dedup, 5_000)
+    }
+
+    #[test]
+    fn round_trip_atomic_and_private() {
+        let d = dir("rt");
+        let store = CheckpointStore::new(&d, "src", "audit");
+        assert_eq!(store.load(), Ok(None));
+        let cp = sample();
+        store.save(&cp).unwrap();
+        assert_eq!(store.load().unwrap().as_ref(), Some(&cp));
+        assert_eq!(store.load().unwrap().unwrap().dedup().len(), 2);
+        assert!(!store.path().with_extension("json.tmp").exists(), "no temporary file left");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let mut later = cp.clone();
+        later.watermark_ms = 3_000;
+        store.save(&later).unwrap();
+        assert_eq!(store.load().unwrap().unwrap().watermark_ms, 3_000);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_torn_file_is_reported_and_kept() {
+        let d = dir("torn");
+        let store = CheckpointStore::new(&d, "src", "audit");
+        store.save(&sample()).unwrap();
+        let full = std::fs::read(store.path()).unwrap();
+        std::fs::write(store.path(), &full[..full.len() / 2]).unwrap();
+        let err = store.load().unwrap_err();
+        assert!(err.contains("damaged"), "{err}");
+        assert_eq!(std::fs::read(store.path()).unwrap().len(), full.len() / 2, "left untouched");
+        std::fs::write(store.path(), b"").unwrap();
+        assert!(store.load().is_err());
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn inconsistent_or_foreign_files_are_refused() {
+        let d = dir("bad");
+        let store = CheckpointStore::new(&d, "src", "audit");
+        let mut cp = sample();
+        cp.resume_from_ms = 9_000;
+        store.save(&cp).unwrap();
+        assert!(store.load().unwrap_err().contains("inconsistent"));
+        cp = sample();
+        cp.format = 99;
+        store.save(&cp).unwrap();
+        assert!(store.load().unwrap_err().contains("format"));
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}

@@ -1,0 +1,70 @@
+//! Dedup by record id across the overlap: the ids of records at or after the resume point,
+//! and nothing older, so the state stays as small as the overlap region.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Dedup {
+    /// id → record time (Unix ms).
+    seen: HashMap<String, i64>,
+}
+
+impl Dedup {
+    pub fn from_entries(entries: impl IntoIterator<Item = (String, i64)>) -> Self {
+        Dedup { seen: entries.into_iter().collect() }
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.seen.contains_key(id)
+    }
+
+    /// Remembers `id`; false if it was already known.
+    pub fn insert(&mut self, id: &str, time_ms: i64) -> bool {
+        if self.seen.contains_key(id) {
+            return false;
+        }
+        self.seen.insert(id.to_string(), time_ms);
+        true
+    }
+
+    /// Forgets ids of records before `from_ms`: no query will return them again.
+    pub fn prune(&mut self, from_ms: i64) {
+        self.seen.retain(|_, t| *t >= from_ms);
+    }
+
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+
+    /// Entries sorted by time then id (stable state files).
+    pub fn entries(&self) -> Vec<(String, i64)> {
+        let mut v: Vec<(String, i64)> = self.seen.iter().map(|(k, t)| (k.clone(), *t)).collect();
+        v.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_repeats_and_forgets_old_ids() {
+        let mut d = Dedup::default();
+        assert!(d.insert("a", 10));
+        assert!(d.insert("b", 20));
+        assert!(!d.insert("a", 10));
+        assert!(d.contains("b"));
+        d.prune(15);
+        assert!(!d.contains("a") && d.contains("b"));
+        assert_eq!(d.len(), 1);
+        assert!(d.insert("a", 10), "an id older than the overlap is new again (it is never re-read)");
+        let restored = Dedup::from_entries(d.entries());
+        assert_eq!(restored, d);
+        assert_eq!(d.entries(), vec![("a".to_string(), 10), ("b".to_string(), 20)]);
+    }
+}

@@ -1,0 +1,373 @@
+//! The HTTP client of a source: base URL (TLS required except on loopback), the auth session
+//! (token cached, renewed before it expires and once on a 401), retries with backoff on 429,
+//! 5xx, timeouts and broken connections, and clear failures for every other answer.
+
+use super::retry::{Jitter, RetryPolicy, parse_retry_after};
+use super::summary::Stats;
+use crate::source::auth::{AuthSpec, LoginAuth, Token};
+use crate::source::template::Template;
+use crate::source::timefmt::now_ms;
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Why a call failed for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// Retries exhausted on a transient failure (exit 3).
+    GaveUp(String),
+    /// The API refused the request (a 4xx other than 401/408/429) or the login.
+    Refused(String),
+    /// Shutdown was requested while waiting.
+    Stopped,
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::GaveUp(m) | CallError::Refused(m) => f.write_str(m),
+            CallError::Stopped => f.write_str("stopped"),
+        }
+    }
+}
+
+/// The resolved base URL, checked for TLS.
+pub fn base_url(rendered: &str, plain_http_on_loopback: bool) -> Result<Url, String> {
+    let mut url = Url::parse(rendered.trim_end_matches('/')).map_err(|e| format!("`{rendered}` is not a URL: {e}"))?;
+    let loopback = match url.host_str() {
+        Some(h) if !h.is_empty() => {
+            let bare = h.trim_start_matches('[').trim_end_matches(']');
+            bare.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        _ => return Err(format!("`{rendered}` has no host")),
+    };
+    match url.scheme() {
+        "https" if loopback && plain_http_on_loopback => {
+            url.set_scheme("http").map_err(|()| format!("cannot use plain http for `{rendered}`"))?;
+        }
+        "https" => {}
+        "http" if loopback => {}
+        _ => return Err(format!("insecure:{rendered}")),
+    }
+    Ok(url)
+}
+
+/// A response that went wrong, before the retry decision.
+enum Failure {
+    Transient { what: String, retry_after: Option<Duration> },
+    Unauthorized(String),
+    Refused(String),
+}
+
+/// An authenticated API client for one source.
+pub struct Api {
+    client: reqwest::Client,
+    base: Url,
+    auth: Option<AuthSpec>,
+    params: minijinja::Value,
+    token: Option<(Token, i64)>,
+    retry: RetryPolicy,
+    jitter: Jitter,
+    secrets: Vec<String>,
+    stats: Arc<Stats>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Api {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        base: Url,
+        auth: Option<AuthSpec>,
+        params: minijinja::Value,
+        secrets: Vec<String>,
+        retry: RetryPolicy,
+        timeout: Duration,
+        stats: Arc<Stats>,
+        stop: watch::Receiver<bool>,
+    ) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .user_agent(concat!("ocsf-engine/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Api { client, base, auth, params, token: None, retry, jitter: Jitter::from_clock(), secrets, stats, stop })
+    }
+
+    pub fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// Replaces every secret value in a message by `***`.
+    fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.secrets {
+            if s.len() >= 3 {
+                out = out.replace(s.as_str(), "***");
+            }
+        }
+        if let Some((t, _)) = &self.token {
+            let v = t.value.expose();
+            if v.len() >= 3 {
+                out = out.replace(v, "***");
+            }
+        }
+        out
+    }
+
+    fn url(&self, path: &str) -> Result<Url, CallError> {
+        let mut url = self.base.clone();
+        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
+        url.set_path(&joined);
+        Ok(url)
+    }
+
+    /// Sleeps unless shutdown is requested first.
+    async fn pause(&mut self, d: Duration) -> Result<(), CallError> {
+        if *self.stop.borrow() {
+            return Err(CallError::Stopped);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(d) => Ok(()),
+            _ = self.stop.changed() => Err(CallError::Stopped),
+        }
+    }
+
+    /// One HTTP exchange, classified.
+    async fn exchange(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        auth_header: Option<(&str, &str)>,
+    ) -> Result<Value, Failure> {
+        let mut url = self.url(path).map_err(|e| Failure::Refused(e.to_string()))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        }
+        let mut req = self.client.request(method.clone(), url).header("Accept", "application/json");
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        if let Some((name, value)) = auth_header {
+            req = req.header(name, value);
+        }
+        self.stats.add_request();
+        let send = req.send();
+        let resp = tokio::select! {
+            r = send => r,
+            _ = self.stop.changed() => return Err(Failure::Transient { what: "stopped".into(), retry_after: None }),
+        };
+        let resp = match resp {
+            Ok(r) => r,
+            Err(e) => {
+                let kind = if e.is_timeout() {
+                    "timed out"
+                } else if e.is_connect() {
+                    "could not connect"
+                } else {
+                    "connection failed"
+                };
+                return Err(Failure::Transient { what: format!("{method} {path}: {kind}"), retry_after: None });
+            }
+        };
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, now_ms()));
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => {
+                let kind = if e.is_timeout() { "timed out reading the response" } else { "response cut off" };
+                return Err(Failure::Transient { what: format!("{method} {path}: {kind}"), retry_after: None });
+            }
+        };
+        if status.is_success() {
+            return serde_json::from_slice::<Value>(&bytes).map_err(|e| Failure::Transient {
+                what: format!("{method} {path}: HTTP {} with a body that is not JSON ({e})", status.as_u16()),
+                retry_after: None,
+            });
+        }
+        let detail = error_detail(&bytes);
+        let what = format!("{method} {path}: HTTP {}{detail}", status.as_u16());
+        Err(match status {
+            StatusCode::UNAUTHORIZED => Failure::Unauthorized(what),
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => Failure::Transient { what, retry_after },
+            s if s.is_server_error() => Failure::Transient { what, retry_after },
+            _ => Failure::Refused(what),
+        })
+    }
+
+    /// Logs in (with retries) and caches the token.
+    async fn login(&mut self, login: &LoginAuth) -> Result<(), CallError> {
+        let ctx = minijinja::context! { params => self.params.clone() };
+        let body = login.body.render(&ctx).map_err(|e| CallError::Refused(format!("login body: {e}")))?;
+        let method = Method::from_bytes(login.method.as_bytes()).unwrap_or(Method::POST);
+        let body = (!body.is_null()).then_some(body);
+        let mut retries = 0;
+        loop {
+            let issued = now_ms();
+            match self.exchange(&method, &login.path, &[], body.as_ref(), None).await {
+                Ok(v) => {
+                    let token = login
+                        .parse_response(&v, issued)
+                        .map_err(|e| CallError::Refused(format!("login: {}", self.scrub(&e))))?;
+                    let renew = login.renew_at(&token, issued);
+                    self.token = Some((token, renew));
+                    self.stats.add_login();
+                    return Ok(());
+                }
+                Err(Failure::Unauthorized(what) | Failure::Refused(what)) => {
+                    return Err(CallError::Refused(format!(
+                        "login failed: {}; check the credentials parameters",
+                        self.scrub(&what)
+                    )));
+                }
+                Err(Failure::Transient { what, retry_after }) => {
+                    if *self.stop.borrow() {
+                        return Err(CallError::Stopped);
+                    }
+                    retries += 1;
+                    if retries > self.retry.max_retries {
+                        return Err(CallError::GaveUp(format!(
+                            "login: gave up after {} attempts: {}",
+                            retries,
+                            self.scrub(&what)
+                        )));
+                    }
+                    self.stats.add_retry();
+                    let d = self.retry.delay(retries, retry_after, &mut self.jitter);
+                    self.pause(d).await?;
+                }
+            }
+        }
+    }
+
+    /// The auth header for the next request, logging in when needed.
+    async fn auth_header(&mut self) -> Result<Option<(String, String)>, CallError> {
+        let Some(auth) = self.auth.clone() else { return Ok(None) };
+        let (template, token): (&Template, Option<String>) = match &auth {
+            AuthSpec::ApiKey { header } => (&header.value, None),
+            AuthSpec::Login(login) => {
+                let fresh = self.token.as_ref().is_some_and(|(_, renew)| now_ms() < *renew);
+                if !fresh {
+                    self.login(login).await?;
+                }
+                (&login.header.value, self.token.as_ref().map(|(t, _)| t.value.expose().to_string()))
+            }
+        };
+        let name = match &auth {
+            AuthSpec::ApiKey { header } => header.name.clone(),
+            AuthSpec::Login(l) => l.header.name.clone(),
+        };
+        let ctx = minijinja::context! { params => self.params.clone(), token => token };
+        let value = template.render_string(&ctx).map_err(|e| CallError::Refused(format!("auth header: {e}")))?;
+        Ok(Some((name, value)))
+    }
+
+    /// An API call returning JSON: authenticated, retried, classified.
+    /// `check` looks at a successful response; an `Err` from it counts as a transient
+    /// failure (an unusable page is fetched again).
+    pub async fn call<T>(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        check: impl Fn(Value) -> Result<T, String>,
+    ) -> Result<T, CallError> {
+        let mut retries = 0u32;
+        let mut relogged = false;
+        loop {
+            let header = self.auth_header().await?;
+            let h = header.as_ref().map(|(n, v)| (n.as_str(), v.as_str()));
+            let (what, retry_after) = match self.exchange(method, path, query, body, h).await {
+                Ok(v) => match check(v) {
+                    Ok(t) => return Ok(t),
+                    Err(e) => (format!("{method} {path}: unusable response: {e}"), None),
+                },
+                Err(Failure::Refused(what)) => {
+                    return Err(CallError::Refused(format!("the API refused the request: {}", self.scrub(&what))));
+                }
+                Err(Failure::Unauthorized(what)) => {
+                    self.stats.add_unauthorized();
+                    self.token = None;
+                    if self.auth.is_none() || matches!(self.auth, Some(AuthSpec::ApiKey { .. })) {
+                        return Err(CallError::Refused(format!(
+                            "the API refused the credentials: {}",
+                            self.scrub(&what)
+                        )));
+                    }
+                    if !relogged {
+                        // The token expired early: log in again once, right away.
+                        relogged = true;
+                        continue;
+                    }
+                    (what, None)
+                }
+                Err(Failure::Transient { what, retry_after }) => (what, retry_after),
+            };
+            if *self.stop.borrow() {
+                return Err(CallError::Stopped);
+            }
+            retries += 1;
+            if retries > self.retry.max_retries {
+                return Err(CallError::GaveUp(format!(
+                    "gave up after {} attempts; last error: {}",
+                    retries,
+                    self.scrub(&what)
+                )));
+            }
+            self.stats.add_retry();
+            let d = self.retry.delay(retries, retry_after, &mut self.jitter);
+            self.pause(d).await?;
+        }
+    }
+}
+
+/// ` errorCode: errorMessage` from an `ErrorInfo` body, or a short excerpt of any other body.
+fn error_detail(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        let code = v.get("errorCode").and_then(Value::as_str);
+        let message = v.get("errorMessage").and_then(Value::as_str);
+        match (code, message) {
+            (Some(c), Some(m)) => return format!(" {c}: {m}"),
+            (Some(c), None) => return format!(" {c}"),
+            (None, Some(m)) => return format!(": {m}"),
+            _ => {}
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let short: String = text.chars().take(200).collect();
+    if short.trim().is_empty() { String::new() } else { format!(": {}", short.trim()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_is_required_except_on_loopback() {
+        assert!(base_url("https://acme.us.trustedauth.com", false).is_ok());
+        assert!(base_url("http://acme.us.trustedauth.com", false).unwrap_err().starts_with("insecure:"));
+        assert_eq!(base_url("http://127.0.0.1:8080", false).unwrap().as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(base_url("http://localhost:1", false).unwrap().scheme(), "http");
+        assert_eq!(base_url("http://[::1]:1", false).unwrap().scheme(), "http");
+        assert_eq!(base_url("https://127.0.0.1:9", true).unwrap().scheme(), "http");
+        assert_eq!(base_url("https://example.com", true).unwrap().scheme(), "https");
+        assert!(base_url("ftp://127.0.0.1", false).is_err());
+        assert!(base_url("https://", false).is_err());
+    }
+
+    #[test]
+    fn error_details() {
+        assert_eq!(error_detail(br#"{"errorCode":"invalid_limit","errorMessage":"no"}"#), " invalid_limit: no");
+        assert_eq!(error_detail(b"<html>oops</html>"), ": <html>oops</html>");
+        assert_eq!(error_detail(b""), "");
+    }
+}

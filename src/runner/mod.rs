@@ -1,0 +1,413 @@
+//! The source runner: pulls one stream of a source spec window by window, page by page, maps
+//! every record, ships events to a sink in batches and commits a checkpoint after each
+//! acknowledged batch, so that a restart loses nothing and repeats nothing.
+//!
+//! Per record: skip it if its id was already delivered (overlap re-reads, repeated page
+//! edges), map it, then either batch the event or write a dead letter. Memory holds one page
+//! and one batch; the dedup state holds only the ids of the overlap region.
+
+pub mod checkpoint;
+pub mod dedup;
+pub mod http;
+pub mod pager;
+pub mod retry;
+pub mod summary;
+pub mod window;
+
+use crate::deadletter::{DeadLetter, Reason};
+use crate::diagnostic::{Diagnostic, ErrorKind};
+use crate::mapping::MappingSet;
+use crate::sink::{Batcher, DeadLetterFile, EncodedEvent, Sink, SinkError};
+use crate::source::SourceSpec;
+use crate::source::auth::lookup;
+use crate::source::duration::{format_duration, parse_duration};
+use crate::source::stream::StreamSpec;
+use crate::source::timefmt::{iso_millis, now_ms, parse_instant};
+use crate::source::values::Params;
+use checkpoint::{Checkpoint, CheckpointStore};
+use dedup::Dedup;
+use http::{Api, CallError};
+use pager::{Pager, record_id};
+use retry::{Jitter, RetryPolicy};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use summary::{Stats, Summary};
+use tokio::sync::watch;
+use window::{Planner, Position, Window};
+
+/// How a run behaves.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Catch up to now − settle delay, then stop (else keep polling).
+    pub once: bool,
+    pub batch_max_events: usize,
+    pub batch_max_bytes: usize,
+    pub retry: RetryPolicy,
+    /// Per HTTP request.
+    pub timeout: Duration,
+    /// Print a status line to standard error this often.
+    pub progress_every: Option<Duration>,
+    /// Talk plain http to a loopback base URL written with https (the built-in simulator).
+    pub plain_http_on_loopback: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            once: false,
+            batch_max_events: 1000,
+            batch_max_bytes: 1 << 20,
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(30),
+            progress_every: Some(Duration::from_secs(5)),
+            plain_http_on_loopback: false,
+        }
+    }
+}
+
+/// A stream ready to run: everything checked that can be checked offline.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub base: reqwest::Url,
+    pub lookback: Duration,
+}
+
+fn params_value(params: &Params) -> minijinja::Value {
+    minijinja::Value::from(params.exposed())
+}
+
+/// Checks what a run needs beyond a valid spec: a stream, a TLS base URL, a valid look-back.
+pub fn prepare(
+    spec: &SourceSpec,
+    stream: &StreamSpec,
+    params: &Params,
+    plain_http_on_loopback: bool,
+) -> Result<Prepared, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let base = match &spec.base_url {
+        None => {
+            diags.push(Diagnostic::new(ErrorKind::NotRunnable { reason: "the spec has no `base_url`".into() }));
+            None
+        }
+        Some((t, span)) => {
+            let ctx = minijinja::context! { params => params_value(params) };
+            match t.render_string(&ctx) {
+                Ok(url) => match http::base_url(&url, plain_http_on_loopback) {
+                    Ok(u) => Some(u),
+                    Err(e) if e.starts_with("insecure:") => {
+                        diags.push(Diagnostic::new(ErrorKind::InsecureUrl { url }).at(span.clone()));
+                        None
+                    }
+                    Err(e) => {
+                        diags.push(
+                            Diagnostic::new(ErrorKind::InvalidValue { key: "base_url".into(), reason: e })
+                                .at(span.clone()),
+                        );
+                        None
+                    }
+                },
+                Err(e) => {
+                    diags.push(Diagnostic::new(ErrorKind::BadTemplate { reason: e }).at(span.clone()));
+                    None
+                }
+            }
+        }
+    };
+    let lookback = match &stream.lookback {
+        None => Some(Duration::ZERO),
+        Some(l) => {
+            let text = params.get(&l.param).map(|v| v.expose().to_string()).unwrap_or_else(|| "PT0H".into());
+            match parse_duration(&text) {
+                Some(d) if d <= l.max => Some(d),
+                Some(_) => {
+                    diags.push(
+                        Diagnostic::new(ErrorKind::InvalidValue {
+                            key: l.param.clone(),
+                            reason: format!("`{text}` is longer than the maximum, {}", format_duration(l.max)),
+                        })
+                        .help(format!(
+                            "pass --set {}=P7D, at most {}",
+                            l.param,
+                            format_duration(l.max)
+                        )),
+                    );
+                    None
+                }
+                None => {
+                    diags.push(
+                        Diagnostic::new(ErrorKind::BadDuration { key: l.param.clone(), value: text })
+                            .help(format!("for example --set {}=P7D", l.param)),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    match (base, lookback) {
+        (Some(base), Some(lookback)) if diags.is_empty() => Ok(Prepared { base, lookback }),
+        _ => Err(diags),
+    }
+}
+
+/// Where a run's output goes.
+pub struct Outputs<'a> {
+    pub sink: &'a mut dyn Sink,
+    pub dead_letters: &'a mut DeadLetterFile,
+    pub store: &'a CheckpointStore,
+}
+
+/// A run that failed; the summary says how far it got (everything in it was committed).
+#[derive(Debug)]
+pub struct RunFailure {
+    pub message: String,
+    pub summary: Summary,
+}
+
+struct Run<'a> {
+    spec: &'a SourceSpec,
+    stream: &'a StreamSpec,
+    mappings: &'a MappingSet,
+    out: Outputs<'a>,
+    opts: &'a RunOptions,
+    planner: Planner,
+    pos: Position,
+    dedup: Dedup,
+    batcher: Batcher,
+    /// Events in the batch not yet acknowledged, by class and type.
+    pending: BTreeMap<(String, String), u64>,
+    summary: Summary,
+    stats: Arc<Stats>,
+    stop: watch::Receiver<bool>,
+    jitter: Jitter,
+}
+
+/// Runs one stream until caught up (`once`) or until `stop` turns true.
+#[allow(clippy::too_many_arguments)]
+pub async fn run_stream<'a>(
+    spec: &'a SourceSpec,
+    stream: &'a StreamSpec,
+    params: &Params,
+    mappings: &'a MappingSet,
+    prepared: &Prepared,
+    out: Outputs<'a>,
+    opts: &'a RunOptions,
+    stop: watch::Receiver<bool>,
+) -> Result<Summary, RunFailure> {
+    let started = Instant::now();
+    let planner = Planner {
+        window: stream.window,
+        overlap: stream.overlap,
+        settle_delay: stream.settle_delay,
+        precision_ms: stream.time_format.precision_ms(),
+    };
+    let fail = |message: String| RunFailure { message, summary: Summary::default() };
+    let (pos, dedup) = match out.store.load().map_err(fail)? {
+        Some(cp) => (cp.position(), cp.dedup()),
+        None => (planner.initial(now_ms(), prepared.lookback), Dedup::default()),
+    };
+    let stats = Arc::new(Stats::default());
+    let api = Api::new(
+        prepared.base.clone(),
+        spec.auth.clone(),
+        params_value(params),
+        params.secret_values(),
+        opts.retry.clone(),
+        opts.timeout,
+        Arc::clone(&stats),
+        stop.clone(),
+    )
+    .map_err(fail)?;
+    let mut run = Run {
+        spec,
+        stream,
+        mappings,
+        out,
+        opts,
+        planner,
+        pos,
+        dedup,
+        batcher: Batcher::new(opts.batch_max_events, opts.batch_max_bytes, 1),
+        pending: BTreeMap::new(),
+        summary: Summary::default(),
+        stats,
+        stop,
+        jitter: Jitter::from_clock(),
+    };
+    let result = run.go(api, params, started).await;
+    run.summary.elapsed = started.elapsed();
+    run.summary.requests = run.stats.requests();
+    run.summary.retries = run.stats.retries();
+    run.summary.logins = run.stats.logins();
+    run.summary.unauthorized = run.stats.unauthorized();
+    run.summary.watermark = iso_millis(run.pos.watermark_ms);
+    match result {
+        Ok(()) => Ok(run.summary),
+        Err(message) => Err(RunFailure { message, summary: run.summary }),
+    }
+}
+
+impl Run<'_> {
+    fn stopped(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    async fn go(&mut self, mut api: Api, params: &Params, started: Instant) -> Result<(), String> {
+        let pager = Pager::new(self.stream, params_value(params));
+        let method = reqwest::Method::from_bytes(self.stream.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+        let mut last_status = Instant::now();
+        'poll: loop {
+            let target = self.planner.target(now_ms());
+            while let Some(w) = self.planner.next(self.pos, target) {
+                self.summary.windows += 1;
+                let mut cursor: Option<String> = None;
+                loop {
+                    if self.stopped() {
+                        self.summary.interrupted = true;
+                        break 'poll;
+                    }
+                    let req = pager.request(w, cursor.as_deref())?;
+                    let page = match api
+                        .call(&method, &self.stream.path, &req.query, req.body.as_ref(), |v| pager.parse(v))
+                        .await
+                    {
+                        Ok(p) => p,
+                        Err(CallError::Stopped) => {
+                            self.summary.interrupted = true;
+                            break 'poll;
+                        }
+                        Err(e) => {
+                            // Keep what was read: ship it and commit, then fail.
+                            self.flush_and_commit().await?;
+                            return Err(format!("stream `{}`: {e}", self.stream.name));
+                        }
+                    };
+                    self.summary.pages += 1;
+                    for record in page.records {
+                        self.record(record, w).await?;
+                    }
+                    if let Some(every) = self.opts.progress_every
+                        && last_status.elapsed() >= every
+                    {
+                        last_status = Instant::now();
+                        self.summary.retries = self.stats.retries();
+                        self.summary.watermark = iso_millis(self.pos.watermark_ms);
+                        eprintln!("{} ({:.0} s)", self.summary.status_line(), started.elapsed().as_secs_f64());
+                    }
+                    match page.next {
+                        Some(c) => cursor = Some(c),
+                        None => break,
+                    }
+                }
+                // The whole window is read.
+                self.pos = self.planner.advance(self.pos, w.end_ms);
+                self.dedup.prune(self.pos.resume_from_ms);
+                self.flush_and_commit().await?;
+            }
+            self.flush_and_commit().await?;
+            if self.opts.once {
+                break;
+            }
+            let mut stop = self.stop.clone();
+            if *stop.borrow() {
+                self.summary.interrupted = true;
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.stream.poll_interval) => {}
+                _ = stop.changed() => {}
+            }
+        }
+        self.flush_and_commit().await
+    }
+
+    async fn record(&mut self, record: serde_json::Value, w: Window) -> Result<(), String> {
+        let Some(id) = record_id(&record, &self.stream.record_id) else {
+            let dl = DeadLetter::new(
+                Reason::InvalidRecord,
+                format!("the record has no id at `{}`", self.stream.record_id.join(".")),
+                record,
+            );
+            return self.dead_letter(&dl);
+        };
+        if self.dedup.contains(&id) {
+            self.summary.duplicates += 1;
+            return Ok(());
+        }
+        let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
+        match self.mappings.map(record) {
+            Ok(event) => {
+                let line = serde_json::to_string(&event).map_err(|e| format!("cannot encode an event: {e}"))?;
+                let time_ms = event.get("time").and_then(|t| t.as_i64()).or(time).unwrap_or(0);
+                let encoded = EncodedEvent { line, time_ms };
+                if !self.batcher.fits(&encoded) {
+                    self.flush_and_commit().await?;
+                }
+                let key = (
+                    event.get("class_name").and_then(|v| v.as_str()).unwrap_or("?").to_string(),
+                    event.get("type_name").and_then(|v| v.as_str()).unwrap_or("?").to_string(),
+                );
+                *self.pending.entry(key).or_insert(0) += 1;
+                self.seen(id, time, w);
+                self.batcher.push(encoded);
+                if self.batcher.is_full() {
+                    self.flush_and_commit().await?;
+                }
+                Ok(())
+            }
+            Err(dl) => {
+                self.dead_letter(&dl)?;
+                self.seen(id, time, w);
+                Ok(())
+            }
+        }
+    }
+
+    fn seen(&mut self, id: String, time: Option<i64>, w: Window) {
+        match time {
+            Some(t) => {
+                self.dedup.insert(&id, t);
+                self.pos = self.planner.advance(self.pos, t.min(w.end_ms));
+            }
+            // Without a time, keep the id until the window is done.
+            None => {
+                self.dedup.insert(&id, w.end_ms);
+            }
+        }
+    }
+
+    fn dead_letter(&mut self, dl: &DeadLetter) -> Result<(), String> {
+        self.out.dead_letters.write(dl)?;
+        *self.summary.dead_letters.entry(dl.reason.code().to_string()).or_insert(0) += 1;
+        Ok(())
+    }
+
+    /// Ships the pending batch (retrying a sink that asks for it), makes dead letters durable,
+    /// then commits the position.
+    async fn flush_and_commit(&mut self) -> Result<(), String> {
+        if !self.batcher.is_empty() {
+            let batch = self.batcher.take();
+            let mut retries = 0;
+            let ack = loop {
+                match self.out.sink.send(&batch).await {
+                    Ok(ack) => break ack,
+                    Err(SinkError::Retryable(m)) if retries < self.opts.retry.max_retries => {
+                        retries += 1;
+                        self.stats.add_retry();
+                        tokio::time::sleep(self.opts.retry.delay(retries, None, &mut self.jitter)).await;
+                        let _ = m;
+                    }
+                    Err(e) => return Err(format!("{}: {e}", self.out.sink.describe())),
+                }
+            };
+            self.summary.batches += 1;
+            self.summary.sink_rejected += ack.rejected as u64;
+            for (k, n) in std::mem::take(&mut self.pending) {
+                *self.summary.events.entry(k).or_insert(0) += n;
+            }
+        }
+        self.out.dead_letters.sync()?;
+        let cp = Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, &self.dedup, now_ms());
+        self.out.store.save(&cp)
+    }
+}
