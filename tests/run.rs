@@ -1,0 +1,342 @@
+//! `engine run` against the built-in simulator over real loopback HTTP: every record exactly
+//! once under every fault, resumption after new and late records, a run stopped between
+//! batches, and the command line itself.
+
+use ocsf_engine::mapping::{MapOptions, MappingSet};
+use ocsf_engine::runner::checkpoint::CheckpointStore;
+use ocsf_engine::runner::retry::RetryPolicy;
+use ocsf_engine::runner::summary::Summary;
+use ocsf_engine::runner::{Outputs, RunOptions, prepare, run_stream};
+use ocsf_engine::simulator::{
+    DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, Fault, FaultConfig, SimConfig, SimHandle, start,
+};
+use ocsf_engine::sink::{Ack, Batch, BoxFuture, DeadLetterFile, Sink, SinkError};
+use ocsf_engine::source::SourceSpec;
+use ocsf_engine::source::stream::StreamSpec;
+use ocsf_engine::source::values::run_params;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("engine-run-test-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A sink that keeps events in memory and can ask the run to stop after some batches.
+struct MemorySink {
+    lines: Arc<Mutex<Vec<String>>>,
+    batches: usize,
+    stop_after: Option<(usize, watch::Sender<bool>)>,
+}
+
+impl Sink for MemorySink {
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>> {
+        Box::pin(async move {
+            self.lines.lock().unwrap().extend(batch.events.iter().map(|e| e.line.clone()));
+            self.batches += 1;
+            if let Some((n, stop)) = &self.stop_after
+                && self.batches >= *n
+            {
+                let _ = stop.send(true);
+            }
+            Ok(Ack { accepted: batch.len(), rejected: 0 })
+        })
+    }
+}
+
+/// The Entrust spec with test-sized windows: every setting comes from sources/entrust.yaml
+/// except the ones named here.
+fn entrust(window: u64, overlap: u64, page_size: u32) -> (SourceSpec, StreamSpec) {
+    let spec = SourceSpec::load(&root().join("sources/entrust.yaml")).expect("spec loads");
+    let mut stream = spec.streams[0].clone();
+    stream.window = Duration::from_secs(window);
+    stream.overlap = Duration::from_secs(overlap);
+    stream.settle_delay = Duration::ZERO;
+    stream.page_size = page_size;
+    (spec, stream)
+}
+
+fn sim_config(events: usize, seed: u64, span_secs: u64) -> SimConfig {
+    SimConfig {
+        events,
+        seed,
+        login_events: false,
+        end_time: Some(SystemTime::now() - Duration::from_secs(10)),
+        span: Duration::from_secs(span_secs),
+        ..SimConfig::default()
+    }
+}
+
+struct Ran {
+    ids: Vec<String>,
+    summary: Summary,
+}
+
+/// One `--once` run of the stream into memory, resuming from `state`.
+async fn run_once(
+    sim: &SimHandle,
+    spec: &SourceSpec,
+    stream: &StreamSpec,
+    state: &Path,
+    stop_after_batches: Option<usize>,
+) -> Ran {
+    let sets: Vec<(String, String)> = vec![
+        ("hostname".into(), sim.addr().to_string()),
+        ("client_id".into(), DEMO_APPLICATION_ID.into()),
+        ("client_secret".into(), DEMO_SHARED_SECRET.into()),
+        ("range".into(), "PT3H".into()),
+    ];
+    let params = run_params(spec, &sets, None).expect("params");
+    let prepared = prepare(spec, stream, &params, true).expect("prepared");
+    let mappings = MappingSet::load(&spec.mappings, &params.public(), MapOptions::default()).expect("mappings");
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let mut sink = MemorySink {
+        lines: Arc::clone(&lines),
+        batches: 0,
+        stop_after: stop_after_batches.map(|n| (n, stop_tx.clone())),
+    };
+    let mut dead = DeadLetterFile::new(&state.join("dead.ndjson"), false);
+    let store = CheckpointStore::new(state, &spec.name, &stream.name);
+    let opts = RunOptions {
+        once: true,
+        batch_max_events: 100,
+        retry: RetryPolicy {
+            base: Duration::from_millis(5),
+            max_delay: Duration::from_millis(50),
+            ..RetryPolicy::default()
+        },
+        timeout: Duration::from_secs(5),
+        progress_every: None,
+        plain_http_on_loopback: true,
+        ..RunOptions::default()
+    };
+    let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
+    let summary = run_stream(spec, stream, &params, &mappings, &prepared, outputs, &opts, stop_rx)
+        .await
+        .unwrap_or_else(|f| panic!("run failed: {}", f.message));
+    assert_eq!(summary.total_dead_letters(), 0, "{summary:?}");
+    let ids = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("events are JSON");
+            assert!(v["class_uid"].is_u64(), "an OCSF event: {l}");
+            v["metadata"]["uid"].as_str().expect("metadata.uid").to_string()
+        })
+        .collect();
+    drop(stop_tx);
+    Ran { ids, summary }
+}
+
+fn once_each(ids: &[String]) -> BTreeSet<String> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for id in ids {
+        *counts.entry(id).or_default() += 1;
+    }
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
+    ids.iter().cloned().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_enabled_every_record_exactly_once() {
+    let mut cfg = sim_config(1500, 21, 2 * 3600);
+    cfg.faults = FaultConfig {
+        kinds: Fault::ALL.into_iter().collect(),
+        rate: 0.25,
+        slow_delay: Duration::from_millis(50),
+        retry_after_secs: 1,
+        late_max_behind: Duration::from_secs(60),
+        ..FaultConfig::default()
+    };
+    let sim = start(cfg).await.expect("simulator");
+    let (spec, stream) = entrust(1800, 300, 50);
+    let state = temp_dir("faults");
+    let run = run_once(&sim, &spec, &stream, &state, None).await;
+    let got = once_each(&run.ids);
+
+    let counts = sim.fault_counts();
+    for f in Fault::ALL {
+        assert!(counts.get(&f).copied().unwrap_or(0) > 0, "{f} never injected: {counts:?}");
+    }
+    assert!(run.summary.retries > 0 && run.summary.unauthorized > 0 && run.summary.logins > 1, "{:?}", run.summary);
+    assert!(run.summary.duplicates > 0, "repeated edges and overlaps were dropped: {:?}", run.summary);
+
+    // Everything the tenant holds was delivered, except records the fault inserted behind a
+    // cursor already passed and outside every later overlap (a cursor never returns those).
+    let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
+    let late: BTreeSet<String> = sim.late_record_ids().into_iter().collect();
+    assert!(!late.is_empty());
+    assert!(got.is_subset(&truth), "only records of the tenant");
+    let missing: BTreeSet<String> = truth.difference(&got).cloned().collect();
+    assert!(missing.is_subset(&late), "lost records that were not late: {:?}", missing.difference(&late));
+    assert!(got.len() >= 1500, "{}", got.len());
+
+    // A second run with the same state (faults still on) repeats nothing.
+    let again = run_once(&sim, &spec, &stream, &state, None).await;
+    assert!(once_each(&again.ids).is_disjoint(&got), "a resumed run repeats nothing");
+
+    // A fresh read of the same tenant with faults paused is exactly the tenant, each once.
+    sim.set_faults_paused(true);
+    let fresh = run_once(&sim, &spec, &stream, &temp_dir("faults-fresh"), None).await;
+    assert_eq!(once_each(&fresh.ids), truth);
+    assert_eq!(fresh.ids.len(), truth.len());
+
+    let checkpoint = std::fs::read_to_string(CheckpointStore::new(&state, &spec.name, &stream.name).path()).unwrap();
+    assert!(!checkpoint.contains(DEMO_SHARED_SECRET) && !checkpoint.contains(DEMO_APPLICATION_ID));
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_fetches_only_new_and_late_records() {
+    let mut cfg = sim_config(800, 22, 2 * 3600);
+    cfg.faults = FaultConfig {
+        kinds: [Fault::TooManyRequests, Fault::InternalServerError, Fault::EdgeDuplicates].into_iter().collect(),
+        rate: 0.2,
+        retry_after_secs: 0,
+        late_max_behind: Duration::from_secs(60),
+        ..FaultConfig::default()
+    };
+    let sim = start(cfg).await.expect("simulator");
+    let (spec, stream) = entrust(3600, 300, 100);
+    let state = temp_dir("second");
+    let first = run_once(&sim, &spec, &stream, &state, None).await;
+    let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
+    assert_eq!(once_each(&first.ids), truth, "the first run reads the whole tenant");
+
+    let new: BTreeSet<String> = sim.append_events(40).into_iter().collect();
+    let late: BTreeSet<String> = sim.insert_late_records(5).into_iter().collect();
+    let second = run_once(&sim, &spec, &stream, &state, None).await;
+    let expected: BTreeSet<String> = new.union(&late).cloned().collect();
+    assert_eq!(once_each(&second.ids), expected, "only what is new, late records included");
+    assert!(second.summary.pages < first.summary.pages, "{} vs {}", second.summary.pages, first.summary.pages);
+
+    let third = run_once(&sim, &spec, &stream, &state, None).await;
+    assert!(third.ids.is_empty(), "nothing new: {:?}", third.ids);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_between_batches_resumes_without_loss_or_duplicates() {
+    let mut cfg = sim_config(1000, 23, 2 * 3600);
+    cfg.faults = FaultConfig {
+        kinds: [Fault::EdgeDuplicates, Fault::ServiceUnavailable, Fault::ExpireToken].into_iter().collect(),
+        rate: 0.2,
+        retry_after_secs: 0,
+        ..FaultConfig::default()
+    };
+    let sim = start(cfg).await.expect("simulator");
+    let (spec, stream) = entrust(3600, 300, 100);
+    let state = temp_dir("stopped");
+    let first = run_once(&sim, &spec, &stream, &state, Some(3)).await;
+    assert!(first.summary.interrupted, "{:?}", first.summary);
+    let got1 = once_each(&first.ids);
+    let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
+    assert!(got1.len() >= 300 && got1.len() < truth.len(), "stopped part-way: {}", got1.len());
+
+    let second = run_once(&sim, &spec, &stream, &state, None).await;
+    let got2 = once_each(&second.ids);
+    assert!(got1.is_disjoint(&got2), "nothing twice across the restart");
+    let all: BTreeSet<String> = got1.union(&got2).cloned().collect();
+    assert_eq!(all, truth, "nothing lost across the restart");
+    sim.shutdown().await;
+}
+
+fn engine(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_engine")).args(args).current_dir(dir).output().expect("engine runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_readme_command_pulls_a_simulated_tenant_end_to_end() {
+    let dir = temp_dir("cli");
+    let spec = root().join("sources/entrust.yaml");
+    let spec = spec.to_str().unwrap();
+    let (code, _, stderr) = engine(&dir, &["run", spec, "--simulate", "--once"]);
+    assert_eq!(code, 0, "{stderr}");
+    for part in ["Authentication", "Entity Management", "total", "pages:", "retries", "elapsed:"] {
+        assert!(stderr.contains(part), "summary lacks {part}: {stderr}");
+    }
+    let text = std::fs::read_to_string(dir.join("ocsf-events.simulated.ndjson")).expect("output written");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 1000, "{}", lines.len());
+    let ids: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSON");
+            assert!(matches!(v["class_uid"].as_u64(), Some(3002 | 3004)), "{l}");
+            v["metadata"]["uid"].as_str().unwrap().to_string()
+        })
+        .collect();
+    once_each(&ids);
+    assert!(!text.contains(DEMO_SHARED_SECRET));
+    assert!(!dir.join(".engine-state").exists(), "--simulate keeps its state out of the working directory");
+}
+
+#[test]
+fn configuration_errors_exit_2_and_say_what_to_do() {
+    let dir = temp_dir("config");
+    let spec = root().join("sources/entrust.yaml");
+    let spec = spec.to_str().unwrap();
+    let (code, _, stderr) = engine(&dir, &["run", spec, "--once"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("error[E408]: parameter `hostname` is required and has no value"), "{stderr}");
+    assert!(stderr.contains("pass --set hostname=<tenant>.<region>.trustedauth.com, or use --simulate"), "{stderr}");
+
+    let (code, _, stderr) = engine(
+        &dir,
+        &[
+            "run",
+            spec,
+            "--set",
+            "hostname=a.us.trustedauth.com",
+            "--set",
+            "client_id=${{env:ENGINE_RUN_TEST_UNSET}}",
+            "--set",
+            "client_secret=x",
+        ],
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("ENGINE_RUN_TEST_UNSET"), "{stderr}");
+
+    let (code, _, stderr) =
+        engine(&dir, &["run", spec, "--set", "hostname=a.us.trustedauth.com", "--set", "range=P91D"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("client_id") && stderr.contains("client_secret"), "every missing value at once: {stderr}");
+    assert!(!dir.join(".engine-state").exists());
+}
+
+#[test]
+fn a_damaged_checkpoint_is_reported_not_reset() {
+    let dir = temp_dir("torn");
+    let spec = root().join("sources/entrust.yaml");
+    let state = dir.join("state");
+    let cp = state.join("entrust_idaas/audit.checkpoint.json");
+    std::fs::create_dir_all(cp.parent().unwrap()).unwrap();
+    std::fs::write(&cp, "{\"format\":1,\"source\":\"entr").unwrap();
+    let (code, _, stderr) =
+        engine(&dir, &["run", spec.to_str().unwrap(), "--simulate", "--once", "--state-dir", state.to_str().unwrap()]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("is damaged"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&cp).unwrap(), "{\"format\":1,\"source\":\"entr", "left untouched");
+}
