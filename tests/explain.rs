@@ -10,7 +10,8 @@ fn root() -> PathBuf {
 }
 
 fn explain(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_engine")).arg("explain").args(args).current_dir(root()).output().unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_engine")).arg("explain").args(args).current_dir(root()).output().unwrap();
     (
         out.status.code().unwrap(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -32,7 +33,7 @@ fn an_inherited_and_adjusted_rule_names_every_line() {
     let (code, out, err) = explain(&["sources/entrust.yaml", path]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(
-        "status_id                     1                                                 mappings/entrust/_base.yaml:16, adjusted at mappings/entrust/authentication/_single_factor.yaml:5"
+        "status_id                     1                                                 mappings/entrust/_base.yaml:17, adjusted at mappings/entrust/authentication/_single_factor.yaml:6"
     ), "{out}");
     snapshot("password_success", &out);
 }
@@ -46,7 +47,10 @@ fn the_label_of_other_comes_from_its_rule_and_captions_from_the_engine() {
     let field = |p: &str| ex["fields"].as_array().unwrap().iter().find(|f| f["path"] == p).cloned().unwrap();
     assert_eq!(field("activity_name")["value"], "RESET");
     assert_eq!(field("activity_name")["provenance"]["kind"], "rule");
-    assert_eq!(field("entity.type")["provenance"], serde_json::json!({"kind": "derived", "from": "the caption of entity.type_id"}));
+    assert_eq!(
+        field("entity.type")["provenance"],
+        serde_json::json!({"kind": "derived", "from": "the caption of entity.type_id"})
+    );
     assert_eq!(field("unmapped")["provenance"]["kind"], "unmapped");
     let (_, text, _) = explain(&["sources/entrust.yaml", path]);
     snapshot("users_reset", &text);

@@ -5,8 +5,9 @@ mod coverage;
 mod explain;
 mod load;
 mod map;
-mod run;
 mod output;
+mod run;
+mod schema;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +31,8 @@ enum Command {
     Coverage(coverage::CoverageArgs),
     /// Pull a source's records into a sink, with checkpoints (the main job).
     Run(run::RunArgs),
+    /// Print the JSON Schema of mapping files, for editors.
+    Schema(schema::SchemaArgs),
     /// Run the built-in Entrust IDaaS simulator on loopback.
     Simulate(crate::simulator::SimulateArgs),
 }
@@ -48,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Coverage(args) => coverage::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Schema(args) => schema::run(args),
         Command::Simulate(args) => crate::simulator::main(args),
         Command::Run(args) => run::run(args),
     }

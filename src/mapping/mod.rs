@@ -14,6 +14,7 @@ mod inherit;
 mod path;
 mod program;
 mod recommended;
+mod schema;
 mod template;
 mod unmapped;
 
@@ -21,6 +22,7 @@ pub use coerce::parse_datetime;
 pub use explain::{Explanation, FieldOrigin, Provenance};
 pub use program::Mapping;
 pub use recommended::Recommended;
+pub use schema::mapping_schema;
 
 use crate::deadletter::{DeadLetter, Reason};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile};
