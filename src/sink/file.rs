@@ -110,7 +110,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("file-sink-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("out/events.ndjson");
-        let mut sink = FileSink::open(&path, 10, false).unwrap();
+        let mut sink = FileSink::open(&path, 8, false).unwrap();
         assert_eq!(sink.send(&batch(&["{\"a\":1}", "{\"a\":2}"])).await.unwrap().accepted, 2);
         sink.send(&batch(&["{\"a\":3}"])).await.unwrap();
         sink.send(&batch(&["{\"a\":4}"])).await.unwrap();

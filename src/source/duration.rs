@@ -87,7 +87,7 @@ pub fn format_duration(d: Duration) -> String {
             out.push_str(&format!("{m}M"));
         }
         if rest > 0 {
-            if rest % 1000 == 0 {
+            if rest.is_multiple_of(1000) {
                 out.push_str(&format!("{}S", rest / 1000));
             } else {
                 out.push_str(&format!("{}.{:03}S", rest / 1000, rest % 1000));

@@ -75,7 +75,9 @@ impl Template {
             Template::Expr(src) => {
                 let expr = env.compile_expression(src).map_err(|e| format!("`{{{{ {src} }}}}`: {e}"))?;
                 let v = expr.eval(ctx).map_err(|e| format!("`{{{{ {src} }}}}`: {}", e.kind()))?;
-                if v.is_undefined() || v.is_none() {
+                if v.is_undefined() {
+                    return Err(format!("`{{{{ {src} }}}}` is undefined"));
+                } else if v.is_none() {
                     Value::Null
                 } else {
                     serde_json::to_value(&v).map_err(|e| format!("`{{{{ {src} }}}}`: {e}"))?
