@@ -4,6 +4,7 @@
 // Configuration errors carry a location and hints; they are built on the load path only.
 #![allow(clippy::result_large_err)]
 
+pub mod aws;
 pub mod cli;
 pub mod deadletter;
 pub mod diagnostic;

@@ -1,6 +1,8 @@
 //! Parameter values at run time: `--set` over the spec's default, value references
-//! (`${{env:NAME}}`, `${{file:PATH}}`; `${{aws_secrets:…}}` is recognised but not supported
-//! yet), and [`Secret`], which never shows its value in `Debug` or `Display`.
+//! (`${{env:NAME}}`, `${{file:PATH}}`, `${{aws_secrets:<secret name or ARN>:<json key>}}`, the
+//! last read through [`crate::aws::secrets`]), and [`Secret`], which never shows its value in
+//! `Debug` or `Display`. A parameter whose value comes from AWS Secrets Manager is a secret
+//! even when the spec does not mark it so.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -123,10 +125,12 @@ pub fn resolve_refs(value: &str) -> Result<String, RefError> {
                 })?;
                 text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(&text).to_string()
             }
-            "aws_secrets" => return Err(RefError::Unsupported { scheme: "aws_secrets".into() }),
+            "aws_secrets" => crate::aws::secrets::resolve_blocking(arg)
+                .map(|secret| secret.expose().to_string())
+                .map_err(|e| RefError::Failed(e.to_string()))?,
             other => {
                 return Err(RefError::Failed(format!(
-                    "unknown reference kind `{other}`; use `${{{{env:NAME}}}}` or `${{{{file:PATH}}}}`"
+                    "unknown reference kind `{other}`; use `${{{{env:NAME}}}}`, `${{{{file:PATH}}}}` or `${{{{aws_secrets:NAME:KEY}}}}`"
                 )));
             }
         };
@@ -157,7 +161,10 @@ pub fn run_params(
                 let placeholder = p.placeholder.clone().unwrap_or_else(|| "VALUE".into());
                 let mut help = format!("pass --set {}={placeholder}", p.name);
                 if p.secret {
-                    help.push_str(&format!(" (or --set {}=${{{{env:NAME}}}} / ${{{{file:PATH}}}})", p.name));
+                    help.push_str(&format!(
+                        " (or --set {}=${{{{env:NAME}}}} / ${{{{file:PATH}}}} / ${{{{aws_secrets:NAME:KEY}}}})",
+                        p.name
+                    ));
                 }
                 if let Some(extra) = extra_help {
                     help.push_str(", ");
@@ -171,7 +178,12 @@ pub fn run_params(
         };
         match resolve_refs(&raw) {
             Ok(v) => {
-                let v = if p.secret { ParamValue::Secret(Secret::new(v)) } else { ParamValue::Plain(v) };
+                let from_secrets_manager = raw.contains("aws_secrets:");
+                let v = if p.secret || from_secrets_manager {
+                    ParamValue::Secret(Secret::new(v))
+                } else {
+                    ParamValue::Plain(v)
+                };
                 out.insert(p.name.clone(), v);
             }
             Err(RefError::Unsupported { scheme }) => diags.push(
@@ -225,9 +237,7 @@ mod tests {
             matches!(resolve_refs("${{vault:x}}"), Err(RefError::Failed(m)) if m.contains("unknown reference kind"))
         );
         assert!(matches!(resolve_refs("${{env:X"), Err(RefError::Failed(_))));
-        assert_eq!(
-            resolve_refs("${{aws_secrets:arn:aws:secretsmanager:us-east-1:1:secret:x:client_id}}"),
-            Err(RefError::Unsupported { scheme: "aws_secrets".into() })
-        );
+        // A malformed Secrets Manager reference fails before any call.
+        assert!(matches!(resolve_refs("${{aws_secrets:name:}}"), Err(RefError::Failed(m)) if m.contains("empty key")));
     }
 }

@@ -1,0 +1,16 @@
+//! AWS: the SDK configuration the engine uses (the default credential chain, the region and
+//! `AWS_ENDPOINT_URL` from the environment), and Secrets Manager references.
+
+pub mod secrets;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+/// The SDK configuration from the environment and profile files, with `region` when given
+/// (e.g. the region of a secret's ARN) instead of the configured one.
+pub async fn load_config(region: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r.to_string()));
+    }
+    loader.load().await
+}
