@@ -8,6 +8,7 @@
 //! [`Ack::rejected`].
 
 pub mod batch;
+pub mod cloudwatch;
 pub mod deadletter;
 pub mod file;
 pub mod stdout;
