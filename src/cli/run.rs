@@ -7,6 +7,9 @@ use crate::mapping::{MapOptions, MappingSet};
 use crate::runner::checkpoint::CheckpointStore;
 use crate::runner::{Outputs, RunOptions, prepare, run_stream};
 use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, FaultConfig, SimConfig, parse_fault_list};
+use crate::sink::cloudwatch::rejected::RejectedFile;
+use crate::sink::cloudwatch::retry::Backoff;
+use crate::sink::cloudwatch::{CloudWatchOptions, CloudWatchSink};
 use crate::sink::file::DEFAULT_ROTATE_BYTES;
 use crate::sink::{DeadLetterFile, FileSink, Sink, StdoutSink};
 use crate::source::values::run_params;
@@ -49,6 +52,12 @@ pub struct RunArgs {
     /// The CloudWatch Logs log group (with `--sink cloudwatch_logs`).
     #[arg(long, value_name = "NAME")]
     pub log_group: Option<String>,
+    /// With `--sink cloudwatch_logs`: create the log group when it does not exist.
+    #[arg(long)]
+    pub create_log_group: bool,
+    /// With `--sink cloudwatch_logs`: the log stream [default: `<source>-<stream>`].
+    #[arg(long, value_name = "NAME")]
+    pub log_stream: Option<String>,
     /// Where checkpoints are kept [default: .engine-state; with --simulate, a temporary directory].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
@@ -88,21 +97,40 @@ fn dead_letter_beside(output: &Path) -> PathBuf {
     output.with_file_name(format!("{stem}.dead-letter.ndjson"))
 }
 
-pub fn run(args: RunArgs) -> ExitCode {
-    if args.sink == SinkKind::CloudwatchLogs {
-        return config_error(
-            "the cloudwatch_logs sink is not supported yet",
-            Some("use --sink file or --sink stdout".into()),
-        );
+/// Runs a pipeline file as its source spec: its values come before `--set` (which wins), its
+/// sink applies unless an `--output` file was asked for. With `--simulate` the simulator's own
+/// credentials replace the pipeline's.
+fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::PipelineRun) {
+    let mut sets: Vec<String> = p
+        .sets
+        .into_iter()
+        .filter(|(k, _)| !(args.simulate && (k == "client_id" || k == "client_secret")))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    sets.append(&mut args.sets);
+    args.sets = sets;
+    args.spec = p.spec;
+    if let Some(group) = p.log_group
+        && args.log_group.is_none()
+        && args.output.is_none()
+    {
+        args.sink = SinkKind::CloudwatchLogs;
+        args.log_group = Some(group);
     }
-    if args.log_group.is_some() {
+}
+
+pub fn run(mut args: RunArgs) -> ExitCode {
+    if looks_like_pipeline(&args.spec) {
+        match crate::source::pipeline::load(&args.spec) {
+            Ok(p) => apply_pipeline(&mut args, p),
+            Err(e) => return config_error(e, None),
+        }
+    }
+    if args.log_group.is_some() && args.sink != SinkKind::CloudwatchLogs {
         return config_error("--log-group needs --sink cloudwatch_logs", None);
     }
-    if looks_like_pipeline(&args.spec) {
-        return config_error(
-            format!("`{}` is a pipeline file; pipeline files are not supported yet", args.spec.display()),
-            Some("run a source spec, e.g. `engine run sources/entrust.yaml --set hostname=…`".into()),
-        );
+    if args.sink == SinkKind::CloudwatchLogs && args.log_group.is_none() {
+        return config_error("--sink cloudwatch_logs needs --log-group NAME", None);
     }
     let mut diags = Diagnostics::default();
     let mut sets = parse_sets(&args.sets, &mut diags);
@@ -225,8 +253,9 @@ pub fn run(args: RunArgs) -> ExitCode {
             println!("api:          {}", prepared.base);
             println!("position:     {position}");
             println!("mappings:     {} from {}", mappings.mappings().len(), spec.mappings.display());
-            match args.sink {
-                SinkKind::Stdout => println!("events:       standard output"),
+            match (args.sink, &args.log_group) {
+                (SinkKind::Stdout, _) => println!("events:       standard output"),
+                (SinkKind::CloudwatchLogs, Some(g)) => println!("events:       CloudWatch Logs log group {g}"),
                 _ => println!("events:       {}", output.display()),
             }
             println!("dead letters: {}", dead_letter_path.display());
@@ -234,8 +263,29 @@ pub fn run(args: RunArgs) -> ExitCode {
             println!("dry run: nothing was fetched");
             return ExitCode::SUCCESS;
         }
+        let refused_stem =
+            output.file_stem().map_or_else(|| "ocsf-events".into(), |s| s.to_string_lossy().into_owned());
+        let refused_path = output.with_file_name(format!("{refused_stem}.cloudwatch-refused.ndjson"));
         let mut sink: Box<dyn Sink> = match args.sink {
             SinkKind::Stdout => Box::new(StdoutSink),
+            SinkKind::CloudwatchLogs => {
+                let options = CloudWatchOptions {
+                    log_group: args.log_group.clone().unwrap_or_default(),
+                    log_stream: args.log_stream.clone().unwrap_or_else(|| format!("{}-{}", spec.name, stream.name)),
+                    create_group: args.create_log_group,
+                    backoff: Backoff::default(),
+                };
+                let refused = RejectedFile::new(&refused_path, false);
+                let config = crate::aws::load_config(None).await;
+                match CloudWatchSink::connect(&config, options, refused).await {
+                    Ok(s) => Box::new(s),
+                    Err(e) => {
+                        eprintln!("engine run: {e}");
+                        let missing = e.contains("does not exist");
+                        return ExitCode::from(if missing { EXIT_CONFIG } else { EXIT_RUNTIME });
+                    }
+                }
+            }
             _ => match FileSink::open(&output, DEFAULT_ROTATE_BYTES, fresh && args.output.is_none()) {
                 Ok(f) => Box::new(f),
                 Err(e) => {
@@ -264,8 +314,9 @@ pub fn run(args: RunArgs) -> ExitCode {
         if let Some(dir) = temp_state {
             let _ = std::fs::remove_dir_all(dir);
         }
-        let where_to = match args.sink {
-            SinkKind::Stdout => "standard output".to_string(),
+        let where_to = match (args.sink, &args.log_group) {
+            (SinkKind::Stdout, _) => "standard output".to_string(),
+            (SinkKind::CloudwatchLogs, Some(g)) => format!("CloudWatch Logs log group {g}"),
             _ => output.display().to_string(),
         };
         match result {
@@ -274,6 +325,9 @@ pub fn run(args: RunArgs) -> ExitCode {
                 eprintln!("events:             {where_to}");
                 if summary.total_dead_letters() > 0 {
                     eprintln!("dead letters in:    {}", dead_letter_path.display());
+                }
+                if summary.sink_rejected > 0 && args.sink == SinkKind::CloudwatchLogs {
+                    eprintln!("refused events in:  {}", refused_path.display());
                 }
                 if summary.total_dead_letters() > 0 || summary.sink_rejected > 0 {
                     ExitCode::from(1)
