@@ -137,7 +137,8 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 pub struct Resolver {
     /// `None`: the default chain, loaded per lookup (with the ARN's region when it has one).
     config: Option<SdkConfig>,
-    cache: Mutex<HashMap<String, Secret>>,
+    /// Failures are kept too, so that a secret is asked for once however many values use it.
+    cache: Mutex<HashMap<String, Result<Secret, SecretError>>>,
     calls: AtomicUsize,
 }
 
@@ -178,11 +179,11 @@ impl Resolver {
         let r = SecretRef::parse(reference)?;
         let cached = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(&r.id).cloned();
         let whole = match cached {
-            Some(s) => s,
+            Some(s) => s?,
             None => {
-                let s = self.fetch(&r).await?;
+                let s = self.fetch(&r).await;
                 self.cache.lock().unwrap_or_else(|e| e.into_inner()).insert(r.id.clone(), s.clone());
-                s
+                s?
             }
         };
         extract(&r.id, r.key.as_deref(), &whole)
