@@ -98,7 +98,7 @@ fn dead_letter_beside(output: &Path) -> PathBuf {
 }
 
 /// Runs a pipeline file as its source spec: its values come before `--set` (which wins), its
-/// sink applies unless an `--output` file was asked for. With `--simulate` the simulator's own
+/// sink applies unless `--sink stdout`, an `--output` file or another `--log-group` was asked for. With `--simulate` the simulator's own
 /// credentials replace the pipeline's.
 fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::PipelineRun) {
     let mut sets: Vec<String> = p
@@ -113,6 +113,7 @@ fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::PipelineRun) {
     if let Some(group) = p.log_group
         && args.log_group.is_none()
         && args.output.is_none()
+        && args.sink == SinkKind::File
     {
         args.sink = SinkKind::CloudwatchLogs;
         args.log_group = Some(group);
