@@ -176,6 +176,8 @@ struct Run<'a> {
     batcher: Batcher,
     /// Events in the batch not yet acknowledged, by class and type.
     pending: BTreeMap<(String, String), u64>,
+    /// Of those, events of types no mapping names (taken by a fallback mapping), by type.
+    pending_unknown: BTreeMap<String, u64>,
     summary: Summary,
     stats: Arc<Stats>,
     stop: watch::Receiver<bool>,
@@ -229,6 +231,7 @@ pub async fn run_stream<'a>(
         dedup,
         batcher: Batcher::new(opts.batch_max_events, opts.batch_max_bytes, 1),
         pending: BTreeMap::new(),
+        pending_unknown: BTreeMap::new(),
         summary: Summary::default(),
         stats,
         stop,
@@ -335,6 +338,7 @@ impl Run<'_> {
             return Ok(());
         }
         let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
+        let unknown = self.mappings.unknown_type(&record);
         match self.mappings.map(record) {
             Ok(event) => {
                 let line = serde_json::to_string(&event).map_err(|e| format!("cannot encode an event: {e}"))?;
@@ -348,6 +352,9 @@ impl Run<'_> {
                     event.get("type_name").and_then(|v| v.as_str()).unwrap_or("?").to_string(),
                 );
                 *self.pending.entry(key).or_insert(0) += 1;
+                if let Some(t) = unknown {
+                    *self.pending_unknown.entry(t).or_insert(0) += 1;
+                }
                 self.seen(id, time, w);
                 self.batcher.push(encoded);
                 if self.batcher.is_full() {
@@ -404,6 +411,9 @@ impl Run<'_> {
             self.summary.sink_rejected += ack.rejected as u64;
             for (k, n) in std::mem::take(&mut self.pending) {
                 *self.summary.events.entry(k).or_insert(0) += n;
+            }
+            for (k, n) in std::mem::take(&mut self.pending_unknown) {
+                *self.summary.unknown_types.entry(k).or_insert(0) += n;
             }
         }
         self.out.dead_letters.sync()?;

@@ -47,6 +47,9 @@ pub struct Summary {
     pub events: BTreeMap<(String, String), u64>,
     /// Dead letters by reason code.
     pub dead_letters: BTreeMap<String, u64>,
+    /// Events of types no mapping names (a fallback mapping took them), by record type: what to
+    /// map next.
+    pub unknown_types: BTreeMap<String, u64>,
     /// Records dropped because their id was already delivered (overlap, repeated edges).
     pub duplicates: u64,
     pub pages: u64,
@@ -109,6 +112,11 @@ impl Summary {
                 out.push_str(&format!("dead letters:       {n} {reason}\n"));
             }
         }
+        for (ty, n) in &self.unknown_types {
+            out.push_str(&format!(
+                "unknown type:       {n} × {ty} (mapped by a fallback; worth a mapping of its own)\n"
+            ));
+        }
         let secs = self.elapsed.as_secs_f64();
         let rate = if secs > 0.0 { self.total_events() as f64 / secs } else { 0.0 };
         out.push_str(&format!("duplicates dropped: {}\n", self.duplicates));
@@ -140,6 +148,7 @@ mod tests {
         s.events.insert(("Authentication".into(), "Authentication: Logon".into()), 12);
         s.events.insert(("Entity Management".into(), "Entity Management: Create".into()), 3);
         s.dead_letters.insert("no_mapping".into(), 2);
+        s.unknown_types.insert("eventCategory=AUTHENTICATION, eventType=NewEvent".into(), 3);
         s.pages = 4;
         s.windows = 1;
         s.retries = 5;
@@ -150,6 +159,7 @@ mod tests {
         assert!(t.contains("total"), "{t}");
         assert!(t.contains("      15\n"), "{t}");
         assert!(t.contains("dead letters:       2 no_mapping"), "{t}");
+        assert!(t.contains("unknown type:       3 × eventCategory=AUTHENTICATION, eventType=NewEvent"), "{t}");
         assert!(t.contains("5 events/s"), "{t}");
         assert!(s.status_line().contains("15 events, 2 dead letters, 4 pages, 5 retries"));
     }
