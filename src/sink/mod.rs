@@ -11,6 +11,7 @@ pub mod batch;
 pub mod cloudwatch;
 pub mod deadletter;
 pub mod file;
+pub mod jsonl;
 pub mod stdout;
 
 pub use batch::{Batch, Batcher, EncodedEvent};

@@ -1,0 +1,62 @@
+//! A JSON-lines file opened on first use, appended to (or emptied on first use), and made
+//! durable on demand: the shape of every file of records set aside (dead letters, refused events).
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug)]
+pub struct JsonLinesFile {
+    path: PathBuf,
+    writer: Option<BufWriter<File>>,
+    truncate: bool,
+    pending: bool,
+    /// What the lines are, for error messages ("dead letters").
+    what: &'static str,
+}
+
+impl JsonLinesFile {
+    /// The file is created on the first line only. `truncate` empties an existing one then.
+    pub fn new(path: &Path, truncate: bool, what: &'static str) -> Self {
+        JsonLinesFile { path: path.to_path_buf(), writer: None, truncate, pending: false, what }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one line (`line` holds no newline).
+    pub fn write_line(&mut self, line: &str) -> Result<(), String> {
+        let err = |e: std::io::Error| format!("cannot write {} to `{}`: {e}", self.what, self.path.display());
+        if self.writer.is_none() {
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(err)?;
+            }
+            let mut o = OpenOptions::new();
+            if self.truncate {
+                o.write(true).create(true).truncate(true);
+            } else {
+                o.append(true).create(true);
+            }
+            self.writer = Some(BufWriter::new(o.open(&self.path).map_err(err)?));
+        }
+        let w = self.writer.as_mut().ok_or_else(|| format!("the file of {} is not open", self.what))?;
+        writeln!(w, "{line}").map_err(err)?;
+        self.pending = true;
+        Ok(())
+    }
+
+    /// Makes every line written so far durable.
+    pub fn sync(&mut self) -> Result<(), String> {
+        if !self.pending {
+            return Ok(());
+        }
+        let path = self.path.display().to_string();
+        if let Some(w) = &mut self.writer {
+            w.flush().map_err(|e| format!("cannot write `{path}`: {e}"))?;
+            w.get_ref().sync_data().map_err(|e| format!("cannot write `{path}`: {e}"))?;
+        }
+        self.pending = false;
+        Ok(())
+    }
+}
