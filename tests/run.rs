@@ -6,7 +6,7 @@ use ocsf_engine::mapping::{MapOptions, MappingSet};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
 use ocsf_engine::runner::retry::RetryPolicy;
 use ocsf_engine::runner::summary::Summary;
-use ocsf_engine::runner::{Outputs, RunOptions, prepare, run_stream};
+use ocsf_engine::runner::{Outputs, ParamsRefresh, RunOptions, prepare, run_stream};
 use ocsf_engine::simulator::{
     DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, Fault, FaultConfig, SimConfig, SimHandle, start,
 };
@@ -339,4 +339,65 @@ fn a_damaged_checkpoint_is_reported_not_reset() {
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains("is damaged"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&cp).unwrap(), "{\"format\":1,\"source\":\"entr", "left untouched");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_credentials_are_read_again_when_a_login_is_refused() {
+    let sim = start(sim_config(300, 23, 3600)).await.expect("simulator");
+    sim.rotate_shared_secret("rotated-shared-secret");
+    let (spec, stream) = entrust(3600, 300, 100);
+    let sets = |secret: &str| -> Vec<(String, String)> {
+        vec![
+            ("hostname".into(), sim.addr().to_string()),
+            ("client_id".into(), DEMO_APPLICATION_ID.into()),
+            ("client_secret".into(), secret.into()),
+            ("range".into(), "PT3H".into()),
+        ]
+    };
+    // The run starts with the value read before the rotation.
+    let params = run_params(&spec, &sets(DEMO_SHARED_SECRET), None).expect("params");
+    let prepared = prepare(&spec, &stream, &params, true).expect("prepared");
+    let mappings = MappingSet::load(&spec.mappings, &params.public(), MapOptions::default()).expect("mappings");
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let refresh = {
+        let (spec, sets, calls) = (spec.clone(), sets("rotated-shared-secret"), Arc::clone(&calls));
+        ParamsRefresh(Arc::new(move || {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            run_params(&spec, &sets, None).map_err(|d| format!("{d:?}"))
+        }))
+    };
+    let run = |refresh: Option<ParamsRefresh>, state: PathBuf| {
+        let (spec, stream, params, prepared, mappings) = (&spec, &stream, &params, &prepared, &mappings);
+        async move {
+            let lines = Arc::new(Mutex::new(Vec::new()));
+            let mut sink = MemorySink { lines: Arc::clone(&lines), batches: 0, stop_after: None };
+            let mut dead = DeadLetterFile::new(&state.join("dead.ndjson"), false);
+            let store = CheckpointStore::new(&state, &spec.name, &stream.name);
+            let opts = RunOptions {
+                once: true,
+                progress_every: None,
+                plain_http_on_loopback: true,
+                refresh_params: refresh,
+                ..RunOptions::default()
+            };
+            let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
+            let (_stop_tx, stop_rx) = watch::channel(false);
+            let result = run_stream(spec, stream, params, mappings, prepared, outputs, &opts, stop_rx).await;
+            let n = lines.lock().unwrap().len();
+            (result.map(|s| s.total_events()), n)
+        }
+    };
+
+    let (result, delivered) = run(Some(refresh), temp_dir("rotation")).await;
+    assert_eq!(result.map_err(|f| f.message), Ok(sim.record_ids().len() as u64));
+    assert_eq!(delivered, sim.record_ids().len());
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "read again once");
+
+    // Without a way to read them again, the refused login ends the run with a clear message.
+    let (result, delivered) = run(None, temp_dir("rotation-stale")).await;
+    let message = result.expect_err("a refused login").message;
+    assert!(message.contains("login failed"), "{message}");
+    assert!(!message.contains(DEMO_SHARED_SECRET), "{message}");
+    assert_eq!(delivered, 0);
+    sim.shutdown().await;
 }

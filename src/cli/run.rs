@@ -5,7 +5,7 @@ use super::load::{EXIT_CONFIG, report};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::mapping::{MapOptions, MappingSet};
 use crate::runner::checkpoint::CheckpointStore;
-use crate::runner::{Outputs, RunOptions, prepare, run_stream};
+use crate::runner::{Outputs, ParamsRefresh, RunOptions, prepare, run_stream};
 use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, FaultConfig, SimConfig, parse_fault_list};
 use crate::sink::cloudwatch::rejected::RejectedFile;
 use crate::sink::cloudwatch::retry::Backoff;
@@ -306,7 +306,22 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 }
             }
         });
-        let opts = RunOptions { once: args.once, plain_http_on_loopback: args.simulate, ..RunOptions::default() };
+        // Credentials read from Secrets Manager, a file or the environment are read again when
+        // the API refuses a login, so that a rotation does not need a restart.
+        let refresh_params = sets.iter().any(|(_, v)| v.contains("${{")).then(|| {
+            let (spec, sets) = (spec.clone(), sets.clone());
+            ParamsRefresh(std::sync::Arc::new(move || {
+                crate::aws::secrets::global().forget_all();
+                run_params(&spec, &sets, None)
+                    .map_err(|d| d.iter().map(|d| d.kind.to_string()).collect::<Vec<_>>().join("; "))
+            }))
+        });
+        let opts = RunOptions {
+            once: args.once,
+            plain_http_on_loopback: args.simulate,
+            refresh_params,
+            ..RunOptions::default()
+        };
         let outputs = Outputs { sink: sink.as_mut(), dead_letters: &mut dead_letters, store: &store };
         let result = run_stream(&spec, &stream, &params, &mappings, &prepared, outputs, &opts, stop_rx).await;
         if let Some(s) = sim {

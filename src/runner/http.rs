@@ -73,7 +73,12 @@ pub struct Api {
     secrets: Vec<String>,
     stats: Arc<Stats>,
     stop: watch::Receiver<bool>,
+    /// Reads the parameters again (secrets included) when a login is refused: a rotation.
+    refresh: Option<ParamRefresh>,
 }
+
+/// Resolves a source's parameters again: request-template values and the secrets to scrub.
+pub type ParamRefresh = Arc<dyn Fn() -> Result<(minijinja::Value, Vec<String>), String> + Send + Sync>;
 
 impl Api {
     #[allow(clippy::too_many_arguments)]
@@ -93,7 +98,25 @@ impl Api {
             .user_agent(concat!("ocsf-engine/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-        Ok(Api { client, base, auth, params, token: None, retry, jitter: Jitter::from_clock(), secrets, stats, stop })
+        Ok(Api {
+            client,
+            base,
+            auth,
+            params,
+            token: None,
+            retry,
+            jitter: Jitter::from_clock(),
+            secrets,
+            stats,
+            stop,
+            refresh: None,
+        })
+    }
+
+    /// On a refused login, read the parameters again once (credentials rotated) and retry.
+    pub fn with_refresh(mut self, refresh: Option<ParamRefresh>) -> Self {
+        self.refresh = refresh;
+        self
     }
 
     pub fn base(&self) -> &Url {
@@ -205,11 +228,15 @@ impl Api {
 
     /// Logs in (with retries) and caches the token.
     async fn login(&mut self, login: &LoginAuth) -> Result<(), CallError> {
-        let ctx = minijinja::context! { params => self.params.clone() };
-        let body = login.body.render(&ctx).map_err(|e| CallError::Refused(format!("login body: {e}")))?;
+        let render = |params: &minijinja::Value| -> Result<Option<serde_json::Value>, CallError> {
+            let ctx = minijinja::context! { params => params.clone() };
+            let body = login.body.render(&ctx).map_err(|e| CallError::Refused(format!("login body: {e}")))?;
+            Ok((!body.is_null()).then_some(body))
+        };
         let method = Method::from_bytes(login.method.as_bytes()).unwrap_or(Method::POST);
-        let body = (!body.is_null()).then_some(body);
+        let mut body = render(&self.params)?;
         let mut retries = 0;
+        let mut refreshed = false;
         loop {
             let issued = now_ms();
             match self.exchange(&method, &login.path, &[], body.as_ref(), None).await {
@@ -223,6 +250,25 @@ impl Api {
                     return Ok(());
                 }
                 Err(Failure::Unauthorized(what) | Failure::Refused(what)) => {
+                    if !refreshed && let Some(refresh) = self.refresh.clone() {
+                        // The credentials may have been rotated: read them again, once.
+                        refreshed = true;
+                        match refresh() {
+                            Ok((params, secrets)) => {
+                                self.params = params;
+                                self.secrets.extend(secrets);
+                                body = render(&self.params)?;
+                                continue;
+                            }
+                            Err(e) => {
+                                return Err(CallError::Refused(format!(
+                                    "login failed: {}; reading the credentials again failed: {}",
+                                    self.scrub(&what),
+                                    self.scrub(&e)
+                                )));
+                            }
+                        }
+                    }
                     return Err(CallError::Refused(format!(
                         "login failed: {}; check the credentials parameters",
                         self.scrub(&what)

@@ -50,6 +50,18 @@ pub struct RunOptions {
     pub progress_every: Option<Duration>,
     /// Talk plain http to a loopback base URL written with https (the built-in simulator).
     pub plain_http_on_loopback: bool,
+    /// Reads the parameters again when a login is refused (rotated credentials).
+    pub refresh_params: Option<ParamsRefresh>,
+}
+
+/// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
+#[derive(Clone)]
+pub struct ParamsRefresh(pub Arc<dyn Fn() -> Result<Params, String> + Send + Sync>);
+
+impl std::fmt::Debug for ParamsRefresh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ParamsRefresh")
+    }
 }
 
 impl Default for RunOptions {
@@ -62,6 +74,7 @@ impl Default for RunOptions {
             timeout: Duration::from_secs(30),
             progress_every: Some(Duration::from_secs(5)),
             plain_http_on_loopback: false,
+            refresh_params: None,
         }
     }
 }
@@ -219,7 +232,14 @@ pub async fn run_stream<'a>(
         Arc::clone(&stats),
         stop.clone(),
     )
-    .map_err(fail)?;
+    .map_err(fail)?
+    .with_refresh(opts.refresh_params.clone().map(|r| {
+        let refresh: http::ParamRefresh = Arc::new(move || {
+            let params = (r.0)()?;
+            Ok((params_value(&params), params.secret_values()))
+        });
+        refresh
+    }));
     let mut run = Run {
         spec,
         stream,

@@ -151,6 +151,13 @@ impl SimHandle {
         self.shared.tokens().revoke_all();
     }
 
+    /// Rotates the application's shared secret: logins now need `new`, and every issued token
+    /// is revoked, as after a rotation on a real tenant.
+    pub fn rotate_shared_secret(&self, new: &str) {
+        *self.shared.rotated_secret.lock().unwrap_or_else(|e| e.into_inner()) = Some(new.to_string());
+        self.expire_tokens();
+    }
+
     /// Suspends (or resumes) request faults, e.g. for a clean verification read.
     pub fn set_faults_paused(&self, paused: bool) {
         self.shared.faults().set_paused(paused);

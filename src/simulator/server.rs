@@ -45,6 +45,8 @@ pub struct Shared {
     pub tokens: Mutex<TokenStore>,
     pub faults: Mutex<FaultScheduler>,
     pub cursor_key: u64,
+    /// A shared secret that replaced the configured one (a rotation).
+    pub rotated_secret: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -53,6 +55,7 @@ impl Shared {
             tokens: Mutex::new(TokenStore::new(config.seed)),
             faults: Mutex::new(FaultScheduler::new(config.seed, &config.faults)),
             cursor_key: mix64(config.seed ^ 0xc0_75_02),
+            rotated_secret: Mutex::new(None),
             tenant: RwLock::new(tenant),
             config,
         }
@@ -293,7 +296,11 @@ async fn api(shared: &Arc<Shared>, peer: SocketAddr, endpoint: Endpoint, req: Re
 }
 
 fn login(shared: &Shared, peer: SocketAddr, body: &[u8]) -> Reply {
-    let app = &shared.config.credentials;
+    let mut app = shared.config.credentials.clone();
+    if let Some(rotated) = shared.rotated_secret.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        app.shared_secret = rotated;
+    }
+    let app = &app;
     let request = match auth::parse_login(body).and_then(|l| auth::check_credentials(&l, app).map(|()| l)) {
         Ok(l) => l,
         Err(e) => return e.into(),
