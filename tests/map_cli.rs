@@ -163,3 +163,19 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn a_hostname_with_a_scheme_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(["map", "sources/entrust.yaml", "--set", "hostname=https://acme.us.trustedauth.com/"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error[E409]: parameter `hostname`: give the host name alone, without a scheme"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help: pass --set hostname=<tenant>.<region>.trustedauth.com"), "{stderr}");
+}

@@ -99,6 +99,8 @@ pub enum ErrorKind {
     InsecureUrl { url: String },
     #[error("parameter `{name}` is required and has no value")]
     RequiredParam { name: String },
+    #[error("parameter `{name}`: {reason}")]
+    BadParamValue { name: String, reason: String },
 }
 
 impl ErrorKind {
@@ -148,6 +150,7 @@ impl ErrorKind {
             UnsupportedValueRef { .. } => "E406",
             InsecureUrl { .. } => "E407",
             RequiredParam { .. } => "E408",
+            BadParamValue { .. } => "E409",
         }
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const SPEC_KEYS: &[&str] = &["name", "description", "mappings", "params", "base_url", "auth", "streams"];
-const PARAM_KEYS: &[&str] = &["description", "required", "secret", "default", "example", "placeholder"];
+const PARAM_KEYS: &[&str] = &["description", "required", "secret", "default", "example", "placeholder", "format"];
 
 /// A loaded source spec.
 #[derive(Debug, Clone)]
@@ -43,6 +43,8 @@ pub struct ParamSpec {
     pub example: Option<String>,
     /// What to write after `--set name=` in help text (e.g. `<tenant>.<region>.trustedauth.com`).
     pub placeholder: Option<String>,
+    /// A shape the value must have (`hostname`: a bare host name, optionally with a port).
+    pub format: Option<ParamFormat>,
     pub span: Span,
 }
 
@@ -68,7 +70,18 @@ impl SourceSpec {
             self.params.iter().map(|p| (p.name.clone(), p.default.clone().or_else(|| p.example.clone()))).collect();
         for (key, value) in sets {
             match values.get_mut(key) {
-                Some(slot) => *slot = Some(value.clone()),
+                Some(slot) => {
+                    let param = self.params.iter().find(|p| &p.name == key);
+                    if let Some(reason) = param.and_then(|p| p.format).and_then(|f| f.problem(value)) {
+                        let placeholder = param.and_then(|p| p.placeholder.clone()).unwrap_or_else(|| "VALUE".into());
+                        diags.push(
+                            Diagnostic::new(ErrorKind::BadParamValue { name: key.clone(), reason })
+                                .at_opt(param.map(|p| p.span.clone()))
+                                .help(format!("pass --set {key}={placeholder}")),
+                        );
+                    }
+                    *slot = Some(value.clone());
+                }
                 None => {
                     let help = did_you_mean(key, self.params.iter().map(|p| p.name.as_str()))
                         .map(|n| format!("did you mean `{n}`?"));
@@ -83,6 +96,56 @@ impl SourceSpec {
 
     fn param_names(&self) -> String {
         self.params.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The shape a parameter's value must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamFormat {
+    /// A bare DNS name or IP address, optionally with `:port`: no scheme, path or user info,
+    /// so that a value cannot point requests (and credentials) somewhere unintended.
+    Hostname,
+}
+
+impl ParamFormat {
+    /// Why `value` does not have this shape, if it does not.
+    pub fn problem(self, value: &str) -> Option<String> {
+        match self {
+            ParamFormat::Hostname => {
+                if value.starts_with('[') {
+                    let ok = value.parse::<std::net::SocketAddr>().is_ok()
+                        || value.trim_start_matches('[').trim_end_matches(']').parse::<std::net::Ipv6Addr>().is_ok();
+                    return (!ok).then(|| format!("`{value}` is not a host name"));
+                }
+                if value.contains("://") {
+                    return Some("give the host name alone, without a scheme (`https://`)".into());
+                }
+                if value.contains(['/', '?', '#']) {
+                    return Some("give the host name alone, without a path".into());
+                }
+                if value.contains('@') {
+                    return Some("give the host name alone, without user information (`user@`)".into());
+                }
+                let (host, port) = match value.rsplit_once(':') {
+                    Some((h, p)) if !h.contains(':') => (h, Some(p)),
+                    _ => (value, None),
+                };
+                if port.is_some_and(|p| p.parse::<u16>().is_err()) {
+                    return Some("the port after `:` must be a number up to 65535".into());
+                }
+                let label_ok = |l: &str| {
+                    !l.is_empty()
+                        && l.len() <= 63
+                        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                        && !l.starts_with('-')
+                        && !l.ends_with('-')
+                };
+                if host.is_empty() || host.len() > 253 || !host.split('.').all(label_ok) {
+                    return Some(format!("`{value}` is not a host name"));
+                }
+                None
+            }
+        }
     }
 }
 
@@ -206,6 +269,20 @@ fn decode_param(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) ->
         default: scalar("default", diags),
         example: scalar("example", diags),
         placeholder: r.str("placeholder", diags).map(|(p, _)| p),
+        format: r.str("format", diags).and_then(|(f, span)| match f.as_str() {
+            "hostname" => Some(ParamFormat::Hostname),
+            other => {
+                diags.push(
+                    Diagnostic::new(ErrorKind::InvalidValue {
+                        key: "format".into(),
+                        reason: format!("`{other}` is not a format this engine checks"),
+                    })
+                    .at(span)
+                    .help("formats: hostname"),
+                );
+                None
+            }
+        }),
         span,
     };
     if param.required && param.default.is_some() {
@@ -251,6 +328,28 @@ fn normalize(path: &Path) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use super::ParamFormat;
+
+    #[test]
+    fn host_names_are_bare() {
+        let h = ParamFormat::Hostname;
+        for ok in ["acme.us.trustedauth.com", "127.0.0.1:8443", "localhost", "[::1]:9000", "[2001:db8::1]"] {
+            assert_eq!(h.problem(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("https://acme.us.trustedauth.com", "scheme"),
+            ("acme.us.trustedauth.com/api", "path"),
+            ("admin@acme.us.trustedauth.com", "user information"),
+            ("acme.us.trustedauth.com:https", "port"),
+            ("acme..com", "not a host name"),
+            ("-acme.com", "not a host name"),
+            ("", "not a host name"),
+        ] {
+            let problem = h.problem(bad).unwrap_or_else(|| panic!("{bad} accepted"));
+            assert!(problem.contains(why), "{bad}: {problem}");
+        }
+    }
+
     use super::normalize;
     use std::path::Path;
 

@@ -177,6 +177,15 @@ pub fn run_params(
             continue;
         };
         match resolve_refs(&raw) {
+            Ok(v) if p.format.and_then(|f| f.problem(&v)).is_some() => {
+                let reason = p.format.and_then(|f| f.problem(&v)).unwrap_or_default();
+                let placeholder = p.placeholder.clone().unwrap_or_else(|| "VALUE".into());
+                diags.push(
+                    Diagnostic::new(ErrorKind::BadParamValue { name: p.name.clone(), reason })
+                        .at(p.span.clone())
+                        .help(format!("pass --set {}={placeholder}", p.name)),
+                );
+            }
             Ok(v) => {
                 let from_secrets_manager = raw.contains("aws_secrets:");
                 let v = if p.secret || from_secrets_manager {
