@@ -110,30 +110,9 @@ mod tests {
     fn serialises_all_25_keys_with_nulls() {
         let e = AuditEvent {
             id: "x".into(),
-            account_id: None,
             event_time: "2025-12-01T20:10:04Z".into(),
             event_category: Some("AUTHENTICATION".into()),
-            event_outcome: None,
-            event_type: None,
-            event_version: None,
-            message: None,
-            subject: None,
-            subject_name: None,
-            subject_type: None,
-            source_ip: None,
-            resource_id: None,
-            resource_name: None,
-            token: None,
-            entity_type: None,
-            entity_id: None,
-            entity_name: None,
-            entity_action: None,
-            required_permission: None,
-            subscriber_admin_role_id: None,
-            subscriber_admin_role_name: None,
-            service_provider_admin_role_id: None,
-            service_provider_admin_role_name: None,
-            audit_details: None,
+            ..crate::simulator::generate::empty_event()
         };
         let v = serde_json::to_value(&e).expect("serialise");
         let obj = v.as_object().expect("object");
