@@ -162,3 +162,19 @@ fn records_of_unknown_types_are_named_for_counting() {
     );
     assert_eq!(set.unknown_type(&read("entity_management/users/USERS_edit.json")), None);
 }
+
+#[test]
+fn mapping_names_the_unknown_type_from_the_same_dispatch() {
+    let set = load("sources/entrust.yaml");
+    let read = |rel: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/entrust").join(rel)).unwrap())
+            .unwrap()
+    };
+    for rel in ["authentication/unknown_event_type/new_event_type.json", "entity_management/users/USERS_edit.json"] {
+        let record = read(rel);
+        let expected = set.unknown_type(&record);
+        let (event, unknown) = set.map_counted(record.clone()).expect("maps");
+        assert_eq!(unknown, expected, "{rel}");
+        assert_eq!(event, set.map(record).unwrap(), "{rel}");
+    }
+}

@@ -54,12 +54,12 @@ pub fn run(args: MapArgs) -> ExitCode {
     for (name, reader) in inputs {
         for input in Records::new(reader) {
             let result = match input {
-                Input::Record(record) => {
-                    if let Some(t) = loaded.mappings.unknown_type(&record) {
+                Input::Record(record) => loaded.mappings.map_counted(record).map(|(event, unknown_type)| {
+                    if let Some(t) = unknown_type {
                         *unknown.entry(t).or_default() += 1;
                     }
-                    loaded.mappings.map(record)
-                }
+                    event
+                }),
                 Input::NotJson { line, text, error } => Err(Box::new(DeadLetter::new(
                     Reason::InvalidRecord,
                     format!("{name}:{line}: not JSON: {error}"),

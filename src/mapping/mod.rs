@@ -41,6 +41,8 @@ pub(crate) struct Done<'m> {
     pub event: Value,
     pub mapping: &'m Mapping,
     pub produced: Vec<usize>,
+    /// For a record only a fallback mapping took, its type (see [`MappingSet::unknown_type`]).
+    pub unknown_type: Option<String>,
 }
 
 /// Options for producing events.
@@ -139,6 +141,12 @@ impl MappingSet {
         self.run(record, false).map(|done| done.event)
     }
 
+    /// Like [`MappingSet::map`], and also gives the record's type when no mapping names it
+    /// (as [`MappingSet::unknown_type`] would), from the same dispatch.
+    pub fn map_counted(&self, record: Value) -> Result<(Value, Option<String>), Box<DeadLetter>> {
+        self.run(record, false).map(|done| (done.event, done.unknown_type))
+    }
+
     /// Maps one record and keeps which rule produced each field (`engine explain`).
     pub(crate) fn run(&self, record: Value, trace: bool) -> Result<Done<'_>, Box<DeadLetter>> {
         if !record.is_object() {
@@ -160,6 +168,7 @@ impl MappingSet {
             return Err(Box::new(DeadLetter::new(Reason::NoMapping, message, record)));
         };
         let mapping = &self.mappings[index];
+        let unknown_type = mapping.fallback.then(|| self.dispatch.describe_present(&record));
         let record = Arc::new(record);
         let mut run = program::Run::new(&self.templates, Arc::clone(&record));
         if trace {
@@ -179,7 +188,7 @@ impl MappingSet {
         ocsf::derive(&mut event, mapping.class);
         let event = Value::Object(event);
         match ocsf::validate(&event) {
-            Ok(()) => Ok(Done { event, mapping, produced }),
+            Ok(()) => Ok(Done { event, mapping, produced, unknown_type }),
             Err(mut details) => {
                 details.extend(notes.into_iter().map(|n| format!("note: {n}")));
                 let record = Arc::try_unwrap(record).unwrap_or_else(|shared| (*shared).clone());

@@ -358,9 +358,8 @@ impl Run<'_> {
             return Ok(());
         }
         let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
-        let unknown = self.mappings.unknown_type(&record);
-        match self.mappings.map(record) {
-            Ok(event) => {
+        match self.mappings.map_counted(record) {
+            Ok((event, unknown)) => {
                 let line = serde_json::to_string(&event).map_err(|e| format!("cannot encode an event: {e}"))?;
                 let time_ms = event.get("time").and_then(|t| t.as_i64()).or(time).unwrap_or(0);
                 let encoded = EncodedEvent { line, time_ms };
