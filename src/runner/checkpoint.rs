@@ -2,11 +2,17 @@
 //! directory, replaced atomically (temporary file, fsync, rename, fsync of the directory),
 //! mode 0600, holding no secrets. A file that cannot be read back is reported, never
 //! silently replaced by a fresh start.
+//!
+//! Beside the position it holds what makes the output exactly-once across crashes: the
+//! sink's committed state (a file's committed length), the dead-letter file's committed
+//! length, and, between a sink's write-ahead intent and the commit of its batch, that intent.
 
 use super::dedup::Dedup;
 use super::window::Position;
+use crate::sink::mark::FileMark;
 use crate::source::timefmt::iso_millis;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +31,15 @@ pub struct Checkpoint {
     /// Ids already delivered whose records are at or after `resume_from_ms`: `[id, time_ms]`.
     pub seen: Vec<(String, i64)>,
     pub updated: String,
+    /// The sink's committed state (see `Sink::committed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sink: Option<Value>,
+    /// The committed length of the dead-letter file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letters: Option<FileMark>,
+    /// The sink's write-ahead intent for a batch sent but not yet committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Value>,
 }
 
 impl Checkpoint {
@@ -38,6 +53,9 @@ impl Checkpoint {
             watermark: iso_millis(pos.watermark_ms),
             seen: dedup.entries(),
             updated: iso_millis(now_ms),
+            sink: None,
+            dead_letters: None,
+            pending: None,
         }
     }
 

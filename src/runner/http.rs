@@ -18,8 +18,10 @@ use tokio::sync::watch;
 pub enum CallError {
     /// Retries exhausted on a transient failure (exit 3).
     GaveUp(String),
-    /// The API refused the request (a 4xx other than 401/408/429) or the login.
+    /// The API refused the login or the credentials.
     Refused(String),
+    /// The API refused the request itself (a 4xx other than 401/408/429).
+    RequestRefused(String),
     /// Shutdown was requested while waiting.
     Stopped,
 }
@@ -27,7 +29,7 @@ pub enum CallError {
 impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CallError::GaveUp(m) | CallError::Refused(m) => f.write_str(m),
+            CallError::GaveUp(m) | CallError::Refused(m) | CallError::RequestRefused(m) => f.write_str(m),
             CallError::Stopped => f.write_str("stopped"),
         }
     }
@@ -338,7 +340,10 @@ impl Api {
                     Err(e) => (format!("{method} {path}: unusable response: {e}"), None),
                 },
                 Err(Failure::Refused(what)) => {
-                    return Err(CallError::Refused(format!("the API refused the request: {}", self.scrub(&what))));
+                    return Err(CallError::RequestRefused(format!(
+                        "the API refused the request: {}",
+                        self.scrub(&what)
+                    )));
                 }
                 Err(Failure::Unauthorized(what)) => {
                     self.stats.add_unauthorized();

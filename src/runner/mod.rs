@@ -11,6 +11,7 @@ pub mod dedup;
 pub mod http;
 pub mod pager;
 pub mod retry;
+pub mod shutdown;
 pub mod summary;
 pub mod window;
 
@@ -35,6 +36,10 @@ use std::time::{Duration, Instant};
 use summary::{Stats, Summary};
 use tokio::sync::watch;
 use window::{Planner, Position, Window};
+
+/// How often in a row one window is read again from its start after the API refused its
+/// cursor without the re-read bringing a new record.
+pub const MAX_WINDOW_RESTARTS: u32 = 3;
 
 /// How a run behaves.
 #[derive(Debug, Clone)]
@@ -186,6 +191,8 @@ struct Run<'a> {
     planner: Planner,
     pos: Position,
     dedup: Dedup,
+    /// The checkpoint last saved.
+    committed: Checkpoint,
     batcher: Batcher,
     /// Events in the batch not yet acknowledged, by class and type.
     pending: BTreeMap<(String, String), u64>,
@@ -217,9 +224,35 @@ pub async fn run_stream<'a>(
         precision_ms: stream.time_format.precision_ms(),
     };
     let fail = |message: String| RunFailure { message, summary: Summary::default() };
-    let (pos, dedup) = match out.store.load().map_err(fail)? {
+    let loaded = out.store.load().map_err(fail)?;
+    // Before anything is written: bring the outputs back to what the checkpoint committed
+    // (cut what a killed run wrote past it, recognise what it sent without a commit).
+    let checkpoint_note = |e: String| fail(format!("{e} (checkpoint `{}`)", out.store.path().display()));
+    if let Some(cp) = &loaded {
+        let describe = out.sink.describe();
+        out.sink
+            .resume(cp.sink.as_ref(), cp.pending.as_ref())
+            .await
+            .map_err(|e| checkpoint_note(format!("cannot resume {describe}: {e}")))?;
+        if let Some(mark) = &cp.dead_letters {
+            out.dead_letters.restore(mark).map_err(|e| checkpoint_note(format!("dead letters: {e}")))?;
+        }
+    }
+    let (pos, dedup) = match &loaded {
         Some(cp) => (cp.position(), cp.dedup()),
         None => (planner.initial(now_ms(), prepared.lookback), Dedup::default()),
+    };
+    let committed = match loaded {
+        Some(cp) => cp,
+        None => {
+            // A first run records where its outputs start, so that a crash before its first
+            // commit is undone too.
+            let mut cp = Checkpoint::new(&spec.name, &stream.name, pos, &dedup, now_ms());
+            cp.sink = out.sink.committed();
+            cp.dead_letters = Some(out.dead_letters.mark());
+            out.store.save(&cp).map_err(fail)?;
+            cp
+        }
     };
     let stats = Arc::new(Stats::default());
     let api = Api::new(
@@ -249,6 +282,7 @@ pub async fn run_stream<'a>(
         planner,
         pos,
         dedup,
+        committed,
         batcher: Batcher::new(opts.batch_max_events, opts.batch_max_bytes, 1),
         pending: BTreeMap::new(),
         pending_unknown: BTreeMap::new(),
@@ -284,6 +318,8 @@ impl Run<'_> {
             while let Some(w) = self.planner.next(self.pos, target) {
                 self.summary.windows += 1;
                 let mut cursor: Option<String> = None;
+                let mut restarts = 0;
+                let mut progress_at_restart = usize::MAX;
                 loop {
                     if self.stopped() {
                         self.summary.interrupted = true;
@@ -298,6 +334,23 @@ impl Run<'_> {
                         Err(CallError::Stopped) => {
                             self.summary.interrupted = true;
                             break 'poll;
+                        }
+                        // A cursor the API no longer accepts (expired, forgotten): read the
+                        // window again from its start; records already delivered are dropped
+                        // by id.
+                        Err(CallError::RequestRefused(m)) if cursor.is_some() && restarts < MAX_WINDOW_RESTARTS => {
+                            // Only restarts that brought nothing new count against the bound.
+                            let progress = self.dedup.len();
+                            if progress != progress_at_restart {
+                                restarts = 0;
+                                progress_at_restart = progress;
+                            }
+                            restarts += 1;
+                            self.summary.cursor_restarts += 1;
+                            self.stats.add_retry();
+                            let _ = m;
+                            cursor = None;
+                            continue;
                         }
                         Err(e) => {
                             // Keep what was read: ship it and commit, then fail.
@@ -413,6 +466,15 @@ impl Run<'_> {
     async fn flush_and_commit(&mut self) -> Result<(), String> {
         if !self.batcher.is_empty() {
             let batch = self.batcher.take();
+            // Write-ahead: what the sink must find in the checkpoint if this run dies mid-send.
+            let describe = self.out.sink.describe();
+            if let Some(intent) = self.out.sink.intent(&batch).map_err(|e| format!("{describe}: {e}"))? {
+                let mut ahead = self.committed.clone();
+                ahead.pending = Some(intent);
+                ahead.updated = iso_millis(now_ms());
+                self.out.store.save(&ahead)?;
+                self.committed = ahead;
+            }
             let mut retries = 0;
             let ack = loop {
                 match self.out.sink.send(&batch).await {
@@ -436,7 +498,11 @@ impl Run<'_> {
             }
         }
         self.out.dead_letters.sync()?;
-        let cp = Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, &self.dedup, now_ms());
-        self.out.store.save(&cp)
+        let mut cp = Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, &self.dedup, now_ms());
+        cp.sink = self.out.sink.committed();
+        cp.dead_letters = Some(self.out.dead_letters.mark());
+        self.out.store.save(&cp)?;
+        self.committed = cp;
+        Ok(())
     }
 }

@@ -59,6 +59,8 @@ pub struct Summary {
     pub retries: u64,
     pub logins: u64,
     pub unauthorized: u64,
+    /// Windows read again from their start because the API refused a cursor.
+    pub cursor_restarts: u64,
     /// Events a sink refused.
     pub sink_rejected: u64,
     pub elapsed: Duration,
@@ -125,6 +127,12 @@ impl Summary {
             "requests:           {} ({} retries, {} logins, {} answered 401)\n",
             self.requests, self.retries, self.logins, self.unauthorized
         ));
+        if self.cursor_restarts > 0 {
+            out.push_str(&format!(
+                "cursors refused:    {} (the window was read again from its start)\n",
+                self.cursor_restarts
+            ));
+        }
         out.push_str(&format!("batches:            {}\n", self.batches));
         if self.sink_rejected > 0 {
             out.push_str(&format!("rejected by sink:   {}\n", self.sink_rejected));

@@ -2,6 +2,7 @@
 //! (`{reason, message, details, mapping, record}`), synced before a checkpoint is committed.
 
 use super::jsonl::JsonLinesFile;
+use super::mark::{FileMark, MarkError};
 use crate::deadletter::DeadLetter;
 use std::path::Path;
 
@@ -20,6 +21,16 @@ impl DeadLetterFile {
 
     pub fn write(&mut self, dl: &DeadLetter) -> Result<(), String> {
         self.0.write_line(&dl.to_json_line())
+    }
+
+    /// Where the file ends once synced: what a checkpoint records.
+    pub fn mark(&self) -> FileMark {
+        self.0.mark()
+    }
+
+    /// Before anything is written: cuts the file back to its committed length (a restart).
+    pub fn restore(&mut self, mark: &FileMark) -> Result<(), MarkError> {
+        self.0.restore(mark)
     }
 
     /// Makes every dead letter written so far durable.

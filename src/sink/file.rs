@@ -1,7 +1,15 @@
 //! The `file` sink: NDJSON appended to a file, synced before a batch is acknowledged, and
 //! rotated by size (`events.ndjson` → `events.ndjson.1`, `.2`, …; nothing is deleted).
+//!
+//! Crash safety: the checkpoint records the file and its committed length; a restart cuts off
+//! whatever lies past it (a batch written but never committed, a line torn mid-write) before
+//! writing again. A rotation happens only at a batch boundary and is announced in the
+//! checkpoint before the rename (the intent names the new name of the full file), so that a
+//! restart knows which file holds the committed bytes.
 
+use super::mark::{FileMark, absolute, current_len, restore};
 use super::{Ack, Batch, BoxFuture, Sink, SinkError};
+use serde_json::Value;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -15,6 +23,8 @@ pub struct FileSink {
     file: Option<File>,
     size: u64,
     rotate_bytes: u64,
+    /// The name the full file gets at the next write, announced by [`Sink::intent`].
+    rotate_to: Option<PathBuf>,
 }
 
 impl FileSink {
@@ -25,23 +35,37 @@ impl FileSink {
         }
         let file = open_append(path, truncate)?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-        Ok(FileSink { path: path.to_path_buf(), file: Some(file), size, rotate_bytes: rotate_bytes.max(1) })
+        Ok(FileSink {
+            path: path.to_path_buf(),
+            file: Some(file),
+            size,
+            rotate_bytes: rotate_bytes.max(1),
+            rotate_to: None,
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    fn rotate(&mut self) -> Result<(), String> {
-        self.file = None;
+    fn needs_rotation(&self) -> bool {
+        self.size >= self.rotate_bytes && self.size > 0
+    }
+
+    /// The first free name of `events.ndjson.1`, `.2`, …
+    fn next_rotation(&self) -> PathBuf {
         let mut n = 1u32;
-        let target = loop {
+        loop {
             let candidate = PathBuf::from(format!("{}.{n}", self.path.display()));
             if !candidate.exists() {
-                break candidate;
+                return candidate;
             }
             n += 1;
-        };
+        }
+    }
+
+    fn rotate(&mut self, target: PathBuf) -> Result<(), String> {
+        self.file = None;
         std::fs::rename(&self.path, &target)
             .map_err(|e| format!("cannot rotate `{}` to `{}`: {e}", self.path.display(), target.display()))?;
         self.file = Some(open_append(&self.path, false)?);
@@ -50,8 +74,11 @@ impl FileSink {
     }
 
     fn write(&mut self, batch: &Batch) -> Result<(), String> {
-        if self.size >= self.rotate_bytes && self.size > 0 {
-            self.rotate()?;
+        if let Some(target) = self.rotate_to.take() {
+            self.rotate(target)?;
+        } else if self.needs_rotation() {
+            let target = self.next_rotation();
+            self.rotate(target)?;
         }
         let mut buf = Vec::with_capacity(batch.bytes + batch.len());
         for e in &batch.events {
@@ -91,6 +118,53 @@ impl Sink for FileSink {
             Ok(Ack { accepted: batch.len(), rejected: 0 })
         })
     }
+
+    fn committed(&self) -> Option<Value> {
+        serde_json::to_value(FileMark::new(&self.path, self.size)).ok()
+    }
+
+    fn intent(&mut self, _batch: &Batch) -> Result<Option<Value>, SinkError> {
+        if !self.needs_rotation() {
+            return Ok(None);
+        }
+        let target = self.next_rotation();
+        let intent = serde_json::json!({ "rotate_to": absolute(&target) });
+        self.rotate_to = Some(target);
+        Ok(Some(intent))
+    }
+
+    fn resume<'a>(
+        &'a mut self,
+        committed: Option<&'a Value>,
+        pending: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            // Without a committed state (a first run), the file's current end is the start.
+            let Some(committed) = committed else { return Ok(()) };
+            let mark: FileMark = serde_json::from_value(committed.clone()).map_err(|e| {
+                SinkError::Fatal(format!("the checkpoint's state of the file sink is not readable: {e}"))
+            })?;
+            // A different --output than last time: a new file, appended to from its end.
+            if !mark.is_for(&self.path) {
+                return Ok(());
+            }
+            let rotated = pending.and_then(|p| p.get("rotate_to")).and_then(Value::as_str).map(PathBuf::from);
+            let fatal = |e: super::mark::MarkError| SinkError::Fatal(e.to_string());
+            match rotated {
+                // The rotation happened: the renamed file holds the committed bytes, the new
+                // file none.
+                Some(target) if target.exists() => {
+                    restore(&target, mark.offset).map_err(fatal)?;
+                    restore(&self.path, 0).map_err(fatal)?;
+                }
+                _ => mark.restore().map_err(fatal)?,
+            }
+            self.file = None;
+            self.rotate_to = None;
+            self.size = current_len(&self.path);
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -124,5 +198,71 @@ mod tests {
         again.send(&batch(&["{\"a\":5}"])).await.unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":4}\n{\"a\":5}\n");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn dir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("file-sink-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[tokio::test]
+    async fn a_restart_cuts_what_was_written_after_the_last_commit() {
+        let d = dir("resume");
+        let path = d.join("events.ndjson");
+        let mut sink = FileSink::open(&path, 1 << 20, false).unwrap();
+        sink.send(&batch(&["{\"a\":1}"])).await.unwrap();
+        let committed = sink.committed();
+        // Written but never committed, then a line torn by the kill.
+        sink.send(&batch(&["{\"a\":2}"])).await.unwrap();
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"a\":").unwrap();
+        drop(sink);
+        let mut again = FileSink::open(&path, 1 << 20, false).unwrap();
+        again.resume(committed.as_ref(), None).await.unwrap();
+        again.send(&batch(&["{\"a\":2}"])).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"a\":2}\n");
+        // A file shorter than its committed offset is refused, naming it, and left alone.
+        let committed = again.committed();
+        std::fs::write(&path, "{}").unwrap();
+        let mut third = FileSink::open(&path, 1 << 20, false).unwrap();
+        match third.resume(committed.as_ref(), None).await {
+            Err(SinkError::Fatal(m)) => assert!(m.contains("events.ndjson") && m.contains("were committed"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[tokio::test]
+    async fn a_rotation_is_announced_and_a_restart_finds_the_committed_bytes() {
+        for renamed in [true, false] {
+            let d = dir(if renamed { "rot-done" } else { "rot-not" });
+            let path = d.join("events.ndjson");
+            let mut sink = FileSink::open(&path, 8, false).unwrap();
+            assert_eq!(sink.intent(&batch(&["{\"a\":1}"])).unwrap(), None, "no rotation of an empty file");
+            sink.send(&batch(&["{\"a\":1}"])).await.unwrap();
+            let committed = sink.committed();
+            let intent = sink.intent(&batch(&["{\"a\":2}"])).unwrap().expect("a rotation is announced");
+            let rotated = d.join("events.ndjson.1");
+            assert_eq!(intent["rotate_to"].as_str(), Some(absolute(&rotated).to_str().unwrap()));
+            if renamed {
+                // Killed after the rename and a partial write of the next batch.
+                sink.send(&batch(&["{\"a\":2}"])).await.unwrap();
+                assert!(rotated.exists());
+            } else {
+                // Killed before the rename, after a stray write.
+                std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"a\"").unwrap();
+            }
+            drop(sink);
+            let mut again = FileSink::open(&path, 8, false).unwrap();
+            again.resume(committed.as_ref(), Some(&intent)).await.unwrap();
+            if again.intent(&batch(&["{\"a\":2}"])).unwrap().is_some() {
+                assert!(!renamed);
+            }
+            again.send(&batch(&["{\"a\":2}"])).await.unwrap();
+            assert_eq!(std::fs::read_to_string(&rotated).unwrap(), "{\"a\":1}\n", "renamed: {renamed}");
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":2}\n", "renamed: {renamed}");
+            let _ = std::fs::remove_dir_all(&d);
+        }
     }
 }

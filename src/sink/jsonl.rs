@@ -1,6 +1,7 @@
 //! A JSON-lines file opened on first use, appended to (or emptied on first use), and made
 //! durable on demand: the shape of every file of records set aside (dead letters, refused events).
 
+use super::mark::{FileMark, MarkError, current_len};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -44,6 +45,26 @@ impl JsonLinesFile {
         writeln!(w, "{line}").map_err(err)?;
         self.pending = true;
         Ok(())
+    }
+
+    /// The committed length: where the file ends once every line written so far is durable
+    /// (call after [`JsonLinesFile::sync`]). A file still to be emptied on first use counts as
+    /// empty.
+    pub fn mark(&self) -> FileMark {
+        let len = if self.writer.is_none() && self.truncate { 0 } else { current_len(&self.path) };
+        FileMark::new(&self.path, len)
+    }
+
+    /// Before anything is written: cuts the file back to what `mark` committed (a restart).
+    /// A mark about another file (the path changed between runs) leaves this one alone.
+    pub fn restore(&mut self, mark: &FileMark) -> Result<(), MarkError> {
+        if !mark.is_for(&self.path) {
+            return Ok(());
+        }
+        self.writer = None;
+        self.truncate = false;
+        self.pending = false;
+        mark.restore()
     }
 
     /// Makes every line written so far durable.

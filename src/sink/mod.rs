@@ -6,12 +6,19 @@
 //! [`SinkError::Retryable`] (the runner backs off and sends the same batch again) or
 //! [`SinkError::Fatal`]; events a remote service refused one by one are counted in
 //! [`Ack::rejected`].
+//!
+//! Exactly-once across crashes: the checkpoint carries what each sink reports as
+//! [`Sink::committed`] (a file's committed length, say) and, written ahead of a send, its
+//! [`Sink::intent`] for the batch (a file rotation about to happen, the events about to go to a
+//! service that cannot take anything back). A restart hands both to [`Sink::resume`] before
+//! anything is sent, so that the sink can undo or recognise what the crashed run left behind.
 
 pub mod batch;
 pub mod cloudwatch;
 pub mod deadletter;
 pub mod file;
 pub mod jsonl;
+pub mod mark;
 pub mod stdout;
 
 pub use batch::{Batch, Batcher, EncodedEvent};
@@ -52,4 +59,30 @@ pub trait Sink: Send {
 
     /// Stores `batch`, in order; `Ok` only once it is durable.
     fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>>;
+
+    /// What the checkpoint must keep of the destination after an acknowledged batch (e.g. the
+    /// committed length of a file); `None` for a sink with nothing to keep.
+    fn committed(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// Called before `batch` is sent: what the checkpoint must record first (write-ahead) so
+    /// that a run killed during the send can be recovered; `None` when nothing is needed.
+    fn intent(&mut self, batch: &Batch) -> Result<Option<serde_json::Value>, SinkError> {
+        let _ = batch;
+        Ok(None)
+    }
+
+    /// Called once before the first send of a run with the checkpoint's committed state and,
+    /// when the last run stopped between an intent and its commit, that intent: the sink
+    /// brings the destination back to the committed state, or learns what of the intent is
+    /// already there so that it is not sent twice.
+    fn resume<'a>(
+        &'a mut self,
+        committed: Option<&'a serde_json::Value>,
+        pending: Option<&'a serde_json::Value>,
+    ) -> BoxFuture<'a, Result<(), SinkError>> {
+        let _ = (committed, pending);
+        Box::pin(async { Ok(()) })
+    }
 }

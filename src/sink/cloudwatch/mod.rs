@@ -15,16 +15,22 @@
 //! - A batch larger than one request is sent as several; if one fails after others were
 //!   accepted, the sink remembers how far it got, and the runner's retry of the same batch
 //!   sends only the rest, so nothing is sent twice within a run.
+//! - Across runs, [`recovery`]: each batch's write-ahead intent is checkpointed before it is
+//!   sent; a run killed before its commit leaves it behind, and the next run reads that range
+//!   of the stream back and does not send again what it finds there.
 
 pub mod batch;
+pub mod recovery;
 pub mod rejected;
 pub mod retry;
 pub mod service;
 
 use crate::sink::{Ack, Batch, BoxFuture, Sink, SinkError};
 use batch::{Stamp, plan};
+use recovery::{Committed, Intent, Present, identity};
 use rejected::RejectedFile;
 use retry::{Backoff, Failure, with_retries};
+use serde_json::Value;
 use service::{LogEvent, LogsApi, SdkLogs};
 use std::hash::{Hash, Hasher};
 
@@ -56,6 +62,8 @@ pub struct CloudWatchSink<A: LogsApi = SdkLogs> {
     retention_days: Option<i32>,
     rejected: RejectedFile,
     progress: Option<Progress>,
+    /// Events a crashed run left in the stream that the runner has not committed yet.
+    present: Present,
 }
 
 impl CloudWatchSink<SdkLogs> {
@@ -104,7 +112,7 @@ impl<A: LogsApi> CloudWatchSink<A> {
                 ));
             }
         };
-        let sink = CloudWatchSink { api, opts, retention_days, rejected, progress: None };
+        let sink = CloudWatchSink { api, opts, retention_days, rejected, progress: None, present: Present::new() };
         sink.ensure_stream().await.map_err(|e| e.to_string())?;
         Ok(sink)
     }
@@ -160,9 +168,11 @@ impl<A: LogsApi> CloudWatchSink<A> {
         self.rejected.write(reason, message, &self.opts.log_group, line).map_err(SinkError::Fatal)
     }
 
-    async fn send_batch(&mut self, batch: &Batch) -> Result<Ack, SinkError> {
+    /// How far the sink got with `batch`: the progress of an earlier attempt at the same batch,
+    /// or a fresh start stamped now.
+    fn progress_for(&mut self, batch: &Batch) -> Progress {
         let fp = fingerprint(batch);
-        let mut progress = match self.progress.take() {
+        match self.progress.take() {
             Some(p) if p.fingerprint == fp => p,
             _ => Progress {
                 fingerprint: fp,
@@ -172,11 +182,58 @@ impl<A: LogsApi> CloudWatchSink<A> {
                 refused: 0,
                 set_aside_written: false,
             },
+        }
+    }
+
+    /// Reads back what a crashed run's intent may have left in the stream.
+    async fn recover(&mut self, intent: &Intent) -> Result<(), SinkError> {
+        if intent.log_stream != self.opts.log_stream || intent.uids.is_empty() {
+            return Ok(());
+        }
+        let (group, stream) = (self.opts.log_group.as_str(), intent.log_stream.as_str());
+        let (r, _) =
+            with_retries(&self.opts.backoff, || self.api.read(group, stream, intent.from_ms, intent.to_ms)).await;
+        let stored = r.map_err(|f| {
+            SinkError::Fatal(format!("cannot read back the batch a previous run left unconfirmed: {f}"))
+        })?;
+        self.present.extend(intent.found(&stored));
+        Ok(())
+    }
+
+    async fn send_batch(&mut self, batch: &Batch) -> Result<Ack, SinkError> {
+        // Events already in the stream (sent by a run that was killed before its commit).
+        let already: Vec<String> = if self.present.is_empty() {
+            Vec::new()
+        } else {
+            batch.events.iter().map(|e| identity(&e.line)).filter(|id| self.present.contains_key(id)).collect()
         };
-        let planned = plan(&batch.events, progress.stamp);
+        let remaining;
+        let events = if already.is_empty() {
+            &batch.events
+        } else {
+            remaining = batch
+                .events
+                .iter()
+                .filter(|e| !self.present.contains_key(&identity(&e.line)))
+                .cloned()
+                .collect::<Vec<_>>();
+            &remaining
+        };
+        let mut ack = self.send_events(batch, events).await?;
+        ack.accepted += already.len();
+        for id in &already {
+            self.present.remove(id);
+        }
+        Ok(ack)
+    }
+
+    /// Sends `events` (the batch less what the stream already holds).
+    async fn send_events(&mut self, batch: &Batch, events: &[crate::sink::EncodedEvent]) -> Result<Ack, SinkError> {
+        let mut progress = self.progress_for(batch);
+        let planned = plan(events, progress.stamp);
         if !progress.set_aside_written {
             for &i in &planned.oversize {
-                let line = &batch.events[i].line;
+                let line = &events[i].line;
                 let (reason, message) = if line.is_empty() {
                     ("empty", "an empty event cannot be sent to CloudWatch Logs".to_string())
                 } else {
@@ -240,6 +297,43 @@ impl<A: LogsApi> Sink for CloudWatchSink<A> {
 
     fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>> {
         Box::pin(self.send_batch(batch))
+    }
+
+    fn committed(&self) -> Option<Value> {
+        let state = Committed { refused: Some(self.rejected.mark()), present: self.present.clone() };
+        serde_json::to_value(state).ok()
+    }
+
+    fn intent(&mut self, batch: &Batch) -> Result<Option<Value>, SinkError> {
+        let progress = self.progress_for(batch);
+        let stamp = progress.stamp;
+        self.progress = Some(progress);
+        let intent = Intent::of(&self.opts.log_stream, &batch.events, |t| stamp.apply(t));
+        intent.map(|i| serde_json::to_value(i).map_err(|e| SinkError::Fatal(e.to_string()))).transpose()
+    }
+
+    fn resume<'a>(
+        &'a mut self,
+        committed: Option<&'a Value>,
+        pending: Option<&'a Value>,
+    ) -> BoxFuture<'a, Result<(), SinkError>> {
+        Box::pin(async move {
+            let unreadable = |e: serde_json::Error| {
+                SinkError::Fatal(format!("the checkpoint's CloudWatch Logs state is not readable: {e}"))
+            };
+            if let Some(c) = committed {
+                let state: Committed = serde_json::from_value(c.clone()).map_err(unreadable)?;
+                if let Some(mark) = &state.refused {
+                    self.rejected.restore(mark).map_err(|e| SinkError::Fatal(e.to_string()))?;
+                }
+                self.present = state.present;
+            }
+            if let Some(p) = pending {
+                let intent: Intent = serde_json::from_value(p.clone()).map_err(unreadable)?;
+                self.recover(&intent).await?;
+            }
+            Ok(())
+        })
     }
 }
 

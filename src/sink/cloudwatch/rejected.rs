@@ -3,6 +3,7 @@
 //! acknowledged so that nothing is lost silently.
 
 use crate::sink::jsonl::JsonLinesFile;
+use crate::sink::mark::{FileMark, MarkError};
 use std::path::Path;
 
 /// Appends refused events to a file created on first use.
@@ -30,6 +31,16 @@ impl RejectedFile {
             "event": event,
         });
         self.0.write_line(&line.to_string())
+    }
+
+    /// Where the file ends once synced: what a checkpoint records.
+    pub fn mark(&self) -> FileMark {
+        self.0.mark()
+    }
+
+    /// Before anything is written: cuts the file back to its committed length (a restart).
+    pub fn restore(&mut self, mark: &FileMark) -> Result<(), MarkError> {
+        self.0.restore(mark)
     }
 
     /// Makes every line written so far durable.

@@ -62,6 +62,14 @@ pub trait LogsApi: Send + Sync {
         stream: &'a str,
         events: &'a [LogEvent],
     ) -> BoxFuture<'a, Result<Rejected, Failure>>;
+    /// The events of `stream` stamped from `from_ms` to `to_ms` (both included), oldest first.
+    fn read<'a>(
+        &'a self,
+        group: &'a str,
+        stream: &'a str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<LogEvent>, Failure>>;
 }
 
 /// CloudWatch Logs through the AWS SDK.
@@ -214,6 +222,55 @@ impl LogsApi for SdkLogs {
                 },
             })
         })
+    }
+
+    fn read<'a>(
+        &'a self,
+        group: &'a str,
+        stream: &'a str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<LogEvent>, Failure>> {
+        Box::pin(self.read_range(group, stream, from_ms, to_ms))
+    }
+}
+
+impl SdkLogs {
+    /// GetLogEvents over a time range, page by page (`endTime` excludes its own instant).
+    async fn read_range(&self, group: &str, stream: &str, from_ms: i64, to_ms: i64) -> Result<Vec<LogEvent>, Failure> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .get_log_events()
+                .log_group_name(group)
+                .log_stream_name(stream)
+                .start_time(from_ms)
+                .end_time(to_ms.saturating_add(1))
+                .start_from_head(true)
+                .set_next_token(token.clone())
+                .send()
+                .await;
+            let page = match page {
+                Ok(p) => p,
+                // A stream that was never created holds nothing.
+                Err(e) if e.code() == Some("ResourceNotFoundException") => return Ok(out),
+                Err(e) => return Err(classify("GetLogEvents", e)),
+            };
+            let events = page.events();
+            for e in events {
+                if let (Some(t), Some(m)) = (e.timestamp(), e.message()) {
+                    out.push(LogEvent { timestamp_ms: t, message: m.to_string() });
+                }
+            }
+            let next = page.next_forward_token().map(str::to_string);
+            // The service may answer an empty page with the same token at the end.
+            if events.is_empty() || next.is_none() || next == token {
+                return Ok(out);
+            }
+            token = next;
+        }
     }
 }
 

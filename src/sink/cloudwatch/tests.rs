@@ -78,6 +78,18 @@ impl LogsApi for Fake {
             Ok(rej)
         })
     }
+    fn read<'a>(
+        &'a self,
+        _group: &'a str,
+        _stream: &'a str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> BoxFuture<'a, Result<Vec<LogEvent>, Failure>> {
+        Box::pin(async move {
+            let s = self.0.lock().unwrap();
+            Ok(s.stored.iter().filter(|e| (from_ms..=to_ms).contains(&e.timestamp_ms)).cloned().collect())
+        })
+    }
 }
 
 fn opts(create_group: bool, retries: u32) -> CloudWatchOptions {
@@ -99,7 +111,7 @@ fn batch(n: usize, size: usize) -> Batch {
     let now = now_ms();
     let events: Vec<EncodedEvent> = (0..n)
         .map(|i| EncodedEvent {
-            line: format!("{{\"n\":{i},\"pad\":\"{}\"}}", "p".repeat(size)),
+            line: format!("{{\"n\":{i},\"metadata\":{{\"uid\":\"u{i}\"}},\"pad\":\"{}\"}}", "p".repeat(size)),
             time_ms: now - 1000 + i as i64,
         })
         .collect();
@@ -203,4 +215,42 @@ async fn fatal_errors_are_fatal() {
     fake.0.lock().unwrap().script = VecDeque::from([Some(Failure::Fatal("AccessDeniedException: no".into()))]);
     assert_eq!(sink.send(&batch(1, 1)).await, Err(SinkError::Fatal("AccessDeniedException: no".into())));
     assert_eq!(fake.0.lock().unwrap().puts, 1);
+}
+
+#[tokio::test]
+async fn a_batch_sent_by_a_killed_run_is_recognised_and_not_sent_again() {
+    let fake = Fake::with_group("g");
+    let path = temp_file("recover");
+    let mut first =
+        CloudWatchSink::with_api(fake.clone(), opts(false, 0), RejectedFile::new(&path, false)).await.unwrap();
+    let committed = first.committed();
+    // 3,000 events in three requests: the intent is recorded, the first request lands, then
+    // the process dies (the second request never completes).
+    let b = batch(3_000, 1_000);
+    let intent = first.intent(&b).unwrap().expect("an intent");
+    fake.0.lock().unwrap().script = VecDeque::from([None, Some(Failure::Fatal("killed".into()))]);
+    assert!(sink_fails(&mut first, &b).await);
+    let landed = numbers(&fake).len();
+    assert!(landed > 0 && landed < 3_000, "{landed}");
+    drop(first);
+
+    // The restart reads the intent's range back and sends only what is missing.
+    let mut second =
+        CloudWatchSink::with_api(fake.clone(), opts(false, 0), RejectedFile::new(&path, false)).await.unwrap();
+    second.resume(committed.as_ref(), Some(&intent)).await.unwrap();
+    let state = second.committed().unwrap();
+    assert_eq!(state["present"].as_object().map(|o| o.len()), Some(landed), "{state}");
+    // The refetched batch may be cut differently: here, in two.
+    let (head, tail) = (
+        Batch { events: b.events[..1_500].to_vec(), bytes: 0 },
+        Batch { events: b.events[1_500..].to_vec(), bytes: 0 },
+    );
+    assert_eq!(second.send(&head).await.unwrap().accepted, 1_500);
+    assert_eq!(second.send(&tail).await.unwrap().accepted, 1_500);
+    assert_eq!(numbers(&fake), (0..3_000).collect::<Vec<_>>(), "each event once, in order");
+    assert!(second.committed().unwrap().get("present").is_none(), "nothing left to recognise");
+}
+
+async fn sink_fails<A: LogsApi>(sink: &mut CloudWatchSink<A>, b: &Batch) -> bool {
+    sink.send(b).await.is_err()
 }
