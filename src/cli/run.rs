@@ -5,6 +5,8 @@ use super::load::{EXIT_CONFIG, report};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::mapping::{MapOptions, MappingSet};
 use crate::runner::checkpoint::CheckpointStore;
+use crate::runner::retry::RetryPolicy;
+use crate::runner::shutdown::watch_signals;
 use crate::runner::{Outputs, ParamsRefresh, RunOptions, prepare, run_stream};
 use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, FaultConfig, SimConfig, parse_fault_list};
 use crate::sink::cloudwatch::rejected::RejectedFile;
@@ -73,6 +75,34 @@ pub struct RunArgs {
     /// With --simulate: faults to inject (see `engine simulate --help`), e.g. `all`.
     #[arg(long, value_name = "LIST", default_value = "")]
     pub simulate_faults: String,
+    /// Pull from a simulator already running at this loopback address (e.g. one started by
+    /// `engine simulate --port N`) instead of starting one; implies --simulate.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub simulate_at: Option<std::net::SocketAddr>,
+    /// Events per sink batch; the checkpoint advances after each acknowledged batch.
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub batch_max_events: u64,
+    /// Retries of a failing API call (429, 5xx, timeouts, resets) before the run gives up
+    /// with exit code 3.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub max_retries: u32,
+}
+
+/// The simulator a `--simulate` run pulls from.
+enum Simulator {
+    /// Started by this run, stopped at its end.
+    Own(crate::simulator::SimHandle),
+    /// Already running (`--simulate-at`).
+    At(std::net::SocketAddr),
+}
+
+impl Simulator {
+    fn addr(&self) -> std::net::SocketAddr {
+        match self {
+            Simulator::Own(s) => s.addr(),
+            Simulator::At(a) => *a,
+        }
+    }
 }
 
 fn config_error(message: impl Into<String>, help: Option<String>) -> ExitCode {
@@ -121,6 +151,21 @@ fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::PipelineRun) {
 }
 
 pub fn run(mut args: RunArgs) -> ExitCode {
+    if let Some(addr) = args.simulate_at {
+        if !addr.ip().is_loopback() {
+            return config_error(
+                format!("--simulate-at {addr}: a simulator is reached on loopback only"),
+                Some("start one with `engine simulate --port N` and pass --simulate-at 127.0.0.1:N".into()),
+            );
+        }
+        if !args.simulate_faults.is_empty() {
+            return config_error(
+                "--simulate-faults applies to the built-in simulator; pass --faults to `engine simulate`",
+                None,
+            );
+        }
+        args.simulate = true;
+    }
     if looks_like_pipeline(&args.spec) {
         match crate::source::pipeline::load(&args.spec) {
             Ok(p) => apply_pipeline(&mut args, p),
@@ -178,7 +223,11 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 faults: FaultConfig { kinds: faults, slow_delay: Duration::from_millis(300), ..FaultConfig::default() },
                 ..SimConfig::default()
             };
-            match crate::simulator::start(config).await {
+            let started = match args.simulate_at {
+                Some(addr) => Ok(Simulator::At(addr)),
+                None => crate::simulator::start(config).await.map(Simulator::Own),
+            };
+            match started {
                 Ok(s) => {
                     let has = |name: &str| spec.params.iter().any(|p| p.name == name);
                     let given = |sets: &[(String, String)], name: &str| sets.iter().any(|(k, _)| k == name);
@@ -193,11 +242,14 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                             sets.push((k.to_string(), v));
                         }
                     }
-                    eprintln!(
-                        "engine run: simulated Entrust IDaaS tenant at {} ({} events)",
-                        s.base_url(),
-                        args.simulate_events
-                    );
+                    match &s {
+                        Simulator::Own(own) => eprintln!(
+                            "engine run: simulated Entrust IDaaS tenant at {} ({} events)",
+                            own.base_url(),
+                            args.simulate_events
+                        ),
+                        Simulator::At(addr) => eprintln!("engine run: simulated Entrust IDaaS tenant at http://{addr}"),
+                    }
                     sim = Some(s);
                 }
                 Err(e) => {
@@ -297,15 +349,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         };
         let mut dead_letters = DeadLetterFile::new(&dead_letter_path, fresh && args.dead_letter.is_none());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("engine run: stopping after the batch in flight (Ctrl-C again to abort)");
-                let _ = stop_tx.send(true);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        });
+        watch_signals(stop_tx);
         // Credentials read from Secrets Manager, a file or the environment are read again when
         // the API refuses a login, so that a rotation does not need a restart.
         let refresh_params = sets.iter().any(|(_, v)| v.contains("${{")).then(|| {
@@ -320,11 +364,13 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             once: args.once,
             plain_http_on_loopback: args.simulate,
             refresh_params,
+            batch_max_events: usize::try_from(args.batch_max_events).unwrap_or(1000),
+            retry: RetryPolicy { max_retries: args.max_retries, ..RetryPolicy::default() },
             ..RunOptions::default()
         };
         let outputs = Outputs { sink: sink.as_mut(), dead_letters: &mut dead_letters, store: &store };
         let result = run_stream(&spec, &stream, &params, &mappings, &prepared, outputs, &opts, stop_rx).await;
-        if let Some(s) = sim {
+        if let Some(Simulator::Own(s)) = sim {
             s.shutdown().await;
         }
         if let Some(dir) = temp_state {
