@@ -159,7 +159,7 @@ async fn every_fault_enabled_every_record_exactly_once() {
     let mut cfg = sim_config(1500, 21, 2 * 3600);
     cfg.faults = FaultConfig {
         kinds: Fault::ALL.into_iter().collect(),
-        rate: 0.25,
+        rate: 0.4,
         slow_delay: Duration::from_millis(50),
         retry_after_secs: 1,
         late_max_behind: Duration::from_secs(60),

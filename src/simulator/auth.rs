@@ -161,6 +161,11 @@ impl TokenStore {
         }
     }
 
+    /// Every token issued and not yet forgotten (live, expired or revoked).
+    pub fn issued(&self) -> Vec<String> {
+        self.sessions.keys().cloned().collect()
+    }
+
     /// Ends a token's life early (the `expire-token` fault).
     pub fn revoke(&mut self, token: &str) {
         if let Some(s) = self.sessions.get_mut(token) {

@@ -98,7 +98,7 @@ fn scramble(data: &mut [u8], key: u64) {
     }
 }
 
-fn invalid_cursor() -> ApiError {
+pub fn invalid_cursor() -> ApiError {
     ApiError::bad_request(
         codes::INVALID_CURSOR,
         "the cursor is not valid; use paging.nextCursor or paging.prevCursor exactly as returned",

@@ -40,10 +40,17 @@ pub enum Fault {
     TimeNoZone,
     /// A `200` whose JSON body is cut short.
     Truncated,
+    /// A `200` whose body is complete but not JSON (its opening brace is a bracket).
+    Malformed,
+    /// The connection is closed without an answer (the client sees a reset).
+    ConnectionReset,
+    /// A request with a cursor is answered `400 invalid_cursor`, as for a cursor the service
+    /// no longer knows; reading again from the query's start works.
+    InvalidCursor,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 11] = [
+    pub const ALL: [Fault; 14] = [
         Fault::TooManyRequests,
         Fault::TooManyRequestsNoRetryAfter,
         Fault::InternalServerError,
@@ -55,6 +62,9 @@ impl Fault {
         Fault::TimeVariant,
         Fault::TimeNoZone,
         Fault::Truncated,
+        Fault::Malformed,
+        Fault::ConnectionReset,
+        Fault::InvalidCursor,
     ];
 
     /// The name used in `--faults`.
@@ -71,6 +81,9 @@ impl Fault {
             Fault::TimeVariant => "time-variant",
             Fault::TimeNoZone => "time-no-zone",
             Fault::Truncated => "truncated",
+            Fault::Malformed => "malformed",
+            Fault::ConnectionReset => "reset",
+            Fault::InvalidCursor => "invalid-cursor",
         }
     }
 
@@ -89,6 +102,9 @@ impl Fault {
                 | Fault::ServiceUnavailable
                 | Fault::ExpireToken
                 | Fault::Truncated
+                | Fault::Malformed
+                | Fault::ConnectionReset
+                | Fault::InvalidCursor
         )
     }
 
@@ -97,6 +113,7 @@ impl Fault {
             Fault::TimeVariant | Fault::TimeNoZone => false,
             Fault::ExpireToken => request.endpoint != Endpoint::Login,
             Fault::LateRecords | Fault::EdgeDuplicates => request.endpoint == Endpoint::Siem && request.has_cursor,
+            Fault::InvalidCursor => request.endpoint != Endpoint::Login && request.has_cursor,
             _ => true,
         }
     }
@@ -291,6 +308,8 @@ mod tests {
     fn parses_names() {
         let set = parse_fault_list("429, 429-no-retry-after,500,503,slow,expire-token").expect("ok");
         assert_eq!(set.len(), 6);
+        let set = parse_fault_list("malformed,reset,invalid-cursor").expect("ok");
+        assert_eq!(set, BTreeSet::from([Fault::Malformed, Fault::ConnectionReset, Fault::InvalidCursor]));
         assert_eq!(parse_fault_list("all").expect("ok").len(), Fault::ALL.len());
         assert!(parse_fault_list("").expect("ok").is_empty());
         assert!(parse_fault_list("none").expect("ok").is_empty());
@@ -339,7 +358,7 @@ mod tests {
 
     #[test]
     fn cursor_faults_only_for_siem_cursor_requests() {
-        let mut s = FaultScheduler::new(5, &config("late-records,edge-duplicates,expire-token", 1.0));
+        let mut s = FaultScheduler::new(5, &config("late-records,edge-duplicates,expire-token,invalid-cursor", 1.0));
         for _ in 0..50 {
             let login = s.decide(RequestKind { endpoint: Endpoint::Login, has_cursor: false });
             assert_eq!(login, None);

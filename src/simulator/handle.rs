@@ -146,6 +146,11 @@ impl SimHandle {
         self.shared.tenant_mut().append_events(n)
     }
 
+    /// The auth tokens issued so far (for tests that look for leaks).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.tokens().issued()
+    }
+
     /// Makes every issued token expire now.
     pub fn expire_tokens(&self) {
         self.shared.tokens().revoke_all();

@@ -53,8 +53,12 @@
 //! `slow`, `expire-token` (401 `invalid_session_token` mid-paging), `late-records` (inserted
 //! behind a SIEM cursor), `edge-duplicates` (a SIEM page repeats the previous page's last
 //! record), `time-variant` (`2018-05-28T19:07:50.328+0000`), `time-no-zone`
-//! (`2025-12-01T20:10:04`), `truncated` (a 200 with cut JSON), or `all`. No fault loses a
-//! record: a client that retries and deduplicates by id reads exactly [`SimHandle::record_ids`].
+//! (`2025-12-01T20:10:04`), `truncated` (a 200 with cut JSON), `malformed` (a 200 whose
+//! complete body is not JSON), `reset` (the connection closed without an answer),
+//! `invalid-cursor` (a request with a cursor answered 400 `invalid_cursor`; reading again from
+//! the query's start works), or `all`. No fault loses a record: a client that retries, reads
+//! again from the start after a refused cursor and deduplicates by id reads exactly
+//! [`SimHandle::record_ids`].
 
 mod audit;
 mod auth;
@@ -121,7 +125,7 @@ pub struct SimulateArgs {
     pub token_ttl: u64,
     /// Faults to inject, comma-separated: 429, 429-no-retry-after, 500, 503, slow,
     /// expire-token, late-records, edge-duplicates, time-variant, time-no-zone, truncated,
-    /// or all.
+    /// malformed, reset, invalid-cursor, or all.
     #[arg(long, default_value = "", value_parser = fault_list)]
     pub faults: FaultList,
     /// Probability that an API request gets a fault (and share of records with a varied

@@ -6,7 +6,6 @@
 //! on the report paths to test a token. Not part of Entrust's API, for tests and demos only:
 //! `GET /__sim/ids` (every record id in the tenant, in SIEM order) and `GET /__sim/stats`.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -98,11 +97,25 @@ struct Reply {
     status: StatusCode,
     body: Vec<u8>,
     headers: Vec<(HeaderName, String)>,
+    /// Close the connection instead of answering (the `reset` fault).
+    reset: bool,
 }
+
+/// The connection was closed without an answer on purpose (the `reset` fault).
+#[derive(Debug)]
+pub struct ConnectionReset;
+
+impl std::fmt::Display for ConnectionReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by the simulator (reset fault)")
+    }
+}
+
+impl std::error::Error for ConnectionReset {}
 
 impl Reply {
     fn json(status: StatusCode, body: Vec<u8>) -> Self {
-        Reply { status, body, headers: Vec::new() }
+        Reply { status, body, headers: Vec::new(), reset: false }
     }
 
     fn ok<T: Serialize>(value: &T) -> Self {
@@ -154,12 +167,13 @@ fn route(path: &str) -> Option<Route> {
     }
 }
 
-/// Serves one request. Never fails: every problem becomes an `ErrorInfo` reply.
+/// Serves one request. Every problem becomes an `ErrorInfo` reply; the only error is the
+/// `reset` fault, which makes the server drop the connection without answering.
 pub async fn handle(
     shared: Arc<Shared>,
     peer: SocketAddr,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, ConnectionReset> {
     let reply = match (route(req.uri().path()), req.method().clone()) {
         (Some(Route::Login), Method::POST) => api(&shared, peer, Endpoint::Login, req).await,
         (Some(Route::Siem), Method::POST) => api(&shared, peer, Endpoint::Siem, req).await,
@@ -191,6 +205,9 @@ pub async fn handle(
             format!("no such endpoint: {}", time::truncate_for_message(req.uri().path())),
         )),
     };
+    if reply.reset {
+        return Err(ConnectionReset);
+    }
     Ok(reply.into_response())
 }
 
@@ -280,6 +297,16 @@ async fn api(shared: &Arc<Shared>, peer: SocketAddr, endpoint: Endpoint, req: Re
             shared.faults().record(Fault::Slow);
             tokio::time::sleep(shared.config.faults.slow_delay).await;
         }
+        Some(Fault::ConnectionReset) => {
+            shared.faults().record(Fault::ConnectionReset);
+            let mut reply = Reply::json(StatusCode::INTERNAL_SERVER_ERROR, Vec::new());
+            reply.reset = true;
+            return reply;
+        }
+        Some(Fault::InvalidCursor) => {
+            shared.faults().record(Fault::InvalidCursor);
+            return Reply::from(super::cursor::invalid_cursor());
+        }
         _ => {}
     }
     let mut reply = match endpoint {
@@ -291,6 +318,10 @@ async fn api(shared: &Arc<Shared>, peer: SocketAddr, endpoint: Endpoint, req: Re
         let keep = reply.body.len() / 2;
         reply.body.truncate(keep);
         shared.faults().record(Fault::Truncated);
+    }
+    if fault == Some(Fault::Malformed) && reply.status == StatusCode::OK && reply.body.first() == Some(&b'{') {
+        reply.body[0] = b'[';
+        shared.faults().record(Fault::Malformed);
     }
     reply
 }
