@@ -1,0 +1,278 @@
+//! Exactly-once output across crashes and stops, with the real `engine` binary: runs killed
+//! with SIGKILL at seeded random moments (mid-page, mid-batch, mid-checkpoint) and restarted
+//! with the same state, into a file and into CloudWatch Logs (moto); runs stopped with SIGTERM
+//! and SIGINT; and damaged state or output refused rather than reset.
+//!
+//! The simulator lives in the test process, so it outlives every killed engine and holds the
+//! ground truth (`SimHandle::record_ids`); the engine reaches it with `--simulate-at`.
+
+mod common;
+
+use common::moto::Moto;
+use common::pipeline::{
+    Moments, assert_exactly_once, dead_letter_ids, engine_run, event_uids, json_lines, signal, stderr_of, temp_dir,
+    wait_at_most,
+};
+use ocsf_engine::simulator::{Fault, FaultConfig, SimConfig, SimHandle, start};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::ExitStatus;
+use std::time::{Duration, Instant, SystemTime};
+
+/// A tenant that holds still for the whole test: no login records, records that end a few
+/// minutes ago (past the spec's settle delay), a share of ISSUANCE records that are
+/// dead-lettered, and request faults that make the client wait and retry.
+fn tenant(events: usize, seed: u64, faults: &[Fault], slow_ms: u64) -> SimConfig {
+    SimConfig {
+        events,
+        seed,
+        login_events: false,
+        issuance_share: 0.05,
+        end_time: Some(SystemTime::now() - Duration::from_secs(180)),
+        span: Duration::from_secs(2 * 3600),
+        faults: FaultConfig {
+            kinds: faults.iter().copied().collect(),
+            rate: 0.15,
+            slow_delay: Duration::from_millis(slow_ms),
+            retry_after_secs: 0,
+            ..FaultConfig::default()
+        },
+        ..SimConfig::default()
+    }
+}
+
+const RUN: &[&str] = &["--once", "--batch-max-events", "20", "--set", "range=PT3H"];
+
+fn truth(sim: &SimHandle) -> BTreeSet<String> {
+    sim.record_ids().into_iter().collect()
+}
+
+fn finished(status: ExitStatus, stderr: &str) {
+    assert!(matches!(status.code(), Some(0 | 1)), "exit {status}:\n{stderr}");
+}
+
+/// Runs to the end without interruption; returns how long it took.
+fn run_to_end(dir: &Path, sim: &SimHandle, extra: &[&str], env: &[(&'static str, String)]) -> Duration {
+    let began = Instant::now();
+    let out = engine_run(dir, sim.addr(), &[RUN, extra].concat())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("engine runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    finished(out.status, &stderr);
+    began.elapsed()
+}
+
+/// Whether a kill landed between a write and its commit: the output holds bytes past the
+/// committed offset, or the checkpoint still holds the write-ahead intent of a batch.
+fn killed_before_a_commit(dir: &Path) -> bool {
+    let cp = dir.join("state/entrust_idaas/audit.checkpoint.json");
+    let Ok(text) = std::fs::read_to_string(cp) else { return false };
+    let v: serde_json::Value = serde_json::from_str(&text).expect("a checkpoint is never torn");
+    let len = std::fs::metadata(dir.join("out/events.ndjson")).map(|m| m.len()).unwrap_or(0);
+    let past_offset = v["sink"]["offset"].as_u64().is_some_and(|committed| len > committed);
+    past_offset || v.get("pending").is_some()
+}
+
+/// Kills runs at seeded random moments, `kills` times, and more (up to twice as many) until
+/// one kill landed between a write and its commit; returns how many did.
+fn kill_repeatedly(
+    dir: &Path,
+    sim: &SimHandle,
+    extra: &[&str],
+    env: &[(&'static str, String)],
+    kills: usize,
+    seed: u64,
+    moments: (Duration, Duration),
+) -> (usize, usize) {
+    let mut rng = Moments::new(seed);
+    let (mut done, mut torn) = (0, 0);
+    while done < kills || (torn == 0 && done < 2 * kills) {
+        let mut child = engine_run(dir, sim.addr(), &[RUN, extra].concat())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .spawn()
+            .expect("engine starts");
+        let at = rng.between(moments.0, moments.1);
+        if let Some(status) = wait_at_most(&mut child, at) {
+            let stderr = stderr_of(child);
+            finished(status, &stderr);
+            panic!("the run finished after {} kills, before it could be killed {kills} times", done);
+        }
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), None, "killed by a signal");
+        done += 1;
+        if killed_before_a_commit(dir) {
+            torn += 1;
+        }
+    }
+    (done, torn)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
+    let faults = [Fault::Slow, Fault::InternalServerError, Fault::TooManyRequests, Fault::EdgeDuplicates];
+    let sim = start(tenant(2_400, 61, &faults, 40)).await.expect("simulator");
+    let truth = truth(&sim);
+
+    // An uninterrupted run: the reference, and how long a whole run takes here.
+    let reference = temp_dir("engine-crash", "reference");
+    let whole = run_to_end(&reference, &sim, &[], &[]);
+    let (ref_events, ref_dead) =
+        (event_uids(&reference.join("out/events.ndjson")), dead_letter_ids(&reference.join("out/dead.ndjson")));
+    assert!(!ref_dead.is_empty(), "ISSUANCE records are dead-lettered");
+    assert_exactly_once(&ref_events, &ref_dead, &truth);
+
+    // 24 kills at moments spread so that each killed run gets a little further.
+    let dir = temp_dir("engine-crash", "sigkill");
+    let kills = 24;
+    let hi = (whole / 10).max(Duration::from_millis(400));
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7, (Duration::from_millis(30), hi));
+    eprintln!("whole run {:.1} s; {kills} kills, {torn} between a write and its commit", whole.as_secs_f64());
+    assert!(torn > 0, "no kill landed between a write and its commit; the test proves nothing");
+
+    run_to_end(&dir, &sim, &[], &[]);
+    let (events, dead) = (event_uids(&dir.join("out/events.ndjson")), dead_letter_ids(&dir.join("out/dead.ndjson")));
+    assert_exactly_once(&events, &dead, &truth);
+    // The same split as the uninterrupted run.
+    assert_eq!(dead.iter().collect::<BTreeSet<_>>(), ref_dead.iter().collect::<BTreeSet<_>>());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_the_cloudwatch_sink_neither_loses_nor_repeats_a_record() {
+    let moto = Moto::start();
+    let conf = moto.sdk_config().await;
+    let sim = start(tenant(1_200, 62, &[Fault::Slow, Fault::InternalServerError], 40)).await.expect("simulator");
+    let truth = truth(&sim);
+    let sink = ["--sink", "cloudwatch_logs", "--log-group", "crash", "--create-log-group"];
+    let env = moto.env();
+
+    let dir = temp_dir("engine-crash", "cloudwatch");
+    let kills = 6;
+    let (kills, torn) =
+        kill_repeatedly(&dir, &sim, &sink, &env, kills, 11, (Duration::from_millis(300), Duration::from_millis(1500)));
+    eprintln!("{kills} kills of the CloudWatch pipeline, {torn} between a send and its commit");
+    assert!(torn > 0, "no kill landed between a send and its commit; the test proves nothing");
+    run_to_end(&dir, &sim, &sink, &env);
+
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = logs
+            .get_log_events()
+            .log_group_name("crash")
+            .log_stream_name("entrust_idaas-audit")
+            .start_from_head(true)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .expect("GetLogEvents");
+        for e in page.events() {
+            let v: serde_json::Value = serde_json::from_str(e.message().expect("message")).expect("JSON");
+            events.push(v["metadata"]["uid"].as_str().expect("metadata.uid").to_string());
+        }
+        let next = page.next_forward_token().map(str::to_string);
+        if page.events().is_empty() || next.is_none() || next == token {
+            break;
+        }
+        token = next;
+    }
+    let dead = dead_letter_ids(&dir.join("out/dead.ndjson"));
+    assert_exactly_once(&events, &dead, &truth);
+    sim.shutdown().await;
+}
+
+/// Stops a long run with `sig` part-way; it must exit cleanly within 10 s with a summary, and
+/// a restart must complete the output exactly once.
+async fn stop_with(sig: &str, seed: u64) {
+    // Slow answers make the run long enough to be stopped in the middle.
+    let sim = start(tenant(1_500, seed, &[Fault::Slow, Fault::ServiceUnavailable], 400)).await.expect("simulator");
+    let truth = truth(&sim);
+    let dir = temp_dir("engine-stop", sig);
+    // Without --once the run would poll for ever; the signal is what ends it.
+    let mut child = engine_run(&dir, sim.addr(), &["--batch-max-events", "20", "--set", "range=PT3H"])
+        .spawn()
+        .expect("engine starts");
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert!(child.try_wait().expect("try_wait").is_none(), "still running when stopped");
+    let asked = Instant::now();
+    signal(&child, sig);
+    let status = wait_at_most(&mut child, Duration::from_secs(10));
+    let took = asked.elapsed();
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("SIG{sig}: still running 10 s after the signal");
+    };
+    let stderr = stderr_of(child);
+    assert!(matches!(status.code(), Some(0 | 1)), "a clean stop: {status} {stderr}");
+    assert!(stderr.contains(&format!("SIG{sig}: stopping after the batch in flight")), "{stderr}");
+    assert!(stderr.contains("total") && stderr.contains("stopped before catching up"), "a summary: {stderr}");
+    eprintln!("SIG{sig}: exited {:.1} s after the signal", took.as_secs_f64());
+    let partial = event_uids(&dir.join("out/events.ndjson")).len();
+    assert!(partial > 0 && partial < truth.len(), "stopped part-way: {partial}");
+
+    // Whatever was acknowledged is committed: a restart completes the output exactly once.
+    let out = engine_run(&dir, sim.addr(), RUN).output().expect("engine runs");
+    finished(out.status, &String::from_utf8_lossy(&out.stderr));
+    let (events, dead) = (event_uids(&dir.join("out/events.ndjson")), dead_letter_ids(&dir.join("out/dead.ndjson")));
+    assert_exactly_once(&events, &dead, &truth);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_cleanly_within_10_seconds_and_a_restart_completes_exactly_once() {
+    stop_with("TERM", 63).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_cleanly_within_10_seconds_and_a_restart_completes_exactly_once() {
+    stop_with("INT", 64).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_torn_checkpoint_or_a_shortened_output_is_refused_never_reset() {
+    let sim = start(tenant(300, 65, &[], 0)).await.expect("simulator");
+    let dir = temp_dir("engine-crash", "damaged");
+    run_to_end(&dir, &sim, &[], &[]);
+    let cp = dir.join("state/entrust_idaas/audit.checkpoint.json");
+    let output = dir.join("out/events.ndjson");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&cp).unwrap().permissions().mode() & 0o777, 0o600, "state is private");
+    }
+    let rerun = || {
+        let out = engine_run(&dir, sim.addr(), RUN).output().expect("engine runs");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+
+    // The output lost its tail (someone truncated it): refused, naming the file, nothing changed.
+    let full = std::fs::read(&output).unwrap();
+    let short = &full[..full.len() - 10];
+    std::fs::write(&output, short).unwrap();
+    let cp_before = std::fs::read(&cp).unwrap();
+    let (code, stderr) = rerun();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("out/events.ndjson") && stderr.contains("were committed"), "{stderr}");
+    assert!(stderr.contains("audit.checkpoint.json"), "names the checkpoint too: {stderr}");
+    assert_eq!(std::fs::read(&output).unwrap(), short, "the output is left as it is");
+    assert_eq!(std::fs::read(&cp).unwrap(), cp_before, "the checkpoint is left as it is");
+    std::fs::write(&output, &full).unwrap();
+
+    // A torn checkpoint: reported with its path, never replaced by a fresh start.
+    std::fs::write(&cp, &cp_before[..cp_before.len() / 2]).unwrap();
+    let (code, stderr) = rerun();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("is damaged") && stderr.contains("audit.checkpoint.json"), "{stderr}");
+    assert_eq!(std::fs::read(&cp).unwrap(), &cp_before[..cp_before.len() / 2], "left untouched");
+    assert_eq!(std::fs::read(&output).unwrap(), full, "nothing written");
+
+    // Restored, the run resumes and adds nothing.
+    std::fs::write(&cp, &cp_before).unwrap();
+    let (code, stderr) = rerun();
+    assert!(matches!(code, Some(0 | 1)), "{stderr}");
+    assert_eq!(json_lines(&output).len(), full.iter().filter(|b| **b == b'\n').count());
+    sim.shutdown().await;
+}
