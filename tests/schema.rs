@@ -1,7 +1,9 @@
-//! The editor schema of mapping files: the committed copy is what `engine schema mapping`
-//! prints, every mapping file points editors at it, and every mapping file conforms to it.
+//! The editor schemas of mapping files and source specs: each committed copy is what `engine
+//! schema <kind>` prints, every file of that kind points editors at it, and every such file
+//! conforms to it while a typo does not.
 
 use ocsf_engine::diagnostic::SourceFile;
+use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -9,17 +11,27 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-const SCHEMA: &str = "mappings/_mapping.schema.json";
+/// A kind of configuration file: its `engine schema` name, committed schema and files.
+struct Kind {
+    name: &'static str,
+    schema: &'static str,
+    files: fn() -> Vec<PathBuf>,
+}
 
-fn mapping_files() -> Vec<PathBuf> {
+const KINDS: &[Kind] = &[
+    Kind { name: "mapping", schema: "mappings/_mapping.schema.json", files: mapping_files },
+    Kind { name: "source", schema: "sources/_source.schema.json", files: spec_files },
+];
+
+fn yaml_files_under(dirs: &[&str], keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut stack = vec![root().join("mappings"), root().join("tests/language/mappings")];
+    let mut stack: Vec<PathBuf> = dirs.iter().map(|d| root().join(d)).collect();
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(dir).unwrap().flatten() {
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "yaml") {
+            } else if p.extension().is_some_and(|e| e == "yaml") && keep(&p) {
                 out.push(p);
             }
         }
@@ -28,9 +40,25 @@ fn mapping_files() -> Vec<PathBuf> {
     out
 }
 
-fn validator() -> jsonschema::Validator {
+fn mapping_files() -> Vec<PathBuf> {
+    let files = yaml_files_under(&["mappings", "tests/language/mappings", "docs/examples"], |p| {
+        p.components().any(|c| c.as_os_str() == "mappings")
+    });
+    assert!(files.len() >= 70);
+    files
+}
+
+fn spec_files() -> Vec<PathBuf> {
+    let mut files =
+        yaml_files_under(&["sources", "docs/examples"], |p| !p.components().any(|c| c.as_os_str() == "mappings"));
+    files.push(root().join("tests/language/spec.yaml"));
+    assert!(files.len() >= 3);
+    files
+}
+
+fn validator(kind: &Kind) -> jsonschema::Validator {
     let schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(root().join(SCHEMA)).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(root().join(kind.schema)).unwrap()).unwrap();
     jsonschema::validator_for(&schema).unwrap()
 }
 
@@ -40,41 +68,63 @@ fn as_json(path: &Path) -> serde_json::Value {
 }
 
 #[test]
-fn the_committed_schema_is_up_to_date() {
-    let out = Command::new(env!("CARGO_BIN_EXE_engine")).args(["schema", "mapping"]).output().unwrap();
-    assert!(out.status.success());
-    let committed = std::fs::read_to_string(root().join(SCHEMA)).unwrap();
-    assert!(
-        committed == String::from_utf8_lossy(&out.stdout),
-        "{SCHEMA} is stale: run `engine schema mapping > {SCHEMA}`"
-    );
-}
-
-#[test]
-fn every_mapping_file_names_the_schema_for_editors() {
-    let schema = root().join(SCHEMA);
-    let files = mapping_files();
-    assert!(files.len() >= 70);
-    for file in files {
-        let first = std::fs::read_to_string(&file).unwrap().lines().next().unwrap_or_default().to_string();
-        let target = first.strip_prefix("# yaml-language-server: $schema=").unwrap_or_else(|| {
-            panic!("{}: the first line should be `# yaml-language-server: $schema=…`", file.display())
-        });
-        let resolved = file.parent().unwrap().join(target);
-        assert_eq!(resolved.canonicalize().unwrap(), schema.canonicalize().unwrap(), "{}", file.display());
+fn the_committed_schemas_are_up_to_date() {
+    for kind in KINDS {
+        let out = Command::new(env!("CARGO_BIN_EXE_engine")).args(["schema", kind.name]).output().unwrap();
+        assert!(out.status.success());
+        let committed = std::fs::read_to_string(root().join(kind.schema)).unwrap();
+        assert!(
+            committed == String::from_utf8_lossy(&out.stdout),
+            "{} is stale: run `engine schema {} > {}`",
+            kind.schema,
+            kind.name,
+            kind.schema
+        );
     }
 }
 
 #[test]
-fn every_mapping_file_conforms_and_a_typo_does_not() {
-    let v = validator();
-    for file in mapping_files() {
-        let doc = as_json(&file);
-        let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{} {e}", e.instance_path())).collect();
-        assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+fn every_file_names_its_schema_for_editors() {
+    for kind in KINDS {
+        let schema = root().join(kind.schema);
+        for file in (kind.files)() {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let first = text.lines().next().unwrap_or_default();
+            let target = first.strip_prefix("# yaml-language-server: $schema=").unwrap_or_else(|| {
+                panic!("{}: the first line should be `# yaml-language-server: $schema=…`", file.display())
+            });
+            let resolved = file.parent().unwrap().join(target);
+            assert_eq!(resolved.canonicalize().unwrap(), schema.canonicalize().unwrap(), "{}", file.display());
+        }
     }
-    let typo = serde_json::json!({"class": "Authentication", "fields": {"user.name": {"form": "subjectName"}}});
-    assert!(!v.is_valid(&typo));
-    let bad_class = serde_json::json!({"class": "Authentcation"});
-    assert!(!v.is_valid(&bad_class));
+}
+
+#[test]
+fn every_file_conforms_to_its_schema() {
+    for kind in KINDS {
+        let v = validator(kind);
+        for file in (kind.files)() {
+            let doc = as_json(&file);
+            let errors: Vec<String> = v.iter_errors(&doc).map(|e| format!("{} {e}", e.instance_path())).collect();
+            assert!(errors.is_empty(), "{}: {errors:?}", file.display());
+        }
+    }
+}
+
+#[test]
+fn a_typo_does_not_conform() {
+    let mapping = validator(&KINDS[0]);
+    assert!(!mapping.is_valid(&json!({"class": "Authentication", "fields": {"user.name": {"form": "subjectName"}}})));
+    assert!(!mapping.is_valid(&json!({"class": "Authentcation"})));
+    let source = validator(&KINDS[1]);
+    let mut spec = as_json(&root().join("sources/entrust.yaml"));
+    assert!(source.is_valid(&spec));
+    spec["streams"]["audit"]["pageing"] = json!({});
+    assert!(!source.is_valid(&spec));
+    spec["streams"]["audit"].as_object_mut().unwrap().remove("pageing");
+    spec["auth"]["login"]["renew_before"] = json!(60);
+    assert!(!source.is_valid(&spec));
+    spec["auth"]["login"]["renew_before"] = json!("PT1M");
+    spec["streams"]["audit"]["time_format"] = json!("iso8601");
+    assert!(!source.is_valid(&spec));
 }

@@ -13,11 +13,14 @@ pub struct SchemaArgs {
 pub enum Kind {
     /// Mapping files (`mappings/<source>/**.yaml`).
     Mapping,
+    /// Source specs (`sources/*.yaml`).
+    Source,
 }
 
 pub fn run(args: SchemaArgs) -> ExitCode {
     let schema = match args.kind {
         Kind::Mapping => crate::mapping::mapping_schema(),
+        Kind::Source => crate::source::schema::source_schema(),
     };
     match serde_json::to_string_pretty(&schema) {
         Ok(text) => {

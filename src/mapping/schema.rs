@@ -6,6 +6,7 @@
 use super::coerce::Coerce;
 use super::decl::{FILE_KEYS, RULE_KEYS};
 use crate::ocsf::catalog;
+use crate::yaml::schema::{doc, with_doc};
 use serde_json::{Map, Value, json};
 
 /// What each key of a mapping file means (shown by editors on hover).
@@ -52,10 +53,6 @@ const RULE_DOCS: &[(&str, &str)] = &[
     ("when", "A minijinja expression over the record; the rule applies only when it is true."),
     ("default", "The value when nothing else gave one."),
 ];
-
-fn doc(table: &[(&str, &str)], key: &str) -> String {
-    table.iter().find(|(k, _)| *k == key).map(|(_, d)| (*d).to_string()).unwrap_or_default()
-}
 
 /// The JSON Schema (draft-07, which yaml-language-server understands) of a mapping file.
 pub fn mapping_schema() -> Value {
@@ -137,13 +134,6 @@ pub fn mapping_schema() -> Value {
             }
         }
     })
-}
-
-fn with_doc(mut body: Value, description: &str) -> Value {
-    if let (Value::Object(map), false) = (&mut body, description.is_empty()) {
-        map.insert("description".into(), Value::String(description.into()));
-    }
-    body
 }
 
 #[cfg(test)]

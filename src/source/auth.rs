@@ -10,9 +10,11 @@ use crate::yaml::{MapReader, Node};
 use serde_json::Value;
 use std::time::Duration;
 
-const STRATEGIES: &[&str] = &["login", "api_key", "oauth2_client_credentials"];
-const LOGIN_KEYS: &[&str] = &["method", "path", "body", "token", "expires_at", "ttl", "renew_before", "header"];
-const HEADER_KEYS: &[&str] = &["name", "value"];
+pub(crate) const STRATEGIES: &[&str] = &["login", "api_key", "oauth2_client_credentials"];
+pub(crate) const LOGIN_KEYS: &[&str] =
+    &["method", "path", "body", "token", "expires_at", "ttl", "renew_before", "header"];
+pub(crate) const API_KEY_KEYS: &[&str] = &["header"];
+pub(crate) const HEADER_KEYS: &[&str] = &["name", "value"];
 
 /// How requests are authenticated.
 #[derive(Debug, Clone)]
@@ -149,7 +151,7 @@ pub fn decode(node: &Node, diags: &mut Diagnostics) -> Option<AuthSpec> {
         ["login"] => decode_login(r.node("login")?, diags).map(AuthSpec::Login),
         ["api_key"] => {
             let n = r.node("api_key")?;
-            let h = MapReader::new(n, "`auth.api_key`", &["header"], diags)?;
+            let h = MapReader::new(n, "`auth.api_key`", API_KEY_KEYS, diags)?;
             match h.node("header") {
                 Some(hn) => decode_header(hn, "`auth.api_key.header`", diags).map(|header| AuthSpec::ApiKey { header }),
                 None => {

@@ -7,7 +7,8 @@ use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::yaml::{MapReader, Node};
 use serde_json::{Map, Value};
 
-const STRATEGIES: &[&str] = &["cursor", "offset", "link_header"];
+pub(crate) const STRATEGIES: &[&str] = &["cursor", "offset", "link_header"];
+pub(crate) const CURSOR_KEYS: &[&str] = &["request", "response"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PagingSpec {
@@ -59,7 +60,7 @@ impl PagingSpec {
 pub fn decode(node: &Node, diags: &mut Diagnostics) -> Option<PagingSpec> {
     let r = MapReader::new(node, "`paging`", STRATEGIES, diags)?;
     if let Some(n) = r.node("cursor") {
-        let c = MapReader::new(n, "`paging.cursor`", &["request", "response"], diags)?;
+        let c = MapReader::new(n, "`paging.cursor`", CURSOR_KEYS, diags)?;
         let request = c.str("request", diags);
         let response = c.str("response", diags);
         for key in ["request", "response"] {

@@ -9,8 +9,9 @@ use crate::yaml::{MapReader, Node, NodeValue, wrong_type};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const SPEC_KEYS: &[&str] = &["name", "description", "mappings", "params", "base_url", "auth", "streams"];
-const PARAM_KEYS: &[&str] = &["description", "required", "secret", "default", "example", "placeholder", "format"];
+pub(crate) const SPEC_KEYS: &[&str] = &["name", "description", "mappings", "params", "base_url", "auth", "streams"];
+pub(crate) const PARAM_KEYS: &[&str] =
+    &["description", "required", "secret", "default", "example", "placeholder", "format"];
 
 /// A loaded source spec.
 #[derive(Debug, Clone)]
@@ -48,6 +49,13 @@ pub struct ParamSpec {
     pub span: Span,
 }
 
+impl ParamSpec {
+    /// What to write after `--set name=` in help texts: the placeholder, else the example.
+    pub fn hint(&self) -> String {
+        self.placeholder.clone().or_else(|| self.example.clone()).unwrap_or_else(|| "VALUE".into())
+    }
+}
+
 impl SourceSpec {
     /// Reads and checks a spec file.
     pub fn load(path: &Path) -> Result<SourceSpec, Vec<Diagnostic>> {
@@ -73,7 +81,7 @@ impl SourceSpec {
                 Some(slot) => {
                     let param = self.params.iter().find(|p| &p.name == key);
                     if let Some(reason) = param.and_then(|p| p.format).and_then(|f| f.problem(value)) {
-                        let placeholder = param.and_then(|p| p.placeholder.clone()).unwrap_or_else(|| "VALUE".into());
+                        let placeholder = param.map_or_else(|| "VALUE".into(), ParamSpec::hint);
                         diags.push(
                             Diagnostic::new(ErrorKind::BadParamValue { name: key.clone(), reason })
                                 .at_opt(param.map(|p| p.span.clone()))
@@ -108,6 +116,9 @@ pub enum ParamFormat {
 }
 
 impl ParamFormat {
+    /// Every format's name, as written in a spec.
+    pub const NAMES: &'static [&'static str] = &["hostname"];
+
     /// Why `value` does not have this shape, if it does not.
     pub fn problem(self, value: &str) -> Option<String> {
         match self {
@@ -278,7 +289,7 @@ fn decode_param(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) ->
                         reason: format!("`{other}` is not a format this engine checks"),
                     })
                     .at(span)
-                    .help("formats: hostname"),
+                    .help(format!("formats: {}", ParamFormat::NAMES.join(", "))),
                 );
                 None
             }

@@ -11,7 +11,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, Span};
 use crate::yaml::{MapReader, Node, NodeValue, wrong_type};
 use std::time::Duration;
 
-const STREAM_KEYS: &[&str] = &[
+pub(crate) const STREAM_KEYS: &[&str] = &[
     "description",
     "method",
     "path",
@@ -30,6 +30,8 @@ const STREAM_KEYS: &[&str] = &[
     "poll_interval",
     "lookback",
 ];
+
+pub(crate) const LOOKBACK_KEYS: &[&str] = &["param", "max"];
 
 /// One stream of records.
 #[derive(Debug, Clone)]
@@ -177,7 +179,7 @@ pub fn decode(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) -> O
     }
     let lookback = match r.node("lookback") {
         Some(n) => {
-            let l = MapReader::new(n, format!("stream `{name}` lookback"), &["param", "max"], diags);
+            let l = MapReader::new(n, format!("stream `{name}` lookback"), LOOKBACK_KEYS, diags);
             l.and_then(|l| {
                 let param = l.str("param", diags);
                 if !l.has("param") {

@@ -158,7 +158,7 @@ pub fn run_params(
         let given = sets.iter().rev().find(|(k, _)| k == &p.name).map(|(_, v)| v.clone());
         let Some(raw) = given.or_else(|| p.default.clone()) else {
             if p.required {
-                let placeholder = p.placeholder.clone().unwrap_or_else(|| "VALUE".into());
+                let placeholder = p.hint();
                 let mut help = format!("pass --set {}={placeholder}", p.name);
                 if p.secret {
                     help.push_str(&format!(
@@ -179,7 +179,7 @@ pub fn run_params(
         match resolve_refs(&raw) {
             Ok(v) if p.format.and_then(|f| f.problem(&v)).is_some() => {
                 let reason = p.format.and_then(|f| f.problem(&v)).unwrap_or_default();
-                let placeholder = p.placeholder.clone().unwrap_or_else(|| "VALUE".into());
+                let placeholder = p.hint();
                 diags.push(
                     Diagnostic::new(ErrorKind::BadParamValue { name: p.name.clone(), reason })
                         .at(p.span.clone())

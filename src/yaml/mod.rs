@@ -7,6 +7,7 @@
 
 mod node;
 mod reader;
+pub mod schema;
 
 pub use node::{Key, Node, NodeValue, parse};
 pub use reader::{MapReader, wrong_type};
