@@ -37,10 +37,6 @@ use summary::{Stats, Summary};
 use tokio::sync::watch;
 use window::{Planner, Position, Window};
 
-/// How often in a row one window is read again from its start after the API refused its
-/// cursor without the re-read bringing a new record.
-pub const MAX_WINDOW_RESTARTS: u32 = 3;
-
 /// How a run behaves.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -336,19 +332,31 @@ impl Run<'_> {
                             break 'poll;
                         }
                         // A cursor the API no longer accepts (expired, forgotten): read the
-                        // window again from its start; records already delivered are dropped
-                        // by id.
-                        Err(CallError::RequestRefused(m)) if cursor.is_some() && restarts < MAX_WINDOW_RESTARTS => {
-                            // Only restarts that brought nothing new count against the bound.
+                        // window again from its start, after a backoff pause; records already
+                        // delivered are dropped by id. Only re-reads that brought nothing new
+                        // count against the retry bound.
+                        Err(CallError::RequestRefused(m)) if cursor.is_some() => {
                             let progress = self.dedup.len();
                             if progress != progress_at_restart {
                                 restarts = 0;
                                 progress_at_restart = progress;
                             }
                             restarts += 1;
+                            if restarts > self.opts.retry.max_retries {
+                                self.flush_and_commit().await?;
+                                return Err(format!(
+                                    "stream `{}`: the API refused the cursor {restarts} times in a row; last error: {m}",
+                                    self.stream.name
+                                ));
+                            }
                             self.summary.cursor_restarts += 1;
                             self.stats.add_retry();
-                            let _ = m;
+                            let pause = self.opts.retry.delay(restarts, None, &mut self.jitter);
+                            let mut stop = self.stop.clone();
+                            tokio::select! {
+                                _ = tokio::time::sleep(pause) => {}
+                                _ = stop.changed() => {}
+                            }
                             cursor = None;
                             continue;
                         }
