@@ -10,6 +10,7 @@ pub mod deadletter;
 pub mod diagnostic;
 pub mod input;
 pub mod mapping;
+pub mod metrics;
 pub mod ocsf;
 pub mod runner;
 pub mod simulator;
