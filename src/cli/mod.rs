@@ -1,4 +1,5 @@
-//! The command line: `engine map`, `engine check`, `engine simulate`.
+//! The command line: `engine run`, `map`, `check`, `explain`, `coverage`, `schema`, `simulate`, and the
+//! logging flags every command takes.
 
 mod check;
 mod coverage;
@@ -17,6 +18,8 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: crate::logging::LogArgs,
 }
 
 #[derive(Subcommand)]
@@ -31,7 +34,7 @@ enum Command {
     Coverage(coverage::CoverageArgs),
     /// Pull a source's records into a sink, with checkpoints (the main job).
     Run(run::RunArgs),
-    /// Print the JSON Schema of mapping files, for editors.
+    /// Print the JSON Schema of mapping files or source specs, for editors.
     Schema(schema::SchemaArgs),
     /// Run the built-in Entrust IDaaS simulator on loopback.
     Simulate(crate::simulator::SimulateArgs),
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    crate::logging::init(&cli.log);
     match cli.command {
         Command::Map(args) => map::run(args),
         Command::Check(args) => check::run(args),
