@@ -120,6 +120,22 @@ impl<S: Sink> Sink for StopAfter<S> {
             Ok(ack)
         })
     }
+
+    fn committed(&self) -> Option<serde_json::Value> {
+        self.inner.committed()
+    }
+
+    fn intent(&mut self, batch: &Batch) -> Result<Option<serde_json::Value>, SinkError> {
+        self.inner.intent(batch)
+    }
+
+    fn resume<'a>(
+        &'a mut self,
+        committed: Option<&'a serde_json::Value>,
+        pending: Option<&'a serde_json::Value>,
+    ) -> BoxFuture<'a, Result<(), SinkError>> {
+        self.inner.resume(committed, pending)
+    }
 }
 
 /// One `--once` run of the simulated tenant into `group`, resuming from `state`.

@@ -718,6 +718,19 @@ struct CarefulClient {
 }
 
 impl CarefulClient {
+    /// A client of `sim`, logged in; answers slower than `slow_threshold` count as slow.
+    async fn logged_in(sim: &SimHandle, slow_threshold: Duration) -> Self {
+        let mut client = CarefulClient {
+            http: http(),
+            base: sim.base_url(),
+            token: String::new(),
+            seen: Observed::default(),
+            slow_threshold,
+        };
+        client.login().await;
+        client
+    }
+
     async fn send(&mut self, path: &str, body: &Value, authorized: bool) -> Value {
         for _ in 0..60 {
             let mut req = self.http.post(format!("{}{path}", self.base)).json(body);
@@ -835,14 +848,7 @@ async fn every_fault_kind_is_survivable_by_a_retrying_deduplicating_client() {
         ..FaultConfig::default()
     };
     let sim = sim(cfg).await;
-    let mut client = CarefulClient {
-        http: http(),
-        base: sim.base_url(),
-        token: String::new(),
-        seen: Observed::default(),
-        slow_threshold: Duration::from_millis(150),
-    };
-    client.login().await;
+    let mut client = CarefulClient::logged_in(&sim, Duration::from_millis(150)).await;
     let first = json!({"limit": 25, "searchByAttributes": [start_attr("2025-11-29T00:00:00Z")]});
     let pass1 = client.read_all(&first).await;
 
@@ -888,14 +894,7 @@ async fn a_refused_cursor_is_survived_by_reading_again_from_the_start() {
         ..FaultConfig::default()
     };
     let sim = sim(cfg).await;
-    let mut client = CarefulClient {
-        http: http(),
-        base: sim.base_url(),
-        token: String::new(),
-        seen: Observed::default(),
-        slow_threshold: Duration::from_secs(60),
-    };
-    client.login().await;
+    let mut client = CarefulClient::logged_in(&sim, Duration::from_secs(60)).await;
     let first = json!({"limit": 20, "searchByAttributes": [start_attr("2025-11-29T00:00:00Z")]});
     let got = client.read_all(&first).await;
     let seen = &client.seen;
