@@ -52,6 +52,17 @@ fn is_dead_letter_dir(dir: &str) -> bool {
     dir.rsplit('/').next().is_some_and(|last| last.starts_with('_'))
 }
 
+/// Takes the mapping's content hash out of an event: it changes with every edit of a mapping
+/// or base, which the snapshots would otherwise repeat in every file (the hash has its own unit
+/// tests). The rest of the entry, the mapping's name, stays.
+fn without_content_hash(mut event: Value, failures: &mut Vec<String>, case: &str) -> Value {
+    match event.pointer_mut("/metadata/transformation_info_list/0/uid") {
+        Some(uid) if uid.as_str().is_some_and(|u| u.starts_with("sha256:")) => *uid = "[content hash]".into(),
+        other => failures.push(format!("{case}: no content hash in metadata.transformation_info_list: {other:?}")),
+    }
+    event
+}
+
 #[test]
 fn every_fixture_matches_its_snapshot() {
     let mut failures = Vec::new();
@@ -65,7 +76,7 @@ fn every_fixture_matches_its_snapshot() {
             let record: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let dir = dir_of(&case);
             let snapshot = match set.map(record.clone()) {
-                Ok(event) if !is_dead_letter_dir(dir) => event,
+                Ok(event) if !is_dead_letter_dir(dir) => without_content_hash(event, &mut failures, &case),
                 Ok(_) => {
                     failures.push(format!("{case}: expected a dead letter, got a valid event"));
                     continue;

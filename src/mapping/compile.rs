@@ -35,6 +35,8 @@ pub struct Compiler<'a> {
     pub tables: HashMap<String, TableDecl>,
     pub diags: &'a mut Diagnostics,
     compiled_tables: HashMap<(String, usize), Arc<Table>>,
+    /// The files of the named tables the mapping being compiled uses.
+    table_files: Vec<Arc<crate::diagnostic::SourceFile>>,
     /// The class of the mapping being compiled.
     class: Option<&'static Class>,
 }
@@ -67,13 +69,23 @@ impl<'a> Compiler<'a> {
         tables: HashMap<String, TableDecl>,
         diags: &'a mut Diagnostics,
     ) -> Self {
-        Self { cat, params, templates, tables, diags, compiled_tables: HashMap::new(), class: None }
+        Self {
+            cat,
+            params,
+            templates,
+            tables,
+            diags,
+            compiled_tables: HashMap::new(),
+            table_files: Vec::new(),
+            class: None,
+        }
     }
 
     /// Compiles one resolved (bases merged) mapping.
     pub fn mapping(&mut self, decl: &FileDecl) -> Option<Mapping> {
         let class = self.class(decl)?;
         self.class = Some(class);
+        self.table_files.clear();
         let mut rules = Vec::new();
         if let Some((name, span)) = &decl.activity {
             match class.activity_id(name) {
@@ -126,7 +138,9 @@ impl<'a> Compiler<'a> {
                     ),
             );
         }
+        let files: Vec<_> = decl.layers.iter().chain(&self.table_files).cloned().collect();
         Some(Mapping {
+            transformation: super::provenance::info(&decl.name, &files),
             name: decl.name.clone(),
             file: decl.file.path.clone(),
             class,
@@ -437,7 +451,10 @@ impl<'a> Compiler<'a> {
         let table = match decl {
             LookupDecl::Inline(t) => t.clone(),
             LookupDecl::Named(name, span) => match self.tables.get(name) {
-                Some(t) => t.clone(),
+                Some(t) => {
+                    self.table_files.push(Arc::clone(&t.span.file));
+                    t.clone()
+                }
                 None => {
                     let names: Vec<String> = self.tables.keys().cloned().collect();
                     let help =

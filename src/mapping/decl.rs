@@ -43,6 +43,8 @@ pub struct FileDecl {
     pub observables: Vec<(String, Span)>,
     pub fields: Vec<FieldDecl>,
     pub tables: Vec<TableDecl>,
+    /// The files this declaration is made of: the file itself, then (once resolved) its bases.
+    pub layers: Vec<Arc<SourceFile>>,
 }
 
 /// `field: value` or `field: [values…]` in `match`.
@@ -179,7 +181,7 @@ pub fn decode_file(name: String, file: Arc<SourceFile>, root: &Node, diags: &mut
     let _ = r.str("description", diags);
     let mut decl = FileDecl {
         name,
-        file,
+        file: Arc::clone(&file),
         is_base,
         extends: r.strings("extends", diags),
         class: r.str("class", diags),
@@ -190,6 +192,7 @@ pub fn decode_file(name: String, file: Arc<SourceFile>, root: &Node, diags: &mut
         observables: r.strings("observables", diags),
         fields: Vec::new(),
         tables: Vec::new(),
+        layers: vec![Arc::clone(&file)],
     };
     if let Some(entries) = r.map("match", diags) {
         decl.matchers = entries.iter().filter_map(|(k, v)| decode_matcher(k, v, diags)).collect();

@@ -117,6 +117,7 @@ fn merge(files: &[FileDecl], order: &[usize]) -> FileDecl {
         observables: Vec::new(),
         fields: Vec::new(),
         tables: Vec::new(),
+        layers: order.iter().map(|&i| std::sync::Arc::clone(&files[i].file)).collect(),
         ..leaf.clone()
     };
     for &i in order {

@@ -13,6 +13,7 @@ mod explain;
 mod inherit;
 mod path;
 mod program;
+mod provenance;
 mod recommended;
 mod schema;
 mod template;
@@ -185,6 +186,7 @@ impl MappingSet {
         if self.options.keep_raw {
             event.insert("raw_data".into(), Value::String(record.to_string()));
         }
+        provenance::stamp(&mut event, &mapping.transformation);
         ocsf::derive(&mut event, mapping.class);
         let event = Value::Object(event);
         match ocsf::validate(&event) {

@@ -21,6 +21,8 @@ pub struct Mapping {
     pub matchers: Vec<(String, Vec<String>)>,
     pub(crate) rules: Vec<FieldRule>,
     pub(crate) observables: Vec<Observable>,
+    /// This mapping's entry of `metadata.transformation_info_list` (name and content hash).
+    pub transformation: Value,
 }
 
 /// Sets one OCSF field: the first alternative that gives a value wins.
