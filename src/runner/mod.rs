@@ -478,6 +478,8 @@ impl Run<'_> {
             let describe = self.out.sink.describe();
             if let Some(intent) = self.out.sink.intent(&batch).map_err(|e| format!("{describe}: {e}"))? {
                 let mut ahead = self.committed.clone();
+                // Nothing of this batch is in the sink yet; what a resume learned is.
+                ahead.sink = self.out.sink.committed();
                 ahead.pending = Some(intent);
                 ahead.updated = iso_millis(now_ms());
                 self.out.store.save(&ahead)?;

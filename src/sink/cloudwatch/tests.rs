@@ -254,3 +254,32 @@ async fn a_batch_sent_by_a_killed_run_is_recognised_and_not_sent_again() {
 async fn sink_fails<A: LogsApi>(sink: &mut CloudWatchSink<A>, b: &Batch) -> bool {
     sink.send(b).await.is_err()
 }
+
+#[tokio::test]
+async fn what_a_resume_learned_is_kept_through_a_second_crash() {
+    let fake = Fake::with_group("g");
+    let path = temp_file("recover-twice");
+    let open = || CloudWatchSink::with_api(fake.clone(), opts(false, 0), RejectedFile::new(&path, false));
+    let mut first = open().await.unwrap();
+    let committed = first.committed();
+    let b = batch(3_000, 1_000);
+    let intent = first.intent(&b).unwrap();
+    fake.0.lock().unwrap().script = VecDeque::from([None, Some(Failure::Fatal("killed".into()))]);
+    assert!(sink_fails(&mut first, &b).await);
+    let landed = numbers(&fake).len();
+    drop(first);
+
+    // The restart learns what landed, then dies before sending a smaller first batch: the
+    // runner checkpoints the sink's state with the new intent, and what it learned stays.
+    let mut second = open().await.unwrap();
+    second.resume(committed.as_ref(), intent.as_ref()).await.unwrap();
+    let head = Batch { events: b.events[..500].to_vec(), bytes: 0 };
+    let state = second.committed();
+    let intent = second.intent(&head).unwrap();
+    drop(second);
+
+    let mut third = open().await.unwrap();
+    third.resume(state.as_ref(), intent.as_ref()).await.unwrap();
+    assert_eq!(third.send(&b).await.unwrap().accepted, 3_000);
+    assert_eq!(numbers(&fake), (0..3_000).collect::<Vec<_>>(), "each event once ({landed} had landed)");
+}
