@@ -3,6 +3,7 @@
 
 mod check;
 mod coverage;
+mod dry_run;
 mod explain;
 mod load;
 mod map;

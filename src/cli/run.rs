@@ -1,6 +1,7 @@
 //! `engine run`: pulls a source's stream into a sink with checkpoints; `--simulate` pulls from
 //! the built-in simulator over loopback HTTP, `--once` catches up and prints a summary.
 
+use super::dry_run::DryRun;
 use super::load::{EXIT_CONFIG, report};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::mapping::{MapOptions, MappingSet};
@@ -66,9 +67,17 @@ pub struct RunArgs {
     /// Catch up to now, print a summary and exit (default: keep polling until Ctrl-C).
     #[arg(long)]
     pub once: bool,
-    /// Check everything and print the plan without contacting the API.
+    /// Read one window from the API, map and validate it, and print the plan, the OCSF events
+    /// and the batches the sink would get; write nothing and leave the checkpoint as it is.
     #[arg(long)]
     pub dry_run: bool,
+    /// Seconds between progress reports [default: 1 on a terminal (a redrawn line), 10
+    /// elsewhere (a log line)].
+    #[arg(long, value_name = "SECS")]
+    pub progress_interval: Option<u64>,
+    /// Serve Prometheus metrics at http://HOST:PORT/metrics while running.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
     /// With --simulate: number of simulated audit events.
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub simulate_events: usize,
@@ -242,13 +251,17 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                             sets.push((k.to_string(), v));
                         }
                     }
-                    match &s {
-                        Simulator::Own(own) => eprintln!(
-                            "engine run: simulated Entrust IDaaS tenant at {} ({} events)",
-                            own.base_url(),
-                            args.simulate_events
-                        ),
-                        Simulator::At(addr) => eprintln!("engine run: simulated Entrust IDaaS tenant at http://{addr}"),
+                    if tracing::enabled!(tracing::Level::INFO) {
+                        match &s {
+                            Simulator::Own(own) => eprintln!(
+                                "engine run: simulated Entrust IDaaS tenant at {} ({} events)",
+                                own.base_url(),
+                                args.simulate_events
+                            ),
+                            Simulator::At(addr) => {
+                                eprintln!("engine run: simulated Entrust IDaaS tenant at http://{addr}")
+                            }
+                        }
                     }
                     sim = Some(s);
                 }
@@ -291,30 +304,24 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         });
         let store = CheckpointStore::new(&state_dir, &spec.name, &stream.name);
         if args.dry_run {
-            let position = match store.load() {
-                Ok(Some(cp)) => format!("resume from {} (checkpoint {})", cp.watermark, store.path().display()),
-                Ok(None) => {
-                    format!("first run: look back {}", crate::source::duration::format_duration(prepared.lookback))
-                }
-                Err(e) => {
-                    eprintln!("engine run: {e}");
-                    return ExitCode::from(EXIT_RUNTIME);
-                }
+            let target = match (args.sink, &args.log_group) {
+                (SinkKind::Stdout, _) => "standard output".to_string(),
+                (SinkKind::CloudwatchLogs, Some(g)) => format!("CloudWatch Logs log group {g}"),
+                _ => output.display().to_string(),
             };
-            println!("source:       {} ({})", spec.name, args.spec.display());
-            println!("stream:       {} {} {}", stream.name, stream.method, stream.path);
-            println!("api:          {}", prepared.base);
-            println!("position:     {position}");
-            println!("mappings:     {} from {}", mappings.mappings().len(), spec.mappings.display());
-            match (args.sink, &args.log_group) {
-                (SinkKind::Stdout, _) => println!("events:       standard output"),
-                (SinkKind::CloudwatchLogs, Some(g)) => println!("events:       CloudWatch Logs log group {g}"),
-                _ => println!("events:       {}", output.display()),
-            }
-            println!("dead letters: {}", dead_letter_path.display());
-            println!("state:        {}", store.path().display());
-            println!("dry run: nothing was fetched");
-            return ExitCode::SUCCESS;
+            return super::dry_run::run(DryRun {
+                spec: &spec,
+                spec_path: &args.spec,
+                stream: &stream,
+                params: &params,
+                mappings: &mappings,
+                prepared: &prepared,
+                store: &store,
+                target,
+                dead_letter_path: &dead_letter_path,
+                plain_http_on_loopback: args.simulate,
+            })
+            .await;
         }
         let refused_stem =
             output.file_stem().map_or_else(|| "ocsf-events".into(), |s| s.to_string_lossy().into_owned());
@@ -360,8 +367,33 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                     .map_err(|d| d.iter().map(|d| d.kind.to_string()).collect::<Vec<_>>().join("; "))
             }))
         });
+        let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+        let _metrics_server = match args.metrics_addr {
+            Some(addr) => match crate::metrics::serve(addr, std::sync::Arc::clone(&metrics)).await {
+                Ok(server) => {
+                    tracing::info!("metrics at http://{}/metrics", server.addr);
+                    Some(server)
+                }
+                Err(e) => {
+                    eprintln!("engine run: cannot serve metrics on {addr}: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            },
+            None => None,
+        };
+        let progress_every = if !tracing::enabled!(target: crate::logging::PROGRESS, tracing::Level::INFO) {
+            None
+        } else if let Some(secs) = args.progress_interval {
+            Some(Duration::from_secs(secs))
+        } else if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            Some(Duration::from_secs(1))
+        } else {
+            Some(Duration::from_secs(10))
+        };
         let opts = RunOptions {
             once: args.once,
+            progress_every,
+            metrics: args.metrics_addr.is_some().then_some(metrics),
             plain_http_on_loopback: args.simulate,
             refresh_params,
             batch_max_events: usize::try_from(args.batch_max_events).unwrap_or(1000),
@@ -383,13 +415,15 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         };
         match result {
             Ok(summary) => {
-                eprint!("\n{}", summary.table());
-                eprintln!("events:             {where_to}");
-                if summary.total_dead_letters() > 0 {
-                    eprintln!("dead letters in:    {}", dead_letter_path.display());
-                }
-                if summary.sink_rejected > 0 && args.sink == SinkKind::CloudwatchLogs {
-                    eprintln!("refused events in:  {}", refused_path.display());
+                if tracing::enabled!(tracing::Level::INFO) {
+                    eprint!("\n{}", summary.table());
+                    eprintln!("events:             {where_to}");
+                    if summary.total_dead_letters() > 0 {
+                        eprintln!("dead letters in:    {}", dead_letter_path.display());
+                    }
+                    if summary.sink_rejected > 0 && args.sink == SinkKind::CloudwatchLogs {
+                        eprintln!("refused events in:  {}", refused_path.display());
+                    }
                 }
                 if summary.total_dead_letters() > 0 || summary.sink_rejected > 0 {
                     ExitCode::from(1)

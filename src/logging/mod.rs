@@ -33,7 +33,8 @@ pub enum LogFormat {
 /// The logging flags every command takes.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct LogArgs {
-    /// More detail: -v debug (each request), -vv trace.
+    /// More detail: -v the engine's debug lines (each API request), -vv trace, with the HTTP
+    /// and AWS libraries' own.
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Only warnings and errors: no progress, no summary.
@@ -88,7 +89,12 @@ pub fn init(args: &LogArgs) {
     let bar = args.log_format == LogFormat::Text && level <= Level::INFO && std::io::stderr().is_terminal();
     let bar_drawn = Arc::new(AtomicBool::new(false));
     let writer = Stderr { bar_drawn: Arc::clone(&bar_drawn) };
-    let keep = move |meta: &tracing::Metadata<'_>| *meta.level() <= level && !(bar && meta.target() == PROGRESS);
+    // -v is the engine's own detail; -vv adds the HTTP and AWS libraries'.
+    let ours = |target: &str| target.starts_with("ocsf_engine") || target.starts_with("engine");
+    let keep = move |meta: &tracing::Metadata<'_>| {
+        let detail = *meta.level() > Level::INFO && level < Level::TRACE;
+        *meta.level() <= level && !(detail && !ours(meta.target())) && !(bar && meta.target() == PROGRESS)
+    };
     let fmt = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(bar).with_target(false);
     let fmt = match args.log_format {
         LogFormat::Text => fmt.boxed(),

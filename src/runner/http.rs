@@ -77,6 +77,8 @@ pub struct Api {
     stop: watch::Receiver<bool>,
     /// Reads the parameters again (secrets included) when a login is refused: a rotation.
     refresh: Option<ParamRefresh>,
+    /// Metrics to record each response in, with the stream's name.
+    metrics: Option<(Arc<crate::metrics::Metrics>, String)>,
 }
 
 /// Resolves a source's parameters again: request-template values and the secrets to scrub.
@@ -112,7 +114,24 @@ impl Api {
             stats,
             stop,
             refresh: None,
+            metrics: None,
         })
+    }
+
+    /// Records every response's status and latency in `metrics`, labelled by `stream`.
+    pub fn with_metrics(mut self, metrics: Option<Arc<crate::metrics::Metrics>>, stream: &str) -> Self {
+        self.metrics = metrics.map(|m| (m, stream.to_string()));
+        self
+    }
+
+    /// Logs an exchange at debug level (method, path, status, time; never headers or bodies)
+    /// and records it in the metrics.
+    fn observe(&self, method: &Method, path: &str, status: Option<u16>, started: std::time::Instant, outcome: &str) {
+        let took = started.elapsed();
+        tracing::debug!(%method, path, status, ms = took.as_millis() as u64, outcome, "API request");
+        if let Some((m, stream)) = &self.metrics {
+            m.api_response(stream, status, took);
+        }
     }
 
     /// On a refused login, read the parameters again once (credentials rotated) and retry.
@@ -181,6 +200,7 @@ impl Api {
             req = req.header(name, value);
         }
         self.stats.add_request();
+        let started = std::time::Instant::now();
         let send = req.send();
         let resp = tokio::select! {
             r = send => r,
@@ -196,6 +216,7 @@ impl Api {
                 } else {
                     "connection failed"
                 };
+                self.observe(method, path, None, started, kind);
                 return Err(Failure::Transient { what: format!("{method} {path}: {kind}"), retry_after: None });
             }
         };
@@ -209,9 +230,12 @@ impl Api {
             Ok(b) => b,
             Err(e) => {
                 let kind = if e.is_timeout() { "timed out reading the response" } else { "response cut off" };
+                self.observe(method, path, Some(status.as_u16()), started, kind);
                 return Err(Failure::Transient { what: format!("{method} {path}: {kind}"), retry_after: None });
             }
         };
+        self.observe(method, path, Some(status.as_u16()), started, if status.is_success() { "ok" } else { "error" });
+        tracing::trace!(bytes = bytes.len(), "API response body");
         if status.is_success() {
             return serde_json::from_slice::<Value>(&bytes).map_err(|e| Failure::Transient {
                 what: format!("{method} {path}: HTTP {} with a body that is not JSON ({e})", status.as_u16()),

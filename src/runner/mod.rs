@@ -53,6 +53,10 @@ pub struct RunOptions {
     pub plain_http_on_loopback: bool,
     /// Reads the parameters again when a login is refused (rotated credentials).
     pub refresh_params: Option<ParamsRefresh>,
+    /// Prometheus metrics to keep up to date (`--metrics-addr`).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
+    /// Stop after this many windows that held records (`--dry-run` reads one).
+    pub max_windows: Option<u64>,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -76,6 +80,8 @@ impl Default for RunOptions {
             progress_every: Some(Duration::from_secs(5)),
             plain_http_on_loopback: false,
             refresh_params: None,
+            metrics: None,
+            max_windows: None,
         }
     }
 }
@@ -198,6 +204,14 @@ struct Run<'a> {
     stats: Arc<Stats>,
     stop: watch::Receiver<bool>,
     jitter: Jitter,
+    /// Where this run started reading, and the end of what it is catching up to (progress).
+    origin_ms: i64,
+    target_ms: i64,
+    /// Retries already counted in the metrics.
+    retries_reported: u64,
+    /// Records read from the API, and windows read so far that held any.
+    records_read: u64,
+    filled_windows: u64,
 }
 
 /// Runs one stream until caught up (`once`) or until `stop` turns true.
@@ -262,6 +276,7 @@ pub async fn run_stream<'a>(
         stop.clone(),
     )
     .map_err(fail)?
+    .with_metrics(opts.metrics.clone(), &stream.name)
     .with_refresh(opts.refresh_params.clone().map(|r| {
         let refresh: http::ParamRefresh = Arc::new(move || {
             let params = (r.0)()?;
@@ -286,6 +301,11 @@ pub async fn run_stream<'a>(
         stats,
         stop,
         jitter: Jitter::from_clock(),
+        origin_ms: pos.resume_from_ms,
+        target_ms: pos.resume_from_ms,
+        retries_reported: 0,
+        records_read: 0,
+        filled_windows: 0,
     };
     let result = run.go(api, params, started).await;
     run.summary.elapsed = started.elapsed();
@@ -311,7 +331,12 @@ impl Run<'_> {
         let mut last_status = Instant::now();
         'poll: loop {
             let target = self.planner.target(now_ms());
+            self.target_ms = target;
             while let Some(w) = self.planner.next(self.pos, target) {
+                if self.opts.max_windows.is_some_and(|max| self.filled_windows >= max) {
+                    break 'poll;
+                }
+                let read_before = self.records_read;
                 self.summary.windows += 1;
                 let mut cursor: Option<String> = None;
                 let mut restarts = 0;
@@ -367,6 +392,8 @@ impl Run<'_> {
                         }
                     };
                     self.summary.pages += 1;
+                    self.records_read += page.records.len() as u64;
+                    self.metric("records_fetched_total", page.records.len() as u64);
                     for record in page.records {
                         self.record(record, w).await?;
                     }
@@ -374,9 +401,7 @@ impl Run<'_> {
                         && last_status.elapsed() >= every
                     {
                         last_status = Instant::now();
-                        self.summary.retries = self.stats.retries();
-                        self.summary.watermark = iso_millis(self.pos.watermark_ms);
-                        eprintln!("{} ({:.0} s)", self.summary.status_line(), started.elapsed().as_secs_f64());
+                        self.progress(started);
                     }
                     match page.next {
                         Some(c) => cursor = Some(c),
@@ -384,6 +409,9 @@ impl Run<'_> {
                     }
                 }
                 // The whole window is read.
+                if self.records_read > read_before {
+                    self.filled_windows += 1;
+                }
                 self.pos = self.planner.advance(self.pos, w.end_ms);
                 self.dedup.prune(self.pos.resume_from_ms);
                 self.flush_and_commit().await?;
@@ -416,6 +444,7 @@ impl Run<'_> {
         };
         if self.dedup.contains(&id) {
             self.summary.duplicates += 1;
+            self.metric("duplicates_dropped_total", 1);
             return Ok(());
         }
         let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
@@ -466,6 +495,9 @@ impl Run<'_> {
     fn dead_letter(&mut self, dl: &DeadLetter) -> Result<(), String> {
         self.out.dead_letters.write(dl)?;
         *self.summary.dead_letters.entry(dl.reason.code().to_string()).or_insert(0) += 1;
+        if let Some(m) = &self.opts.metrics {
+            m.add("dead_letters_total", &[&self.stream.name, dl.reason.code()], 1);
+        }
         Ok(())
     }
 
@@ -500,6 +532,18 @@ impl Run<'_> {
             };
             self.summary.batches += 1;
             self.summary.sink_rejected += ack.rejected as u64;
+            if let Some(m) = &self.opts.metrics {
+                let (stream, sink) = (self.stream.name.as_str(), self.out.sink.kind());
+                m.add("batches_total", &[stream], 1);
+                m.add("events_shipped_total", &[stream, sink], ack.accepted as u64);
+                m.add("events_refused_total", &[stream, sink], ack.rejected as u64);
+                for ((class, _), n) in &self.pending {
+                    m.add("events_mapped_total", &[stream, class], *n);
+                }
+                for (t, n) in &self.pending_unknown {
+                    m.add("unknown_event_types_total", &[stream, t], *n);
+                }
+            }
             for (k, n) in std::mem::take(&mut self.pending) {
                 *self.summary.events.entry(k).or_insert(0) += n;
             }
@@ -513,6 +557,43 @@ impl Run<'_> {
         cp.dead_letters = Some(self.out.dead_letters.mark());
         self.out.store.save(&cp)?;
         self.committed = cp;
+        if let Some(m) = &self.opts.metrics {
+            let stream = self.stream.name.as_str();
+            m.set("checkpoint_watermark_seconds", &[stream], self.pos.watermark_ms as f64 / 1000.0);
+            m.set("checkpoint_lag_seconds", &[stream], (now_ms() - self.pos.watermark_ms).max(0) as f64 / 1000.0);
+            let retries = self.stats.retries();
+            m.add("api_retries_total", &[stream], retries.saturating_sub(self.retries_reported));
+            self.retries_reported = retries;
+        }
         Ok(())
+    }
+
+    /// Adds `n` to a counter labelled by the stream alone.
+    fn metric(&self, name: &str, n: u64) {
+        if let Some(m) = &self.opts.metrics {
+            m.add(name, &[&self.stream.name], n);
+        }
+    }
+
+    /// A progress event: a redrawn line on a terminal, a structured log line elsewhere.
+    fn progress(&mut self, started: Instant) {
+        self.summary.retries = self.stats.retries();
+        self.summary.watermark = iso_millis(self.pos.watermark_ms);
+        let elapsed = started.elapsed().as_secs_f64();
+        let events = self.summary.total_events() + self.pending.values().sum::<u64>();
+        let span = |a: i64, b: i64| u64::try_from(b - a).unwrap_or(0);
+        tracing::info!(
+            target: crate::logging::PROGRESS,
+            stream = self.stream.name.as_str(),
+            covered_ms = span(self.origin_ms, self.pos.watermark_ms.min(self.target_ms)),
+            total_ms = span(self.origin_ms, self.target_ms),
+            events,
+            per_second = (events as f64 / elapsed.max(0.001)) as u64,
+            retries = self.summary.retries,
+            dead_letters = self.summary.total_dead_letters(),
+            watermark = self.summary.watermark.as_str(),
+            "{} ({elapsed:.0} s)",
+            self.summary.status_line(),
+        );
     }
 }

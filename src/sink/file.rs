@@ -112,6 +112,10 @@ impl Sink for FileSink {
         format!("file {}", self.path.display())
     }
 
+    fn kind(&self) -> &'static str {
+        "file"
+    }
+
     fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>> {
         Box::pin(async move {
             self.write(batch).map_err(SinkError::Fatal)?;

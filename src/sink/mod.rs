@@ -18,6 +18,7 @@ pub mod cloudwatch;
 pub mod deadletter;
 pub mod file;
 pub mod jsonl;
+pub mod preview;
 pub mod mark;
 pub mod stdout;
 
@@ -56,6 +57,11 @@ pub enum SinkError {
 pub trait Sink: Send {
     /// A short description for messages (`file ocsf-events.ndjson`).
     fn describe(&self) -> String;
+
+    /// The sink's kind as `--sink` names it (a metrics label).
+    fn kind(&self) -> &'static str {
+        "other"
+    }
 
     /// Stores `batch`, in order; `Ok` only once it is durable.
     fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>>;

@@ -11,6 +11,10 @@ impl Sink for StdoutSink {
         "standard output".into()
     }
 
+    fn kind(&self) -> &'static str {
+        "stdout"
+    }
+
     fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>> {
         Box::pin(async move {
             let stdout = std::io::stdout();

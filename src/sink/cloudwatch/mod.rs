@@ -295,6 +295,10 @@ impl<A: LogsApi> Sink for CloudWatchSink<A> {
         format!("cloudwatch_logs {} (stream {})", self.opts.log_group, self.opts.log_stream)
     }
 
+    fn kind(&self) -> &'static str {
+        "cloudwatch_logs"
+    }
+
     fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>> {
         Box::pin(self.send_batch(batch))
     }
