@@ -12,8 +12,8 @@ use ocsf_engine::simulator::{Credentials, Fault, FaultConfig, SimConfig, start};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-/// The most verbose flags `engine run` has. Add the verbosity flag here when there is one.
-const VERBOSE: &[&str] = &[];
+/// The most verbose flags `engine run` has.
+const VERBOSE: &[&str] = &["-vv"];
 
 const SHARED_SECRET: &str = "sEcReT-9f8e7d6c-shared";
 const APPLICATION_ID: &str = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0";

@@ -33,8 +33,8 @@ pub enum LogFormat {
 /// The logging flags every command takes.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct LogArgs {
-    /// More detail: -v the engine's debug lines (each API request), -vv trace, with the HTTP
-    /// and AWS libraries' own.
+    /// More detail: -v the engine's debug lines (each API request), -vv its trace lines and the
+    /// HTTP and AWS libraries' debug lines.
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
     pub verbose: u8,
     /// Only warnings and errors: no progress, no summary.
@@ -89,18 +89,22 @@ pub fn init(args: &LogArgs) {
     let bar = args.log_format == LogFormat::Text && level <= Level::INFO && std::io::stderr().is_terminal();
     let bar_drawn = Arc::new(AtomicBool::new(false));
     let writer = Stderr { bar_drawn: Arc::clone(&bar_drawn) };
-    // -v is the engine's own detail; -vv adds the HTTP and AWS libraries'.
     let ours = |target: &str| target.starts_with("ocsf_engine") || target.starts_with("engine");
     let keep = move |meta: &tracing::Metadata<'_>| {
-        let detail = *meta.level() > Level::INFO && level < Level::TRACE;
-        *meta.level() <= level && !(detail && !ours(meta.target())) && !(bar && meta.target() == PROGRESS)
+        // Libraries' trace lines may carry request or response bodies: never shown.
+        let libraries = if level == Level::TRACE { Level::DEBUG } else { Level::INFO };
+        let shown = if ours(meta.target()) { level } else { libraries.min(level) };
+        *meta.level() <= shown && !(bar && meta.target() == PROGRESS)
     };
     let fmt = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(bar).with_target(false);
     let fmt = match args.log_format {
         LogFormat::Text => fmt.boxed(),
-        LogFormat::Json => fmt.json().flatten_event(true).with_current_span(false).boxed(),
+        LogFormat::Json => fmt.with_target(true).json().flatten_event(true).with_current_span(false).boxed(),
     };
     let progress = bar.then(|| ProgressLine::new(bar_drawn).with_filter(filter_fn(|m| m.target() == PROGRESS)));
-    let subscriber = tracing_subscriber::registry().with(fmt.with_filter(filter_fn(keep))).with(progress);
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::from_level(level))
+        .with(fmt.with_filter(filter_fn(keep)))
+        .with(progress);
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
