@@ -147,3 +147,104 @@ async fn logs_are_json_lines_with_each_request_at_v_and_silent_with_q() {
     assert!(std::fs::read_to_string(dir.join("out/events.ndjson")).unwrap().lines().count() > 0);
     sim.shutdown().await;
 }
+
+/// Copies `src` to `dst` recursively.
+fn copy_tree(src: &std::path::Path, dst: &std::path::Path) {
+    std::fs::create_dir_all(dst).unwrap();
+    for entry in std::fs::read_dir(src).unwrap().flatten() {
+        let to = dst.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), to).unwrap();
+        }
+    }
+}
+
+/// Waits until `done` holds, reading nothing; panics after `limit`.
+async fn until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let began = std::time::Instant::now();
+    while !done() {
+        assert!(began.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watched_mappings_are_loaded_again_between_batches_and_a_broken_edit_is_refused() {
+    let root = common::pipeline::root();
+    let dir = temp_dir("engine-operator", "watch");
+    // A copy of the source whose stream polls every second and reads up to a second ago.
+    copy_tree(&root.join("mappings/entrust"), &dir.join("mappings/entrust"));
+    std::fs::copy(root.join("mappings/_mapping.schema.json"), dir.join("mappings/_mapping.schema.json")).unwrap();
+    std::fs::create_dir_all(dir.join("sources")).unwrap();
+    let spec = std::fs::read_to_string(root.join("sources/entrust.yaml"))
+        .unwrap()
+        .replace("settle_delay: PT1M", "settle_delay: PT1S")
+        .replace("poll_interval: PT1M", "poll_interval: PT1S");
+    std::fs::write(dir.join("sources/entrust.yaml"), spec).unwrap();
+    let base = dir.join("mappings/entrust/_base.yaml");
+    let original = std::fs::read_to_string(&base).unwrap();
+
+    let sim = tenant(150, 11).await;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_engine"))
+        .current_dir(&dir)
+        .args(["run", "sources/entrust.yaml", "--watch", "--simulate-at", &sim.addr().to_string()])
+        .args(["--state-dir", "state", "--output", "events.ndjson", "--set", "range=PT3H"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let sink = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    let events = || common::pipeline::json_lines(&dir.join("events.ndjson"));
+    let logged = |text: &str| log.lock().unwrap().contains(text);
+    let count = sim.record_ids().len();
+    until(Duration::from_secs(30), "the first catch-up", || events().len() >= count).await;
+
+    // A broken edit: reported with its place, and the mappings in force stay.
+    std::fs::write(&base, format!("{original}\nbogus_key: true\n")).unwrap();
+    until(Duration::from_secs(20), "the refusal", || logged("do not load")).await;
+    assert!(logged("bogus_key") && logged("_base.yaml:"), "{}", log.lock().unwrap());
+    let during = sim.append_events(5);
+    until(Duration::from_secs(20), "records read under the old mappings", || events().len() >= count + 5).await;
+
+    // A good edit: the next batches use it.
+    std::fs::write(
+        &base,
+        original.replace("fields:\n", "fields:\n  metadata.labels: { list: [{ value: watched }] }\n"),
+    )
+    .unwrap();
+    until(Duration::from_secs(20), "the reload", || logged("loaded again")).await;
+    let after = sim.append_events(5);
+    until(Duration::from_secs(20), "records read under the new mappings", || events().len() >= count + 10).await;
+    signal(&child, "TERM");
+    assert!(wait_at_most(&mut child, Duration::from_secs(10)).is_some());
+
+    let all = events();
+    let by_id = |id: &String| all.iter().find(|e| e["metadata"]["uid"] == id.as_str()).unwrap();
+    for id in &during {
+        assert!(by_id(id)["metadata"].get("labels").is_none(), "{id} was mapped while the edit was broken");
+    }
+    for id in &after {
+        assert_eq!(by_id(id)["metadata"]["labels"], serde_json::json!(["watched"]), "{id}");
+    }
+    let hash = |id: &String| by_id(id)["metadata"]["transformation_info_list"][0]["uid"].clone();
+    assert_ne!(hash(&during[0]), hash(&after[0]), "the content hash names the new rules");
+    // Nothing lost or repeated across the reloads.
+    let mut ids: Vec<String> = all.iter().map(|e| e["metadata"]["uid"].as_str().unwrap().to_string()).collect();
+    ids.sort();
+    let mut truth = sim.record_ids();
+    truth.sort();
+    assert_eq!(ids, truth);
+    sim.shutdown().await;
+}

@@ -71,6 +71,10 @@ pub struct RunArgs {
     /// and the batches the sink would get; write nothing and leave the checkpoint as it is.
     #[arg(long)]
     pub dry_run: bool,
+    /// Load the mapping files again between batches when they change; an edit that does not
+    /// load is reported and the mappings in force stay.
+    #[arg(long)]
+    pub watch: bool,
     /// Seconds between progress reports [default: 1 on a terminal (a redrawn line), 10
     /// elsewhere (a log line)].
     #[arg(long, value_name = "SECS")]
@@ -390,9 +394,17 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         } else {
             Some(Duration::from_secs(10))
         };
+        let watch = args.watch.then(|| {
+            let (dir, public) = (spec.mappings.clone(), params.public());
+            let reload = crate::runner::reload::Reload(std::sync::Arc::new(move || {
+                MappingSet::load(&dir, &public, MapOptions::default()).map_err(|d| crate::diagnostic::render_all(&d))
+            }));
+            (spec.mappings.clone(), reload)
+        });
         let opts = RunOptions {
             once: args.once,
             progress_every,
+            watch,
             metrics: args.metrics_addr.is_some().then_some(metrics),
             plain_http_on_loopback: args.simulate,
             refresh_params,

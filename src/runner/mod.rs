@@ -10,6 +10,7 @@ pub mod checkpoint;
 pub mod dedup;
 pub mod http;
 pub mod pager;
+pub mod reload;
 pub mod retry;
 pub mod shutdown;
 pub mod summary;
@@ -57,6 +58,8 @@ pub struct RunOptions {
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
     /// Stop after this many windows that held records (`--dry-run` reads one).
     pub max_windows: Option<u64>,
+    /// Load the mappings again between batches when their files change (`--watch`).
+    pub watch: Option<(std::path::PathBuf, reload::Reload)>,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -82,6 +85,7 @@ impl Default for RunOptions {
             refresh_params: None,
             metrics: None,
             max_windows: None,
+            watch: None,
         }
     }
 }
@@ -209,6 +213,9 @@ struct Run<'a> {
     target_ms: i64,
     /// Retries already counted in the metrics.
     retries_reported: u64,
+    /// With `--watch`: the directory watcher and the mappings loaded since the run began.
+    watcher: Option<reload::Watcher>,
+    reloaded: Option<Box<MappingSet>>,
     /// Records read from the API, and windows read so far that held any.
     records_read: u64,
     filled_windows: u64,
@@ -306,6 +313,8 @@ pub async fn run_stream<'a>(
         retries_reported: 0,
         records_read: 0,
         filled_windows: 0,
+        watcher: opts.watch.as_ref().map(|(dir, reload)| reload::Watcher::new(dir, reload.clone())),
+        reloaded: None,
     };
     let result = run.go(api, params, started).await;
     run.summary.elapsed = started.elapsed();
@@ -448,7 +457,8 @@ impl Run<'_> {
             return Ok(());
         }
         let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
-        match self.mappings.map_counted(record) {
+        let mappings = self.reloaded.as_deref().unwrap_or(self.mappings);
+        match mappings.map_counted(record) {
             Ok((event, unknown)) => {
                 let line = serde_json::to_string(&event).map_err(|e| format!("cannot encode an event: {e}"))?;
                 let time_ms = event.get("time").and_then(|t| t.as_i64()).or(time).unwrap_or(0);
@@ -557,6 +567,20 @@ impl Run<'_> {
         cp.dead_letters = Some(self.out.dead_letters.mark());
         self.out.store.save(&cp)?;
         self.committed = cp;
+        // Between batches: mapping files edited since are loaded again.
+        if let Some(watcher) = &mut self.watcher {
+            match watcher.check() {
+                reload::Change::None => {}
+                reload::Change::Reloaded(set) => {
+                    tracing::info!(mappings = set.mappings().len(), "mapping files changed: loaded again");
+                    self.reloaded = Some(set);
+                }
+                reload::Change::Rejected(errors) => tracing::warn!(
+                    "mapping files changed but do not load; the mappings in force stay:\n{}",
+                    errors.trim_end()
+                ),
+            }
+        }
         if let Some(m) = &self.opts.metrics {
             let stream = self.stream.name.as_str();
             m.set("checkpoint_watermark_seconds", &[stream], self.pos.watermark_ms as f64 / 1000.0);
