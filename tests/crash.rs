@@ -43,27 +43,11 @@ fn tenant(events: usize, seed: u64, faults: &[Fault], slow_ms: u64) -> SimConfig
 
 const RUN: &[&str] = &["--once", "--batch-max-events", "20", "--set", "range=PT3H"];
 
-/// The tests of this file take turns: kill moments are calibrated on the machine's pace,
-/// which other engines running at the same time would change.
+/// The tests of this file take turns, so that their engines do not slow each other down.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn take_turn() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// How long a whole run takes here, and how long one with nothing left to do takes (the
-/// start-up: process, spec, mappings, login, the overlap re-read), from two runs in `dir`.
-fn calibrate(dir: &Path, sim: &SimHandle, extra: &[&str], env: &[(&'static str, String)]) -> (Duration, Duration) {
-    let whole = run_to_end(dir, sim, extra, env);
-    let startup = run_to_end(dir, sim, extra, env).min(whole);
-    (whole, startup)
-}
-
-/// Kill moments from the middle of start-up to a little past it, so that together `kills`
-/// killed runs get through about three quarters of the work.
-fn moments(whole: Duration, startup: Duration, kills: usize) -> (Duration, Duration) {
-    let work = whole.saturating_sub(startup);
-    (startup / 2, startup + work * 3 / (2 * kills as u32))
 }
 
 fn truth(sim: &SimHandle) -> BTreeSet<String> {
@@ -97,8 +81,22 @@ fn killed_before_a_commit(dir: &Path) -> bool {
     past_offset || v.get("pending").is_some()
 }
 
-/// Kills runs at seeded random moments, `kills` times, and more (up to twice as many) until
-/// one kill landed between a write and its commit; returns how many did.
+/// The watermark of the checkpoint in `dir` (Unix ms), if there is one yet.
+fn watermark(dir: &Path) -> Option<i64> {
+    let text = std::fs::read_to_string(dir.join("state/entrust_idaas/audit.checkpoint.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).expect("a checkpoint is never torn");
+    v["watermark_ms"].as_i64()
+}
+
+/// Kills runs `kills` times (and more, up to twice as many, until one kill landed between a
+/// write and its commit); returns how many kills there were and how many landed so.
+///
+/// The moments are seeded and tied to progress rather than to the clock, so that they spread
+/// over the work whatever the machine's pace: every sixth run is killed during its start-up
+/// (0 to 400 ms after it began); the others once the checkpoint's watermark has passed a
+/// point drawn in their share of the tenant's time range, plus 0 to 25 ms (the batch after a
+/// commit: mid-page, mid-write or mid-commit). The points stay within the first 90% of the
+/// range, so the work never runs out before the last kill.
 fn kill_repeatedly(
     dir: &Path,
     sim: &SimHandle,
@@ -106,20 +104,42 @@ fn kill_repeatedly(
     env: &[(&'static str, String)],
     kills: usize,
     seed: u64,
-    moments: (Duration, Duration),
 ) -> (usize, usize) {
     let mut rng = Moments::new(seed);
+    let ms = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    // The first run starts reading three hours back (range=PT3H); records end at end_time.
+    let from = ms(SystemTime::now()) - 3 * 3_600_000;
+    let to = sim.config().end_time.map_or(ms(SystemTime::now()), ms);
     let (mut done, mut torn) = (0, 0);
     while done < kills || (torn == 0 && done < 2 * kills) {
         let mut child = engine_run(dir, sim.addr(), &[RUN, extra].concat())
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .spawn()
             .expect("engine starts");
-        let at = rng.between(moments.0, moments.1);
-        if let Some(status) = wait_at_most(&mut child, at) {
+        let began = Instant::now();
+        let slot = done % kills;
+        let deadline = if done % 6 == 0 {
+            began + rng.between(Duration::ZERO, Duration::from_millis(400))
+        } else {
+            let share = (to - from) as f64 * 0.9 / kills as f64;
+            let point = from + (share * (slot as f64 + rng.unit())) as i64;
+            loop {
+                if let Some(status) = child.try_wait().expect("try_wait") {
+                    let stderr = stderr_of(child);
+                    finished(status, &stderr);
+                    panic!("the run finished after {done} kills, before reaching its kill point");
+                }
+                if watermark(dir).is_some_and(|w| w >= point) {
+                    break Instant::now() + rng.between(Duration::ZERO, Duration::from_millis(25));
+                }
+                assert!(began.elapsed() < Duration::from_secs(120), "no progress towards the kill point");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        };
+        if let Some(status) = wait_at_most(&mut child, deadline.saturating_duration_since(Instant::now())) {
             let stderr = stderr_of(child);
             finished(status, &stderr);
-            panic!("the run finished after {} kills, before it could be killed {kills} times", done);
+            panic!("the run finished after {done} kills, before it could be killed {kills} times");
         }
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("wait");
@@ -139,27 +159,24 @@ async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
     let truth = truth(&sim);
 
     let _turn = take_turn();
-    // An uninterrupted run: the reference, and how long runs take here.
+    // An uninterrupted run: the reference.
     let reference = temp_dir("engine-crash", "reference");
-    let (whole, startup) = calibrate(&reference, &sim, &[], &[]);
+    let whole = run_to_end(&reference, &sim, &[], &[]);
     let (ref_events, ref_dead) =
         (event_uids(&reference.join("out/events.ndjson")), dead_letter_ids(&reference.join("out/dead.ndjson")));
     assert!(!ref_dead.is_empty(), "ISSUANCE records are dead-lettered");
     assert_exactly_once(&ref_events, &ref_dead, &truth);
 
-    // 24 kills at moments spread so that each killed run gets a little further.
     let dir = temp_dir("engine-crash", "sigkill");
     let kills = 24;
-    let moments = moments(whole, startup, kills);
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7, moments);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7);
     // Lines written, committed or not (the last may be torn).
     let progress =
         std::fs::read(dir.join("out/events.ndjson")).unwrap_or_default().iter().filter(|b| **b == b'\n').count();
     eprintln!(
-        "whole run {:.1} s, start-up {:.1} s; {kills} kills, {torn} between a write and its commit; \
+        "whole run {:.1} s; {kills} kills, {torn} between a write and its commit; \
          {progress} of {} events written before the last run",
         whole.as_secs_f64(),
-        startup.as_secs_f64(),
         ref_events.len()
     );
     assert!(torn > 0, "no kill landed between a write and its commit; the test proves nothing");
@@ -182,17 +199,9 @@ async fn sigkill_with_the_cloudwatch_sink_neither_loses_nor_repeats_a_record() {
     let sink = ["--sink", "cloudwatch_logs", "--log-group", "crash", "--create-log-group"];
     let env = moto.env();
     let _turn = take_turn();
-    let reference = temp_dir("engine-crash", "cloudwatch-reference");
-    let (whole, startup) = calibrate(
-        &reference,
-        &sim,
-        &["--sink", "cloudwatch_logs", "--log-group", "reference", "--create-log-group"],
-        &env,
-    );
-
     let dir = temp_dir("engine-crash", "cloudwatch");
     let kills = 6;
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &sink, &env, kills, 11, moments(whole, startup, kills));
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &sink, &env, kills, 11);
     eprintln!("{kills} kills of the CloudWatch pipeline, {torn} between a send and its commit");
     assert!(torn > 0, "no kill landed between a send and its commit; the test proves nothing");
     run_to_end(&dir, &sim, &sink, &env);

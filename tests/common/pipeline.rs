@@ -119,14 +119,23 @@ impl Moments {
         Moments(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
     }
 
-    /// A duration between `lo` and `hi`.
-    pub fn between(&mut self, lo: Duration, hi: Duration) -> Duration {
+    fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         self.0 = x;
+        x
+    }
+
+    /// A duration between `lo` and `hi`.
+    pub fn between(&mut self, lo: Duration, hi: Duration) -> Duration {
         let span = hi.saturating_sub(lo).as_micros().max(1) as u64;
-        lo + Duration::from_micros(x % span)
+        lo + Duration::from_micros(self.next() % span)
+    }
+
+    /// A number in `[0, 1)`.
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
