@@ -4,6 +4,7 @@
 //! Authentication and Entity Management classes; see `data/1.5.0/NOTICE`.
 
 pub mod catalog;
+pub mod core_schema;
 pub mod derive;
 pub mod validate;
 

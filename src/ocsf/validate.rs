@@ -3,6 +3,7 @@
 //! objects, anywhere, `unmapped` included).
 
 use super::catalog::{AttributeSet, Catalog, catalog};
+use super::core_schema::CoreSchema;
 use serde_json::Value;
 use std::sync::LazyLock;
 
@@ -13,15 +14,29 @@ const ENTITY_MANAGEMENT_SCHEMA: &str = include_str!("data/1.5.0/entity_managemen
 const MAX_PROBLEMS: usize = 8;
 
 struct Validators {
-    by_class: Vec<(i64, jsonschema::Validator)>,
+    /// The verdict: native checkers compiled from the schemas.
+    native: Vec<(i64, CoreSchema)>,
+    /// The details of a rejection: the `jsonschema` crate's messages, compiled on first need.
+    detailed: LazyLock<Vec<(i64, jsonschema::Validator)>>,
 }
 
-static VALIDATORS: LazyLock<Validators> = LazyLock::new(|| {
-    let compile = |text: &str| {
-        let schema: Value = serde_json::from_str(text).expect("bundled schema is JSON");
-        jsonschema::validator_for(&schema).expect("bundled schema compiles")
-    };
-    Validators { by_class: vec![(3002, compile(AUTHENTICATION_SCHEMA)), (3004, compile(ENTITY_MANAGEMENT_SCHEMA))] }
+static SCHEMAS: [(i64, &str); 2] = [(3002, AUTHENTICATION_SCHEMA), (3004, ENTITY_MANAGEMENT_SCHEMA)];
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).expect("bundled schema is JSON")
+}
+
+static VALIDATORS: LazyLock<Validators> = LazyLock::new(|| Validators {
+    native: SCHEMAS
+        .iter()
+        .map(|(uid, text)| (*uid, CoreSchema::compile(&parse(text)).expect("bundled schema compiles")))
+        .collect(),
+    detailed: LazyLock::new(|| {
+        SCHEMAS
+            .iter()
+            .map(|(uid, text)| (*uid, jsonschema::validator_for(&parse(text)).expect("bundled schema compiles")))
+            .collect()
+    }),
 });
 
 /// Compiles the schemas now rather than on the first event.
@@ -50,12 +65,15 @@ pub fn schema_problems(event: &Value) -> Vec<String> {
     let Some(class_uid) = event.get("class_uid").and_then(Value::as_i64) else {
         return vec!["class_uid: missing or not an integer".into()];
     };
-    let Some((_, validator)) = VALIDATORS.by_class.iter().find(|(uid, _)| *uid == class_uid) else {
+    let Some((_, native)) = VALIDATORS.native.iter().find(|(uid, _)| *uid == class_uid) else {
         return vec![format!("class_uid: {class_uid} is not a class this engine knows")];
     };
-    if validator.is_valid(event) {
+    if native.is_valid(event) {
         return Vec::new();
     }
+    let Some((_, validator)) = VALIDATORS.detailed.iter().find(|(uid, _)| *uid == class_uid) else {
+        return vec![format!("class_uid: {class_uid} is not a class this engine knows")];
+    };
     validator
         .iter_errors(event)
         .map(|err| {
@@ -63,6 +81,20 @@ pub fn schema_problems(event: &Value) -> Vec<String> {
             format!("{}: {err}", display(&path))
         })
         .collect()
+}
+
+/// The verdict of the `jsonschema` crate alone, for comparing the native checker with it.
+pub fn reference_verdict(event: &Value) -> Option<bool> {
+    let class_uid = event.get("class_uid").and_then(Value::as_i64)?;
+    let (_, validator) = VALIDATORS.detailed.iter().find(|(uid, _)| *uid == class_uid)?;
+    Some(validator.is_valid(event))
+}
+
+/// The verdict of the native checker alone.
+pub fn native_verdict(event: &Value) -> Option<bool> {
+    let class_uid = event.get("class_uid").and_then(Value::as_i64)?;
+    let (_, native) = VALIDATORS.native.iter().find(|(uid, _)| *uid == class_uid)?;
+    Some(native.is_valid(event))
 }
 
 /// What the engine rejects beyond the schema: `null` or empty objects anywhere (`unmapped`

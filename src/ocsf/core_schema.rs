@@ -1,0 +1,420 @@
+//! The class core JSON Schemas compiled once into a native checker: the keywords the bundled
+//! OCSF 1.5.0 schemas use (`type`, `required`, `properties`, `additionalProperties`, `$ref`,
+//! `enum`, `const`, `items`, `anyOf`, `allOf`, `if`/`then`/`else`, `pattern`, `maxLength`,
+//! `minimum`, `maximum`), with the verdicts of the `jsonschema` crate, which stays the source of
+//! the error messages. A schema using any other keyword does not compile.
+
+use serde_json::{Map, Number, Value};
+use std::collections::HashMap;
+
+/// Keywords that carry no assertion.
+const ANNOTATIONS: &[&str] = &["title", "description", "deprecated", "$comment", "$schema", "$id", "$defs"];
+
+/// A compiled schema: nodes in an arena, `$ref`s resolved to indexes.
+pub struct CoreSchema {
+    nodes: Vec<Node>,
+    /// One `jsonschema` validator per distinct `pattern`, so that patterns match exactly as the
+    /// crate matches them (ECMA-262 translated to Rust regexes).
+    patterns: Vec<jsonschema::Validator>,
+}
+
+/// Why a schema did not compile.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("unsupported keyword `{keyword}` at {at}")]
+    Unsupported { keyword: String, at: String },
+    #[error("malformed `{keyword}` at {at}")]
+    Malformed { keyword: String, at: String },
+    #[error("unresolvable `$ref` {target} at {at}")]
+    Ref { target: String, at: String },
+    #[error("pattern `{pattern}` does not compile: {reason}")]
+    Pattern { pattern: String, reason: String },
+}
+
+#[derive(Default)]
+struct Node {
+    types: Option<u8>,
+    required: Vec<String>,
+    properties: Option<HashMap<String, usize>>,
+    /// `additionalProperties`: `None` allows anything.
+    additional: Option<Additional>,
+    reference: Option<usize>,
+    enumeration: Option<Vec<Value>>,
+    constant: Option<Value>,
+    items: Option<usize>,
+    any_of: Vec<usize>,
+    all_of: Vec<usize>,
+    if_then_else: Option<(usize, Option<usize>, Option<usize>)>,
+    pattern: Option<usize>,
+    max_length: Option<u64>,
+    minimum: Option<Number>,
+    maximum: Option<Number>,
+}
+
+enum Additional {
+    Forbidden,
+    Schema(usize),
+}
+
+const NULL: u8 = 1;
+const BOOLEAN: u8 = 2;
+const OBJECT: u8 = 4;
+const ARRAY: u8 = 8;
+const NUMBER: u8 = 16;
+const INTEGER: u8 = 32;
+const STRING: u8 = 64;
+
+fn type_bit(name: &str) -> Option<u8> {
+    Some(match name {
+        "null" => NULL,
+        "boolean" => BOOLEAN,
+        "object" => OBJECT,
+        "array" => ARRAY,
+        "number" => NUMBER,
+        "integer" => INTEGER,
+        "string" => STRING,
+        _ => return None,
+    })
+}
+
+struct Compiler<'s> {
+    root: &'s Value,
+    nodes: Vec<Node>,
+    defs: HashMap<String, usize>,
+    patterns: Vec<(String, jsonschema::Validator)>,
+}
+
+impl CoreSchema {
+    /// Compiles a schema whose `$ref`s point into its own `#/$defs/`.
+    pub fn compile(schema: &Value) -> Result<CoreSchema, SchemaError> {
+        let mut c = Compiler { root: schema, nodes: Vec::new(), defs: HashMap::new(), patterns: Vec::new() };
+        c.node(schema, "#")?;
+        Ok(CoreSchema { nodes: c.nodes, patterns: c.patterns.into_iter().map(|(_, v)| v).collect() })
+    }
+
+    /// Whether `instance` is valid.
+    pub fn is_valid(&self, instance: &Value) -> bool {
+        self.check(0, instance)
+    }
+
+    fn check(&self, index: usize, v: &Value) -> bool {
+        let node = &self.nodes[index];
+        if let Some(types) = node.types
+            && !has_type(types, v)
+        {
+            return false;
+        }
+        if let Some(r) = node.reference
+            && !self.check(r, v)
+        {
+            return false;
+        }
+        match v {
+            Value::Object(map) => {
+                if !node.required.iter().all(|k| map.contains_key(k)) {
+                    return false;
+                }
+                if !self.object(node, map) {
+                    return false;
+                }
+            }
+            Value::Array(items) => {
+                if let Some(item) = node.items
+                    && !items.iter().all(|i| self.check(item, i))
+                {
+                    return false;
+                }
+            }
+            Value::String(s) => {
+                if let Some(max) = node.max_length
+                    && s.chars().count() as u64 > max
+                {
+                    return false;
+                }
+                if let Some(p) = node.pattern
+                    && !self.patterns[p].is_valid(v)
+                {
+                    return false;
+                }
+            }
+            Value::Number(n) => {
+                if let Some(min) = &node.minimum
+                    && compare(n, min) == Some(std::cmp::Ordering::Less)
+                {
+                    return false;
+                }
+                if let Some(max) = &node.maximum
+                    && compare(n, max) == Some(std::cmp::Ordering::Greater)
+                {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+        if let Some(values) = &node.enumeration
+            && !values.iter().any(|e| equal(v, e))
+        {
+            return false;
+        }
+        if let Some(c) = &node.constant
+            && !equal(v, c)
+        {
+            return false;
+        }
+        if !node.any_of.is_empty() && !node.any_of.iter().any(|&s| self.check(s, v)) {
+            return false;
+        }
+        if !node.all_of.iter().all(|&s| self.check(s, v)) {
+            return false;
+        }
+        if let Some((cond, then, otherwise)) = node.if_then_else {
+            let branch = if self.check(cond, v) { then } else { otherwise };
+            if let Some(b) = branch
+                && !self.check(b, v)
+            {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn object(&self, node: &Node, map: &Map<String, Value>) -> bool {
+        match (&node.properties, &node.additional) {
+            (None, None) => true,
+            (props, additional) => map.iter().all(|(k, child)| match props.as_ref().and_then(|p| p.get(k.as_str())) {
+                Some(&s) => self.check(s, child),
+                None => match additional {
+                    None => true,
+                    Some(Additional::Forbidden) => false,
+                    Some(Additional::Schema(s)) => self.check(*s, child),
+                },
+            }),
+        }
+    }
+}
+
+fn has_type(types: u8, v: &Value) -> bool {
+    let bits = match v {
+        Value::Null => NULL,
+        Value::Bool(_) => BOOLEAN,
+        Value::Object(_) => OBJECT,
+        Value::Array(_) => ARRAY,
+        Value::String(_) => STRING,
+        Value::Number(n) => {
+            let integer = n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0);
+            if integer { NUMBER | INTEGER } else { NUMBER }
+        }
+    };
+    types & bits != 0
+}
+
+/// JSON Schema equality: numbers by value (`1` equals `1.0`), containers deeply.
+fn equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => compare(x, y) == Some(std::cmp::Ordering::Equal),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b)),
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Compares two numbers exactly (integers as integers, a float against an integer without
+/// rounding the integer).
+fn compare(a: &Number, b: &Number) -> Option<std::cmp::Ordering> {
+    let int = |n: &Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
+    match (int(a), int(b)) {
+        (Some(x), Some(y)) => Some(x.cmp(&y)),
+        (Some(x), None) => cmp_int_float(x, b.as_f64()?),
+        (None, Some(y)) => cmp_int_float(y, a.as_f64()?).map(std::cmp::Ordering::reverse),
+        (None, None) => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+fn cmp_int_float(i: i128, f: f64) -> Option<std::cmp::Ordering> {
+    if f.is_nan() {
+        return None;
+    }
+    // Every i64/u64 lies well inside ±2^127; a float past that range decides by its sign.
+    if f >= 1.7e38 {
+        return Some(std::cmp::Ordering::Less);
+    }
+    if f <= -1.7e38 {
+        return Some(std::cmp::Ordering::Greater);
+    }
+    let whole = f.trunc();
+    match i.cmp(&(whole as i128)) {
+        std::cmp::Ordering::Equal if f > whole => Some(std::cmp::Ordering::Less),
+        std::cmp::Ordering::Equal if f < whole => Some(std::cmp::Ordering::Greater),
+        other => Some(other),
+    }
+}
+
+impl Compiler<'_> {
+    fn node(&mut self, schema: &Value, at: &str) -> Result<usize, SchemaError> {
+        let index = self.nodes.len();
+        self.nodes.push(Node::default());
+        let node = self.build(schema, at)?;
+        self.nodes[index] = node;
+        Ok(index)
+    }
+
+    fn def(&mut self, target: &str, at: &str) -> Result<usize, SchemaError> {
+        if let Some(&i) = self.defs.get(target) {
+            return Ok(i);
+        }
+        let bad = || SchemaError::Ref { target: target.to_string(), at: at.to_string() };
+        let name = target.strip_prefix("#/$defs/").ok_or_else(bad)?;
+        let root = self.root;
+        let schema = root.get("$defs").and_then(|d| d.get(name)).ok_or_else(bad)?;
+        // Reserve the index before compiling, so that recursive references resolve.
+        let index = self.nodes.len();
+        self.nodes.push(Node::default());
+        self.defs.insert(target.to_string(), index);
+        let node = self.build(schema, target)?;
+        self.nodes[index] = node;
+        Ok(index)
+    }
+
+    fn build(&mut self, schema: &Value, at: &str) -> Result<Node, SchemaError> {
+        let malformed = |keyword: &str| SchemaError::Malformed { keyword: keyword.to_string(), at: at.to_string() };
+        let Value::Object(map) = schema else { return Err(malformed("schema")) };
+        let mut node = Node::default();
+        for (keyword, value) in map {
+            let here = format!("{at}/{keyword}");
+            match keyword.as_str() {
+                k if ANNOTATIONS.contains(&k) => {}
+                "type" => {
+                    let names: Vec<&Value> = match value {
+                        Value::Array(items) => items.iter().collect(),
+                        one => vec![one],
+                    };
+                    let mut bits = 0;
+                    for n in names {
+                        bits |= n.as_str().and_then(type_bit).ok_or_else(|| malformed(keyword))?;
+                    }
+                    node.types = Some(bits);
+                }
+                "required" => {
+                    let items = value.as_array().ok_or_else(|| malformed(keyword))?;
+                    node.required = items
+                        .iter()
+                        .map(|i| i.as_str().map(str::to_string).ok_or_else(|| malformed(keyword)))
+                        .collect::<Result<_, _>>()?;
+                }
+                "properties" => {
+                    let props = value.as_object().ok_or_else(|| malformed(keyword))?;
+                    let mut compiled = HashMap::new();
+                    for (name, sub) in props {
+                        compiled.insert(name.clone(), self.node(sub, &format!("{here}/{name}"))?);
+                    }
+                    node.properties = Some(compiled);
+                }
+                "additionalProperties" => {
+                    node.additional = match value {
+                        Value::Bool(true) => None,
+                        Value::Bool(false) => Some(Additional::Forbidden),
+                        sub => Some(Additional::Schema(self.node(sub, &here)?)),
+                    }
+                }
+                "$ref" => {
+                    let target = value.as_str().ok_or_else(|| malformed(keyword))?;
+                    node.reference = Some(self.def(target, &here)?);
+                }
+                "enum" => node.enumeration = Some(value.as_array().ok_or_else(|| malformed(keyword))?.clone()),
+                "const" => node.constant = Some(value.clone()),
+                "items" => node.items = Some(self.node(value, &here)?),
+                "anyOf" | "allOf" => {
+                    let subs = value.as_array().ok_or_else(|| malformed(keyword))?;
+                    let mut compiled = Vec::new();
+                    for (i, sub) in subs.iter().enumerate() {
+                        compiled.push(self.node(sub, &format!("{here}/{i}"))?);
+                    }
+                    if keyword == "anyOf" { node.any_of = compiled } else { node.all_of = compiled }
+                }
+                "if" => {
+                    let cond = self.node(value, &here)?;
+                    let then = map.get("then").map(|t| self.node(t, &format!("{at}/then"))).transpose()?;
+                    let otherwise = map.get("else").map(|e| self.node(e, &format!("{at}/else"))).transpose()?;
+                    node.if_then_else = Some((cond, then, otherwise));
+                }
+                // Without `if`, `then` and `else` assert nothing.
+                "then" | "else" => {}
+                "pattern" => {
+                    let pattern = value.as_str().ok_or_else(|| malformed(keyword))?;
+                    node.pattern = Some(self.pattern(pattern)?);
+                }
+                "maxLength" => node.max_length = Some(value.as_u64().ok_or_else(|| malformed(keyword))?),
+                "minimum" => node.minimum = Some(value.as_number().ok_or_else(|| malformed(keyword))?.clone()),
+                "maximum" => node.maximum = Some(value.as_number().ok_or_else(|| malformed(keyword))?.clone()),
+                other => return Err(SchemaError::Unsupported { keyword: other.to_string(), at: at.to_string() }),
+            }
+        }
+        Ok(node)
+    }
+
+    fn pattern(&mut self, pattern: &str) -> Result<usize, SchemaError> {
+        if let Some(i) = self.patterns.iter().position(|(p, _)| p == pattern) {
+            return Ok(i);
+        }
+        let validator = jsonschema::validator_for(&serde_json::json!({ "pattern": pattern }))
+            .map_err(|e| SchemaError::Pattern { pattern: pattern.to_string(), reason: e.to_string() })?;
+        self.patterns.push((pattern.to_string(), validator));
+        Ok(self.patterns.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn check(schema: Value, instance: Value) -> bool {
+        CoreSchema::compile(&schema).unwrap().is_valid(&instance)
+    }
+
+    #[test]
+    fn keywords() {
+        let s = json!({
+            "type": "object", "required": ["a"], "additionalProperties": false,
+            "properties": {
+                "a": {"type": "integer", "minimum": 0, "maximum": 10},
+                "b": {"type": "array", "items": {"$ref": "#/$defs/x"}},
+                "c": {"enum": [1, "x"]},
+                "d": {"type": "string", "maxLength": 2, "pattern": "^[a-z]+$"}
+            },
+            "anyOf": [{"required": ["b"]}, {"required": ["c"]}],
+            "allOf": [{"if": {"properties": {"a": {"const": 1}}, "required": ["a"]}, "then": {"required": ["d"]}}],
+            "$defs": {"x": {"type": "object", "properties": {"y": {"$ref": "#/$defs/x"}}}}
+        });
+        assert!(check(s.clone(), json!({"a": 2, "c": 1.0})));
+        assert!(check(s.clone(), json!({"a": 2.0, "b": [{"y": {"y": {}}}]})));
+        assert!(!check(s.clone(), json!({"a": 2.5, "c": 1})));
+        assert!(!check(s.clone(), json!({"a": 11, "c": 1})));
+        assert!(!check(s.clone(), json!({"a": 2})));
+        assert!(!check(s.clone(), json!({"a": 2, "c": 1, "z": 0})));
+        assert!(!check(s.clone(), json!({"a": 1, "c": 1})));
+        assert!(check(s.clone(), json!({"a": 1, "c": 1, "d": "ab"})));
+        assert!(!check(s.clone(), json!({"a": 1, "c": 1, "d": "abc"})));
+        assert!(!check(s.clone(), json!({"a": 1, "c": 1, "d": "A"})));
+        assert!(!check(s, json!({"a": 2, "b": [{"y": 3}]})));
+    }
+
+    #[test]
+    fn unknown_keywords_do_not_compile() {
+        assert!(matches!(
+            CoreSchema::compile(&json!({"minItems": 1})),
+            Err(SchemaError::Unsupported { keyword, .. }) if keyword == "minItems"
+        ));
+    }
+
+    #[test]
+    fn numbers_compare_exactly() {
+        let n = |v: Value| v.as_number().unwrap().clone();
+        assert_eq!(compare(&n(json!(1)), &n(json!(1.0))), Some(std::cmp::Ordering::Equal));
+        assert_eq!(compare(&n(json!(0)), &n(json!(-0.5))), Some(std::cmp::Ordering::Greater));
+        assert_eq!(compare(&n(json!(u64::MAX)), &n(json!(1e30))), Some(std::cmp::Ordering::Less));
+        assert_eq!(compare(&n(json!(-1)), &n(json!(-0.5))), Some(std::cmp::Ordering::Less));
+    }
+}
