@@ -24,7 +24,7 @@ pub struct MapArgs {
 }
 
 pub fn run(args: MapArgs) -> ExitCode {
-    let loaded = match load(&args.spec, &args.sets, MapOptions { keep_raw: args.raw_data }) {
+    let loaded = match load(&args.spec, &args.sets, MapOptions { keep_raw: args.raw_data, ..MapOptions::default() }) {
         Ok(l) => l,
         Err(diags) => {
             report(&diags);
