@@ -48,6 +48,7 @@ const DERIVED: &[(&str, &str)] = &[
     ("category_name", "the mapping's class"),
     ("type_uid", "class_uid × 100 + activity_id"),
     ("type_name", "the class and activity captions"),
+    ("metadata.transformation_info_list", "the mapping's name and the hash of its files"),
 ];
 
 impl MappingSet {
