@@ -1,6 +1,7 @@
 //! The command line: `engine run`, `map`, `check`, `explain`, `coverage`, `schema`, `simulate`, and the
 //! logging flags every command takes.
 
+mod bench;
 mod check;
 mod coverage;
 mod dry_run;
@@ -39,6 +40,8 @@ enum Command {
     Schema(schema::SchemaArgs),
     /// Run the built-in Entrust IDaaS simulator on loopback.
     Simulate(crate::simulator::SimulateArgs),
+    /// Measure end-to-end throughput and memory against the simulator (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -59,5 +62,6 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Simulate(args) => crate::simulator::main(args),
         Command::Run(args) => run::run(args),
+        Command::Bench(args) => bench::run(args),
     }
 }

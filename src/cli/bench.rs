@@ -1,0 +1,257 @@
+//! `engine bench`: end-to-end throughput and memory. For each size, a simulator runs in its own
+//! process (`engine simulate`), `engine run --once` pulls it into the file sink in another, and
+//! its wall time and peak RSS (the child's rusage) are reported; then a raw-transport baseline
+//! fetches the same pages over the same HTTP path and writes the raw records, one per line, so
+//! that the engine's overhead is a ratio.
+
+use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, LOGIN_PATH, SIEM_PATH};
+use crate::source::timefmt::{iso_millis, now_ms};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// The source spec to run.
+    #[arg(long, default_value = "sources/entrust.yaml")]
+    pub spec: PathBuf,
+    /// Record counts to run, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    pub events: Vec<usize>,
+    /// Where outputs and state go (emptied first).
+    #[arg(long, default_value = "target/engine-bench")]
+    pub dir: PathBuf,
+}
+
+/// What one measured process did.
+struct Measured {
+    wall: Duration,
+    records: usize,
+    /// Peak resident set, KiB.
+    peak_rss_kib: Option<u64>,
+}
+
+/// A simulator child process, killed when dropped.
+struct Simulator {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn run(args: BenchArgs) -> ExitCode {
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("engine bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "| records | engine wall s | engine records/s | engine peak RSS MiB | simulator peak RSS MiB | raw wall s | raw records/s | engine / raw time |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in &args.events {
+        match one(&exe, &args, n) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("engine bench: {n} records: {e}");
+                return ExitCode::from(3);
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn one(exe: &Path, args: &BenchArgs, n: usize) -> Result<String, String> {
+    let dir = args.dir.join(n.to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let sim = start_simulator(exe, n)?;
+    let engine = run_engine(exe, &args.spec, &sim.addr, &dir)?;
+    let sim_rss = peak_rss_of(sim.child.id());
+    let raw = raw_transport(&sim.addr, &dir.join("raw.ndjson"))?;
+    drop(sim);
+    let _ = std::fs::remove_dir_all(&dir);
+    // The simulator records each login as an audit record too: a run reads one or two more.
+    if engine.records < n || raw.records < n {
+        return Err(format!(
+            "expected {n} records, the engine wrote {}, the raw fetch {}",
+            engine.records, raw.records
+        ));
+    }
+    let rate = |m: &Measured| m.records as f64 / m.wall.as_secs_f64();
+    let mib = |k: Option<u64>| k.map_or("?".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
+    Ok(format!(
+        "| {n} | {:.2} | {:.0} | {} | {} | {:.2} | {:.0} | {:.2} |",
+        engine.wall.as_secs_f64(),
+        rate(&engine),
+        mib(engine.peak_rss_kib),
+        mib(sim_rss),
+        raw.wall.as_secs_f64(),
+        rate(&raw),
+        engine.wall.as_secs_f64() / raw.wall.as_secs_f64()
+    ))
+}
+
+fn start_simulator(exe: &Path, n: usize) -> Result<Simulator, String> {
+    // Records end well before now − the stream's settle delay, so that one `--once` run reads all.
+    let end = iso_millis(now_ms() - 5 * 60_000);
+    let mut child = Command::new(exe)
+        .args(["simulate", "--port", "0", "--events", &n.to_string(), "--end-time", &end])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start the simulator: {e}"))?;
+    let stdout = child.stdout.take().ok_or("the simulator has no standard output")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).map_err(|e| format!("simulator: {e}"))?;
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .map(|a| a.trim_end_matches('/').to_string())
+        .ok_or_else(|| format!("the simulator said {line:?}"))?;
+    Ok(Simulator { child, addr })
+}
+
+fn run_engine(exe: &Path, spec: &Path, addr: &str, dir: &Path) -> Result<Measured, String> {
+    let output = dir.join("events.ndjson");
+    let started = Instant::now();
+    let child = Command::new(exe)
+        .arg("run")
+        .arg(spec)
+        .args(["--simulate-at", addr, "--once"])
+        .arg("--output")
+        .arg(&output)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start engine run: {e}"))?;
+    let (status, peak_rss_kib) = wait_with_rusage(child)?;
+    let wall = started.elapsed();
+    if status != 0 {
+        return Err(format!("engine run exited with {status}"));
+    }
+    // The file sink rotates past 256 MiB: `events.ndjson`, `events.ndjson.1`, …
+    let mut records = count_lines(&output)?;
+    for n in 1.. {
+        let rotated = PathBuf::from(format!("{}.{n}", output.display()));
+        if !rotated.exists() {
+            break;
+        }
+        records += count_lines(&rotated)?;
+    }
+    Ok(Measured { wall, records, peak_rss_kib })
+}
+
+/// Waits for a child and returns its exit status and peak RSS (KiB) from `wait4`.
+fn wait_with_rusage(child: Child) -> Result<(i32, Option<u64>), String> {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills; the pid is our own child's, and `child`
+    // is not waited for elsewhere.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let got = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    std::mem::forget(child);
+    if got != pid {
+        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
+    }
+    let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
+    Ok((code, u64::try_from(usage.ru_maxrss).ok()))
+}
+
+/// `VmHWM` of a running process, KiB.
+fn peak_rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn count_lines(path: &Path) -> Result<usize, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut count = 0;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    loop {
+        let buf = reader.fill_buf().map_err(|e| e.to_string())?;
+        if buf.is_empty() {
+            return Ok(count);
+        }
+        count += buf.iter().filter(|&&b| b == b'\n').count();
+        let len = buf.len();
+        reader.consume(len);
+    }
+}
+
+/// The floor of collection: log in, page through the SIEM feed with cursors (100 a page, as the
+/// spec asks) and write each raw record as a JSON line, synced at the end.
+fn raw_transport(addr: &str, output: &Path) -> Result<Measured, String> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let base = format!("http://{addr}");
+    let started = Instant::now();
+    let records = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let err = |e: reqwest::Error| e.to_string();
+        let login: Value = client
+            .post(format!("{base}{LOGIN_PATH}"))
+            .json(&json!({"applicationId": DEMO_APPLICATION_ID, "sharedSecret": DEMO_SHARED_SECRET}))
+            .send()
+            .await
+            .map_err(err)?
+            .json()
+            .await
+            .map_err(err)?;
+        let token = login["authToken"].as_str().ok_or("no authToken")?.to_string();
+        let file = std::fs::File::create(output).map_err(|e| e.to_string())?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let start = iso_millis(now_ms() - 3 * 86_400_000);
+        let end = iso_millis(now_ms());
+        let mut cursor: Option<String> = None;
+        let mut count = 0usize;
+        loop {
+            let body = match &cursor {
+                Some(c) => json!({"limit": 100, "cursor": c}),
+                None => json!({"limit": 100, "searchByAttributes": [
+                    {"name": "startTime", "operator": "GREATER_THAN_OR_EQUAL", "value": start},
+                    {"name": "endTime", "operator": "LESS_THAN_OR_EQUAL", "value": end},
+                ]}),
+            };
+            let page: Value = client
+                .post(format!("{base}{SIEM_PATH}"))
+                .header("Authorization", &token)
+                .json(&body)
+                .send()
+                .await
+                .map_err(err)?
+                .json()
+                .await
+                .map_err(err)?;
+            let results = page["results"].as_array().ok_or_else(|| format!("not a page: {page}"))?;
+            for record in results {
+                serde_json::to_writer(&mut out, record).map_err(|e| e.to_string())?;
+                out.write_all(b"\n").map_err(|e| e.to_string())?;
+                count += 1;
+            }
+            match page["paging"]["nextCursor"].as_str() {
+                Some(c) if !c.is_empty() && !results.is_empty() => cursor = Some(c.to_string()),
+                _ => break,
+            }
+        }
+        let file = out.into_inner().map_err(|e| e.to_string())?;
+        file.sync_data().map_err(|e| e.to_string())?;
+        Ok::<usize, String>(count)
+    })?;
+    Ok(Measured { wall: started.elapsed(), records, peak_rss_kib: None })
+}
