@@ -102,10 +102,13 @@ impl AttributeSet {
     }
 }
 
+/// A hash map keyed by dictionary or schema names, with [`FxHasher`].
+pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
 /// The Fx hash (as in rustc): fast on the short attribute names looked up per event. The keys
 /// are the dictionary's own, so there is no hash flooding to fear.
 #[derive(Default)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {

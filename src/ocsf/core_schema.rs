@@ -4,6 +4,7 @@
 //! `minimum`, `maximum`), with the verdicts of the `jsonschema` crate, which stays the source of
 //! the error messages. A schema using any other keyword does not compile.
 
+use super::catalog::FxHashMap;
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
 
@@ -35,7 +36,7 @@ pub enum SchemaError {
 struct Node {
     types: Option<u8>,
     required: Vec<String>,
-    properties: Option<HashMap<String, usize>>,
+    properties: Option<FxHashMap<String, usize>>,
     /// `additionalProperties`: `None` allows anything.
     additional: Option<Additional>,
     reference: Option<usize>,
@@ -181,6 +182,9 @@ impl CoreSchema {
     fn object(&self, node: &Node, map: &Map<String, Value>) -> bool {
         match (&node.properties, &node.additional) {
             (None, None) => true,
+            // Other keys are allowed: only the schema's own properties need looking at (the
+            // `if` of each activity names one).
+            (Some(props), None) => props.iter().all(|(k, &s)| map.get(k).is_none_or(|child| self.check(s, child))),
             (props, additional) => map.iter().all(|(k, child)| match props.as_ref().and_then(|p| p.get(k.as_str())) {
                 Some(&s) => self.check(s, child),
                 None => match additional {
@@ -305,7 +309,7 @@ impl Compiler<'_> {
                 }
                 "properties" => {
                     let props = value.as_object().ok_or_else(|| malformed(keyword))?;
-                    let mut compiled = HashMap::new();
+                    let mut compiled = FxHashMap::default();
                     for (name, sub) in props {
                         compiled.insert(name.clone(), self.node(sub, &format!("{here}/{name}"))?);
                     }
