@@ -8,21 +8,19 @@ mod common;
 use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client as Logs;
 use aws_sdk_secretsmanager::Client as SecretsManager;
+use common::library::{Ready, StopAfter, quick_options, ready};
 use common::moto::Moto;
 use ocsf_engine::aws::secrets::{Resolver, SecretError};
-use ocsf_engine::mapping::{MapOptions, MappingSet};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
-use ocsf_engine::runner::retry::RetryPolicy;
 use ocsf_engine::runner::summary::Summary;
-use ocsf_engine::runner::{Outputs, RunOptions, prepare, run_stream};
+use ocsf_engine::runner::{Outputs, RunOptions, run_stream};
 use ocsf_engine::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, SimConfig, SimHandle, start};
 use ocsf_engine::sink::cloudwatch::rejected::RejectedFile;
 use ocsf_engine::sink::cloudwatch::retry::Backoff;
 use ocsf_engine::sink::cloudwatch::{CloudWatchOptions, CloudWatchSink};
-use ocsf_engine::sink::{Ack, Batch, BoxFuture, DeadLetterFile, Sink, SinkError};
+use ocsf_engine::sink::{Ack, Batch, DeadLetterFile, Sink};
 use ocsf_engine::source::SourceSpec;
 use ocsf_engine::source::stream::StreamSpec;
-use ocsf_engine::source::values::run_params;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,12 +76,7 @@ async fn read_stream(conf: &SdkConfig, group: &str, stream: &str) -> Vec<(i64, S
 
 /// The Entrust spec with its stream's windows sized for the test.
 fn entrust(window: Duration) -> (SourceSpec, StreamSpec) {
-    let spec = SourceSpec::load(&root().join("sources/entrust.yaml")).expect("spec loads");
-    let mut stream = spec.streams[0].clone();
-    stream.window = window;
-    stream.overlap = Duration::from_secs(60);
-    stream.settle_delay = Duration::ZERO;
-    (spec, stream)
+    common::library::entrust(window, Duration::from_secs(60))
 }
 
 fn sim_config(events: usize, span: Duration) -> SimConfig {
@@ -94,47 +87,6 @@ fn sim_config(events: usize, span: Duration) -> SimConfig {
         end_time: Some(SystemTime::now() - Duration::from_secs(10)),
         span,
         ..SimConfig::default()
-    }
-}
-
-/// Passes batches on and asks the run to stop after `n` of them.
-struct StopAfter<S> {
-    inner: S,
-    n: usize,
-    sent: usize,
-    stop: watch::Sender<bool>,
-}
-
-impl<S: Sink> Sink for StopAfter<S> {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-
-    fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>> {
-        Box::pin(async move {
-            let ack = self.inner.send(batch).await?;
-            self.sent += 1;
-            if self.sent >= self.n {
-                let _ = self.stop.send(true);
-            }
-            Ok(ack)
-        })
-    }
-
-    fn committed(&self) -> Option<serde_json::Value> {
-        self.inner.committed()
-    }
-
-    fn intent(&mut self, batch: &Batch) -> Result<Option<serde_json::Value>, SinkError> {
-        self.inner.intent(batch)
-    }
-
-    fn resume<'a>(
-        &'a mut self,
-        committed: Option<&'a serde_json::Value>,
-        pending: Option<&'a serde_json::Value>,
-    ) -> BoxFuture<'a, Result<(), SinkError>> {
-        self.inner.resume(committed, pending)
     }
 }
 
@@ -150,15 +102,7 @@ async fn ship(
     state: &Path,
     stop_after_batches: Option<usize>,
 ) -> Summary {
-    let sets: Vec<(String, String)> = vec![
-        ("hostname".into(), sim.addr().to_string()),
-        ("client_id".into(), DEMO_APPLICATION_ID.into()),
-        ("client_secret".into(), DEMO_SHARED_SECRET.into()),
-        ("range".into(), range.into()),
-    ];
-    let params = run_params(spec, &sets, None).expect("params");
-    let prepared = prepare(spec, stream, &params, true).expect("prepared");
-    let mappings = MappingSet::load(&spec.mappings, &params.public(), MapOptions::default()).expect("mappings");
+    let Ready { params, prepared, mappings } = ready(sim, spec, stream, range);
     let options = CloudWatchOptions {
         log_group: group.into(),
         log_stream: "entrust".into(),
@@ -171,18 +115,8 @@ async fn ship(
     let mut sink = StopAfter { inner: sink, n: stop_after_batches.unwrap_or(usize::MAX), sent: 0, stop: stop_tx };
     let mut dead = DeadLetterFile::new(&state.join("dead.ndjson"), false);
     let store = CheckpointStore::new(state, &spec.name, &stream.name);
-    let opts = RunOptions {
-        once: true,
-        retry: RetryPolicy {
-            base: Duration::from_millis(5),
-            max_delay: Duration::from_millis(50),
-            ..RetryPolicy::default()
-        },
-        timeout: Duration::from_secs(10),
-        progress_every: None,
-        plain_http_on_loopback: true,
-        ..RunOptions::default()
-    };
+    let batch = RunOptions::default().batch_max_events;
+    let opts = quick_options(batch, Duration::from_millis(50), Duration::from_secs(10));
     let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
     let summary = run_stream(spec, stream, &params, &mappings, &prepared, outputs, &opts, stop_rx)
         .await

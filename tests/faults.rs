@@ -5,18 +5,13 @@
 
 mod common;
 
+use common::library::{Ready, entrust, quick_options, ready};
 use common::pipeline::{assert_exactly_once, dead_letter_ids, engine_run, event_uids, temp_dir};
-use ocsf_engine::mapping::{MapOptions, MappingSet};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
-use ocsf_engine::runner::retry::RetryPolicy;
 use ocsf_engine::runner::summary::Summary;
-use ocsf_engine::runner::{Outputs, RunOptions, prepare, run_stream};
-use ocsf_engine::simulator::{
-    DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, Fault, FaultConfig, SimConfig, SimHandle, start,
-};
+use ocsf_engine::runner::{Outputs, run_stream};
+use ocsf_engine::simulator::{DEMO_SHARED_SECRET, Fault, FaultConfig, SimConfig, SimHandle, start};
 use ocsf_engine::sink::{DeadLetterFile, FileSink};
-use ocsf_engine::source::SourceSpec;
-use ocsf_engine::source::values::run_params;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -44,37 +39,13 @@ fn tenant(events: usize, seed: u64, kinds: &[Fault], rate: f64, slow: Duration) 
 
 /// One `--once` run of the Entrust spec (test-sized windows and pages) into a file sink.
 async fn run(sim: &SimHandle, dir: &Path, timeout: Duration) -> Result<Summary, String> {
-    let spec = SourceSpec::load(&common::pipeline::root().join("sources/entrust.yaml")).expect("spec");
-    let mut stream = spec.streams[0].clone();
-    stream.window = Duration::from_secs(1800);
-    stream.overlap = Duration::from_secs(300);
-    stream.settle_delay = Duration::ZERO;
+    let (spec, mut stream) = entrust(Duration::from_secs(1800), Duration::from_secs(300));
     stream.page_size = 40;
-    let sets: Vec<(String, String)> = vec![
-        ("hostname".into(), sim.addr().to_string()),
-        ("client_id".into(), DEMO_APPLICATION_ID.into()),
-        ("client_secret".into(), DEMO_SHARED_SECRET.into()),
-        ("range".into(), "PT3H".into()),
-    ];
-    let params = run_params(&spec, &sets, None).expect("params");
-    let prepared = prepare(&spec, &stream, &params, true).expect("prepared");
-    let mappings = MappingSet::load(&spec.mappings, &params.public(), MapOptions::default()).expect("mappings");
+    let Ready { params, prepared, mappings } = ready(sim, &spec, &stream, "PT3H");
     let mut sink = FileSink::open(&dir.join("events.ndjson"), 1 << 30, false).expect("file sink");
     let mut dead = DeadLetterFile::new(&dir.join("dead.ndjson"), false);
     let store = CheckpointStore::new(&dir.join("state"), &spec.name, &stream.name);
-    let opts = RunOptions {
-        once: true,
-        batch_max_events: 30,
-        retry: RetryPolicy {
-            base: Duration::from_millis(5),
-            max_delay: Duration::from_millis(40),
-            ..RetryPolicy::default()
-        },
-        timeout,
-        progress_every: None,
-        plain_http_on_loopback: true,
-        ..RunOptions::default()
-    };
+    let opts = quick_options(30, Duration::from_millis(40), timeout);
     let (_stop_tx, stop_rx) = watch::channel(false);
     let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
     run_stream(&spec, &stream, &params, &mappings, &prepared, outputs, &opts, stop_rx).await.map_err(|f| f.message)

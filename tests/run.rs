@@ -2,11 +2,13 @@
 //! once under every fault, resumption after new and late records, a run stopped between
 //! batches, and the command line itself.
 
-use ocsf_engine::mapping::{MapOptions, MappingSet};
+mod common;
+
+use common::library::{Ready, StopAfter, quick_options, ready};
+use common::pipeline::{root, temp_dir};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
-use ocsf_engine::runner::retry::RetryPolicy;
 use ocsf_engine::runner::summary::Summary;
-use ocsf_engine::runner::{Outputs, ParamsRefresh, RunOptions, prepare, run_stream};
+use ocsf_engine::runner::{Outputs, ParamsRefresh, RunOptions, run_stream};
 use ocsf_engine::simulator::{
     DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, Fault, FaultConfig, SimConfig, SimHandle, start,
 };
@@ -21,22 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("engine-run-test-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-/// A sink that keeps events in memory and can ask the run to stop after some batches.
+/// A sink that keeps events in memory.
 struct MemorySink {
     lines: Arc<Mutex<Vec<String>>>,
-    batches: usize,
-    stop_after: Option<(usize, watch::Sender<bool>)>,
 }
 
 impl Sink for MemorySink {
@@ -47,25 +36,14 @@ impl Sink for MemorySink {
     fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>> {
         Box::pin(async move {
             self.lines.lock().unwrap().extend(batch.events.iter().map(|e| e.line.clone()));
-            self.batches += 1;
-            if let Some((n, stop)) = &self.stop_after
-                && self.batches >= *n
-            {
-                let _ = stop.send(true);
-            }
             Ok(Ack { accepted: batch.len(), rejected: 0 })
         })
     }
 }
 
-/// The Entrust spec with test-sized windows: every setting comes from sources/entrust.yaml
-/// except the ones named here.
+/// The Entrust spec with test-sized windows and pages.
 fn entrust(window: u64, overlap: u64, page_size: u32) -> (SourceSpec, StreamSpec) {
-    let spec = SourceSpec::load(&root().join("sources/entrust.yaml")).expect("spec loads");
-    let mut stream = spec.streams[0].clone();
-    stream.window = Duration::from_secs(window);
-    stream.overlap = Duration::from_secs(overlap);
-    stream.settle_delay = Duration::ZERO;
+    let (spec, mut stream) = common::library::entrust(Duration::from_secs(window), Duration::from_secs(overlap));
     stream.page_size = page_size;
     (spec, stream)
 }
@@ -94,37 +72,14 @@ async fn run_once(
     state: &Path,
     stop_after_batches: Option<usize>,
 ) -> Ran {
-    let sets: Vec<(String, String)> = vec![
-        ("hostname".into(), sim.addr().to_string()),
-        ("client_id".into(), DEMO_APPLICATION_ID.into()),
-        ("client_secret".into(), DEMO_SHARED_SECRET.into()),
-        ("range".into(), "PT3H".into()),
-    ];
-    let params = run_params(spec, &sets, None).expect("params");
-    let prepared = prepare(spec, stream, &params, true).expect("prepared");
-    let mappings = MappingSet::load(&spec.mappings, &params.public(), MapOptions::default()).expect("mappings");
+    let Ready { params, prepared, mappings } = ready(sim, spec, stream, "PT3H");
     let (stop_tx, stop_rx) = watch::channel(false);
     let lines = Arc::new(Mutex::new(Vec::new()));
-    let mut sink = MemorySink {
-        lines: Arc::clone(&lines),
-        batches: 0,
-        stop_after: stop_after_batches.map(|n| (n, stop_tx.clone())),
-    };
+    let memory = MemorySink { lines: Arc::clone(&lines) };
+    let mut sink = StopAfter { inner: memory, n: stop_after_batches.unwrap_or(usize::MAX), sent: 0, stop: stop_tx };
     let mut dead = DeadLetterFile::new(&state.join("dead.ndjson"), false);
     let store = CheckpointStore::new(state, &spec.name, &stream.name);
-    let opts = RunOptions {
-        once: true,
-        batch_max_events: 100,
-        retry: RetryPolicy {
-            base: Duration::from_millis(5),
-            max_delay: Duration::from_millis(50),
-            ..RetryPolicy::default()
-        },
-        timeout: Duration::from_secs(5),
-        progress_every: None,
-        plain_http_on_loopback: true,
-        ..RunOptions::default()
-    };
+    let opts = quick_options(100, Duration::from_millis(50), Duration::from_secs(5));
     let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
     let summary = run_stream(spec, stream, &params, &mappings, &prepared, outputs, &opts, stop_rx)
         .await
@@ -140,7 +95,6 @@ async fn run_once(
             v["metadata"]["uid"].as_str().expect("metadata.uid").to_string()
         })
         .collect();
-    drop(stop_tx);
     Ran { ids, summary }
 }
 
@@ -167,7 +121,7 @@ async fn every_fault_enabled_every_record_exactly_once() {
     };
     let sim = start(cfg).await.expect("simulator");
     let (spec, stream) = entrust(1800, 300, 50);
-    let state = temp_dir("faults");
+    let state = temp_dir("engine-run-test", "faults");
     let run = run_once(&sim, &spec, &stream, &state, None).await;
     let got = once_each(&run.ids);
 
@@ -194,7 +148,7 @@ async fn every_fault_enabled_every_record_exactly_once() {
 
     // A fresh read of the same tenant with faults paused is exactly the tenant, each once.
     sim.set_faults_paused(true);
-    let fresh = run_once(&sim, &spec, &stream, &temp_dir("faults-fresh"), None).await;
+    let fresh = run_once(&sim, &spec, &stream, &temp_dir("engine-run-test", "faults-fresh"), None).await;
     assert_eq!(once_each(&fresh.ids), truth);
     assert_eq!(fresh.ids.len(), truth.len());
 
@@ -215,7 +169,7 @@ async fn a_second_run_fetches_only_new_and_late_records() {
     };
     let sim = start(cfg).await.expect("simulator");
     let (spec, stream) = entrust(3600, 300, 100);
-    let state = temp_dir("second");
+    let state = temp_dir("engine-run-test", "second");
     let first = run_once(&sim, &spec, &stream, &state, None).await;
     let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
     assert_eq!(once_each(&first.ids), truth, "the first run reads the whole tenant");
@@ -243,7 +197,7 @@ async fn a_run_stopped_between_batches_resumes_without_loss_or_duplicates() {
     };
     let sim = start(cfg).await.expect("simulator");
     let (spec, stream) = entrust(3600, 300, 100);
-    let state = temp_dir("stopped");
+    let state = temp_dir("engine-run-test", "stopped");
     let first = run_once(&sim, &spec, &stream, &state, Some(3)).await;
     assert!(first.summary.interrupted, "{:?}", first.summary);
     let got1 = once_each(&first.ids);
@@ -269,7 +223,7 @@ fn engine(dir: &Path, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn the_readme_command_pulls_a_simulated_tenant_end_to_end() {
-    let dir = temp_dir("cli");
+    let dir = temp_dir("engine-run-test", "cli");
     let spec = root().join("sources/entrust.yaml");
     let spec = spec.to_str().unwrap();
     let (code, _, stderr) = engine(&dir, &["run", spec, "--simulate", "--once"]);
@@ -295,7 +249,7 @@ fn the_readme_command_pulls_a_simulated_tenant_end_to_end() {
 
 #[test]
 fn configuration_errors_exit_2_and_say_what_to_do() {
-    let dir = temp_dir("config");
+    let dir = temp_dir("engine-run-test", "config");
     let spec = root().join("sources/entrust.yaml");
     let spec = spec.to_str().unwrap();
     let (code, _, stderr) = engine(&dir, &["run", spec, "--once"]);
@@ -328,7 +282,7 @@ fn configuration_errors_exit_2_and_say_what_to_do() {
 
 #[test]
 fn a_damaged_checkpoint_is_reported_not_reset() {
-    let dir = temp_dir("torn");
+    let dir = temp_dir("engine-run-test", "torn");
     let spec = root().join("sources/entrust.yaml");
     let state = dir.join("state");
     let cp = state.join("entrust_idaas/audit.checkpoint.json");
@@ -355,9 +309,7 @@ async fn rotated_credentials_are_read_again_when_a_login_is_refused() {
         ]
     };
     // The run starts with the value read before the rotation.
-    let params = run_params(&spec, &sets(DEMO_SHARED_SECRET), None).expect("params");
-    let prepared = prepare(&spec, &stream, &params, true).expect("prepared");
-    let mappings = MappingSet::load(&spec.mappings, &params.public(), MapOptions::default()).expect("mappings");
+    let Ready { params, prepared, mappings } = ready(&sim, &spec, &stream, "PT3H");
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let refresh = {
         let (spec, sets, calls) = (spec.clone(), sets("rotated-shared-secret"), Arc::clone(&calls));
@@ -370,7 +322,7 @@ async fn rotated_credentials_are_read_again_when_a_login_is_refused() {
         let (spec, stream, params, prepared, mappings) = (&spec, &stream, &params, &prepared, &mappings);
         async move {
             let lines = Arc::new(Mutex::new(Vec::new()));
-            let mut sink = MemorySink { lines: Arc::clone(&lines), batches: 0, stop_after: None };
+            let mut sink = MemorySink { lines: Arc::clone(&lines) };
             let mut dead = DeadLetterFile::new(&state.join("dead.ndjson"), false);
             let store = CheckpointStore::new(&state, &spec.name, &stream.name);
             let opts = RunOptions {
@@ -388,13 +340,13 @@ async fn rotated_credentials_are_read_again_when_a_login_is_refused() {
         }
     };
 
-    let (result, delivered) = run(Some(refresh), temp_dir("rotation")).await;
+    let (result, delivered) = run(Some(refresh), temp_dir("engine-run-test", "rotation")).await;
     assert_eq!(result.map_err(|f| f.message), Ok(sim.record_ids().len() as u64));
     assert_eq!(delivered, sim.record_ids().len());
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1, "read again once");
 
     // Without a way to read them again, the refused login ends the run with a clear message.
-    let (result, delivered) = run(None, temp_dir("rotation-stale")).await;
+    let (result, delivered) = run(None, temp_dir("engine-run-test", "rotation-stale")).await;
     let message = result.expect_err("a refused login").message;
     assert!(message.contains("login failed"), "{message}");
     assert!(!message.contains(DEMO_SHARED_SECRET), "{message}");

@@ -1,4 +1,5 @@
 //! Helpers shared by integration tests.
 
+pub mod library;
 pub mod moto;
 pub mod pipeline;
