@@ -2,7 +2,7 @@
 //! how many fixtures and reviewed snapshots pin it down, and which of the class's recommended
 //! OCSF attributes the mapping fills.
 
-use super::load::{EXIT_CONFIG, load, report};
+use super::load::{EXIT_CONFIG, EXIT_RUNTIME, load, report};
 use super::output;
 use crate::mapping::{MapOptions, Mapping, MappingSet};
 use serde::Serialize;
@@ -71,7 +71,7 @@ pub fn run(args: CoverageArgs) -> ExitCode {
             Ok(text) => output::line(text),
             Err(e) => {
                 eprintln!("error: {e}");
-                return ExitCode::from(3);
+                return ExitCode::from(EXIT_RUNTIME);
             }
         }
     } else {

@@ -3,7 +3,7 @@
 //! the dead letters, on standard output. Nothing is written: the run works on a throw-away copy
 //! of the checkpoint, which stays where it was.
 
-use super::load::EXIT_CONFIG;
+use super::load::{EXIT_CONFIG, EXIT_RUNTIME};
 use crate::mapping::MappingSet;
 use crate::runner::checkpoint::{Checkpoint, CheckpointStore};
 use crate::runner::{Outputs, Prepared, RunOptions, run_stream};
@@ -15,9 +15,6 @@ use crate::source::stream::StreamSpec;
 use crate::source::values::Params;
 use std::path::Path;
 use std::process::ExitCode;
-
-/// Exit code for runtime failures (auth, network) after retries.
-const EXIT_RUNTIME: u8 = 3;
 
 /// What a dry run needs from `engine run`.
 pub struct DryRun<'a> {

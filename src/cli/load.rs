@@ -9,6 +9,9 @@ use std::path::Path;
 /// Exit code for usage and configuration errors.
 pub const EXIT_CONFIG: u8 = 2;
 
+/// Exit code for failures at run time (the API, the network, a sink, a file) after retries.
+pub const EXIT_RUNTIME: u8 = 3;
+
 /// A spec with its compiled mappings, parameters resolved for offline use.
 pub struct Loaded {
     pub spec: SourceSpec,

@@ -1,7 +1,7 @@
 //! `engine map`: raw records in, one OCSF event per line out, in input order; records that
 //! cannot be mapped go to standard error as reason-coded dead letters.
 
-use super::load::{EXIT_CONFIG, load, report};
+use super::load::{EXIT_CONFIG, EXIT_RUNTIME, load, report};
 use crate::deadletter::{DeadLetter, Reason};
 use crate::input::{Input, Records};
 use crate::mapping::MapOptions;
@@ -83,12 +83,12 @@ pub fn run(args: MapArgs) -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
                 eprintln!("error: cannot write output: {e}");
-                return ExitCode::from(3);
+                return ExitCode::from(EXIT_RUNTIME);
             }
         }
     }
     if out.flush().is_err() {
-        return ExitCode::from(3);
+        return ExitCode::from(EXIT_RUNTIME);
     }
     if std::io::stderr().is_terminal() {
         eprintln!("{mapped} event{} written, {dead} dead letter{}", plural(mapped), plural(dead));

@@ -2,7 +2,7 @@
 //! the built-in simulator over loopback HTTP, `--once` catches up and prints a summary.
 
 use super::dry_run::DryRun;
-use super::load::{EXIT_CONFIG, report};
+use super::load::{EXIT_CONFIG, EXIT_RUNTIME, report};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::mapping::{MapOptions, MappingSet};
 use crate::runner::checkpoint::CheckpointStore;
@@ -20,9 +20,6 @@ use crate::source::{SourceSpec, parse_sets};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
-
-/// Exit code for runtime failures (auth, network) after retries.
-const EXIT_RUNTIME: u8 = 3;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 #[value(rename_all = "snake_case")]

@@ -1,5 +1,6 @@
 //! `engine schema`: prints the JSON Schema of a configuration file kind, for editors.
 
+use super::load::EXIT_RUNTIME;
 use super::output;
 use std::process::ExitCode;
 
@@ -29,7 +30,7 @@ pub fn run(args: SchemaArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(3)
+            ExitCode::from(EXIT_RUNTIME)
         }
     }
 }
