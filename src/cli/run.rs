@@ -304,12 +304,13 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             _ => dead_letter_beside(&output),
         });
         let store = CheckpointStore::new(&state_dir, &spec.name, &stream.name);
+        // Where events go, for messages.
+        let where_to = match (args.sink, &args.log_group) {
+            (SinkKind::Stdout, _) => "standard output".to_string(),
+            (SinkKind::CloudwatchLogs, Some(g)) => format!("CloudWatch Logs log group {g}"),
+            _ => output.display().to_string(),
+        };
         if args.dry_run {
-            let target = match (args.sink, &args.log_group) {
-                (SinkKind::Stdout, _) => "standard output".to_string(),
-                (SinkKind::CloudwatchLogs, Some(g)) => format!("CloudWatch Logs log group {g}"),
-                _ => output.display().to_string(),
-            };
             return super::dry_run::run(DryRun {
                 spec: &spec,
                 spec_path: &args.spec,
@@ -318,7 +319,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 mappings: &mappings,
                 prepared: &prepared,
                 store: &store,
-                target,
+                target: where_to,
                 dead_letter_path: &dead_letter_path,
                 plain_http_on_loopback: args.simulate,
             })
@@ -417,11 +418,6 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         if let Some(dir) = temp_state {
             let _ = std::fs::remove_dir_all(dir);
         }
-        let where_to = match (args.sink, &args.log_group) {
-            (SinkKind::Stdout, _) => "standard output".to_string(),
-            (SinkKind::CloudwatchLogs, Some(g)) => format!("CloudWatch Logs log group {g}"),
-            _ => output.display().to_string(),
-        };
         match result {
             Ok(summary) => {
                 if tracing::enabled!(tracing::Level::INFO) {
