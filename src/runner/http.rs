@@ -187,7 +187,7 @@ impl Api {
         query: &[(String, String)],
         body: Option<&Value>,
         auth_header: Option<(&str, &str)>,
-    ) -> Result<Value, Failure> {
+    ) -> Result<Vec<u8>, Failure> {
         let mut url = self.url(path).map_err(|e| Failure::Refused(e.to_string()))?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -237,10 +237,7 @@ impl Api {
         self.observe(method, path, Some(status.as_u16()), started, if status.is_success() { "ok" } else { "error" });
         tracing::trace!(bytes = bytes.len(), "API response body");
         if status.is_success() {
-            return serde_json::from_slice::<Value>(&bytes).map_err(|e| Failure::Transient {
-                what: format!("{method} {path}: HTTP {} with a body that is not JSON ({e})", status.as_u16()),
-                retry_after: None,
-            });
+            return Ok(Vec::from(bytes));
         }
         let detail = error_detail(&bytes);
         let what = format!("{method} {path}: HTTP {}{detail}", status.as_u16());
@@ -265,7 +262,12 @@ impl Api {
         let mut refreshed = false;
         loop {
             let issued = now_ms();
-            match self.exchange(&method, &login.path, &[], body.as_ref(), None).await {
+            match self.exchange(&method, &login.path, &[], body.as_ref(), None).await.and_then(|b| {
+                serde_json::from_slice::<Value>(&b).map_err(|e| Failure::Transient {
+                    what: format!("{method} {}: HTTP 200 with a body that is not JSON ({e})", login.path),
+                    retry_after: None,
+                })
+            }) {
                 Ok(v) => {
                     let token = login
                         .parse_response(&v, issued)
@@ -342,16 +344,16 @@ impl Api {
         Ok(Some((name, value)))
     }
 
-    /// An API call returning JSON: authenticated, retried, classified.
-    /// `check` looks at a successful response; an `Err` from it counts as a transient
-    /// failure (an unusable page is fetched again).
+    /// An API call: authenticated, retried, classified.
+    /// `check` reads a successful response's body; an `Err` from it counts as a transient
+    /// failure (an unusable page, a body that is not JSON, is fetched again).
     pub async fn call<T>(
         &mut self,
         method: &Method,
         path: &str,
         query: &[(String, String)],
         body: Option<&Value>,
-        check: impl Fn(Value) -> Result<T, String>,
+        check: impl Fn(&[u8]) -> Result<T, String>,
     ) -> Result<T, CallError> {
         let mut retries = 0u32;
         let mut relogged = false;
@@ -359,7 +361,7 @@ impl Api {
             let header = self.auth_header().await?;
             let h = header.as_ref().map(|(n, v)| (n.as_str(), v.as_str()));
             let (what, retry_after) = match self.exchange(method, path, query, body, h).await {
-                Ok(v) => match check(v) {
+                Ok(body) => match check(&body) {
                     Ok(t) => return Ok(t),
                     Err(e) => (format!("{method} {path}: unusable response: {e}"), None),
                 },

@@ -10,13 +10,14 @@ pub mod checkpoint;
 pub mod dedup;
 pub mod http;
 pub mod pager;
+mod poison;
 pub mod reload;
 pub mod retry;
 pub mod shutdown;
 pub mod summary;
 pub mod window;
 
-use crate::deadletter::{DeadLetter, Reason};
+use crate::deadletter::DeadLetter;
 use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::mapping::MappingSet;
 use crate::sink::{Batcher, DeadLetterFile, EncodedEvent, Sink, SinkError};
@@ -404,7 +405,7 @@ impl Run<'_> {
                     self.records_read += page.records.len() as u64;
                     self.metric("records_fetched_total", page.records.len() as u64);
                     for record in page.records {
-                        self.record(record, w).await?;
+                        self.take(record, w).await?;
                     }
                     if let Some(every) = self.opts.progress_every
                         && last_status.elapsed() >= every
@@ -444,12 +445,7 @@ impl Run<'_> {
 
     async fn record(&mut self, record: serde_json::Value, w: Window) -> Result<(), String> {
         let Some(id) = record_id(&record, &self.stream.record_id) else {
-            let dl = DeadLetter::new(
-                Reason::InvalidRecord,
-                format!("the record has no id at `{}`", self.stream.record_id.join(".")),
-                record,
-            );
-            return self.dead_letter(&dl);
+            return self.without_id(record, w);
         };
         if self.dedup.contains(&id) {
             self.summary.duplicates += 1;

@@ -3,14 +3,16 @@
 //! a response.
 
 use super::window::Window;
+use crate::json::{Parsed, Records, envelope};
 use crate::source::auth::lookup;
+use crate::source::paging::cursor_of;
 use crate::source::stream::StreamSpec;
 use serde_json::Value;
 
-/// One page of records.
+/// One page of records, each parsed on its own.
 #[derive(Debug)]
 pub struct Page {
-    pub records: Vec<Value>,
+    pub records: Vec<Parsed>,
     pub next: Option<String>,
 }
 
@@ -65,17 +67,35 @@ impl<'a> Pager<'a> {
         Ok(PageRequest { query, body })
     }
 
-    /// Records and next cursor of a response; an error when the response has no record list.
-    pub fn parse(&self, response: Value) -> Result<Page, String> {
-        let next = self.stream.paging.next_cursor(&response);
-        let mut response = response;
-        let records = take(&mut response, &self.stream.records);
-        match records {
-            Some(Value::Array(records)) => Ok(Page { records, next }),
-            Some(Value::Null) | None => {
-                Err(format!("the response has no record list at `{}`", self.stream.records.join(".")))
+    /// Records and next cursor of a response body; an error (the page is fetched again) when
+    /// the body is not JSON or its record list is not a list. Each record is parsed on its
+    /// own: one the parser refuses is a [`Parsed::Poison`] among the others. A page without
+    /// a record list is empty, with a warning, unless it is an error answer.
+    pub fn parse(&self, body: &[u8]) -> Result<Page, String> {
+        let path = &self.stream.records;
+        let env = envelope::parse(body, path, self.stream.paging.response_path())
+            .map_err(|e| format!("the body is not JSON ({e})"))?;
+        let next = match &env.cursor {
+            Some(Ok(v)) => cursor_of(v),
+            Some(Err(problem)) => return Err(format!("the next cursor cannot be read: {problem}")),
+            None => None,
+        };
+        let at = path.join(".");
+        match env.records {
+            Records::List(records) => Ok(Page { records, next }),
+            Records::NotAList(kind) => Err(format!("`{at}` in the response is {kind}, not a list")),
+            Records::Missing if env.error_code.is_some() || env.error_message.is_some() => Err(format!(
+                "the API answered an error: {}: {}",
+                env.error_code.as_deref().unwrap_or("-"),
+                env.error_message.as_deref().unwrap_or("-")
+            )),
+            Records::Missing => {
+                tracing::warn!(
+                    stream = self.stream.name.as_str(),
+                    "the response has no record list at `{at}`: read as a page without records"
+                );
+                Ok(Page { records: Vec::new(), next })
             }
-            Some(_) => Err(format!("`{}` in the response is not a list", self.stream.records.join("."))),
         }
     }
 }
@@ -86,15 +106,6 @@ fn bound(v: Value) -> minijinja::Value {
         Value::Number(n) => minijinja::Value::from(n.as_i64().unwrap_or_default()),
         _ => minijinja::Value::from(()),
     }
-}
-
-fn take(value: &mut Value, path: &[String]) -> Option<Value> {
-    let (last, parents) = path.split_last()?;
-    let mut at = value;
-    for key in parents {
-        at = at.get_mut(key)?;
-    }
-    at.as_object_mut()?.remove(last)
 }
 
 /// The id of a record as a string (numbers are accepted).
@@ -156,14 +167,37 @@ page_size: 50
     fn parses_pages_and_refuses_shapeless_ones() {
         let s = stream(SIEM);
         let p = Pager::new(&s, minijinja::Value::from(()));
-        let page = p.parse(json!({"paging": {"nextCursor": "n"}, "results": [{"id": "a"}, {"id": 7}]})).unwrap();
+        let parse = |v: serde_json::Value| p.parse(v.to_string().as_bytes());
+        let page = parse(json!({"paging": {"nextCursor": "n"}, "results": [{"id": "a"}, {"id": 7}]})).unwrap();
         assert_eq!(page.records.len(), 2);
         assert_eq!(page.next.as_deref(), Some("n"));
-        assert_eq!(record_id(&page.records[1], &["id".to_string()]).as_deref(), Some("7"));
-        let last = p.parse(json!({"paging": {"nextCursor": null}, "results": []})).unwrap();
+        let Parsed::Record(seven) = &page.records[1] else { panic!("{:?}", page.records[1]) };
+        assert_eq!(record_id(seven, &["id".to_string()]).as_deref(), Some("7"));
+        let last = parse(json!({"paging": {"nextCursor": null}, "results": []})).unwrap();
         assert!(last.records.is_empty() && last.next.is_none());
-        assert!(p.parse(json!({"paging": {}})).is_err());
-        assert!(p.parse(json!({"results": {"a": 1}})).is_err());
-        assert!(p.parse(json!([1])).is_err());
+        assert!(parse(json!({"results": {"a": 1}})).unwrap_err().contains("is an object, not a list"));
+        assert!(parse(json!([1])).is_err());
+        assert!(p.parse(b"{\"results\": [").unwrap_err().contains("not JSON"));
+    }
+
+    #[test]
+    fn a_page_without_a_record_list_is_empty_unless_it_is_an_error() {
+        let s = stream(SIEM);
+        let p = Pager::new(&s, minijinja::Value::from(()));
+        let page = p.parse(br#"{"paging": {"limit": 50, "nextCursor": null}}"#).unwrap();
+        assert!(page.records.is_empty() && page.next.is_none());
+        assert!(p.parse(br#"{"results": null, "paging": {"nextCursor": "c"}}"#).unwrap().next.is_some());
+        let e = p.parse(br#"{"errorCode": "internal_error", "errorMessage": "try later"}"#).unwrap_err();
+        assert_eq!(e, "the API answered an error: internal_error: try later");
+    }
+
+    #[test]
+    fn a_poison_record_is_set_aside_and_the_others_parsed() {
+        let s = stream(SIEM);
+        let p = Pager::new(&s, minijinja::Value::from(()));
+        let page =
+            p.parse(b"{\"results\": [{\"id\": \"a\"}, {\"id\": \"b\", \"s\": \"\xff\"}, {\"id\": \"c\"}]}").unwrap();
+        let kinds: Vec<bool> = page.records.iter().map(|r| matches!(r, Parsed::Poison(_))).collect();
+        assert_eq!(kinds, [false, true, false]);
     }
 }

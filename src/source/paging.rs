@@ -21,13 +21,14 @@ pub enum PagingSpec {
 impl PagingSpec {
     /// The next cursor of a response page; `None` at the end (absent, null or empty).
     pub fn next_cursor(&self, page: &Value) -> Option<String> {
+        cursor_of(lookup(page, self.response_path()?)?)
+    }
+
+    /// Where a response gives the next cursor.
+    pub fn response_path(&self) -> Option<&[String]> {
         match self {
             PagingSpec::Single => None,
-            PagingSpec::Cursor { response, .. } => match lookup(page, response)? {
-                Value::String(s) if !s.is_empty() => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            },
+            PagingSpec::Cursor { response, .. } => Some(response),
         }
     }
 
@@ -54,6 +55,16 @@ impl PagingSpec {
             PagingSpec::Cursor { request, .. } => Some(request.join(".")),
             PagingSpec::Single => None,
         }
+    }
+}
+
+/// The cursor a response's value at the cursor path gives; `None` (the end) for null, empty
+/// or another kind of value.
+pub fn cursor_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 
