@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use super::cursor::{self, Cursor, CursorQuery, Direction, Position};
 use super::errors::ApiError;
+use super::poison::PoisonSet;
 use super::query::{self, SearchQuery, SiemQuery};
 use super::record::{AuditEvent, StoredEvent};
 use super::tenant::Tenant;
@@ -103,17 +104,31 @@ pub struct Page<'a> {
 }
 
 impl Page<'_> {
-    /// The `AuditEventPage` JSON.
-    pub fn to_json(&self, cursor_key: u64) -> Vec<u8> {
-        let body = PageBody {
-            paging: Paging {
-                limit: self.limit,
-                next_cursor: self.next.as_ref().map(|c| cursor::encode(c, cursor_key)),
-                prev_cursor: self.prev.as_ref().map(|c| cursor::encode(c, cursor_key)),
-            },
-            results: self.results.iter().map(|r| &r.event).collect(),
+    /// The `AuditEventPage` JSON; records in `poison` are written as their poison bytes.
+    pub fn to_json(&self, cursor_key: u64, poison: &PoisonSet) -> Vec<u8> {
+        let paging = Paging {
+            limit: self.limit,
+            next_cursor: self.next.as_ref().map(|c| cursor::encode(c, cursor_key)),
+            prev_cursor: self.prev.as_ref().map(|c| cursor::encode(c, cursor_key)),
         };
-        serde_json::to_vec(&body).unwrap_or_default()
+        if poison.is_empty() {
+            let body = PageBody { paging, results: self.results.iter().map(|r| &r.event).collect() };
+            return serde_json::to_vec(&body).unwrap_or_default();
+        }
+        let mut out = b"{\"paging\":".to_vec();
+        out.extend(serde_json::to_vec(&paging).unwrap_or_default());
+        out.extend(b",\"results\":[");
+        for (i, r) in self.results.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match poison.get(&r.event.id) {
+                Some(bytes) => out.extend(bytes),
+                None => out.extend(serde_json::to_vec(&r.event).unwrap_or_default()),
+            }
+        }
+        out.extend(b"]}");
+        out
     }
 }
 

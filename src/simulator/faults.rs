@@ -47,6 +47,10 @@ pub enum Fault {
     /// A request with a cursor is answered `400 invalid_cursor`, as for a cursor the service
     /// no longer knows; reading again from the query's start works.
     InvalidCursor,
+    /// Some records are served, every time, as bytes a strict parser refuses (invalid UTF-8,
+    /// a lone surrogate, `1e400`, a 30-digit integer, deep nesting) or without a usable id.
+    /// Not part of `all`: a client must dead-letter these records, not deliver them.
+    PoisonRecords,
 }
 
 impl Fault {
@@ -67,6 +71,9 @@ impl Fault {
         Fault::InvalidCursor,
     ];
 
+    /// Faults that make records undeliverable, named on their own (not in `all`).
+    pub const HOSTILE: [Fault; 1] = [Fault::PoisonRecords];
+
     /// The name used in `--faults`.
     pub fn name(self) -> &'static str {
         match self {
@@ -84,12 +91,13 @@ impl Fault {
             Fault::Malformed => "malformed",
             Fault::ConnectionReset => "reset",
             Fault::InvalidCursor => "invalid-cursor",
+            Fault::PoisonRecords => "poison-records",
         }
     }
 
     /// Faults that shape the generated data rather than a response.
     pub fn is_data_fault(self) -> bool {
-        matches!(self, Fault::TimeVariant | Fault::TimeNoZone)
+        matches!(self, Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords)
     }
 
     /// Faults whose response is an error (or unusable), which the client must retry.
@@ -110,7 +118,7 @@ impl Fault {
 
     fn applies_to(self, request: &RequestKind) -> bool {
         match self {
-            Fault::TimeVariant | Fault::TimeNoZone => false,
+            Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords => false,
             Fault::ExpireToken => request.endpoint != Endpoint::Login,
             Fault::LateRecords | Fault::EdgeDuplicates => request.endpoint == Endpoint::Siem && request.has_cursor,
             Fault::InvalidCursor => request.endpoint != Endpoint::Login && request.has_cursor,
@@ -129,8 +137,9 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Fault::ALL.iter().copied().find(|f| f.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+        let known = || Fault::ALL.iter().chain(&Fault::HOSTILE);
+        known().copied().find(|f| f.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            let names: Vec<&str> = known().map(|f| f.name()).collect();
             format!("unknown fault '{}'; known faults: {}, or all", s.trim(), names.join(", "))
         })
     }
@@ -315,9 +324,10 @@ mod tests {
         assert!(parse_fault_list("none").expect("ok").is_empty());
         let err = parse_fault_list("429,teapot").expect_err("unknown");
         assert!(err.contains("teapot") && err.contains("late-records"));
-        for f in Fault::ALL {
+        for f in Fault::ALL.into_iter().chain(Fault::HOSTILE) {
             assert_eq!(f.name().parse::<Fault>(), Ok(f));
         }
+        assert!(!parse_fault_list("all").expect("ok").contains(&Fault::PoisonRecords));
     }
 
     #[test]

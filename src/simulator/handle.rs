@@ -127,6 +127,12 @@ impl SimHandle {
         self.shared.tenant().records().iter().filter_map(|r| serde_json::to_value(&r.event).ok()).collect()
     }
 
+    /// Ids of the records served as poison (the `poison-records` fault): a client cannot
+    /// deliver them and dead-letters each once. They are in [`SimHandle::record_ids`] too.
+    pub fn poison_record_ids(&self) -> Vec<String> {
+        self.shared.tenant().poison().ids()
+    }
+
     /// Ids of records that arrived late (the `late-records` fault and
     /// [`SimHandle::insert_late_records`]).
     pub fn late_record_ids(&self) -> Vec<String> {

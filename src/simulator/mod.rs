@@ -56,7 +56,9 @@
 //! (`2025-12-01T20:10:04`), `truncated` (a 200 with cut JSON), `malformed` (a 200 whose
 //! complete body is not JSON), `reset` (the connection closed without an answer),
 //! `invalid-cursor` (a request with a cursor answered 400 `invalid_cursor`; reading again from
-//! the query's start works), or `all`. No fault loses a record: a client that retries, reads
+//! the query's start works), or `all`. Named on its own, not in `all`: `poison-records`
+//! (some records served, every time, as bytes a strict parser refuses or without a usable
+//! id: [`SimHandle::poison_record_ids`]; a client dead-letters each once). No fault loses a record: a client that retries, reads
 //! again from the start after a refused cursor and deduplicates by id reads exactly
 //! [`SimHandle::record_ids`].
 
@@ -69,6 +71,7 @@ mod errors;
 mod faults;
 mod generate;
 mod handle;
+mod poison;
 mod query;
 mod record;
 mod rng;
@@ -125,7 +128,7 @@ pub struct SimulateArgs {
     pub token_ttl: u64,
     /// Faults to inject, comma-separated: 429, 429-no-retry-after, 500, 503, slow,
     /// expire-token, late-records, edge-duplicates, time-variant, time-no-zone, truncated,
-    /// malformed, reset, invalid-cursor, or all.
+    /// malformed, reset, invalid-cursor, or all; and poison-records (not in all).
     #[arg(long, default_value = "", value_parser = fault_list)]
     pub faults: FaultList,
     /// Probability that an API request gets a fault (and share of records with a varied

@@ -82,7 +82,7 @@ impl Shared {
     pub fn fault_counts(&self) -> std::collections::BTreeMap<Fault, u64> {
         let mut counts = self.faults().counts();
         let tenant = self.tenant();
-        for f in [Fault::TimeVariant, Fault::TimeNoZone] {
+        for f in [Fault::TimeVariant, Fault::TimeNoZone, Fault::PoisonRecords] {
             let n = tenant.data_fault_count(f);
             if n > 0 {
                 counts.insert(f, n);
@@ -390,7 +390,7 @@ fn siem(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>)
     }
     let tenant = shared.tenant();
     let page = audit::siem_page(&tenant, &request, fault == Some(Fault::EdgeDuplicates));
-    let json = page.to_json(shared.cursor_key);
+    let json = page.to_json(shared.cursor_key, tenant.poison());
     let repeated = page.repeated_edge;
     drop(page);
     drop(tenant);
@@ -409,7 +409,7 @@ fn search(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault
         Err(e) => return e.into(),
     };
     let tenant = shared.tenant();
-    let json = audit::search_page(&tenant, &request).to_json(shared.cursor_key);
+    let json = audit::search_page(&tenant, &request).to_json(shared.cursor_key, tenant.poison());
     Reply::json(StatusCode::OK, json)
 }
 

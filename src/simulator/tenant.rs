@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::config::{Credentials, SimConfig};
 use super::faults::Fault;
 use super::generate::{Generator, Wanted};
+use super::poison::PoisonSet;
 use super::record::StoredEvent;
 use super::rng::Rng;
 use super::time;
@@ -34,6 +35,8 @@ pub struct Tenant {
     generator: Generator,
     clock: TenantClock,
     placement: Rng,
+    /// Records served as poison (the `poison-records` fault).
+    poison: PoisonSet,
 }
 
 impl Tenant {
@@ -43,7 +46,18 @@ impl Tenant {
         let span_ms = i64::try_from(config.span.as_millis()).unwrap_or(i64::MAX / 4);
         let mut generator = Generator::new(config);
         let records = generator.initial(config.events, end_ms, span_ms);
-        Tenant { records, generator, clock: TenantClock::new(end_ms), placement: Rng::derive(config.seed, 0x7e4a_0001) }
+        let poison = if config.faults.kinds.contains(&Fault::PoisonRecords) {
+            PoisonSet::choose(&records, config.seed, config.faults.rate)
+        } else {
+            PoisonSet::default()
+        };
+        let placement = Rng::derive(config.seed, 0x7e4a_0001);
+        Tenant { records, generator, clock: TenantClock::new(end_ms), placement, poison }
+    }
+
+    /// Records served as poison.
+    pub fn poison(&self) -> &PoisonSet {
+        &self.poison
     }
 
     pub fn account_id(&self) -> &str {
@@ -59,8 +73,11 @@ impl Tenant {
         &self.records
     }
 
-    /// Records shaped by data faults (`time-variant`, `time-no-zone`).
+    /// Records shaped by data faults (`time-variant`, `time-no-zone`, `poison-records`).
     pub fn data_fault_count(&self, fault: Fault) -> u64 {
+        if fault == Fault::PoisonRecords {
+            return self.poison.len() as u64;
+        }
         self.generator.data_fault_counts.get(&fault).copied().unwrap_or(0)
     }
 

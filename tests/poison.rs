@@ -1,0 +1,116 @@
+//! Records an API serves that a strict parser refuses (invalid UTF-8, a lone surrogate,
+//! `1e400`, a 30-digit integer, nesting 200 and 100,000 deep) or that have no usable id (a
+//! list, a string, an id missing, null, empty, an object, a list): over real HTTP from the
+//! simulator's `poison-records` fault, each is dead-lettered once with its raw text, every
+//! other record is delivered once, and neither overlap re-reads, repeated page edges nor a
+//! second run write a dead letter again.
+
+mod common;
+
+use common::library::{Ready, entrust, quick_options, ready};
+use common::pipeline::{engine_run, event_uids, json_lines, once_each, temp_dir};
+use ocsf_engine::runner::checkpoint::CheckpointStore;
+use ocsf_engine::runner::summary::Summary;
+use ocsf_engine::runner::{Outputs, run_stream};
+use ocsf_engine::simulator::{Fault, FaultConfig, SimConfig, SimHandle, start};
+use ocsf_engine::sink::{DeadLetterFile, FileSink};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+use tokio::sync::watch;
+
+/// A tenant whose records all lie more than the spec's settle delay (a minute) in the past.
+fn tenant(events: usize, seed: u64, kinds: &[Fault]) -> SimConfig {
+    SimConfig {
+        events,
+        seed,
+        login_events: false,
+        end_time: Some(SystemTime::now() - Duration::from_secs(120)),
+        span: Duration::from_secs(2 * 3600),
+        faults: FaultConfig { kinds: kinds.iter().copied().collect(), rate: 0.05, ..FaultConfig::default() },
+        ..SimConfig::default()
+    }
+}
+
+/// One `--once` run into `dir` (events, dead letters, state), resuming from what is there.
+async fn run(sim: &SimHandle, dir: &Path) -> Summary {
+    let (spec, mut stream) = entrust(Duration::from_secs(1800), Duration::from_secs(600));
+    stream.page_size = 25;
+    let Ready { params, prepared, mappings } = ready(sim, &spec, &stream, "PT3H");
+    let mut sink = FileSink::open(&dir.join("events.ndjson"), 1 << 30, false).expect("file sink");
+    let mut dead = DeadLetterFile::new(&dir.join("dead.ndjson"), false);
+    let store = CheckpointStore::new(&dir.join("state"), &spec.name, &stream.name);
+    let opts = quick_options(40, Duration::from_millis(20), Duration::from_secs(5));
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
+    run_stream(&spec, &stream, &params, &mappings, &prepared, outputs, &opts, stop_rx)
+        .await
+        .unwrap_or_else(|f| panic!("the run failed: {}", f.message))
+}
+
+/// Every dead letter's record, as text, checked to be an `invalid_record` once each.
+fn dead_records(path: &Path) -> Vec<String> {
+    let lines = json_lines(path);
+    for l in &lines {
+        assert_eq!(l["reason"], "invalid_record", "{l}");
+    }
+    let texts: Vec<String> = lines
+        .iter()
+        .map(|l| l["record"].as_str().map(String::from).unwrap_or_else(|| l["record"].to_string()))
+        .collect();
+    once_each("dead letters", &texts);
+    texts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_record_is_dead_lettered_once_and_the_others_delivered() {
+    let sim = start(tenant(600, 501, &[Fault::PoisonRecords, Fault::EdgeDuplicates])).await.expect("simulator");
+    let poison: BTreeSet<String> = sim.poison_record_ids().into_iter().collect();
+    assert!(poison.len() >= 13, "every variant: {}", poison.len());
+    let dir = temp_dir("engine-poison", "library");
+    let summary = run(&sim, &dir).await;
+
+    let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
+    let events = once_each("events", &event_uids(&dir.join("events.ndjson")));
+    let expected: BTreeSet<String> = truth.difference(&poison).cloned().collect();
+    assert_eq!(events, expected, "every other record delivered once");
+    let dead = dead_records(&dir.join("dead.ndjson"));
+    assert_eq!(dead.len(), poison.len(), "each poison record dead-lettered once: {summary:?}");
+    for id in &poison {
+        assert_eq!(dead.iter().filter(|d| d.contains(id.as_str())).count(), 1, "{id}: its raw text, once");
+    }
+    assert_eq!(summary.dead_letters.get("invalid_record").copied(), Some(poison.len() as u64), "{summary:?}");
+    assert!(summary.duplicates > 0, "overlaps and repeated edges were read again: {summary:?}");
+
+    // What the dead letters say, for a few variants.
+    let text = std::fs::read_to_string(dir.join("dead.ndjson")).unwrap();
+    for needle in ["\\\\xFF", "\\\\ud83d", "1e400", "123456789012345678901234567890", "levels deep", "no id at `id`"] {
+        assert!(text.contains(needle), "no dead letter shows {needle}");
+    }
+
+    // A second run over the same state reads the overlap again and writes nothing twice.
+    let again = run(&sim, &dir).await;
+    assert_eq!(again.total_dead_letters(), 0, "{again:?}");
+    assert_eq!(dead_records(&dir.join("dead.ndjson")).len(), poison.len());
+    assert_eq!(event_uids(&dir.join("events.ndjson")).len(), expected.len());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_run_ends_with_exit_1_and_a_rerun_writes_no_dead_letter_again() {
+    let sim = start(tenant(300, 502, &[Fault::PoisonRecords])).await.expect("simulator");
+    let poison = sim.poison_record_ids().len();
+    let dir = temp_dir("engine-poison", "cli");
+    let args = ["--once", "--set", "range=PT3H", "--max-retries", "2"];
+    let first = engine_run(&dir, sim.addr(), &args).output().expect("engine runs");
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "exit 1, some records dead-lettered:\n{stderr}");
+    assert_eq!(dead_records(&dir.join("out/dead.ndjson")).len(), poison, "{stderr}");
+    assert_eq!(event_uids(&dir.join("out/events.ndjson")).len(), 300 - poison);
+
+    let second = engine_run(&dir, sim.addr(), &args).output().expect("engine runs");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "nothing new:\n{stderr}");
+    assert_eq!(dead_records(&dir.join("out/dead.ndjson")).len(), poison);
+    sim.shutdown().await;
+}
