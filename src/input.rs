@@ -1,15 +1,27 @@
 //! Reading raw records for `engine map`: NDJSON (streamed line by line), a JSON array, one
 //! JSON object, or an API page `{paging, results}` (alone or one per NDJSON line); from files
-//! in order, or standard input.
+//! in order, or standard input. Input is read as bytes: a line that is not JSON (invalid
+//! UTF-8, binary garbage, a broken line) or a record the parser refuses is an
+//! [`Input::Unreadable`] with its line number and bytes, and the records around it go on.
 
+use crate::json::record::{Parsed, parse_scanned};
+use crate::json::{Records as List, envelope, scan};
 use serde_json::Value;
 use std::io::BufRead;
 
-/// One input record, or a line that was not JSON (kept as text for the dead letter).
+/// One input record, something unreadable in the input, or an input that cannot be read.
 #[derive(Debug)]
 pub enum Input {
     Record(Value),
-    NotJson { line: usize, text: String, error: String },
+    /// A line or document that is not JSON, or a record the parser refuses: where, its
+    /// bytes, and why.
+    Unreadable {
+        line: usize,
+        bytes: Vec<u8>,
+        error: String,
+    },
+    /// Reading the input failed (a directory, an I/O error); nothing follows.
+    ReadError(std::io::Error),
 }
 
 /// Records of one input, streamed: NDJSON is read a line at a time, so memory stays bounded
@@ -20,51 +32,57 @@ pub struct Records<R: BufRead> {
     line: usize,
     pending: std::vec::IntoIter<Input>,
     started: bool,
-    whole: bool,
+    /// The whole input was read (a document), or reading failed.
+    done: bool,
 }
 
 impl<R: BufRead> Records<R> {
     pub fn new(reader: R) -> Self {
-        Self { reader, line: 0, pending: Vec::new().into_iter(), started: false, whole: false }
+        Self { reader, line: 0, pending: Vec::new().into_iter(), started: false, done: false }
     }
 
-    fn read_line(&mut self) -> Option<String> {
-        let mut buf = String::new();
-        match self.reader.read_line(&mut buf) {
-            Ok(0) | Err(_) => None,
+    /// The next line's bytes; `Err` with the read error (then nothing more is read).
+    fn read_line(&mut self) -> Result<Option<Vec<u8>>, std::io::Error> {
+        let mut buf = Vec::new();
+        match self.reader.read_until(b'\n', &mut buf) {
+            Ok(0) => Ok(None),
             Ok(_) => {
                 self.line += 1;
-                Some(buf)
+                Ok(Some(buf))
             }
+            Err(e) => Err(e),
         }
+    }
+
+    fn fail(&mut self, e: std::io::Error) {
+        self.done = true;
+        self.pending = vec![Input::ReadError(e)].into_iter();
     }
 
     /// Decides between NDJSON and a whole document from the first non-empty line.
     fn start(&mut self) {
         self.started = true;
-        let mut first = String::new();
-        while let Some(line) = self.read_line() {
-            if !line.trim().is_empty() {
-                first = line;
-                break;
+        let first = loop {
+            match self.read_line() {
+                Ok(Some(line)) if line.trim_ascii().is_empty() => continue,
+                Ok(Some(line)) => break line,
+                Ok(None) => return,
+                Err(e) => return self.fail(e),
             }
-        }
-        if first.trim().is_empty() {
-            return;
-        }
-        let is_array = first.trim_start().starts_with('[');
-        if !is_array && let Ok(v) = serde_json::from_str::<Value>(&first) {
-            self.pending = expand(v).into_iter();
+        };
+        let first_line = self.line;
+        let trimmed = first.trim_ascii();
+        if !trimmed.starts_with(b"[") && scan::whole(trimmed).is_ok() {
+            self.pending = expand(trimmed, first_line).into_iter();
             return;
         }
         // Not one JSON value per line: the whole input is one document.
-        self.whole = true;
-        let mut rest = first;
-        let _ = self.reader.read_to_string(&mut rest);
-        self.pending = match serde_json::from_str::<Value>(&rest) {
-            Ok(v) => expand(v).into_iter(),
-            Err(e) => vec![Input::NotJson { line: e.line(), text: truncate(&rest), error: e.to_string() }].into_iter(),
-        };
+        self.done = true;
+        let mut doc = first;
+        if let Err(e) = self.reader.read_to_end(&mut doc) {
+            return self.fail(e);
+        }
+        self.pending = document(&doc, first_line).into_iter();
     }
 }
 
@@ -79,81 +97,191 @@ impl<R: BufRead> Iterator for Records<R> {
             if let Some(item) = self.pending.next() {
                 return Some(item);
             }
-            if self.whole {
+            if self.done {
                 return None;
             }
-            let line = self.read_line()?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Value>(&line) {
-                Ok(v) => self.pending = expand(v).into_iter(),
+            let line = match self.read_line() {
+                Ok(Some(line)) => line,
+                Ok(None) => return None,
                 Err(e) => {
-                    return Some(Input::NotJson {
-                        line: self.line,
-                        text: line.trim_end().to_string(),
-                        error: e.to_string(),
-                    });
+                    self.fail(e);
+                    continue;
                 }
-            }
+            };
+            self.pending = ndjson_line(&line, self.line).into_iter();
         }
     }
 }
 
-/// A JSON array or an API page becomes its records; anything else is one record.
-fn expand(v: Value) -> Vec<Input> {
-    match v {
-        Value::Array(items) => items.into_iter().map(Input::Record).collect(),
-        Value::Object(mut map) if map.get("results").is_some_and(Value::is_array) => match map.remove("results") {
-            Some(Value::Array(items)) => items.into_iter().map(Input::Record).collect(),
-            _ => Vec::new(),
-        },
-        other => vec![Input::Record(other)],
+/// One line of NDJSON: its records, or the line as unreadable.
+fn ndjson_line(line: &[u8], number: usize) -> Vec<Input> {
+    let trimmed = line.trim_ascii();
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    match scan::whole(trimmed) {
+        Ok(_) => expand(trimmed, number),
+        Err(e) => vec![Input::Unreadable { line: number, bytes: trimmed.to_vec(), error: format!("not JSON: {e}") }],
     }
 }
 
-/// The start of an unreadable document, for the dead letter.
-fn truncate(text: &str) -> String {
-    text.chars().take(200).collect()
+/// A document that is not NDJSON, starting at line `first`: its records; when it is not JSON
+/// as a whole, its lines one by one (NDJSON with a bad line), or, when no line is JSON either
+/// and it looks like one JSON document (`{`, `[`), the document as one unreadable input.
+fn document(doc: &[u8], first: usize) -> Vec<Input> {
+    let e = match scan::whole(doc) {
+        Ok(_) => return expand(doc, first),
+        Err(e) => e,
+    };
+    let lines: Vec<Vec<Input>> =
+        doc.split(|&b| b == b'\n').enumerate().map(|(i, line)| ndjson_line(line, first + i)).collect();
+    let some_json =
+        lines.iter().flatten().any(|i| !matches!(i, Input::Unreadable { error, .. } if error.starts_with("not JSON")));
+    let looks_like_one = matches!(doc.trim_ascii_start().first(), Some(b'{' | b'['));
+    if some_json || !looks_like_one {
+        return lines.into_iter().flatten().collect();
+    }
+    vec![Input::Unreadable { line: line_at(doc, e.at, first), bytes: doc.to_vec(), error: format!("not JSON: {e}") }]
+}
+
+/// Line number of byte `at` of a text whose first line is `first`.
+fn line_at(text: &[u8], at: usize, first: usize) -> usize {
+    first + text[..at.min(text.len())].iter().filter(|&&b| b == b'\n').count()
+}
+
+/// A JSON value (checked by the scanner) starting at line `first`: a JSON array or an API
+/// page becomes its records, each parsed on its own; anything else is one record.
+fn expand(doc: &[u8], first: usize) -> Vec<Input> {
+    let start = scan::ws(doc, 0);
+    let single = || match scan::skip_value(doc, start) {
+        Ok((end, shape)) => vec![(parse_scanned(&doc[start..end], &shape), start)],
+        Err(_) => Vec::new(),
+    };
+    let parsed: Vec<(Parsed, usize)> = match doc.get(start) {
+        Some(b'[') => {
+            elements(doc, start).into_iter().map(|(a, b, shape)| (parse_scanned(&doc[a..b], &shape), a)).collect()
+        }
+        Some(b'{') => match envelope::parse(doc, &["results".to_string()], None) {
+            Ok(envelope::Envelope { records: List::List(items), .. }) => {
+                items.into_iter().map(|p| (p, start)).collect()
+            }
+            _ => single(),
+        },
+        _ => single(),
+    };
+    parsed
+        .into_iter()
+        .map(|(p, at)| match p {
+            Parsed::Record(v) => Input::Record(v),
+            Parsed::Poison(p) => Input::Unreadable {
+                line: line_at(doc, at, first),
+                bytes: p.raw,
+                error: format!("cannot be read as JSON without loss: {}", p.problem),
+            },
+        })
+        .collect()
+}
+
+/// The byte ranges and shapes of the elements of the (checked) array at `start`.
+fn elements(doc: &[u8], start: usize) -> Vec<(usize, usize, scan::Shape)> {
+    let mut out = Vec::new();
+    let mut at = scan::ws(doc, start + 1);
+    if doc.get(at) == Some(&b']') {
+        return out;
+    }
+    loop {
+        let a = scan::ws(doc, at);
+        let Ok((end, shape)) = scan::skip_value(doc, a) else { break };
+        out.push((a, end, shape));
+        at = scan::ws(doc, end);
+        if doc.get(at) != Some(&b',') {
+            break;
+        }
+        at += 1;
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn values(text: &str) -> Vec<String> {
-        Records::new(text.as_bytes())
+    fn values(text: &[u8]) -> Vec<String> {
+        Records::new(text)
             .map(|r| match r {
                 Input::Record(v) => v.to_string(),
-                Input::NotJson { line, .. } => format!("bad line {line}"),
+                Input::Unreadable { line, .. } => format!("bad line {line}"),
+                Input::ReadError(e) => format!("read error: {e}"),
             })
             .collect()
     }
 
     #[test]
     fn every_input_shape() {
-        assert_eq!(values("{\"a\":1}\n{\"a\":2}\n"), ["{\"a\":1}", "{\"a\":2}"]);
-        assert_eq!(values("[{\"a\":1},{\"a\":2}]"), ["{\"a\":1}", "{\"a\":2}"]);
-        assert_eq!(values("[\n  {\"a\": 1}\n]\n"), ["{\"a\":1}"]);
-        assert_eq!(values("{\n \"a\": 1\n}"), ["{\"a\":1}"]);
-        assert_eq!(values("{\"paging\":{\"limit\":2},\"results\":[{\"a\":1}]}"), ["{\"a\":1}"]);
+        assert_eq!(values(b"{\"a\":1}\n{\"a\":2}\n"), ["{\"a\":1}", "{\"a\":2}"]);
+        assert_eq!(values(b"[{\"a\":1},{\"a\":2}]"), ["{\"a\":1}", "{\"a\":2}"]);
+        assert_eq!(values(b"[\n  {\"a\": 1}\n]\n"), ["{\"a\":1}"]);
+        assert_eq!(values(b"[ ]"), Vec::<String>::new());
+        assert_eq!(values(b"{\n \"a\": 1\n}"), ["{\"a\":1}"]);
+        assert_eq!(values(b"{\"paging\":{\"limit\":2},\"results\":[{\"a\":1}]}"), ["{\"a\":1}"]);
         assert_eq!(
-            values("{\"results\":[{\"a\":1}]}\n{\"results\":[{\"a\":2},{\"a\":3}]}"),
+            values(b"{\"results\":[{\"a\":1}]}\n{\"results\":[{\"a\":2},{\"a\":3}]}"),
             ["{\"a\":1}", "{\"a\":2}", "{\"a\":3}"]
         );
-        assert_eq!(values("{\"a\":1}\nnot json\n\n{\"a\":2}"), ["{\"a\":1}", "bad line 2", "{\"a\":2}"]);
-        assert!(values("  \n").is_empty());
+        assert_eq!(values(b"{\"a\":1}\nnot json\n\n{\"a\":2}"), ["{\"a\":1}", "bad line 2", "{\"a\":2}"]);
+        assert!(values(b"  \n").is_empty());
     }
 
     #[test]
     fn nesting_deeper_than_the_parser_allows_is_a_bad_line_not_a_crash() {
-        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
-        let out = values(&format!("{{\"a\":1}}\n{deep}\n{{\"a\":2}}\n"));
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let out = values(format!("{{\"a\":1}}\n{deep}\n{{\"a\":2}}\n").as_bytes());
         assert_eq!(out, ["{\"a\":1}", "bad line 2", "{\"a\":2}"]);
     }
 
     #[test]
     fn a_broken_document_is_one_bad_input() {
-        assert_eq!(values("{\n \"a\": \n"), ["bad line 3"]);
+        assert_eq!(values(b"{\n \"a\": \n"), ["bad line 3"]);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_a_bad_line_with_its_bytes_and_the_rest_goes_on() {
+        let text = b"{\"a\":1}\n{\"a\":2}\n{\"a\":3}\n{\"a\":\"\xff\"}\r\n{\"a\":5}\n";
+        assert_eq!(values(text), ["{\"a\":1}", "{\"a\":2}", "{\"a\":3}", "bad line 4", "{\"a\":5}"]);
+        let bad = Records::new(&text[..]).find_map(|i| match i {
+            Input::Unreadable { line, bytes, error } => Some((line, bytes, error)),
+            _ => None,
+        });
+        let (line, bytes, error) = bad.unwrap();
+        assert_eq!((line, bytes.as_slice()), (4, &b"{\"a\":\"\xff\"}"[..]));
+        assert!(error.contains("invalid unicode code point"), "{error}");
+    }
+
+    #[test]
+    fn binary_garbage_is_bad_lines_never_nothing() {
+        assert_eq!(values(b"\x00\xff\xfe\n\x89PNG\r\n\x1a\n"), ["bad line 1", "bad line 2", "bad line 3"]);
+        assert_eq!(values(b"\xff\xfe\n{\"a\":1}\n"), ["bad line 1", "{\"a\":1}"]);
+        assert_eq!(values(b"\x7fELF\x02\x01"), ["bad line 1"]);
+    }
+
+    #[test]
+    fn a_poison_record_in_a_page_or_an_array_is_bad_alone() {
+        assert_eq!(
+            values(b"{\"results\":[{\"a\":1},{\"n\":1e400},{\"a\":2}]}"),
+            ["{\"a\":1}", "bad line 1", "{\"a\":2}"]
+        );
+        assert_eq!(values(b"[\n {\"a\":1},\n {\"n\":123456789012345678901234567890}\n]"), ["{\"a\":1}", "bad line 3"]);
+    }
+
+    #[test]
+    fn a_read_error_ends_the_input() {
+        struct Failing;
+        impl std::io::Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("boom"))
+            }
+        }
+        let out: Vec<Input> = Records::new(std::io::BufReader::new(Failing)).collect();
+        assert!(matches!(out.as_slice(), [Input::ReadError(e)] if e.to_string() == "boom"), "{out:?}");
     }
 }

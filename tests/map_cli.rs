@@ -1,5 +1,6 @@
 //! `engine map` as a user runs it: the real binary over the bundled fixtures, files and
-//! standard input, every input shape, `--set`, `--raw-data`, dead letters and exit codes.
+//! standard input, every input shape, `--set`, `--raw-data`, dead letters and exit codes,
+//! input that is not UTF-8 or not JSON, and inputs that cannot be read.
 
 use ocsf_engine::ocsf::validate;
 use serde_json::Value;
@@ -18,6 +19,10 @@ struct Output {
 }
 
 fn map(args: &[&str], stdin: Option<&str>) -> Output {
+    map_bytes(args, stdin.unwrap_or("").as_bytes())
+}
+
+fn map_bytes(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
         .arg("map")
         .args(args)
@@ -28,7 +33,7 @@ fn map(args: &[&str], stdin: Option<&str>) -> Output {
         .spawn()
         .unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    input.write_all(stdin).unwrap();
     drop(input);
     let out = child.wait_with_output().unwrap();
     let lines = |b: &[u8]| -> Vec<Value> {
@@ -178,4 +183,69 @@ fn a_hostname_with_a_scheme_is_refused() {
         "{stderr}"
     );
     assert!(stderr.contains("help: pass --set hostname=<tenant>.<region>.trustedauth.com"), "{stderr}");
+}
+
+#[test]
+fn a_line_that_is_not_utf8_is_a_dead_letter_with_its_line_and_bytes_and_the_rest_is_mapped() {
+    let rec = record("tests/fixtures/entrust/entity_management/groups/GROUPS_add.json").to_string();
+    let mut input = format!("{rec}\n{rec}\n{rec}\n").into_bytes();
+    input.extend(b"{\"id\": \"bad\", \"eventType\": \"caf\xe9\"}\n");
+    input.extend(format!("{rec}\n").as_bytes());
+    let out = map_bytes(&["sources/entrust.yaml"], &input);
+    assert_eq!(out.code, 1, "{:?}", out.dead);
+    assert_eq!(out.events.len(), 4, "the lines around it are mapped");
+    assert_eq!(out.dead.len(), 1);
+    let d = &out.dead[0];
+    assert_eq!(d["reason"], "invalid_record");
+    assert!(d["message"].as_str().unwrap().starts_with("<stdin>:4: "), "{d}");
+    assert_eq!(d["record"], "{\"id\": \"bad\", \"eventType\": \"caf\\xE9\"}", "its bytes, escaped");
+}
+
+#[test]
+fn binary_garbage_on_standard_input_is_dead_letters_not_silence() {
+    let garbage = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xd8\xff\xe0\x00\x10JFIF";
+    let out = map_bytes(&["sources/entrust.yaml"], garbage);
+    assert_eq!(out.code, 1);
+    assert!(out.events.is_empty());
+    assert_eq!(out.dead.len(), 3, "one per line: {:?}", out.dead);
+    for (i, d) in out.dead.iter().enumerate() {
+        assert_eq!(d["reason"], "invalid_record");
+        assert!(d["message"].as_str().unwrap().starts_with(&format!("<stdin>:{}: not JSON", i + 1)), "{d}");
+    }
+    assert_eq!(out.dead[0]["record"], "\\x89PNG");
+}
+
+#[test]
+fn a_record_the_parser_refuses_is_dead_lettered_alone_with_its_raw_text() {
+    let a = record("tests/fixtures/entrust/authentication/AuthenticationPasswordSuccessEvent/success.json");
+    let b = record("tests/fixtures/entrust/entity_management/users/USERS_edit.json");
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let page = format!(
+        r#"{{"paging": {{"nextCursor": null}}, "results": [{a}, {{"id": "n", "risk": 1e400}}, {deep}, {{"id": "s", "x": "\ud83d"}}, {b}]}}"#
+    );
+    let out = map(&["sources/entrust.yaml"], Some(&page));
+    assert_eq!(out.code, 1);
+    assert_eq!(out.events.len(), 2, "{:?}", out.dead.iter().map(|d| &d["message"]).collect::<Vec<_>>());
+    let records: Vec<&str> = out.dead.iter().map(|d| d["record"].as_str().unwrap()).collect();
+    assert_eq!(records, [r#"{"id": "n", "risk": 1e400}"#, deep.as_str(), r#"{"id": "s", "x": "\ud83d"}"#]);
+    assert!(out.dead[0]["message"].as_str().unwrap().contains("1e400 cannot be kept exactly"));
+    assert!(out.dead[1]["message"].as_str().unwrap().contains("100000 levels deep"));
+}
+
+#[test]
+fn an_input_that_cannot_be_read_is_exit_2_naming_it() {
+    let dir = tempdir().join("a-directory");
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = "tests/fixtures/entrust/entity_management/users/USERS_edit.json";
+    for input in [dir.to_str().unwrap(), "tests/no-such-records.ndjson"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_engine"))
+            .args(["map", "sources/entrust.yaml", good, input])
+            .current_dir(root())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{input}: {stderr}");
+        assert!(stderr.contains(&format!("error: cannot read `{input}`")), "{stderr}");
+        assert!(out.stdout.is_empty(), "nothing mapped before the error");
+    }
 }

@@ -1,5 +1,6 @@
 //! `engine map`: raw records in, one OCSF event per line out, in input order; records that
-//! cannot be mapped go to standard error as reason-coded dead letters.
+//! cannot be mapped, and input that is not JSON, go to standard error as reason-coded dead
+//! letters; an input that cannot be read is an error (exit 2) naming it.
 
 use super::load::{EXIT_CONFIG, EXIT_RUNTIME, load, report};
 use crate::deadletter::{DeadLetter, Reason};
@@ -37,7 +38,11 @@ pub fn run(args: MapArgs) -> ExitCode {
         inputs.push(("<stdin>".to_string(), Box::new(std::io::stdin().lock())));
     }
     for file in &args.files {
-        match std::fs::File::open(file) {
+        let opened = std::fs::File::open(file).and_then(|f| match f.metadata() {
+            Ok(m) if m.is_dir() => Err(std::io::Error::other("it is a directory; give the files in it")),
+            _ => Ok(f),
+        });
+        match opened {
             Ok(f) => inputs.push((file.display().to_string(), Box::new(BufReader::new(f)))),
             Err(e) => {
                 eprintln!("error: cannot read `{}`: {e}", file.display());
@@ -60,11 +65,14 @@ pub fn run(args: MapArgs) -> ExitCode {
                     }
                     event
                 }),
-                Input::NotJson { line, text, error } => Err(Box::new(DeadLetter::new(
-                    Reason::InvalidRecord,
-                    format!("{name}:{line}: not JSON: {error}"),
-                    serde_json::Value::String(text),
-                ))),
+                Input::Unreadable { line, bytes, error } => {
+                    Err(Box::new(DeadLetter::raw(Reason::InvalidRecord, format!("{name}:{line}: {error}"), &bytes)))
+                }
+                Input::ReadError(e) => {
+                    let _ = out.flush();
+                    eprintln!("error: cannot read `{name}`: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
             };
             let written = match result {
                 Ok(event) => {

@@ -31,7 +31,7 @@ pub fn parse_scanned(raw: &[u8], shape: &Shape) -> Parsed {
         return poison(format!("nested {} levels deep, more than {MAX_DEPTH}", shape.depth));
     }
     if let Some((a, b)) = shape.inexact {
-        let number = String::from_utf8_lossy(&raw[a..b]);
+        let number = String::from_utf8_lossy(raw.get(a..b).unwrap_or_default());
         let shown: String = number.chars().take(40).collect();
         let more = if shown.len() < number.len() { "…" } else { "" };
         return poison(format!("the number {shown}{more} cannot be kept exactly (out of range or too precise)"));
