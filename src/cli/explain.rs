@@ -43,10 +43,17 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     };
     let mut failed = false;
     for (n, input) in Records::new(reader).enumerate() {
-        let Input::Record(record) = input else {
-            eprintln!("record {}: not JSON", n + 1);
-            failed = true;
-            continue;
+        let record = match input {
+            Input::Record(record) => record,
+            Input::Unreadable { line, error, .. } => {
+                eprintln!("record {} (line {line}): {error}", n + 1);
+                failed = true;
+                continue;
+            }
+            Input::ReadError(e) => {
+                eprintln!("error: cannot read the input: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
         };
         match loaded.mappings.explain(record) {
             Ok(ex) if args.json => match serde_json::to_string_pretty(&ex) {
