@@ -21,13 +21,23 @@ use tokio::sync::watch;
 
 /// A tenant whose records all lie more than the spec's settle delay (a minute) in the past.
 fn tenant(events: usize, seed: u64, kinds: &[Fault]) -> SimConfig {
+    tenant_of(events, seed, kinds, &[])
+}
+
+/// The same, serving only the poison `variants` named (all when empty).
+fn tenant_of(events: usize, seed: u64, kinds: &[Fault], variants: &[&str]) -> SimConfig {
     SimConfig {
         events,
         seed,
         login_events: false,
         end_time: Some(SystemTime::now() - Duration::from_secs(120)),
         span: Duration::from_secs(2 * 3600),
-        faults: FaultConfig { kinds: kinds.iter().copied().collect(), rate: 0.05, ..FaultConfig::default() },
+        faults: FaultConfig {
+            kinds: kinds.iter().copied().collect(),
+            rate: 0.05,
+            poison_variants: variants.iter().map(|v| v.to_string()).collect(),
+            ..FaultConfig::default()
+        },
         ..SimConfig::default()
     }
 }
@@ -93,6 +103,27 @@ async fn a_poison_record_is_dead_lettered_once_and_the_others_delivered() {
     assert_eq!(again.total_dead_letters(), 0, "{again:?}");
     assert_eq!(dead_records(&dir.join("dead.ndjson")).len(), poison.len());
     assert_eq!(event_uids(&dir.join("events.ndjson")).len(), expected.len());
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_without_a_usable_id_read_again_in_the_overlap_are_dead_lettered_once() {
+    // Valid JSON, only without a usable id: a list, a string, an id missing, null, empty,
+    // an object or a list. Windows of 30 minutes re-read 10 minutes of overlap.
+    let variants = ["a-list", "a-string", "id-missing", "id-null", "id-empty", "id-object", "id-list"];
+    let sim = start(tenant_of(800, 503, &[Fault::PoisonRecords], &variants)).await.expect("simulator");
+    let poison: BTreeSet<String> = sim.poison_record_ids().into_iter().collect();
+    assert_eq!(poison.len(), 40);
+    let dir = temp_dir("engine-poison", "no-id");
+    let summary = run(&sim, &dir).await;
+    let dead = dead_records(&dir.join("dead.ndjson"));
+    assert_eq!(dead.len(), poison.len(), "{summary:?}");
+    assert!(summary.duplicates > 0, "the overlap was read again: {summary:?}");
+    let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
+    let events = once_each("events", &event_uids(&dir.join("events.ndjson")));
+    assert_eq!(events, truth.difference(&poison).cloned().collect());
+    let again = run(&sim, &dir).await;
+    assert_eq!((again.total_dead_letters(), dead_records(&dir.join("dead.ndjson")).len()), (0, poison.len()));
     sim.shutdown().await;
 }
 

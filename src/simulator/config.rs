@@ -96,6 +96,11 @@ impl SimConfig {
         if !(0.0..=1.0).contains(&self.faults.rate) {
             return Err("the fault rate must be between 0 and 1".into());
         }
+        if let Some(v) =
+            self.faults.poison_variants.iter().find(|v| !super::faults::POISON_VARIANTS.contains(&v.as_str()))
+        {
+            return Err(format!("unknown poison variant `{v}`; known: {}", super::faults::POISON_VARIANTS.join(", ")));
+        }
         if self.events > 10_000_000 {
             return Err("at most 10,000,000 events".into());
         }

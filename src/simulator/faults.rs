@@ -175,7 +175,11 @@ pub struct FaultConfig {
     pub max_consecutive: u32,
     /// Late records are placed up to this far behind the cursor position (at least 1 s).
     pub late_max_behind: Duration,
+    /// The `poison-records` variants served (names of [`POISON_VARIANTS`]); empty: all.
+    pub poison_variants: Vec<String>,
 }
+
+pub use super::poison::VARIANTS as POISON_VARIANTS;
 
 impl Default for FaultConfig {
     fn default() -> Self {
@@ -186,6 +190,7 @@ impl Default for FaultConfig {
             retry_after_secs: 1,
             max_consecutive: 3,
             late_max_behind: Duration::from_secs(300),
+            poison_variants: Vec::new(),
         }
     }
 }

@@ -86,7 +86,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 pub use config::{Credentials, DEMO_APPLICATION_ID, DEMO_APPLICATION_NAME, DEMO_SHARED_SECRET, SimConfig};
 pub use errors::SimError;
-pub use faults::{Fault, FaultConfig, parse_fault_list};
+pub use faults::{Fault, FaultConfig, POISON_VARIANTS, parse_fault_list};
 pub use handle::{SimHandle, start};
 pub use record::RECORD_KEYS;
 pub use server::{LOGIN_PATH, SEARCH_PATH, SIEM_PATH, SIEM_V1_PATH, SIM_IDS_PATH, SIM_STATS_PATH};

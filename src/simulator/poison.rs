@@ -36,9 +36,15 @@ pub struct PoisonSet {
 }
 
 impl PoisonSet {
-    /// Picks `rate` of `records` (at least one of each variant while records last).
-    pub fn choose(records: &[StoredEvent], seed: u64, rate: f64) -> Self {
-        let wanted = ((records.len() as f64 * rate.clamp(0.0, 1.0)).ceil() as usize).max(VARIANTS.len());
+    /// Picks `rate` of `records` (at least one of each variant while records last), served
+    /// as the variants named in `only` (all when empty).
+    pub fn choose(records: &[StoredEvent], seed: u64, rate: f64, only: &[String]) -> Self {
+        let variants: Vec<usize> =
+            (0..VARIANTS.len()).filter(|&n| only.is_empty() || only.iter().any(|o| o == VARIANTS[n])).collect();
+        if variants.is_empty() {
+            return PoisonSet::default();
+        }
+        let wanted = ((records.len() as f64 * rate.clamp(0.0, 1.0)).ceil() as usize).max(variants.len());
         let mut order: Vec<usize> = (0..records.len()).collect();
         Rng::derive(seed, STREAM_POISON).shuffle(&mut order);
         let bytes = order
@@ -48,7 +54,8 @@ impl PoisonSet {
             .filter_map(|(n, i)| {
                 let event = &records[i].event;
                 let clean = serde_json::to_vec(event).ok()?;
-                Some((event.id.clone(), variant(n % VARIANTS.len(), &event.id, &event.event_time, &clean)))
+                let v = variants[n % variants.len()];
+                Some((event.id.clone(), variant(v, &event.id, &event.event_time, &clean)))
             })
             .collect();
         PoisonSet { bytes }
@@ -111,9 +118,9 @@ mod tests {
             let parsed = serde_json::from_slice::<serde_json::Value>(&bytes);
             let usable_id = parsed.as_ref().ok().and_then(|v| v.get("id")).is_some_and(|id| id.as_str() == Some("r1"));
             // A 30-digit integer is accepted, and silently rounded.
-            let rounded = parsed.as_ref().is_ok_and(|v| {
-                v.get("riskScore").is_some_and(|n| n.to_string() != "123456789012345678901234567890")
-            });
+            let rounded = parsed
+                .as_ref()
+                .is_ok_and(|v| v.get("riskScore").is_some_and(|n| n.to_string() != "123456789012345678901234567890"));
             assert!(!usable_id || rounded, "{name}: {}", String::from_utf8_lossy(&bytes));
             if name.starts_with("id-") {
                 let v = parsed.unwrap_or_else(|e| panic!("{name}: {e}"));

@@ -47,7 +47,7 @@ impl Tenant {
         let mut generator = Generator::new(config);
         let records = generator.initial(config.events, end_ms, span_ms);
         let poison = if config.faults.kinds.contains(&Fault::PoisonRecords) {
-            PoisonSet::choose(&records, config.seed, config.faults.rate)
+            PoisonSet::choose(&records, config.seed, config.faults.rate, &config.faults.poison_variants)
         } else {
             PoisonSet::default()
         };
