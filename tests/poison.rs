@@ -3,7 +3,8 @@
 //! list, a string, an id missing, null, empty, an object, a list): over real HTTP from the
 //! simulator's `poison-records` fault, each is dead-lettered once with its raw text, every
 //! other record is delivered once, and neither overlap re-reads, repeated page edges nor a
-//! second run write a dead letter again.
+//! second run write a dead letter again. And a page without records answered without its
+//! `results` key is read as an empty page, with a warning.
 
 mod common;
 
@@ -143,5 +144,22 @@ async fn engine_run_ends_with_exit_1_and_a_rerun_writes_no_dead_letter_again() {
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert_eq!(second.status.code(), Some(0), "nothing new:\n{stderr}");
     assert_eq!(dead_records(&dir.join("out/dead.ndjson")).len(), poison);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_page_without_its_results_key_is_read_as_empty_with_a_warning() {
+    // Records span the last two hours; reading four hours back meets an empty window first.
+    let sim = start(tenant(200, 504, &[Fault::NoResultsKey])).await.expect("simulator");
+    let dir = temp_dir("engine-poison", "no-results");
+    let out = engine_run(&dir, sim.addr(), &["--once", "--set", "range=PT4H", "--max-retries", "2"])
+        .output()
+        .expect("engine runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(sim.fault_counts().get(&Fault::NoResultsKey).copied().unwrap_or(0) > 0, "{:?}", sim.fault_counts());
+    assert!(stderr.contains("no record list at `results`: read as a page without records"), "{stderr}");
+    let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
+    assert_eq!(once_each("events", &event_uids(&dir.join("out/events.ndjson"))), truth);
     sim.shutdown().await;
 }

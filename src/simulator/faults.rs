@@ -51,6 +51,8 @@ pub enum Fault {
     /// a lone surrogate, `1e400`, a 30-digit integer, deep nesting) or without a usable id.
     /// Not part of `all`: a client must dead-letter these records, not deliver them.
     PoisonRecords,
+    /// A SIEM page without records is answered without its `results` key (`{"paging": …}`).
+    NoResultsKey,
 }
 
 impl Fault {
@@ -71,8 +73,9 @@ impl Fault {
         Fault::InvalidCursor,
     ];
 
-    /// Faults that make records undeliverable, named on their own (not in `all`).
-    pub const HOSTILE: [Fault; 1] = [Fault::PoisonRecords];
+    /// Faults named on their own, not in `all`: records a client cannot deliver, pages
+    /// outside the documented shape.
+    pub const HOSTILE: [Fault; 2] = [Fault::PoisonRecords, Fault::NoResultsKey];
 
     /// The name used in `--faults`.
     pub fn name(self) -> &'static str {
@@ -92,12 +95,14 @@ impl Fault {
             Fault::ConnectionReset => "reset",
             Fault::InvalidCursor => "invalid-cursor",
             Fault::PoisonRecords => "poison-records",
+            Fault::NoResultsKey => "no-results-key",
         }
     }
 
-    /// Faults that shape the generated data rather than a response.
+    /// Faults that shape the generated data, or every response of a kind, rather than
+    /// responses drawn by the scheduler.
     pub fn is_data_fault(self) -> bool {
-        matches!(self, Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords)
+        matches!(self, Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords | Fault::NoResultsKey)
     }
 
     /// Faults whose response is an error (or unusable), which the client must retry.
@@ -118,7 +123,7 @@ impl Fault {
 
     fn applies_to(self, request: &RequestKind) -> bool {
         match self {
-            Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords => false,
+            Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords | Fault::NoResultsKey => false,
             Fault::ExpireToken => request.endpoint != Endpoint::Login,
             Fault::LateRecords | Fault::EdgeDuplicates => request.endpoint == Endpoint::Siem && request.has_cursor,
             Fault::InvalidCursor => request.endpoint != Endpoint::Login && request.has_cursor,

@@ -58,7 +58,9 @@
 //! `invalid-cursor` (a request with a cursor answered 400 `invalid_cursor`; reading again from
 //! the query's start works), or `all`. Named on its own, not in `all`: `poison-records`
 //! (some records served, every time, as bytes a strict parser refuses or without a usable
-//! id: [`SimHandle::poison_record_ids`]; a client dead-letters each once). No fault loses a record: a client that retries, reads
+//! id: [`SimHandle::poison_record_ids`]; a client dead-letters each once) and
+//! `no-results-key` (a SIEM page without records answered `{"paging": …}` alone). No fault
+//! loses a record: a client that retries, reads
 //! again from the start after a refused cursor and deduplicates by id reads exactly
 //! [`SimHandle::record_ids`].
 
@@ -128,7 +130,8 @@ pub struct SimulateArgs {
     pub token_ttl: u64,
     /// Faults to inject, comma-separated: 429, 429-no-retry-after, 500, 503, slow,
     /// expire-token, late-records, edge-duplicates, time-variant, time-no-zone, truncated,
-    /// malformed, reset, invalid-cursor, or all; and poison-records (not in all).
+    /// malformed, reset, invalid-cursor, or all; and poison-records, no-results-key (not in
+    /// all).
     #[arg(long, default_value = "", value_parser = fault_list)]
     pub faults: FaultList,
     /// Probability that an API request gets a fault (and share of records with a varied

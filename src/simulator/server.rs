@@ -390,12 +390,20 @@ fn siem(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>)
     }
     let tenant = shared.tenant();
     let page = audit::siem_page(&tenant, &request, fault == Some(Fault::EdgeDuplicates));
-    let json = page.to_json(shared.cursor_key, tenant.poison());
+    let mut json = page.to_json(shared.cursor_key, tenant.poison());
+    let bare = page.results.is_empty() && shared.config.faults.kinds.contains(&Fault::NoResultsKey);
+    if bare && let Ok(serde_json::Value::Object(mut body)) = serde_json::from_slice(&json) {
+        body.remove("results");
+        json = serde_json::to_vec(&body).unwrap_or(json);
+    }
     let repeated = page.repeated_edge;
     drop(page);
     drop(tenant);
     if repeated {
         shared.faults().record(Fault::EdgeDuplicates);
+    }
+    if bare {
+        shared.faults().record(Fault::NoResultsKey);
     }
     Reply::json(StatusCode::OK, json)
 }
