@@ -264,7 +264,7 @@ impl Api {
             let issued = now_ms();
             match self.exchange(&method, &login.path, &[], body.as_ref(), None).await.and_then(|b| {
                 serde_json::from_slice::<Value>(&b).map_err(|e| Failure::Transient {
-                    what: format!("{method} {}: HTTP 200 with a body that is not JSON ({e})", login.path),
+                    what: format!("{method} {}: a successful answer with a body that is not JSON ({e})", login.path),
                     retry_after: None,
                 })
             }) {
