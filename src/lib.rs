@@ -9,6 +9,7 @@ pub mod cli;
 pub mod deadletter;
 pub mod diagnostic;
 pub mod input;
+pub mod lock;
 pub mod logging;
 pub mod mapping;
 pub mod metrics;
