@@ -61,9 +61,14 @@ pub fn base_url(rendered: &str, plain_http_on_loopback: bool) -> Result<Url, Str
 
 /// A response that went wrong, before the retry decision.
 enum Failure {
-    Transient { what: String, retry_after: Option<Duration> },
+    Transient {
+        what: String,
+        retry_after: Option<Duration>,
+    },
     Unauthorized(String),
     Refused(String),
+    /// A redirect to another origin: never followed, never retried.
+    CrossOrigin(String),
 }
 
 /// An authenticated API client for one source.
@@ -236,7 +241,7 @@ impl Api {
             Err(e) => {
                 if let Some(refusal) = super::origin::refused_redirect(&e) {
                     self.observe(method, path, None, started, "redirect refused");
-                    return Err(Failure::Refused(self.scrub(&format!("{method} {path}: {refusal}"))));
+                    return Err(Failure::CrossOrigin(self.scrub(&format!("{method} {path}: {refusal}"))));
                 }
                 let kind = if e.is_timeout() {
                     "timed out".to_string()
@@ -317,6 +322,7 @@ impl Api {
                     self.stats.add_login();
                     return Ok(());
                 }
+                Err(Failure::CrossOrigin(what)) => return Err(CallError::Refused(format!("login refused: {what}"))),
                 Err(Failure::Unauthorized(what) | Failure::Refused(what)) => {
                     if !refreshed && let Some(refresh) = self.refresh.clone() {
                         // The credentials may have been rotated: read them again, once.
@@ -405,6 +411,7 @@ impl Api {
                     Ok(t) => return Ok(t),
                     Err(e) => (format!("{method} {path}: unusable response: {e}"), None),
                 },
+                Err(Failure::CrossOrigin(what)) => return Err(CallError::Refused(what)),
                 Err(Failure::Refused(what)) => {
                     return Err(CallError::RequestRefused(format!(
                         "the API refused the request: {}",

@@ -63,12 +63,16 @@
 mod audit;
 mod auth;
 mod base64;
+mod compress;
 mod config;
 mod cursor;
+mod elsewhere;
 mod errors;
 mod faults;
+mod gate;
 mod generate;
 mod handle;
+mod hostile;
 mod query;
 mod record;
 mod rng;
@@ -82,6 +86,7 @@ use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
 pub use config::{Credentials, DEMO_APPLICATION_ID, DEMO_APPLICATION_NAME, DEMO_SHARED_SECRET, SimConfig};
+pub use elsewhere::Recorded;
 pub use errors::SimError;
 pub use faults::{Fault, FaultConfig, parse_fault_list};
 pub use handle::{SimHandle, start};
