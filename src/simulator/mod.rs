@@ -56,9 +56,20 @@
 //! (`2025-12-01T20:10:04`), `truncated` (a 200 with cut JSON), `malformed` (a 200 whose
 //! complete body is not JSON), `reset` (the connection closed without an answer),
 //! `invalid-cursor` (a request with a cursor answered 400 `invalid_cursor`; reading again from
-//! the query's start works), or `all`. No fault loses a record: a client that retries, reads
-//! again from the start after a refused cursor and deduplicates by id reads exactly
-//! [`SimHandle::record_ids`].
+//! the query's start works), `echo-credentials` (a login 503 HTML page quoting the shared
+//! secret across its 200th character, an audit 401 quoting the `Authorization` header, an audit
+//! 500 quoting the token across its 200th character), `ok-error-info` (a 200 whose body is an
+//! `ErrorInfo`), `bad-expiry` (every login's `expirationTime` is not a date-time), or `all`.
+//! No fault of `all` loses a record: a client that retries, reads again from the start after a
+//! refused cursor and deduplicates by id reads exactly [`SimHandle::record_ids`].
+//!
+//! Not in `all`, because a correct client stops rather than rides them out: `redirect-login`
+//! and `redirect-audit` answer with a redirect (307, 308, 301, 302, 303 in turn) to the same
+//! path on another loopback port, whose listener records every request it receives
+//! ([`SimHandle::elsewhere_received`]) and answers like a tenant would.
+//!
+//! Answers are gzipped for a request that accepts it (`Accept-Encoding: gzip`). Tests can hold
+//! every API request ([`SimHandle::hold_requests`]) and await the number held.
 
 mod audit;
 mod auth;
@@ -130,7 +141,8 @@ pub struct SimulateArgs {
     pub token_ttl: u64,
     /// Faults to inject, comma-separated: 429, 429-no-retry-after, 500, 503, slow,
     /// expire-token, late-records, edge-duplicates, time-variant, time-no-zone, truncated,
-    /// malformed, reset, invalid-cursor, or all.
+    /// malformed, reset, invalid-cursor, echo-credentials, ok-error-info, bad-expiry, or all;
+    /// also redirect-login and redirect-audit (to another origin; not part of all).
     #[arg(long, default_value = "", value_parser = fault_list)]
     pub faults: FaultList,
     /// Probability that an API request gets a fault (and share of records with a varied
