@@ -216,6 +216,36 @@ async fn a_first_run_with_the_default_range_talks_to_the_api_and_fails_a_wrong_d
     let (code, stderr) = outcome(&out);
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains(&format!("could not connect to {closed} (connection refused)")), "{stderr}");
+    // Something that does not speak TLS where TLS is required.
+    let plain = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let plain_addr = plain.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut c, _)) = plain.accept().await {
+            let _ = c.read(&mut [0u8; 1024]).await;
+            let _ = c.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n").await;
+        }
+    });
+    let out = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .current_dir(&dir)
+        .arg("run")
+        .arg(root().join("sources/entrust.yaml"))
+        .args(["--once", "--max-retries", "0", "--set", &format!("hostname={plain_addr}")])
+        .args([
+            "--set",
+            "client_id=x",
+            "--set",
+            "client_secret=y",
+            "--state-dir",
+            "tls-state",
+            "--output",
+            "tls.ndjson",
+        ])
+        .output()
+        .unwrap();
+    let (code, stderr) = outcome(&out);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains(&format!("could not connect to {plain_addr} (TLS handshake failed")), "{stderr}");
     // Right credentials: a login and one read, then a clean exit.
     let out = engine_run(&dir, sim.addr(), &["--once", "--set", "range=PT0H"]).output().unwrap();
     let (code, stderr) = outcome(&out);

@@ -458,7 +458,7 @@ impl Api {
 /// `scrub` masks secrets in the whole text before it is cut.
 fn error_detail(body: &[u8], scrub: impl Fn(&str) -> String) -> String {
     if let Some(info) = super::mask::error_info(body) {
-        return scrub(&info);
+        return super::mask::excerpt(&scrub(&info), 500);
     }
     let text = scrub(&String::from_utf8_lossy(body));
     let short = super::mask::excerpt(&text, 200);

@@ -70,9 +70,22 @@ fn chain(e: &reqwest::Error) -> String {
 /// Why a connection failed, in words: `connection refused`, `DNS lookup failed: …`, `TLS
 /// handshake failed: …`, `connection reset`, or the library's own words.
 pub fn connect_cause(e: &reqwest::Error) -> String {
+    let text = chain(e);
+    let lower = text.to_ascii_lowercase();
+    // A rustls error anywhere in the chain: the TLS handshake failed.
+    let mut tls = false;
     let mut source = e.source();
     while let Some(s) = source {
+        if s.downcast_ref::<rustls::Error>().is_some() {
+            tls = true;
+        }
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            // An I/O error's `source` skips the error it wraps: look inside each layer.
+            let mut inner = io.get_ref();
+            while let Some(i) = inner {
+                tls |= i.downcast_ref::<rustls::Error>().is_some();
+                inner = i.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+            }
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
                 std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
@@ -82,11 +95,9 @@ pub fn connect_cause(e: &reqwest::Error) -> String {
         }
         source = s.source();
     }
-    let text = chain(e);
-    let lower = text.to_ascii_lowercase();
     if lower.contains("dns error") || lower.contains("failed to lookup address") || lower.contains("name or service") {
         format!("DNS lookup failed: {text}")
-    } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+    } else if tls || lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
         format!("TLS handshake failed: {text}")
     } else {
         text
