@@ -99,8 +99,8 @@ async fn no_secret_and_no_token_leaves_the_process_in_any_output_or_state() {
     let tokens = sim.issued_tokens();
     assert!(tokens.len() > 1, "several logins: {}", tokens.len());
     let counts = sim.fault_counts();
-    assert!(counts.get(&Fault::ExpireToken).is_some(), "tokens expired mid-paging: {counts:?}");
-    assert!(counts.get(&Fault::EchoCredentials).is_some(), "answers quoted the credentials: {counts:?}");
+    assert!(counts.contains_key(&Fault::ExpireToken), "tokens expired mid-paging: {counts:?}");
+    assert!(counts.contains_key(&Fault::EchoCredentials), "answers quoted the credentials: {counts:?}");
     let strict = needles(&tokens, true);
     let records = needles(&tokens, false);
     for (what, text, holds_records) in &outputs {
