@@ -4,12 +4,31 @@
 // Configuration errors carry a location and hints; they are built on the load path only.
 #![allow(clippy::result_large_err)]
 
+// The standard printing macros panic when the stream is closed (a pipe whose reader left);
+// these, which shadow them in the whole crate, drop the text instead (`logging::console`).
+macro_rules! eprintln {
+    () => { $crate::logging::console::err(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::logging::console::err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+macro_rules! eprint {
+    ($($arg:tt)*) => { $crate::logging::console::err(format_args!($($arg)*)) };
+}
+macro_rules! println {
+    () => { $crate::logging::console::out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::logging::console::out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+#[allow(unused_macros)]
+macro_rules! print {
+    ($($arg:tt)*) => { $crate::logging::console::out(format_args!($($arg)*)) };
+}
+
 pub mod aws;
 pub mod cli;
 pub mod deadletter;
 pub mod diagnostic;
 pub mod input;
 pub mod json;
+pub mod lock;
 pub mod logging;
 pub mod mapping;
 pub mod metrics;

@@ -701,6 +701,7 @@ struct Observed {
     expired_401: usize,
     unparsable_200: usize,
     malformed_200: usize,
+    error_info_200: usize,
     resets: usize,
     invalid_cursor: usize,
     slow: usize,
@@ -755,6 +756,8 @@ impl CarefulClient {
             }
             match status.as_u16() {
                 200 => match serde_json::from_str::<Value>(&text) {
+                    // A 200 that is an `ErrorInfo` (`ok-error-info`): not an answer, send again.
+                    Ok(v) if v.get("errorCode").is_some() => self.seen.error_info_200 += 1,
                     Ok(v) => return v,
                     Err(_) if text.starts_with('[') && text.ends_with('}') => self.seen.malformed_200 += 1,
                     Err(_) => self.seen.unparsable_200 += 1,
@@ -861,7 +864,7 @@ async fn every_fault_kind_is_survivable_by_a_retrying_deduplicating_client() {
     assert!(seen.status_500 > 0 && seen.status_503 > 0, "{seen:?}");
     assert!(seen.expired_401 > 0 && seen.logins > seen.expired_401, "{seen:?}");
     assert!(seen.unparsable_200 > 0 && seen.slow > 0 && seen.duplicates > 0, "{seen:?}");
-    assert!(seen.malformed_200 > 0 && seen.resets > 0, "{seen:?}");
+    assert!(seen.malformed_200 > 0 && seen.resets > 0 && seen.error_info_200 > 0, "{seen:?}");
     let times: Vec<&str> = pass1.iter().filter_map(|r| r["eventTime"].as_str()).collect();
     assert!(times.iter().any(|t| t.ends_with("+0000")), "the .SSS+0000 form");
     assert!(times.iter().any(|t| t.len() == 19), "the zone-less form");

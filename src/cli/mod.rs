@@ -10,6 +10,7 @@ mod load;
 mod map;
 mod output;
 mod run;
+mod run_state;
 mod schema;
 
 use clap::{Parser, Subcommand};

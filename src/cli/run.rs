@@ -58,7 +58,8 @@ pub struct RunArgs {
     /// With `--sink cloudwatch_logs`: the log stream [default: `<source>-<stream>`].
     #[arg(long, value_name = "NAME")]
     pub log_stream: Option<String>,
-    /// Where checkpoints are kept [default: .engine-state; with --simulate, a temporary directory].
+    /// Where checkpoints are kept [default: .engine-state; with --simulate (not --simulate-at),
+    /// a temporary directory removed at the end].
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
     /// Catch up to now, print a summary and exit (default: keep polling until Ctrl-C).
@@ -96,6 +97,10 @@ pub struct RunArgs {
     /// with exit code 3.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_retries: u32,
+    /// The longest pause a `Retry-After` answer gets, in seconds; a longer one is cut to this
+    /// (with a warning).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub max_retry_after: u64,
 }
 
 /// The simulator a `--simulate` run pulls from.
@@ -294,7 +299,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             }
         };
         // Outputs and state.
-        let fresh = args.simulate && args.state_dir.is_none();
+        // Only a simulator of this run's own starts afresh each time; one that is already
+        // running (`--simulate-at`) keeps its records, so its state is kept like a tenant's.
+        let fresh = args.simulate && args.simulate_at.is_none() && args.state_dir.is_none();
         let temp_state = fresh.then(|| std::env::temp_dir().join(format!("engine-simulate-{}", std::process::id())));
         let state_dir = args.state_dir.clone().or(temp_state.clone()).unwrap_or_else(|| PathBuf::from(".engine-state"));
         let default_output = if args.simulate { "ocsf-events.simulated.ndjson" } else { "ocsf-events.ndjson" };
@@ -325,6 +332,15 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             })
             .await;
         }
+        // One run at a time owns the state directory and writes the output files.
+        let _locks = match super::run_state::take(&state_dir, args.sink, &output, &dead_letter_path) {
+            Ok(locks) => locks,
+            Err(e) => {
+                eprintln!("engine run: error: {e}");
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
+        let resume_note = super::run_state::resume_note(temp_state.is_some(), store.path());
         let refused_stem =
             output.file_stem().map_or_else(|| "ocsf-events".into(), |s| s.to_string_lossy().into_owned());
         let refused_path = output.with_file_name(format!("{refused_stem}.cloudwatch-refused.ndjson"));
@@ -358,7 +374,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         };
         let mut dead_letters = DeadLetterFile::new(&dead_letter_path, fresh && args.dead_letter.is_none());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        watch_signals(stop_tx);
+        watch_signals(stop_tx, resume_note.clone());
         // Credentials read from Secrets Manager, a file or the environment are read again when
         // the API refuses a login, so that a rotation does not need a restart.
         let refresh_params = sets.iter().any(|(_, v)| v.contains("${{")).then(|| {
@@ -407,7 +423,11 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             plain_http_on_loopback: args.simulate,
             refresh_params,
             batch_max_events: usize::try_from(args.batch_max_events).unwrap_or(1000),
-            retry: RetryPolicy { max_retries: args.max_retries, ..RetryPolicy::default() },
+            retry: RetryPolicy {
+                max_retries: args.max_retries,
+                max_retry_after: Duration::from_secs(args.max_retry_after),
+                ..RetryPolicy::default()
+            },
             ..RunOptions::default()
         };
         let outputs = Outputs { sink: sink.as_mut(), dead_letters: &mut dead_letters, store: &store };
@@ -415,7 +435,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         if let Some(Simulator::Own(s)) = sim {
             s.shutdown().await;
         }
-        if let Some(dir) = temp_state {
+        if let Some(dir) = &temp_state {
             let _ = std::fs::remove_dir_all(dir);
         }
         match result {
@@ -429,6 +449,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                     if summary.sink_rejected > 0 && args.sink == SinkKind::CloudwatchLogs {
                         eprintln!("refused events in:  {}", refused_path.display());
                     }
+                    eprintln!("state:              {resume_note}");
                 }
                 if summary.total_dead_letters() > 0 || summary.sink_rejected > 0 {
                     ExitCode::from(1)
@@ -439,7 +460,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             Err(failure) => {
                 eprint!("\n{}", failure.summary.table());
                 eprintln!("engine run: error: {}", failure.message);
-                eprintln!("engine run: everything acknowledged before the error is checkpointed; rerun to resume");
+                eprintln!("engine run: {}", super::run_state::after_failure(&store, temp_state.is_some()));
                 ExitCode::from(EXIT_RUNTIME)
             }
         }

@@ -3,6 +3,7 @@
 //! (target [`PROGRESS`]) become a redrawn progress line on a terminal and ordinary log lines
 //! elsewhere, so that a run under a scheduler logs its progress and a person sees a bar.
 
+pub mod console;
 mod progress;
 
 use std::io::IsTerminal;
@@ -63,16 +64,20 @@ struct Stderr {
 }
 
 impl std::io::Write for Stderr {
+    /// A line that cannot be written (standard error closed) is dropped, never an error that
+    /// would end the run.
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let mut err = std::io::stderr().lock();
         if self.bar_drawn.swap(false, Ordering::Relaxed) {
-            err.write_all(b"\r\x1b[2K")?;
+            let _ = err.write_all(b"\r\x1b[2K");
         }
-        err.write(buf)
+        let _ = err.write_all(buf);
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
+        let _ = std::io::stderr().flush();
+        Ok(())
     }
 }
 
@@ -96,7 +101,11 @@ pub fn init(args: &LogArgs) {
         let shown = if ours(meta.target()) { level } else { libraries.min(level) };
         *meta.level() <= shown && !(bar && meta.target() == PROGRESS)
     };
-    let fmt = tracing_subscriber::fmt::layer().with_writer(writer).with_ansi(bar).with_target(false);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(writer)
+        .with_ansi(bar)
+        .with_target(false)
+        .log_internal_errors(false);
     let fmt = match args.log_format {
         LogFormat::Text => fmt.boxed(),
         LogFormat::Json => fmt.with_target(true).json().flatten_event(true).with_current_span(false).boxed(),

@@ -72,12 +72,17 @@ impl Checkpoint {
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
     path: PathBuf,
+    /// The last save failed: what the file holds is older than the run's position.
+    failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl CheckpointStore {
     /// `<state_dir>/<source>/<stream>.checkpoint.json`.
     pub fn new(state_dir: &Path, source: &str, stream: &str) -> Self {
-        CheckpointStore { path: state_dir.join(safe(source)).join(format!("{}.checkpoint.json", safe(stream))) }
+        CheckpointStore {
+            path: state_dir.join(safe(source)).join(format!("{}.checkpoint.json", safe(stream))),
+            failed: Default::default(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -110,10 +115,24 @@ impl CheckpointStore {
         Ok(Some(cp))
     }
 
-    /// Replaces the checkpoint atomically.
+    /// Whether the last save failed (the file holds an older position than the run reached).
+    pub fn last_save_failed(&self) -> bool {
+        self.failed.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Replaces the checkpoint atomically; an error names the directory and what to do.
     pub fn save(&self, cp: &Checkpoint) -> Result<(), String> {
-        let err = |what: &str, e: std::io::Error| format!("cannot {what} checkpoint `{}`: {e}", self.path.display());
+        let saved = self.replace(cp);
+        self.failed.store(saved.is_err(), std::sync::atomic::Ordering::Relaxed);
+        saved
+    }
+
+    fn replace(&self, cp: &Checkpoint) -> Result<(), String> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
+        let err = |what: &str, e: std::io::Error| {
+            let advice = super::storage::advice(&e, dir);
+            format!("cannot {what} checkpoint `{}`: {e}; {advice}", self.path.display())
+        };
         std::fs::create_dir_all(dir).map_err(|e| err("create the directory of", e))?;
         let tmp = self.path.with_extension("json.tmp");
         let body = serde_json::to_vec_pretty(cp).map_err(|e| format!("cannot encode checkpoint: {e}"))?;

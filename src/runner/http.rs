@@ -1,6 +1,9 @@
 //! The HTTP client of a source: base URL (TLS required except on loopback), the auth session
 //! (token cached, renewed before it expires and once on a 401), retries with backoff on 429,
-//! 5xx, timeouts and broken connections, and clear failures for every other answer.
+//! 5xx, timeouts and broken connections (each announced by a warning), and clear failures for
+//! every other answer. Responses are asked for compressed (gzip) and decoded. Redirects are
+//! followed within the API's origin only: credentials and tokens never go anywhere else.
+//! Every message that quotes an answer has the secrets masked before it is cut short.
 
 use super::retry::{Jitter, RetryPolicy, parse_retry_after};
 use super::summary::Stats;
@@ -58,9 +61,14 @@ pub fn base_url(rendered: &str, plain_http_on_loopback: bool) -> Result<Url, Str
 
 /// A response that went wrong, before the retry decision.
 enum Failure {
-    Transient { what: String, retry_after: Option<Duration> },
+    Transient {
+        what: String,
+        retry_after: Option<Duration>,
+    },
     Unauthorized(String),
     Refused(String),
+    /// A redirect to another origin: never followed, never retried.
+    CrossOrigin(String),
 }
 
 /// An authenticated API client for one source.
@@ -97,6 +105,7 @@ impl Api {
         stop: watch::Receiver<bool>,
     ) -> Result<Self, String> {
         let client = reqwest::Client::builder()
+            .redirect(super::origin::same_origin_redirects())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .user_agent(concat!("ocsf-engine/", env!("CARGO_PKG_VERSION")))
@@ -127,6 +136,8 @@ impl Api {
     /// Logs an exchange at debug level (method, path, status, time; never headers or bodies)
     /// and records it in the metrics.
     fn observe(&self, method: &Method, path: &str, status: Option<u16>, started: std::time::Instant, outcome: &str) {
+        let outcome = self.scrub(outcome);
+        let outcome = outcome.as_str();
         let took = started.elapsed();
         tracing::debug!(%method, path, status, ms = took.as_millis() as u64, outcome, "API request");
         if let Some((m, stream)) = &self.metrics {
@@ -144,21 +155,40 @@ impl Api {
         &self.base
     }
 
-    /// Replaces every secret value in a message by `***`.
+    /// Replaces every secret value (and every token this client was given) in a message by
+    /// `***`, in the forms an answer may quote it.
     fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in &self.secrets {
-            if s.len() >= 3 {
-                out = out.replace(s.as_str(), "***");
-            }
+        let token = self.token.as_ref().map(|(t, _)| t.value.expose());
+        super::mask::mask(text, self.secrets.iter().map(String::as_str).chain(token))
+    }
+
+    /// `host:port` of the API, for messages.
+    fn host(&self) -> String {
+        let host = self.base.host_str().unwrap_or("?");
+        match self.base.port_or_known_default() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
         }
-        if let Some((t, _)) = &self.token {
-            let v = t.value.expose();
-            if v.len() >= 3 {
-                out = out.replace(v, "***");
+    }
+
+    /// The pause before retry `retries` of a failure, announced as a warning: the host, the
+    /// cause and the delay. A `Retry-After` beyond the cap is cut to it, and said so.
+    fn backoff(&mut self, retries: u32, retry_after: Option<Duration>, what: &str) -> Duration {
+        let d = self.retry.delay(retries, retry_after, &mut self.jitter);
+        let capped = match retry_after {
+            Some(ra) if ra > self.retry.max_retry_after => {
+                format!(" (the API asked for {} s; capped by --max-retry-after)", ra.as_secs())
             }
-        }
-        out
+            _ => String::new(),
+        };
+        tracing::warn!(
+            "{}: {}; retry {retries} of {} in {:.1} s{capped}",
+            self.host(),
+            self.scrub(what),
+            self.retry.max_retries,
+            d.as_secs_f64()
+        );
+        d
     }
 
     fn url(&self, path: &str) -> Result<Url, CallError> {
@@ -209,14 +239,18 @@ impl Api {
         let resp = match resp {
             Ok(r) => r,
             Err(e) => {
+                if let Some(refusal) = super::origin::refused_redirect(&e) {
+                    self.observe(method, path, None, started, "redirect refused");
+                    return Err(Failure::CrossOrigin(self.scrub(&format!("{method} {path}: {refusal}"))));
+                }
                 let kind = if e.is_timeout() {
-                    "timed out"
+                    "timed out".to_string()
                 } else if e.is_connect() {
-                    "could not connect"
+                    format!("could not connect to {} ({})", self.host(), super::origin::connect_cause(&e))
                 } else {
-                    "connection failed"
+                    format!("connection to {} failed ({})", self.host(), super::origin::connect_cause(&e))
                 };
-                self.observe(method, path, None, started, kind);
+                self.observe(method, path, None, started, &kind);
                 return Err(Failure::Transient { what: format!("{method} {path}: {kind}"), retry_after: None });
             }
         };
@@ -237,10 +271,18 @@ impl Api {
         self.observe(method, path, Some(status.as_u16()), started, if status.is_success() { "ok" } else { "error" });
         tracing::trace!(bytes = bytes.len(), "API response body");
         if status.is_success() {
+            if let Some(info) = super::mask::ok_error_info(&bytes) {
+                // A 200 that is an `ErrorInfo`: not a page; say what the API said.
+                return Err(Failure::Transient {
+                    what: self.scrub(&format!("{method} {path}: HTTP {} with an error body:{info}", status.as_u16())),
+                    retry_after,
+                });
+            }
             return Ok(Vec::from(bytes));
         }
-        let detail = error_detail(&bytes);
-        let what = format!("{method} {path}: HTTP {}{detail}", status.as_u16());
+        // Masked while the message is whole, before anything is cut from it.
+        let detail = error_detail(&bytes, |text| self.scrub(text));
+        let what = self.scrub(&format!("{method} {path}: HTTP {}{detail}", status.as_u16()));
         Err(match status {
             StatusCode::UNAUTHORIZED => Failure::Unauthorized(what),
             StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT => Failure::Transient { what, retry_after },
@@ -273,10 +315,16 @@ impl Api {
                         .parse_response(&v, issued)
                         .map_err(|e| CallError::Refused(format!("login: {}", self.scrub(&e))))?;
                     let renew = login.renew_at(&token, issued);
+                    // Kept among the secrets: an answer may quote an older token too.
+                    let value = token.value.expose().to_string();
+                    if !self.secrets.contains(&value) {
+                        self.secrets.push(value);
+                    }
                     self.token = Some((token, renew));
                     self.stats.add_login();
                     return Ok(());
                 }
+                Err(Failure::CrossOrigin(what)) => return Err(CallError::Refused(format!("login refused: {what}"))),
                 Err(Failure::Unauthorized(what) | Failure::Refused(what)) => {
                     if !refreshed && let Some(refresh) = self.refresh.clone() {
                         // The credentials may have been rotated: read them again, once.
@@ -315,7 +363,7 @@ impl Api {
                         )));
                     }
                     self.stats.add_retry();
-                    let d = self.retry.delay(retries, retry_after, &mut self.jitter);
+                    let d = self.backoff(retries, retry_after, &format!("login: {what}"));
                     self.pause(d).await?;
                 }
             }
@@ -365,6 +413,7 @@ impl Api {
                     Ok(t) => return Ok(t),
                     Err(e) => (format!("{method} {path}: unusable response: {e}"), None),
                 },
+                Err(Failure::CrossOrigin(what)) => return Err(CallError::Refused(what)),
                 Err(Failure::Refused(what)) => {
                     return Err(CallError::RequestRefused(format!(
                         "the API refused the request: {}",
@@ -401,26 +450,20 @@ impl Api {
                 )));
             }
             self.stats.add_retry();
-            let d = self.retry.delay(retries, retry_after, &mut self.jitter);
+            let d = self.backoff(retries, retry_after, &what);
             self.pause(d).await?;
         }
     }
 }
 
-/// ` errorCode: errorMessage` from an `ErrorInfo` body, or a short excerpt of any other body.
-fn error_detail(body: &[u8]) -> String {
-    if let Ok(v) = serde_json::from_slice::<Value>(body) {
-        let code = v.get("errorCode").and_then(Value::as_str);
-        let message = v.get("errorMessage").and_then(Value::as_str);
-        match (code, message) {
-            (Some(c), Some(m)) => return format!(" {c}: {m}"),
-            (Some(c), None) => return format!(" {c}"),
-            (None, Some(m)) => return format!(": {m}"),
-            _ => {}
-        }
+/// ` errorCode: errorMessage` from an `ErrorInfo` body, or a short excerpt of any other body;
+/// `scrub` masks secrets in the whole text before it is cut.
+fn error_detail(body: &[u8], scrub: impl Fn(&str) -> String) -> String {
+    if let Some(info) = super::mask::error_info(body) {
+        return super::mask::excerpt(&scrub(&info), 500);
     }
-    let text = String::from_utf8_lossy(body);
-    let short: String = text.chars().take(200).collect();
+    let text = scrub(&String::from_utf8_lossy(body));
+    let short = super::mask::excerpt(&text, 200);
     if short.trim().is_empty() { String::new() } else { format!(": {}", short.trim()) }
 }
 
@@ -443,8 +486,9 @@ mod tests {
 
     #[test]
     fn error_details() {
-        assert_eq!(error_detail(br#"{"errorCode":"invalid_limit","errorMessage":"no"}"#), " invalid_limit: no");
-        assert_eq!(error_detail(b"<html>oops</html>"), ": <html>oops</html>");
-        assert_eq!(error_detail(b""), "");
+        let none = |t: &str| t.to_string();
+        assert_eq!(error_detail(br#"{"errorCode":"invalid_limit","errorMessage":"no"}"#, none), " invalid_limit: no");
+        assert_eq!(error_detail(b"<html>oops</html>", none), ": <html>oops</html>");
+        assert_eq!(error_detail(b"", none), "");
     }
 }

@@ -9,11 +9,15 @@
 pub mod checkpoint;
 pub mod dedup;
 pub mod http;
+pub mod mask;
+pub mod origin;
 pub mod pager;
 mod poison;
+pub mod probe;
 pub mod reload;
 pub mod retry;
 pub mod shutdown;
+pub mod storage;
 pub mod summary;
 pub mod window;
 
@@ -273,7 +277,7 @@ pub async fn run_stream<'a>(
         }
     };
     let stats = Arc::new(Stats::default());
-    let api = Api::new(
+    let mut api = Api::new(
         prepared.base.clone(),
         spec.auth.clone(),
         params_value(params),
@@ -292,6 +296,12 @@ pub async fn run_stream<'a>(
         });
         refresh
     }));
+    // Nothing due yet: talk to the API anyway, so that a wrong deployment fails now.
+    if planner.next(pos, planner.target(now_ms())).is_none() {
+        probe::probe(&mut api, stream, params_value(params), &planner, pos, now_ms()).await.map_err(|message| {
+            RunFailure { message, summary: Summary { requests: stats.requests(), ..Summary::default() } }
+        })?;
+    }
     let mut run = Run {
         spec,
         stream,

@@ -32,8 +32,9 @@ async fn stop_signal() -> std::io::Result<&'static str> {
 }
 
 /// Watches for stop signals for as long as the runtime lives: sets `stop` on the first, and
-/// exits the process after [`GRACE`] or on a second one.
-pub fn watch_signals(stop: watch::Sender<bool>) {
+/// exits the process after [`GRACE`] or on a second one. `resume` says where the next run
+/// starts from (the checkpoint and its path, or that no state is kept).
+pub fn watch_signals(stop: watch::Sender<bool>, resume: String) {
     tokio::spawn(async move {
         let Ok(name) = stop_signal().await else { return };
         eprintln!(
@@ -42,9 +43,9 @@ pub fn watch_signals(stop: watch::Sender<bool>) {
         );
         let _ = stop.send(true);
         tokio::select! {
-            _ = stop_signal() => eprintln!("engine run: stopped at once; the next run resumes from the checkpoint"),
+            _ = stop_signal() => eprintln!("engine run: stopped at once; {resume}"),
             _ = tokio::time::sleep(GRACE) => eprintln!(
-                "engine run: the batch in flight did not finish within {} s; abandoned, the next run resumes from the checkpoint",
+                "engine run: the batch in flight did not finish within {} s; abandoned; {resume}",
                 GRACE.as_secs()
             ),
         }

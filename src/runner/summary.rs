@@ -140,7 +140,7 @@ impl Summary {
         out.push_str(&format!("caught up to:       {}\n", self.watermark));
         out.push_str(&format!("elapsed:            {secs:.1} s ({rate:.0} events/s)\n"));
         if self.interrupted {
-            out.push_str("stopped before catching up; the next run resumes from the checkpoint\n");
+            out.push_str("stopped before catching up (where the next run starts: `state:` below)\n");
         }
         out
     }

@@ -5,6 +5,9 @@
 //! deck, so every enabled kind shows up within the first few injected faults. At most
 //! [`FaultConfig::max_consecutive`] failing responses follow each other, so a retrying client
 //! always makes progress. No fault ever removes a record from the tenant.
+//!
+//! [`Fault::REFUSED`] are faults a correct client must refuse rather than ride out (a redirect
+//! to another origin): they stop the run, so `all` leaves them out.
 
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
@@ -53,10 +56,28 @@ pub enum Fault {
     PoisonRecords,
     /// A SIEM page without records is answered without its `results` key (`{"paging": …}`).
     NoResultsKey,
+    /// The answer quotes the credentials it was sent, where a message cut at 200 characters
+    /// would split them: a login `503` HTML page quoting the shared secret across its 200th
+    /// character, an audit `401` whose `errorMessage` quotes the `Authorization` header, an
+    /// audit `500` quoting the token across its 200th character.
+    EchoCredentials,
+    /// A `200` whose body is an `ErrorInfo` (`errorCode`, `errorMessage`) instead of a page.
+    OkErrorInfo,
+    /// Every login answer's `expirationTime` is not a date-time.
+    BadExpiry,
+    /// The login is answered with a redirect (307, 308, 301, 302, 303 in turn) to the same
+    /// path on another port of loopback, where a listener records what it receives.
+    RedirectLogin,
+    /// An audit call is answered with such a redirect.
+    RedirectAudit,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 14] = [
+    /// Faults a correct client must refuse (not part of `all`).
+    pub const REFUSED: [Fault; 2] = [Fault::RedirectLogin, Fault::RedirectAudit];
+
+    /// What `all` enables: every fault a correct client rides out.
+    pub const ALL: [Fault; 17] = [
         Fault::TooManyRequests,
         Fault::TooManyRequestsNoRetryAfter,
         Fault::InternalServerError,
@@ -71,6 +92,9 @@ impl Fault {
         Fault::Malformed,
         Fault::ConnectionReset,
         Fault::InvalidCursor,
+        Fault::EchoCredentials,
+        Fault::OkErrorInfo,
+        Fault::BadExpiry,
     ];
 
     /// Faults named on their own, not in `all`: records a client cannot deliver, pages
@@ -96,13 +120,21 @@ impl Fault {
             Fault::InvalidCursor => "invalid-cursor",
             Fault::PoisonRecords => "poison-records",
             Fault::NoResultsKey => "no-results-key",
+            Fault::EchoCredentials => "echo-credentials",
+            Fault::OkErrorInfo => "ok-error-info",
+            Fault::BadExpiry => "bad-expiry",
+            Fault::RedirectLogin => "redirect-login",
+            Fault::RedirectAudit => "redirect-audit",
         }
     }
 
-    /// Faults that shape the generated data, or every response of a kind, rather than
-    /// responses drawn by the scheduler.
+    /// Faults that shape the generated data, or every answer of a kind, rather than the
+    /// answer to one request chosen by the scheduler.
     pub fn is_data_fault(self) -> bool {
-        matches!(self, Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords | Fault::NoResultsKey)
+        matches!(
+            self,
+            Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords | Fault::NoResultsKey | Fault::BadExpiry
+        )
     }
 
     /// Faults whose response is an error (or unusable), which the client must retry.
@@ -118,13 +150,20 @@ impl Fault {
                 | Fault::Malformed
                 | Fault::ConnectionReset
                 | Fault::InvalidCursor
+                | Fault::EchoCredentials
+                | Fault::OkErrorInfo
+                | Fault::RedirectLogin
+                | Fault::RedirectAudit
         )
     }
 
     fn applies_to(self, request: &RequestKind) -> bool {
         match self {
-            Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords | Fault::NoResultsKey => false,
-            Fault::ExpireToken => request.endpoint != Endpoint::Login,
+            Fault::TimeVariant | Fault::TimeNoZone | Fault::PoisonRecords | Fault::NoResultsKey | Fault::BadExpiry => {
+                false
+            }
+            Fault::RedirectLogin => request.endpoint == Endpoint::Login,
+            Fault::ExpireToken | Fault::OkErrorInfo | Fault::RedirectAudit => request.endpoint != Endpoint::Login,
             Fault::LateRecords | Fault::EdgeDuplicates => request.endpoint == Endpoint::Siem && request.has_cursor,
             Fault::InvalidCursor => request.endpoint != Endpoint::Login && request.has_cursor,
             _ => true,
@@ -142,8 +181,8 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let known = || Fault::ALL.iter().chain(&Fault::HOSTILE);
-        known().copied().find(|f| f.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+        let known = || Fault::ALL.iter().chain(&Fault::HOSTILE).chain(&Fault::REFUSED).copied();
+        known().find(|f| f.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
             let names: Vec<&str> = known().map(|f| f.name()).collect();
             format!("unknown fault '{}'; known faults: {}, or all", s.trim(), names.join(", "))
         })
@@ -334,10 +373,12 @@ mod tests {
         assert!(parse_fault_list("none").expect("ok").is_empty());
         let err = parse_fault_list("429,teapot").expect_err("unknown");
         assert!(err.contains("teapot") && err.contains("late-records"));
-        for f in Fault::ALL.into_iter().chain(Fault::HOSTILE) {
+        for f in Fault::ALL.into_iter().chain(Fault::HOSTILE).chain(Fault::REFUSED) {
             assert_eq!(f.name().parse::<Fault>(), Ok(f));
         }
-        assert!(!parse_fault_list("all").expect("ok").contains(&Fault::PoisonRecords));
+        let all = parse_fault_list("all").expect("ok");
+        assert!(!all.contains(&Fault::PoisonRecords));
+        assert!(Fault::REFUSED.iter().all(|f| !all.contains(f)), "`all` is what a client rides out");
     }
 
     #[test]

@@ -33,10 +33,19 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
         tokio::task::spawn_blocking(move || Tenant::generate(&config)).await
     };
     let tenant = generated.map_err(|e| SimError::Config(format!("tenant generation failed: {e}")))?;
-    let shared = Arc::new(Shared::new(config, tenant));
+    // The other origin of the redirect faults.
+    let elsewhere = if Fault::REFUSED.iter().any(|f| config.faults.kinds.contains(f)) {
+        let e = super::elsewhere::start().await.map_err(|source| SimError::Bind { addr, source })?;
+        Some(e)
+    } else {
+        None
+    };
+    let mut shared = Shared::new(config, tenant);
+    shared.elsewhere = elsewhere.as_ref().map(|e| e.addr);
+    let shared = Arc::new(shared);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
-    Ok(SimHandle { addr: local, shared, stop, task: Some(task) })
+    Ok(SimHandle { addr: local, shared, stop, task: Some(task), elsewhere })
 }
 
 async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
@@ -84,12 +93,46 @@ pub struct SimHandle {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    elsewhere: Option<super::elsewhere::Elsewhere>,
 }
 
 impl SimHandle {
     /// The address the simulator listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Holds every API request from now on until [`SimHandle::release_requests`].
+    pub fn hold_requests(&self) {
+        self.shared.gate.set_open(false);
+    }
+
+    /// Serves the held requests and every later one.
+    pub fn release_requests(&self) {
+        self.shared.gate.set_open(true);
+    }
+
+    /// Returns once at least `n` requests are being held.
+    pub async fn requests_held(&self, n: usize) {
+        self.shared.gate.waiting(n).await;
+    }
+
+    /// The other origin the redirect faults point at, when one of them is enabled.
+    pub fn elsewhere_addr(&self) -> Option<SocketAddr> {
+        self.elsewhere.as_ref().map(|e| e.addr)
+    }
+
+    /// Every request the other origin received.
+    pub fn elsewhere_received(&self) -> Vec<super::elsewhere::Recorded> {
+        self.elsewhere
+            .as_ref()
+            .map(|e| e.received.lock().unwrap_or_else(|p| p.into_inner()).clone())
+            .unwrap_or_default()
+    }
+
+    /// Answers sent gzipped.
+    pub fn gzip_responses(&self) -> u64 {
+        self.shared.gzipped.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `host:port`, what Entrust calls the tenant `hostname` (served over plain HTTP).

@@ -56,23 +56,37 @@
 //! (`2025-12-01T20:10:04`), `truncated` (a 200 with cut JSON), `malformed` (a 200 whose
 //! complete body is not JSON), `reset` (the connection closed without an answer),
 //! `invalid-cursor` (a request with a cursor answered 400 `invalid_cursor`; reading again from
-//! the query's start works), or `all`. Named on its own, not in `all`: `poison-records`
-//! (some records served, every time, as bytes a strict parser refuses or without a usable
-//! id: [`SimHandle::poison_record_ids`]; a client dead-letters each once) and
-//! `no-results-key` (a SIEM page without records answered `{"paging": …}` alone). No fault
-//! loses a record: a client that retries, reads
-//! again from the start after a refused cursor and deduplicates by id reads exactly
-//! [`SimHandle::record_ids`].
+//! the query's start works), `echo-credentials` (a login 503 HTML page quoting the shared
+//! secret across its 200th character, an audit 401 quoting the `Authorization` header, an audit
+//! 500 quoting the token across its 200th character), `ok-error-info` (a 200 whose body is an
+//! `ErrorInfo`), `bad-expiry` (every login's `expirationTime` is not a date-time), or `all`.
+//! No fault of `all` loses a record: a client that retries, reads again from the start after a
+//! refused cursor and deduplicates by id reads exactly [`SimHandle::record_ids`].
+//!
+//! Named on their own, not in `all`: `poison-records` (some records served, every time, as
+//! bytes a strict parser refuses or without a usable id: [`SimHandle::poison_record_ids`]; a
+//! client dead-letters each once) and `no-results-key` (a SIEM page without records answered
+//! `{"paging": …}` alone); and, because a correct client stops rather than rides them out,
+//! `redirect-login` and `redirect-audit`, which answer with a redirect (307, 308, 301, 302, 303
+//! in turn) to the same path on another loopback port, whose listener records every request it
+//! receives ([`SimHandle::elsewhere_received`]) and answers like a tenant would.
+//!
+//! Answers are gzipped for a request that accepts it (`Accept-Encoding: gzip`). Tests can hold
+//! every API request ([`SimHandle::hold_requests`]) and await the number held.
 
 mod audit;
 mod auth;
 mod base64;
+mod compress;
 mod config;
 mod cursor;
+mod elsewhere;
 mod errors;
 mod faults;
+mod gate;
 mod generate;
 mod handle;
+mod hostile;
 mod poison;
 mod query;
 mod record;
@@ -87,6 +101,7 @@ use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
 pub use config::{Credentials, DEMO_APPLICATION_ID, DEMO_APPLICATION_NAME, DEMO_SHARED_SECRET, SimConfig};
+pub use elsewhere::Recorded;
 pub use errors::SimError;
 pub use faults::{Fault, FaultConfig, POISON_VARIANTS, parse_fault_list};
 pub use handle::{SimHandle, start};
@@ -130,8 +145,8 @@ pub struct SimulateArgs {
     pub token_ttl: u64,
     /// Faults to inject, comma-separated: 429, 429-no-retry-after, 500, 503, slow,
     /// expire-token, late-records, edge-duplicates, time-variant, time-no-zone, truncated,
-    /// malformed, reset, invalid-cursor, or all; and poison-records, no-results-key (not in
-    /// all).
+    /// malformed, reset, invalid-cursor, echo-credentials, ok-error-info, bad-expiry, or all;
+    /// also poison-records, no-results-key, redirect-login and redirect-audit (not part of all).
     #[arg(long, default_value = "", value_parser = fault_list)]
     pub faults: FaultList,
     /// Probability that an API request gets a fault (and share of records with a varied

@@ -46,6 +46,14 @@ pub struct Shared {
     pub cursor_key: u64,
     /// A shared secret that replaced the configured one (a rotation).
     pub rotated_secret: Mutex<Option<String>>,
+    /// Holds API requests while closed (tests).
+    pub gate: super::gate::Gate,
+    /// The other origin the redirect faults point at.
+    pub elsewhere: Option<SocketAddr>,
+    /// Answers sent gzipped.
+    pub gzipped: std::sync::atomic::AtomicU64,
+    /// Answers of the echo and redirect faults so far (their variants take turns).
+    pub hostile_answers: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -55,6 +63,10 @@ impl Shared {
             faults: Mutex::new(FaultScheduler::new(config.seed, &config.faults)),
             cursor_key: mix64(config.seed ^ 0xc0_75_02),
             rotated_secret: Mutex::new(None),
+            gate: super::gate::Gate::default(),
+            elsewhere: None,
+            gzipped: Default::default(),
+            hostile_answers: Default::default(),
             tenant: RwLock::new(tenant),
             config,
         }
@@ -131,13 +143,21 @@ impl Reply {
         let mut response = Response::new(Full::new(Bytes::from(self.body)));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        if !self.headers.iter().any(|(name, _)| name == CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
         for (name, value) in self.headers {
             if let Ok(v) = HeaderValue::from_str(&value) {
                 headers.append(name, v);
             }
         }
         response
+    }
+}
+
+impl From<super::hostile::Answer> for Reply {
+    fn from(a: super::hostile::Answer) -> Self {
+        Reply { status: a.status, body: a.body, headers: a.headers, reset: false }
     }
 }
 
@@ -174,7 +194,12 @@ pub async fn handle(
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, ConnectionReset> {
-    let reply = match (route(req.uri().path()), req.method().clone()) {
+    let route_of = route(req.uri().path());
+    if !matches!(route_of, Some(Route::SimIds | Route::SimStats)) {
+        shared.gate.pass().await;
+    }
+    let gzip = super::compress::accepts_gzip(req.headers());
+    let mut reply = match (route_of, req.method().clone()) {
         (Some(Route::Login), Method::POST) => api(&shared, peer, Endpoint::Login, req).await,
         (Some(Route::Siem), Method::POST) => api(&shared, peer, Endpoint::Siem, req).await,
         (Some(Route::Search), Method::POST) => api(&shared, peer, Endpoint::Search, req).await,
@@ -207,6 +232,11 @@ pub async fn handle(
     };
     if reply.reset {
         return Err(ConnectionReset);
+    }
+    if gzip && !reply.body.is_empty() {
+        reply.body = super::compress::gzip(&reply.body);
+        reply.headers.push((hyper::header::CONTENT_ENCODING, "gzip".into()));
+        shared.gzipped.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     Ok(reply.into_response())
 }
@@ -307,6 +337,22 @@ async fn api(shared: &Arc<Shared>, peer: SocketAddr, endpoint: Endpoint, req: Re
             shared.faults().record(Fault::InvalidCursor);
             return Reply::from(super::cursor::invalid_cursor());
         }
+        Some(f @ Fault::EchoCredentials) => {
+            shared.faults().record(f);
+            let n = shared.hostile_answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Reply::from(super::hostile::echo(endpoint, &parts.headers, &body, n));
+        }
+        Some(f @ Fault::OkErrorInfo) => {
+            shared.faults().record(f);
+            return Reply::from(super::hostile::ok_error_info());
+        }
+        Some(f @ (Fault::RedirectLogin | Fault::RedirectAudit)) => {
+            if let Some(elsewhere) = shared.elsewhere {
+                shared.faults().record(f);
+                let n = shared.hostile_answers.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Reply::from(super::hostile::redirect(elsewhere, parts.uri.path(), n));
+            }
+        }
         _ => {}
     }
     let mut reply = match endpoint {
@@ -342,6 +388,12 @@ fn login(shared: &Shared, peer: SocketAddr, body: &[u8]) -> Reply {
         shared.tenant_mut().add_login_event(app, &peer.ip().to_string());
     }
     let mut reply = Reply::ok(&issued.result);
+    if shared.config.faults.kinds.contains(&Fault::BadExpiry) {
+        let mut v = serde_json::to_value(&issued.result).unwrap_or_default();
+        v["expirationTime"] = serde_json::Value::from(super::hostile::BAD_EXPIRY);
+        reply = Reply::ok(&v);
+        shared.faults().record(Fault::BadExpiry);
+    }
     if let Some(cookie) = issued.session_cookie {
         reply = reply.with_header(SET_COOKIE, format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly"));
     }
@@ -441,6 +493,9 @@ struct SimStats {
     #[serde(rename = "accountId")]
     account_id: String,
     faults: std::collections::BTreeMap<String, u64>,
+    /// Answers sent gzipped (asked for with `Accept-Encoding: gzip`).
+    #[serde(rename = "gzipResponses")]
+    gzip_responses: u64,
 }
 
 fn sim_stats(shared: &Shared) -> Reply {
@@ -451,6 +506,7 @@ fn sim_stats(shared: &Shared) -> Reply {
         late_records: tenant.late_ids().len(),
         account_id: tenant.account_id().to_string(),
         faults,
+        gzip_responses: shared.gzipped.load(std::sync::atomic::Ordering::Relaxed),
     })
 }
 

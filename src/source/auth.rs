@@ -79,13 +79,22 @@ impl LoginAuth {
             _ => return Err(format!("the login response has no token at `{}`", self.token.join("."))),
         };
         let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        let assumed = now_ms.saturating_add(ttl_ms);
         let expires_at_ms = match &self.expires_at {
             Some(path) => match lookup(body, path) {
-                Some(v) => parse_instant(v)
-                    .ok_or_else(|| format!("the login response's `{}` is not a date-time", path.join(".")))?,
-                None => now_ms.saturating_add(ttl_ms),
+                Some(v) => parse_instant(v).unwrap_or_else(|| {
+                    // Not a reason to refuse a token that works: assume the configured lifetime.
+                    tracing::warn!(
+                        "the login response's `{}` is not a date-time ({}); assuming the token lasts {} (`auth.login.ttl`)",
+                        path.join("."),
+                        v.to_string().chars().take(40).collect::<String>(),
+                        super::duration::format_duration(self.ttl)
+                    );
+                    assumed
+                }),
+                None => assumed,
             },
-            None => now_ms.saturating_add(ttl_ms),
+            None => assumed,
         };
         Ok(Token { value: super::values::Secret::new(token), expires_at_ms })
     }
@@ -249,8 +258,16 @@ mod tests {
         let l = login();
         assert!(l.parse_response(&json!({}), 0).unwrap_err().contains("authToken"));
         assert!(l.parse_response(&json!({"authToken": ""}), 0).is_err());
-        assert!(l.parse_response(&json!({"authToken": "t", "expirationTime": "soon"}), 0).is_err());
         assert!(l.parse_response(&json!([1, 2]), 0).is_err());
+    }
+
+    #[test]
+    fn an_unreadable_expiry_assumes_the_configured_lifetime() {
+        let l = login();
+        for odd in [json!("soon"), json!("2026-13-45T99:00:00Z"), json!(true), json!({"at": 1})] {
+            let t = l.parse_response(&json!({"authToken": "t", "expirationTime": odd}), 1_000).unwrap();
+            assert_eq!(t.expires_at_ms, 1_000 + 900_000, "{odd}");
+        }
     }
 
     #[test]
