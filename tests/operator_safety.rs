@@ -400,5 +400,17 @@ async fn a_full_disk_under_the_state_dir_says_what_to_do_and_never_claims_a_chec
     let events = event_uids(&dir.join("out/events.ndjson"));
     assert_eq!(events.iter().collect::<BTreeSet<_>>().len(), events.len(), "no duplicates");
     assert_eq!(events.len(), sim.record_ids().len(), "nothing lost");
+    // A state directory that cannot be made at all (under a file): exit 3, named, before anything.
+    std::fs::write(dir.join("a-file"), "").unwrap();
+    let out = engine_with(&dir, sim.addr(), "a-file/state", "out/elsewhere.ndjson", "out/elsewhere-dead.ndjson")
+        .output()
+        .unwrap();
+    let (code, stderr) = outcome(&out);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot lock the state directory `a-file/state`") && stderr.contains("then run again"),
+        "{stderr}"
+    );
+    assert!(!dir.join("out/elsewhere.ndjson").exists());
     sim.shutdown().await;
 }

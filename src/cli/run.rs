@@ -337,7 +337,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             Ok(locks) => locks,
             Err(e) => {
                 eprintln!("engine run: error: {e}");
-                return ExitCode::from(EXIT_CONFIG);
+                // Another run holds it: a usage error; a lock that cannot be made: the state.
+                let held = matches!(e.kind, crate::lock::LockErrorKind::Held { .. });
+                return ExitCode::from(if held { EXIT_CONFIG } else { EXIT_RUNTIME });
             }
         };
         let resume_note = super::run_state::resume_note(temp_state.is_some(), store.path());
