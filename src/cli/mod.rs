@@ -11,6 +11,7 @@ mod map;
 mod output;
 mod run;
 mod schema;
+mod security_lake;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -13,6 +13,9 @@
 //!   attribute in 1.3.0) stays, and the profile is declared in `metadata.profiles`;
 //! - an enum id 1.3.0 does not know (entity `type_id` 7 "Network Zone") becomes 99 "Other" and
 //!   its caption attribute keeps the 1.5.0 caption, so that nothing is lost;
+//! - a `hostname_t` value with a port (`host:8443`; 1.3.0's `hostname_t` has a pattern that
+//!   1.5.0 dropped) is split into `hostname` and the object's `port`, when the object has one
+//!   and holds no other port;
 //! - an object 1.3.0 constrains with `just_one` (every `auth_factors` item must carry exactly
 //!   one of `email_addr`, `phone_number`, `security_questions`, which Entrust never gives)
 //!   is not given a made-up contact: the attribute that holds it moves to `unmapped`.
@@ -35,6 +38,8 @@ pub struct Profiled {
     pub recoded: Vec<(String, i64)>,
     /// Profiles declared in `metadata.profiles`.
     pub profiles: Vec<String>,
+    /// Paths of hostnames whose port moved to the object's `port`.
+    pub ports_split: Vec<String>,
 }
 
 /// Why an event has no 1.3.0 profile.
@@ -59,9 +64,10 @@ pub fn to_1_3(event: &Value) -> Result<Profiled, Inexpressible> {
     let (_, class) = dict.class_by_uid(class_uid).ok_or(Inexpressible::UnknownClass)?;
     let Value::Object(mut root) = event.clone() else { return Err(Inexpressible::UnknownClass) };
     let unmapped = root.remove("unmapped");
-    let mut walk = Walk { dict, moves: Vec::new(), recoded: Vec::new(), profiles: BTreeSet::new() };
+    let mut walk =
+        Walk { dict, moves: Vec::new(), recoded: Vec::new(), profiles: BTreeSet::new(), ports_split: Vec::new() };
     walk.object(&mut root, &class.attributes, "", false)?;
-    let Walk { moves, recoded, mut profiles, .. } = walk;
+    let Walk { moves, recoded, mut profiles, ports_split, .. } = walk;
     let metadata = root.entry("metadata").or_insert_with(|| Value::Object(Map::new()));
     if let Value::Object(m) = metadata {
         m.insert("version".into(), VERSION.into());
@@ -89,7 +95,7 @@ pub fn to_1_3(event: &Value) -> Result<Profiled, Inexpressible> {
     }
     let event = Value::Object(root);
     validate_1_3(&event).map_err(Inexpressible::Invalid)?;
-    Ok(Profiled { event, moved, recoded, profiles: profiles.into_iter().collect() })
+    Ok(Profiled { event, moved, recoded, profiles: profiles.into_iter().collect(), ports_split })
 }
 
 struct Walk<'d> {
@@ -97,6 +103,14 @@ struct Walk<'d> {
     moves: Vec<(String, Value)>,
     recoded: Vec<(String, i64)>,
     profiles: BTreeSet<String>,
+    ports_split: Vec<String>,
+}
+
+/// `host:port` as its two parts, when the port is a number and the host has no other `:`.
+fn host_and_port(value: &str) -> Option<(&str, u16)> {
+    let (host, port) = value.rsplit_once(':')?;
+    (!host.is_empty() && !host.contains(':')).then_some(())?;
+    Some((host, port.parse().ok()?))
 }
 
 fn join(path: &str, key: &str) -> String {
@@ -155,6 +169,17 @@ impl Walk<'_> {
                         self.object(child, &object.attributes, &item_path, nested)?;
                     }
                 }
+                continue;
+            }
+            if attr.ocsf_type == "hostname_t"
+                && attrs.contains_key("port")
+                && let Some((host, port)) = map.get(&key).and_then(Value::as_str).and_then(host_and_port)
+                && map.get("port").is_none_or(|p| p.as_u64() == Some(u64::from(port)))
+            {
+                let host = host.to_string();
+                map.insert(key.clone(), host.into());
+                map.insert("port".into(), port.into());
+                self.ports_split.push(here);
                 continue;
             }
             if let (Some(_), Some(id)) = (&attr.enum_values, map.get(&key).and_then(Value::as_i64))
@@ -221,6 +246,17 @@ mod tests {
         let p = to_1_3(&ev).unwrap();
         assert!(p.event.get("auth_factors").is_none());
         assert_eq!(p.event["unmapped"]["auth_factors"], factors);
+    }
+
+    #[test]
+    fn a_port_in_a_hostname_moves_to_the_port() {
+        let mut ev = em_event();
+        ev["src_endpoint"] = json!({"hostname": "127.0.0.1:8443"});
+        let p = to_1_3(&ev).unwrap();
+        assert_eq!(p.event["src_endpoint"], json!({"hostname": "127.0.0.1", "port": 8443}));
+        assert_eq!(p.ports_split, vec!["src_endpoint.hostname".to_string()]);
+        ev["src_endpoint"] = json!({"hostname": "127.0.0.1:8443", "port": 443});
+        assert!(matches!(to_1_3(&ev), Err(Inexpressible::Invalid(_))));
     }
 
     #[test]

@@ -3,3 +3,4 @@
 pub mod library;
 pub mod moto;
 pub mod pipeline;
+pub mod pyarrow;
