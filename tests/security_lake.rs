@@ -10,7 +10,7 @@ mod common;
 
 use arrow_schema::{DataType, Field};
 use aws_sdk_s3::Client as S3;
-use common::moto::Moto;
+use common::moto::{Moto, engine};
 use common::pyarrow;
 use ocsf_engine::ocsf::profile_1_3::to_1_3;
 use ocsf_engine::sink::cloudwatch::rejected::RejectedFile;
@@ -22,7 +22,6 @@ use ocsf_engine::sink::{Batch, EncodedEvent, Sink, SinkError};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const BUCKET: &str = "lake-bucket";
 const ACCOUNT: &str = "123456789012";
@@ -336,17 +335,6 @@ fn slice(batch: &Batch, range: std::ops::Range<usize>) -> Batch {
     Batch { bytes: events.iter().map(|e| e.line.len() + 1).sum(), events }
 }
 
-fn engine(dir: &Path, env: &[(&str, String)], args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_engine"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("AWS_PROFILE")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .expect("engine runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn engine_run_writes_every_simulated_event_under_the_lake_partitions() {
     let moto = Moto::start();
@@ -389,4 +377,49 @@ async fn engine_run_writes_every_simulated_event_under_the_lake_partitions() {
         })
         .collect();
     assert_eq!(per.len(), objects.len(), "{:?}", objects.keys().collect::<Vec<_>>());
+}
+
+/// Every data page's uncompressed size in a Parquet file (read with the parquet crate: pyarrow
+/// does not show pages).
+fn page_sizes(path: &Path) -> Vec<usize> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut sizes = Vec::new();
+    for rg in 0..reader.num_row_groups() {
+        let group = reader.get_row_group(rg).unwrap();
+        for c in 0..group.num_columns() {
+            let mut pages = group.get_column_page_reader(c).unwrap();
+            while let Some(page) = pages.get_next_page().unwrap() {
+                sizes.push(page.buffer().len());
+            }
+        }
+    }
+    sizes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_pages_stay_under_a_megabyte_with_large_values() {
+    let moto = Moto::start();
+    let (conf, client) = s3(&moto).await;
+    let dir = temp_dir("pages");
+    let events = snapshot_events();
+    let auth: Vec<&Value> = events.iter().filter(|(p, _)| p.contains("/authentication/")).map(|(_, e)| e).collect();
+    // 64 events with 60,000 characters of unmapped text each: almost 4 MB in one column.
+    let times: Vec<i64> = (0..64).map(|i| DEC_1 + i * 1000).collect();
+    let (mut batch, _) = batch_of(&auth, &times);
+    for (i, e) in batch.events.iter_mut().enumerate() {
+        let mut v: Value = serde_json::from_str(&e.line).unwrap();
+        let filler: String = (0..60_000).map(|j| char::from(b'a' + ((i * 7 + j) % 26) as u8)).collect();
+        v["unmapped"]["filler"] = filler.into();
+        e.line = serde_json::to_string(&v).unwrap();
+    }
+    let mut lake = sink(&conf, options("audit"), &dir);
+    assert_eq!(send(&mut lake, &batch).await.unwrap().accepted, 64);
+    let objects = download(&client, &dir).await;
+    assert_eq!(objects.len(), 1);
+    let sizes: Vec<usize> = objects.values().flat_map(|p| page_sizes(p)).collect();
+    let largest = sizes.iter().max().copied().unwrap_or(0);
+    assert!(largest <= 1 << 20, "a data page of {largest} bytes");
+    assert!(largest > 100_000, "the large column was written ({largest})");
+    assert_eq!(check_objects(&objects).len(), 64);
 }
