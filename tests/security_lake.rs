@@ -423,3 +423,41 @@ async fn data_pages_stay_under_a_megabyte_with_large_values() {
     assert!(largest > 100_000, "the large column was written ({largest})");
     assert_eq!(check_objects(&objects).len(), 64);
 }
+
+#[test]
+fn bad_security_lake_flags_are_configuration_errors() {
+    let dir = temp_dir("flags");
+    let spec = root().join("sources/entrust.yaml");
+    let spec = spec.to_str().unwrap();
+    let base = ["run", spec, "--simulate", "--once", "--sink", "security_lake"];
+    let cases: [(&[&str], &str); 4] = [
+        (&["--region", "us-east-1", "--account-id", ACCOUNT], "needs --bucket NAME"),
+        (&["--bucket", BUCKET, "--region", "us-east-1", "--account-id", "1234"], "--account-id `1234`"),
+        (
+            &[
+                "--bucket",
+                BUCKET,
+                "--region",
+                "us-east-1",
+                "--account-id",
+                ACCOUNT,
+                "--source-name",
+                "entity_management=entrust-idaas-auth",
+            ],
+            "its own source name",
+        ),
+        (
+            &["--bucket", BUCKET, "--region", "us-east-1", "--account-id", ACCOUNT, "--flush-interval", "5m"],
+            "--flush-interval `5m`",
+        ),
+    ];
+    for (extra, expected) in cases {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let (code, stderr) = engine(&dir, &[], &args);
+        assert_eq!(code, 2, "{args:?}\n{stderr}");
+        assert!(stderr.contains(expected), "{args:?}: expected `{expected}` in\n{stderr}");
+    }
+    let (code, stderr) = engine(&dir, &[], &["run", spec, "--simulate", "--once", "--bucket", BUCKET]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("need --sink security_lake"), "{stderr}");
+}
