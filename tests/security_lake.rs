@@ -26,6 +26,8 @@ use std::path::{Path, PathBuf};
 const BUCKET: &str = "lake-bucket";
 const ACCOUNT: &str = "123456789012";
 const DAY_MS: i64 = 86_400_000;
+/// The flags that name the lake.
+const LAKE: [&str; 6] = ["--bucket", BUCKET, "--region", "us-east-1", "--account-id", ACCOUNT];
 /// 2025-12-01T00:00:00Z.
 const DEC_1: i64 = 1_764_547_200_000;
 
@@ -341,22 +343,9 @@ async fn engine_run_writes_every_simulated_event_under_the_lake_partitions() {
     let (_, client) = s3(&moto).await;
     let dir = temp_dir("cli");
     let spec = root().join("sources/entrust.yaml");
-    let args = [
-        "run",
-        spec.to_str().unwrap(),
-        "--simulate",
-        "--once",
-        "--sink",
-        "security_lake",
-        "--bucket",
-        BUCKET,
-        "--region",
-        "us-east-1",
-        "--account-id",
-        ACCOUNT,
-        "--simulate-events",
-        "400",
-    ];
+    let args =
+        ["run", spec.to_str().unwrap(), "--simulate", "--once", "--sink", "security_lake", "--simulate-events", "400"];
+    let args: Vec<&str> = args.iter().chain(&LAKE).copied().collect();
     let (code, stderr) = engine(&dir, &moto.env(), &args);
     assert_eq!(code, 0, "{stderr}");
     let objects = download(&client, &dir).await;
