@@ -9,7 +9,7 @@ use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client as Logs;
 use aws_sdk_secretsmanager::Client as SecretsManager;
 use common::library::{Ready, StopAfter, quick_options, ready};
-use common::moto::Moto;
+use common::moto::{Moto, engine};
 use ocsf_engine::aws::secrets::{Resolver, SecretError};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
 use ocsf_engine::runner::summary::Summary;
@@ -23,7 +23,6 @@ use ocsf_engine::source::SourceSpec;
 use ocsf_engine::source::stream::StreamSpec;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::watch;
 
@@ -287,17 +286,6 @@ fn assert_every_record_once(got: usize, dead: usize, events: usize, stderr: &str
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert_eq!(got + dead, events + logins, "every simulated record, delivered or dead-lettered\n{stderr}");
-}
-
-fn engine(dir: &Path, env: &[(&str, String)], args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_engine"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("AWS_PROFILE")
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .output()
-        .expect("engine runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ mod output;
 mod run;
 mod run_state;
 mod schema;
+mod security_lake;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -14,6 +14,7 @@ use crate::sink::cloudwatch::rejected::RejectedFile;
 use crate::sink::cloudwatch::retry::Backoff;
 use crate::sink::cloudwatch::{CloudWatchOptions, CloudWatchSink};
 use crate::sink::file::DEFAULT_ROTATE_BYTES;
+use crate::sink::security_lake::SecurityLakeSink;
 use crate::sink::{DeadLetterFile, FileSink, Sink, StdoutSink};
 use crate::source::values::run_params;
 use crate::source::{SourceSpec, parse_sets};
@@ -27,6 +28,7 @@ pub enum SinkKind {
     File,
     Stdout,
     CloudwatchLogs,
+    SecurityLake,
 }
 
 #[derive(clap::Args, Debug)]
@@ -58,6 +60,8 @@ pub struct RunArgs {
     /// With `--sink cloudwatch_logs`: the log stream [default: `<source>-<stream>`].
     #[arg(long, value_name = "NAME")]
     pub log_stream: Option<String>,
+    #[command(flatten)]
+    pub lake: super::security_lake::LakeArgs,
     /// Where checkpoints are kept [default: .engine-state; with --simulate (not --simulate-at),
     /// a temporary directory removed at the end].
     #[arg(long, value_name = "DIR")]
@@ -193,6 +197,12 @@ pub fn run(mut args: RunArgs) -> ExitCode {
     if args.sink == SinkKind::CloudwatchLogs && args.log_group.is_none() {
         return config_error("--sink cloudwatch_logs needs --log-group NAME", None);
     }
+    if args.lake.any_given() && args.sink != SinkKind::SecurityLake {
+        return config_error(
+            "--bucket, --region, --account-id, --source-name, --flush-interval and --max-object-size need --sink security_lake",
+            None,
+        );
+    }
     let mut diags = Diagnostics::default();
     let mut sets = parse_sets(&args.sets, &mut diags);
     if !diags.is_empty() {
@@ -215,6 +225,13 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             );
         }
         _ => return config_error("running more than one stream per spec is not supported yet", None),
+    };
+    let lake = match args.sink {
+        SinkKind::SecurityLake => match args.lake.options(&spec.name, &stream.name) {
+            Ok(o) => Some(o),
+            Err(problems) => return config_error(problems.join("; "), None),
+        },
+        _ => None,
     };
     let faults = match parse_fault_list(&args.simulate_faults) {
         Ok(f) => f,
@@ -315,6 +332,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         let where_to = match (args.sink, &args.log_group) {
             (SinkKind::Stdout, _) => "standard output".to_string(),
             (SinkKind::CloudwatchLogs, Some(g)) => format!("CloudWatch Logs log group {g}"),
+            (SinkKind::SecurityLake, _) => {
+                format!("Security Lake s3://{}/ext/", args.lake.bucket.as_deref().unwrap_or(""))
+            }
             _ => output.display().to_string(),
         };
         if args.dry_run {
@@ -345,7 +365,8 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         let resume_note = super::run_state::resume_note(temp_state.is_some(), store.path());
         let refused_stem =
             output.file_stem().map_or_else(|| "ocsf-events".into(), |s| s.to_string_lossy().into_owned());
-        let refused_path = output.with_file_name(format!("{refused_stem}.cloudwatch-refused.ndjson"));
+        let refused_kind = if args.sink == SinkKind::SecurityLake { "security-lake" } else { "cloudwatch" };
+        let refused_path = output.with_file_name(format!("{refused_stem}.{refused_kind}-refused.ndjson"));
         let mut sink: Box<dyn Sink> = match args.sink {
             SinkKind::Stdout => Box::new(StdoutSink),
             SinkKind::CloudwatchLogs => {
@@ -365,6 +386,12 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                         return ExitCode::from(if missing { EXIT_CONFIG } else { EXIT_RUNTIME });
                     }
                 }
+            }
+            SinkKind::SecurityLake => {
+                let options = lake.clone().unwrap_or_else(|| unreachable!("options checked above"));
+                let config = crate::aws::load_config(Some(&options.region)).await;
+                let refused = RejectedFile::of_sink(&refused_path, false, "security_lake", "source_name");
+                Box::new(SecurityLakeSink::connect(&config, options, refused))
             }
             _ => match FileSink::open(&output, DEFAULT_ROTATE_BYTES, fresh && args.output.is_none()) {
                 Ok(f) => Box::new(f),
@@ -417,6 +444,11 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             }));
             (spec.mappings.clone(), reload)
         });
+        // Security Lake objects are cut by size and written by the flush interval, not by count.
+        let (batch_max_events, batch_max_bytes) = match &lake {
+            Some(o) => (usize::MAX, o.max_object_bytes),
+            None => (usize::try_from(args.batch_max_events).unwrap_or(1000), RunOptions::default().batch_max_bytes),
+        };
         let opts = RunOptions {
             once: args.once,
             progress_every,
@@ -424,7 +456,8 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             metrics: args.metrics_addr.is_some().then_some(metrics),
             plain_http_on_loopback: args.simulate,
             refresh_params,
-            batch_max_events: usize::try_from(args.batch_max_events).unwrap_or(1000),
+            batch_max_events,
+            batch_max_bytes,
             retry: RetryPolicy {
                 max_retries: args.max_retries,
                 max_retry_after: Duration::from_secs(args.max_retry_after),
@@ -448,7 +481,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                     if summary.total_dead_letters() > 0 {
                         eprintln!("dead letters in:    {}", dead_letter_path.display());
                     }
-                    if summary.sink_rejected > 0 && args.sink == SinkKind::CloudwatchLogs {
+                    if summary.sink_rejected > 0
+                        && matches!(args.sink, SinkKind::CloudwatchLogs | SinkKind::SecurityLake)
+                    {
                         eprintln!("refused events in:  {}", refused_path.display());
                     }
                     eprintln!("state:              {resume_note}");

@@ -434,9 +434,13 @@ impl Run<'_> {
                 }
                 self.pos = self.planner.advance(self.pos, w.end_ms);
                 self.dedup.prune(self.pos.resume_from_ms);
+                if self.out.sink.due() {
+                    self.flush_and_commit().await?;
+                }
+            }
+            if self.out.sink.due() {
                 self.flush_and_commit().await?;
             }
-            self.flush_and_commit().await?;
             if self.opts.once {
                 break;
             }

@@ -20,6 +20,7 @@ pub mod file;
 pub mod jsonl;
 pub mod mark;
 pub mod preview;
+pub mod security_lake;
 pub mod stdout;
 
 pub use batch::{Batch, Batcher, EncodedEvent};
@@ -70,6 +71,14 @@ pub trait Sink: Send {
     /// committed length of a file); `None` for a sink with nothing to keep.
     fn committed(&self) -> Option<serde_json::Value> {
         None
+    }
+
+    /// Whether the events gathered so far should be sent at the end of a window. A sink that
+    /// writes few, large objects (Security Lake) answers `false` until its interval has passed;
+    /// the runner then keeps gathering, without committing, and still sends a full batch and
+    /// everything at the end of the run.
+    fn due(&self) -> bool {
+        true
     }
 
     /// Called before `batch` is sent: what the checkpoint must record first (write-ahead) so

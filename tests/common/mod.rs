@@ -3,4 +3,5 @@
 pub mod library;
 pub mod moto;
 pub mod pipeline;
+pub mod pyarrow;
 pub mod scripted;

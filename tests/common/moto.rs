@@ -188,3 +188,16 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// Runs the `engine` binary in `dir` with `env` (e.g. [`Moto::env`]) and no AWS profile:
+/// its exit code and standard error.
+pub fn engine(dir: &Path, env: &[(&str, String)], args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("AWS_PROFILE")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("engine runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}

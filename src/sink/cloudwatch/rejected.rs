@@ -8,43 +8,54 @@ use std::path::Path;
 
 /// Appends refused events to a file created on first use.
 #[derive(Debug)]
-pub struct RejectedFile(JsonLinesFile);
+pub struct RejectedFile {
+    file: JsonLinesFile,
+    /// The sink's kind and the name of the field that says where the event was to go.
+    sink: &'static str,
+    place: &'static str,
+}
 
 impl RejectedFile {
     /// `truncate` empties an existing file when the first event is written.
     pub fn new(path: &Path, truncate: bool) -> Self {
-        RejectedFile(JsonLinesFile::new(path, truncate, "refused events"))
+        Self::of_sink(path, truncate, "cloudwatch_logs", "log_group")
+    }
+
+    /// The refused-events file of another sink: `sink` is its kind, `place` the field naming
+    /// where the event was to go (`source_name`).
+    pub fn of_sink(path: &Path, truncate: bool, sink: &'static str, place: &'static str) -> Self {
+        RejectedFile { file: JsonLinesFile::new(path, truncate, "refused events"), sink, place }
     }
 
     pub fn path(&self) -> &Path {
-        self.0.path()
+        self.file.path()
     }
 
     /// Writes one refused event. `event` is the line that was to be sent (an OCSF event).
     pub fn write(&mut self, reason: &str, message: &str, log_group: &str, event: &str) -> Result<(), String> {
         let event = serde_json::from_str::<serde_json::Value>(event).unwrap_or_else(|_| event.into());
-        let line = serde_json::json!({
+        let mut line = serde_json::json!({
             "reason": reason,
             "message": message,
-            "sink": "cloudwatch_logs",
-            "log_group": log_group,
-            "event": event,
+            "sink": self.sink,
         });
-        self.0.write_line(&line.to_string())
+        line[self.place] = log_group.into();
+        line["event"] = event;
+        self.file.write_line(&line.to_string())
     }
 
     /// Where the file ends once synced: what a checkpoint records.
     pub fn mark(&self) -> FileMark {
-        self.0.mark()
+        self.file.mark()
     }
 
     /// Before anything is written: cuts the file back to its committed length (a restart).
     pub fn restore(&mut self, mark: &FileMark) -> Result<(), MarkError> {
-        self.0.restore(mark)
+        self.file.restore(mark)
     }
 
     /// Makes every line written so far durable.
     pub fn sync(&mut self) -> Result<(), String> {
-        self.0.sync()
+        self.file.sync()
     }
 }

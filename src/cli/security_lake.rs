@@ -1,0 +1,101 @@
+//! The Security Lake side of the command line: `engine run --sink security_lake` flags and the
+//! sink they make, and `engine schema parquet <class>`.
+
+use crate::sink::security_lake::config::{DEFAULT_MAX_OBJECT_BYTES, SecurityLakeOptions, parse_size};
+use crate::sink::security_lake::keys::event_class;
+use crate::sink::security_lake::schema::{class_schema, describe, glue_type};
+use crate::source::duration::parse_duration;
+
+/// Flags of `engine run --sink security_lake`.
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct LakeArgs {
+    /// With `--sink security_lake`: the Security Lake S3 bucket.
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
+    /// With `--sink security_lake`: the lake's region (the `region=` partition, and the bucket's).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// With `--sink security_lake`: the `accountId=` partition, a 12-digit account id or `external`.
+    #[arg(long, value_name = "ID")]
+    pub account_id: Option<String>,
+    /// With `--sink security_lake`: a class's custom-source name, `CLASS=NAME` with CLASS
+    /// `authentication` or `entity_management` [default: the spec's name shortened plus `-auth`
+    /// or `-entity`].
+    #[arg(long = "source-name", value_name = "CLASS=NAME")]
+    pub source_names: Vec<String>,
+    /// With `--sink security_lake`: the least time between two writes of objects (ISO 8601).
+    #[arg(long, value_name = "DURATION", default_value = "PT5M")]
+    pub flush_interval: String,
+    /// With `--sink security_lake`: the most event JSON bytes one object holds (`64MiB`; at
+    /// most 256MiB); the Parquet object is several times smaller.
+    #[arg(long, value_name = "SIZE")]
+    pub max_object_size: Option<String>,
+}
+
+impl LakeArgs {
+    /// Whether any Security Lake flag was given (they need `--sink security_lake`).
+    pub fn any_given(&self) -> bool {
+        self.bucket.is_some()
+            || self.region.is_some()
+            || self.account_id.is_some()
+            || !self.source_names.is_empty()
+            || self.max_object_size.is_some()
+            || self.flush_interval != "PT5M"
+    }
+
+    /// The sink's options, or the problems with the flags.
+    pub fn options(&self, spec_name: &str, stream: &str) -> Result<SecurityLakeOptions, Vec<String>> {
+        let mut problems = Vec::new();
+        let mut need = |v: &Option<String>, flag: &str| {
+            v.clone().unwrap_or_else(|| {
+                problems.push(format!("--sink security_lake needs {flag}"));
+                String::new()
+            })
+        };
+        let (bucket, region, account) = (
+            need(&self.bucket, "--bucket NAME"),
+            need(&self.region, "--region REGION"),
+            need(&self.account_id, "--account-id ID"),
+        );
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let mut opts = SecurityLakeOptions::new(&bucket, &region, &account, spec_name, stream);
+        for given in &self.source_names {
+            let dict = crate::ocsf::dictionary::Dictionary::of("1.3.0").expect("bundled");
+            match given.split_once('=').map(|(c, n)| (dict.class_named(c.trim()), n.trim())) {
+                Some((Some((_, class)), name)) if event_class(class.uid).is_some() => {
+                    opts.sources.insert(class.uid, name.to_string());
+                }
+                _ => problems
+                    .push(format!("--source-name `{given}`: expected authentication=NAME or entity_management=NAME")),
+            }
+        }
+        match parse_duration(&self.flush_interval) {
+            Some(d) => opts.flush_interval = d,
+            None => problems
+                .push(format!("--flush-interval `{}` is not an ISO 8601 duration such as PT5M", self.flush_interval)),
+        }
+        opts.max_object_bytes = match &self.max_object_size {
+            None => DEFAULT_MAX_OBJECT_BYTES,
+            Some(text) => parse_size(text).unwrap_or_else(|| {
+                problems.push(format!("--max-object-size `{text}` is not a size such as 64MiB"));
+                DEFAULT_MAX_OBJECT_BYTES
+            }),
+        };
+        problems.extend(opts.problems());
+        if problems.is_empty() { Ok(opts) } else { Err(problems) }
+    }
+}
+
+/// `engine schema parquet <class>`: the fixed Arrow schema and the Glue column list.
+pub fn print_parquet_schema(class: &str, version: &str) -> Result<String, String> {
+    let schema = class_schema(version, class)?;
+    let mut out = format!("# Parquet schema of {class} at OCSF {version} (every field nullable)\n");
+    out.push_str(&describe(&schema));
+    out.push_str("\n# Glue table columns\n");
+    for f in schema.fields() {
+        out.push_str(&format!("{} {}\n", f.name(), glue_type(f.data_type())));
+    }
+    Ok(out)
+}
