@@ -10,6 +10,7 @@ mod compile;
 mod decl;
 mod dispatch;
 mod explain;
+mod expr;
 mod inherit;
 mod path;
 mod program;
