@@ -12,6 +12,9 @@ pub fn unmapped(record: &Value, consumed: &[Cow<'_, [Seg]>]) -> Option<Value> {
 }
 
 fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
+    if paths.is_empty() {
+        return clean(value);
+    }
     if paths.iter().any(|p| p.is_empty()) {
         return None;
     }
@@ -49,6 +52,24 @@ fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
                     strip(v, &sub)
                 })
                 .collect();
+            (!out.is_empty()).then_some(Value::Array(out))
+        }
+        other => Some(other.clone()),
+    }
+}
+
+/// A value no rule consumed anything of: a copy without `null`s, empty strings and emptied
+/// containers (what [`strip`] gives with no paths, without gathering paths per key).
+fn clean(value: &Value) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::Object(map) => {
+            let out: Map<String, Value> = map.iter().filter_map(|(k, v)| Some((k.clone(), clean(v)?))).collect();
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+        Value::Array(items) => {
+            let out: Vec<Value> = items.iter().filter_map(clean).collect();
             (!out.is_empty()).then_some(Value::Array(out))
         }
         other => Some(other.clone()),
