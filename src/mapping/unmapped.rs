@@ -4,19 +4,24 @@
 use super::path::Seg;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::cmp::Ordering;
 
 /// The record minus the consumed locations, or `None` when nothing is left.
 pub fn unmapped(record: &Value, consumed: &[Cow<'_, [Seg]>]) -> Option<Value> {
-    let paths: Vec<&[Seg]> = consumed.iter().map(|c| c.as_ref()).collect();
-    strip(record, &paths)
+    let mut paths: Vec<&[Seg]> = consumed.iter().map(|c| c.as_ref()).collect();
+    // Sorted, the paths under one key (or index) lie side by side: found by binary search.
+    paths.sort_unstable();
+    strip(record, &paths, 0)
 }
 
-fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
-    if paths.is_empty() {
-        return clean(value);
-    }
-    if paths.iter().any(|p| p.is_empty()) {
-        return None;
+/// `value` minus `paths`, which all share their first `depth` steps (the way to `value`) and
+/// are sorted.
+fn strip(value: &Value, paths: &[&[Seg]], depth: usize) -> Option<Value> {
+    match paths.first() {
+        None => return clean(value),
+        // The shortest path sorts first: the whole value is consumed.
+        Some(p) if p.len() == depth => return None,
+        _ => {}
     }
     match value {
         Value::Null => None,
@@ -24,14 +29,11 @@ fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
         Value::Object(map) => {
             let mut out = Map::new();
             for (k, v) in map {
-                let sub: Vec<&[Seg]> = paths
-                    .iter()
-                    .filter_map(|p| match p.split_first() {
-                        Some((Seg::Key(key), rest)) if key == k => Some(rest),
-                        _ => None,
-                    })
-                    .collect();
-                if let Some(kept) = strip(v, &sub) {
+                let sub = under(paths, depth, |s| match s {
+                    Seg::Key(key) => key.as_str().cmp(k.as_str()),
+                    Seg::Index(_) => Ordering::Greater,
+                });
+                if let Some(kept) = strip(v, sub, depth + 1) {
                     out.insert(k.clone(), kept);
                 }
             }
@@ -42,14 +44,11 @@ fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, v)| {
-                    let sub: Vec<&[Seg]> = paths
-                        .iter()
-                        .filter_map(|p| match p.split_first() {
-                            Some((Seg::Index(idx), rest)) if *idx == i => Some(rest),
-                            _ => None,
-                        })
-                        .collect();
-                    strip(v, &sub)
+                    let sub = under(paths, depth, |s| match s {
+                        Seg::Key(_) => Ordering::Less,
+                        Seg::Index(idx) => idx.cmp(&i),
+                    });
+                    strip(v, sub, depth + 1)
                 })
                 .collect();
             (!out.is_empty()).then_some(Value::Array(out))
@@ -58,8 +57,15 @@ fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
     }
 }
 
+/// The run of the sorted `paths` whose step at `depth` compares `Equal` by `ord`.
+fn under<'p>(paths: &'p [&'p [Seg]], depth: usize, ord: impl Fn(&Seg) -> Ordering) -> &'p [&'p [Seg]] {
+    let start = paths.partition_point(|p| ord(&p[depth]) == Ordering::Less);
+    let len = paths[start..].partition_point(|p| ord(&p[depth]) == Ordering::Equal);
+    &paths[start..start + len]
+}
+
 /// A value no rule consumed anything of: a copy without `null`s, empty strings and emptied
-/// containers (what [`strip`] gives with no paths, without gathering paths per key).
+/// containers.
 fn clean(value: &Value) -> Option<Value> {
     match value {
         Value::Null => None,
@@ -101,6 +107,16 @@ mod tests {
     fn list_elements_can_be_consumed_one_by_one() {
         let rec = json!({"a": [{"v": 1}, {"v": 2}]});
         assert_eq!(run(rec, &["a.0"]), Some(json!({"a": [{"v": 2}]})));
+    }
+
+    #[test]
+    fn paths_sharing_steps_are_each_taken_out() {
+        let rec =
+            json!({"a": [{"v": 1, "w": 2, "x": 3}, {"v": 4}], "b": {"x": 1, "y": 2}, "c": 3, "d": {"0": 5, "1": 6}});
+        assert_eq!(
+            run(rec, &["b.x", "a.0.w", "a.1", "c", "a.0.v", "zz", "d.0", "b.x"]),
+            Some(json!({"a": [{"x": 3}], "b": {"y": 2}, "d": {"0": 5, "1": 6}}))
+        );
     }
 
     #[test]
