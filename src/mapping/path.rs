@@ -9,7 +9,7 @@ use std::borrow::Cow;
 pub type Consumed<'m> = Vec<Cow<'m, [Seg]>>;
 
 /// One step of a concrete location in a record.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
     Key(String),
     Index(usize),

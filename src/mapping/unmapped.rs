@@ -4,24 +4,19 @@
 use super::path::Seg;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::cmp::Ordering;
 
 /// The record minus the consumed locations, or `None` when nothing is left.
 pub fn unmapped(record: &Value, consumed: &[Cow<'_, [Seg]>]) -> Option<Value> {
-    let mut paths: Vec<&[Seg]> = consumed.iter().map(|c| c.as_ref()).collect();
-    // Sorted, the paths under one key (or index) lie side by side: found by binary search.
-    paths.sort_unstable();
-    strip(record, &paths, 0)
+    let paths: Vec<&[Seg]> = consumed.iter().map(|c| c.as_ref()).collect();
+    strip(record, &paths)
 }
 
-/// `value` minus `paths`, which all share their first `depth` steps (the way to `value`) and
-/// are sorted.
-fn strip(value: &Value, paths: &[&[Seg]], depth: usize) -> Option<Value> {
-    match paths.first() {
-        None => return clean(value),
-        // The shortest path sorts first: the whole value is consumed.
-        Some(p) if p.len() == depth => return None,
-        _ => {}
+fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
+    if paths.is_empty() {
+        return clean(value);
+    }
+    if paths.iter().any(|p| p.is_empty()) {
+        return None;
     }
     match value {
         Value::Null => None,
@@ -29,11 +24,14 @@ fn strip(value: &Value, paths: &[&[Seg]], depth: usize) -> Option<Value> {
         Value::Object(map) => {
             let mut out = Map::new();
             for (k, v) in map {
-                let sub = under(paths, depth, |s| match s {
-                    Seg::Key(key) => key.as_str().cmp(k.as_str()),
-                    Seg::Index(_) => Ordering::Greater,
-                });
-                if let Some(kept) = strip(v, sub, depth + 1) {
+                let sub: Vec<&[Seg]> = paths
+                    .iter()
+                    .filter_map(|p| match p.split_first() {
+                        Some((Seg::Key(key), rest)) if key == k => Some(rest),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(kept) = strip(v, &sub) {
                     out.insert(k.clone(), kept);
                 }
             }
@@ -44,11 +42,14 @@ fn strip(value: &Value, paths: &[&[Seg]], depth: usize) -> Option<Value> {
                 .iter()
                 .enumerate()
                 .filter_map(|(i, v)| {
-                    let sub = under(paths, depth, |s| match s {
-                        Seg::Key(_) => Ordering::Less,
-                        Seg::Index(idx) => idx.cmp(&i),
-                    });
-                    strip(v, sub, depth + 1)
+                    let sub: Vec<&[Seg]> = paths
+                        .iter()
+                        .filter_map(|p| match p.split_first() {
+                            Some((Seg::Index(idx), rest)) if *idx == i => Some(rest),
+                            _ => None,
+                        })
+                        .collect();
+                    strip(v, &sub)
                 })
                 .collect();
             (!out.is_empty()).then_some(Value::Array(out))
@@ -57,15 +58,8 @@ fn strip(value: &Value, paths: &[&[Seg]], depth: usize) -> Option<Value> {
     }
 }
 
-/// The run of the sorted `paths` whose step at `depth` compares `Equal` by `ord`.
-fn under<'p>(paths: &'p [&'p [Seg]], depth: usize, ord: impl Fn(&Seg) -> Ordering) -> &'p [&'p [Seg]] {
-    let start = paths.partition_point(|p| ord(&p[depth]) == Ordering::Less);
-    let len = paths[start..].partition_point(|p| ord(&p[depth]) == Ordering::Equal);
-    &paths[start..start + len]
-}
-
 /// A value no rule consumed anything of: a copy without `null`s, empty strings and emptied
-/// containers.
+/// containers (what [`strip`] gives with no paths, without gathering paths per key).
 fn clean(value: &Value) -> Option<Value> {
     match value {
         Value::Null => None,
