@@ -10,6 +10,7 @@ mod compile;
 mod decl;
 mod dispatch;
 mod explain;
+mod expr;
 mod inherit;
 mod path;
 mod program;
@@ -192,7 +193,7 @@ impl MappingSet {
         provenance::stamp(&mut event, &mapping.transformation);
         ocsf::derive(&mut event, mapping.class);
         let event = Value::Object(event);
-        let verdict = if self.options.skip_validation { Ok(()) } else { ocsf::validate(&event) };
+        let verdict = if self.options.skip_validation { Ok(()) } else { ocsf::validate::validate_derived(&event) };
         match verdict {
             Ok(()) => Ok(Done { event, mapping, produced, unknown_type }),
             Err(mut details) => {

@@ -213,12 +213,19 @@ impl<'m> Run<'m> {
                 }
             },
             Source::Template(id) => {
-                let rendered = match scope {
-                    Scope::Record => {
-                        let ctx = self.ctx.get_or_insert_with(|| context(&self.record));
-                        self.templates.render(id, ctx).ok()?
-                    }
-                    Scope::Item(item) => self.templates.render(id, &context(&Arc::new(item.clone()))).ok()?,
+                let native = match scope {
+                    Scope::Record => Templates::render_native(id, &self.record),
+                    Scope::Item(item) => Templates::render_native(id, item),
+                };
+                let rendered = match (native, scope) {
+                    (Some(text), _) => text,
+                    (None, scope) => match scope {
+                        Scope::Record => {
+                            let ctx = self.ctx.get_or_insert_with(|| context(&self.record));
+                            self.templates.render(id, ctx).ok()?
+                        }
+                        Scope::Item(item) => self.templates.render(id, &context(&Arc::new(item.clone()))).ok()?,
+                    },
                 };
                 let trimmed = rendered.trim();
                 (!trimmed.is_empty()).then(|| Value::String(trimmed.to_string()))
@@ -260,6 +267,13 @@ impl<'m> Run<'m> {
     }
 
     fn is_true(&mut self, cond: &TemplateId, scope: Scope<'_>) -> bool {
+        let native = match scope {
+            Scope::Record => Templates::is_true_native(cond, &self.record),
+            Scope::Item(item) => Templates::is_true_native(cond, item),
+        };
+        if let Some(answer) = native {
+            return answer;
+        }
         let result = match scope {
             Scope::Record => {
                 let ctx = self.ctx.get_or_insert_with(|| context(&self.record));
@@ -294,8 +308,11 @@ pub(crate) fn insert_path(map: &mut Map<String, Value>, path: &[String], value: 
     };
     let mut cur = map;
     for p in parents {
-        let entry = cur.entry(p.clone()).or_insert_with(|| Value::Object(Map::new()));
-        let Value::Object(next) = entry else { return };
+        // The key is cloned only when the object is new.
+        if !cur.contains_key(p) {
+            cur.insert(p.clone(), Value::Object(Map::new()));
+        }
+        let Some(Value::Object(next)) = cur.get_mut(p) else { return };
         cur = next;
     }
     match (cur.get_mut(last), value) {

@@ -2,6 +2,7 @@
 //! compiled once at load, and records handed to it as lazy objects (no per-event conversion of
 //! the whole record).
 
+use super::expr::{Expr, Template};
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value as MjValue};
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
@@ -24,6 +25,14 @@ pub struct Templates {
 #[derive(Debug, Clone)]
 pub struct TemplateId {
     name: String,
+    /// The same template or condition in a form evaluated without minijinja, when it has one.
+    native: Option<Native>,
+}
+
+#[derive(Debug, Clone)]
+enum Native {
+    Condition(Expr),
+    Template(Template),
 }
 
 impl Templates {
@@ -45,20 +54,24 @@ impl Templates {
 
     /// Compiles a template; the error message is minijinja's.
     pub fn add_template(&mut self, source: &str) -> Result<TemplateId, String> {
-        self.add(source.to_string())
+        let mut id = self.add(source.to_string())?;
+        id.native = Template::parse(source).map(Native::Template);
+        Ok(id)
     }
 
     /// Compiles a `when` condition: a minijinja expression, true when the rule applies.
     pub fn add_condition(&mut self, expr: &str) -> Result<TemplateId, String> {
         self.env.compile_expression(expr).map_err(|e| describe(&e))?;
-        self.add(format!("{{% if {expr} %}}1{{% endif %}}"))
+        let mut id = self.add(format!("{{% if {expr} %}}1{{% endif %}}"))?;
+        id.native = Expr::parse(expr).map(Native::Condition);
+        Ok(id)
     }
 
     fn add(&mut self, source: String) -> Result<TemplateId, String> {
         let name = format!("t{}", self.count);
         self.count += 1;
         self.env.add_template_owned(name.clone(), source).map_err(|e| describe(&e))?;
-        Ok(TemplateId { name })
+        Ok(TemplateId { name, native: None })
     }
 
     /// Renders a template against a record. Errors (e.g. fuel exhausted) give no value.
@@ -70,6 +83,23 @@ impl Templates {
     /// Evaluates a condition against a record.
     pub fn is_true(&self, id: &TemplateId, ctx: &MjValue) -> Result<bool, String> {
         Ok(!self.render(id, ctx)?.is_empty())
+    }
+
+    /// Renders a template natively on `root` (the record or a list element), when its form
+    /// allows; `None` when minijinja must render it.
+    pub fn render_native(id: &TemplateId, root: &Value) -> Option<String> {
+        match &id.native {
+            Some(Native::Template(t)) => t.render(root),
+            _ => None,
+        }
+    }
+
+    /// Evaluates a condition natively, when its form allows.
+    pub fn is_true_native(id: &TemplateId, root: &Value) -> Option<bool> {
+        match &id.native {
+            Some(Native::Condition(e)) => e.is_true(root),
+            _ => None,
+        }
     }
 }
 

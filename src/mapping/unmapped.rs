@@ -12,6 +12,9 @@ pub fn unmapped(record: &Value, consumed: &[Cow<'_, [Seg]>]) -> Option<Value> {
 }
 
 fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
+    if paths.is_empty() {
+        return clean(value);
+    }
     if paths.iter().any(|p| p.is_empty()) {
         return None;
     }
@@ -55,6 +58,24 @@ fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
     }
 }
 
+/// A value no rule consumed anything of: a copy without `null`s, empty strings and emptied
+/// containers (what [`strip`] gives with no paths, without gathering paths per key).
+fn clean(value: &Value) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::Object(map) => {
+            let out: Map<String, Value> = map.iter().filter_map(|(k, v)| Some((k.clone(), clean(v)?))).collect();
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+        Value::Array(items) => {
+            let out: Vec<Value> = items.iter().filter_map(clean).collect();
+            (!out.is_empty()).then_some(Value::Array(out))
+        }
+        other => Some(other.clone()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +101,16 @@ mod tests {
     fn list_elements_can_be_consumed_one_by_one() {
         let rec = json!({"a": [{"v": 1}, {"v": 2}]});
         assert_eq!(run(rec, &["a.0"]), Some(json!({"a": [{"v": 2}]})));
+    }
+
+    #[test]
+    fn paths_sharing_steps_are_each_taken_out() {
+        let rec =
+            json!({"a": [{"v": 1, "w": 2, "x": 3}, {"v": 4}], "b": {"x": 1, "y": 2}, "c": 3, "d": {"0": 5, "1": 6}});
+        assert_eq!(
+            run(rec, &["b.x", "a.0.w", "a.1", "c", "a.0.v", "zz", "d.0", "b.x"]),
+            Some(json!({"a": [{"x": 3}], "b": {"y": 2}, "d": {"0": 5, "1": 6}}))
+        );
     }
 
     #[test]

@@ -183,8 +183,13 @@ impl CoreSchema {
         match (&node.properties, &node.additional) {
             (None, None) => true,
             // Other keys are allowed: only the schema's own properties need looking at (the
-            // `if` of each activity names one).
-            (Some(props), None) => props.iter().all(|(k, &s)| map.get(k).is_none_or(|child| self.check(s, child))),
+            // `if` of each activity names one), from whichever side is smaller.
+            (Some(props), None) if props.len() <= map.len() => {
+                props.iter().all(|(k, &s)| map.get(k).is_none_or(|child| self.check(s, child)))
+            }
+            (Some(props), None) => {
+                map.iter().all(|(k, child)| props.get(k.as_str()).is_none_or(|&s| self.check(s, child)))
+            }
             (props, additional) => map.iter().all(|(k, child)| match props.as_ref().and_then(|p| p.get(k.as_str())) {
                 Some(&s) => self.check(s, child),
                 None => match additional {

@@ -60,6 +60,30 @@ pub fn validate(event: &Value) -> Result<(), Vec<String>> {
     Err(problems)
 }
 
+/// [`validate`] for an event that [`super::derive`] completed: when the native schema check
+/// passes and the event holds no `null`, no empty object and no list directly in a list, the
+/// verdict is known without the extra checks (derive wrote every caption sibling from the
+/// dictionary, so none can differ; no two attributes of an object share a sibling); otherwise
+/// [`validate`] decides and explains.
+pub fn validate_derived(event: &Value) -> Result<(), Vec<String>> {
+    let class_uid = event.get("class_uid").and_then(Value::as_i64);
+    let native = VALIDATORS.native.iter().find(|(uid, _)| Some(*uid) == class_uid);
+    if native.is_some_and(|(_, schema)| schema.is_valid(event)) && plain(event) {
+        return Ok(());
+    }
+    validate(event)
+}
+
+/// No `null`, no empty object, no list directly inside a list, anywhere.
+fn plain(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Object(map) => !map.is_empty() && map.values().all(plain),
+        Value::Array(items) => items.iter().all(|i| !i.is_array() && plain(i)),
+        _ => true,
+    }
+}
+
 /// What the class's core JSON Schema rejects.
 pub fn schema_problems(event: &Value) -> Vec<String> {
     let Some(class_uid) = event.get("class_uid").and_then(Value::as_i64) else {
@@ -184,6 +208,44 @@ mod tests {
     #[test]
     fn the_bundled_example_is_valid() {
         assert_eq!(validate(&example()), Ok(()));
+    }
+
+    /// What [`validate_derived`] relies on to leave out the caption check.
+    #[test]
+    fn no_two_attributes_of_an_object_share_a_caption_sibling() {
+        let cat = catalog();
+        let sets = cat.classes.iter().map(|c| &c.attrs).chain(&cat.objects);
+        for set in sets {
+            let mut siblings: Vec<&str> = set.attributes.iter().filter_map(|a| a.sibling.as_deref()).collect();
+            let count = siblings.len();
+            siblings.sort();
+            siblings.dedup();
+            assert_eq!(siblings.len(), count, "{}", set.name);
+        }
+    }
+
+    #[test]
+    fn derived_events_get_the_same_verdict() {
+        let class = catalog().class("Authentication").unwrap();
+        let mut cases = Vec::new();
+        for extra in [json!(null), json!({"a": null}), json!({"a": [[1]]}), json!({}), json!({"a": {"b": {}}})] {
+            let mut ev = example();
+            if !extra.is_null() {
+                ev["unmapped"] = extra;
+            }
+            cases.push(ev);
+        }
+        let mut wrong = example();
+        wrong["status"] = json!("Succeeded");
+        cases.push(wrong);
+        let mut rejected = 0;
+        for mut ev in cases {
+            crate::ocsf::derive(ev.as_object_mut().unwrap(), class);
+            rejected += usize::from(validate(&ev).is_err());
+            assert_eq!(validate_derived(&ev), validate(&ev), "{ev}");
+        }
+        // A list in a list is not wrong in itself: the full validation decides it.
+        assert_eq!(rejected, 3, "with a null or an empty object the example is not valid; otherwise it is");
     }
 
     #[test]
