@@ -7,6 +7,7 @@
 //! and one batch; the dedup state holds only the ids of the overlap region.
 
 pub mod checkpoint;
+pub mod clock;
 pub mod dedup;
 pub mod http;
 pub mod pager;
@@ -24,7 +25,7 @@ use crate::source::SourceSpec;
 use crate::source::auth::lookup;
 use crate::source::duration::{format_duration, parse_duration};
 use crate::source::stream::StreamSpec;
-use crate::source::timefmt::{iso_millis, now_ms, parse_instant};
+use crate::source::timefmt::{iso_millis, parse_instant};
 use crate::source::values::Params;
 use checkpoint::{Checkpoint, CheckpointStore};
 use dedup::Dedup;
@@ -60,6 +61,8 @@ pub struct RunOptions {
     pub max_windows: Option<u64>,
     /// Load the mappings again between batches when their files change (`--watch`).
     pub watch: Option<(std::path::PathBuf, reload::Reload)>,
+    /// Where "now" comes from (the system clock; tests fix it).
+    pub clock: clock::Clock,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -86,6 +89,7 @@ impl Default for RunOptions {
             metrics: None,
             max_windows: None,
             watch: None,
+            clock: clock::Clock::system(),
         }
     }
 }
@@ -257,14 +261,14 @@ pub async fn run_stream<'a>(
     }
     let (pos, dedup) = match &loaded {
         Some(cp) => (cp.position(), cp.dedup()),
-        None => (planner.initial(now_ms(), prepared.lookback), Dedup::default()),
+        None => (planner.initial(opts.clock.now_ms(), prepared.lookback), Dedup::default()),
     };
     let committed = match loaded {
         Some(cp) => cp,
         None => {
             // A first run records where its outputs start, so that a crash before its first
             // commit is undone too.
-            let mut cp = Checkpoint::new(&spec.name, &stream.name, pos, &dedup, now_ms());
+            let mut cp = Checkpoint::new(&spec.name, &stream.name, pos, &dedup, opts.clock.now_ms());
             cp.sink = out.sink.committed();
             cp.dead_letters = Some(out.dead_letters.mark());
             out.store.save(&cp).map_err(fail)?;
@@ -339,7 +343,7 @@ impl Run<'_> {
         let method = reqwest::Method::from_bytes(self.stream.method.as_bytes()).unwrap_or(reqwest::Method::POST);
         let mut last_status = Instant::now();
         'poll: loop {
-            let target = self.planner.target(now_ms());
+            let target = self.planner.target(self.opts.clock.now_ms());
             self.target_ms = target;
             while let Some(w) = self.planner.next(self.pos, target) {
                 if self.opts.max_windows.is_some_and(|max| self.filled_windows >= max) {
@@ -523,7 +527,7 @@ impl Run<'_> {
                 // Nothing of this batch is in the sink yet; what a resume learned is.
                 ahead.sink = self.out.sink.committed();
                 ahead.pending = Some(intent);
-                ahead.updated = iso_millis(now_ms());
+                ahead.updated = iso_millis(self.opts.clock.now_ms());
                 self.out.store.save(&ahead)?;
                 self.committed = ahead;
             }
@@ -562,7 +566,8 @@ impl Run<'_> {
             }
         }
         self.out.dead_letters.sync()?;
-        let mut cp = Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, &self.dedup, now_ms());
+        let mut cp =
+            Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, &self.dedup, self.opts.clock.now_ms());
         cp.sink = self.out.sink.committed();
         cp.dead_letters = Some(self.out.dead_letters.mark());
         self.out.store.save(&cp)?;
@@ -584,7 +589,11 @@ impl Run<'_> {
         if let Some(m) = &self.opts.metrics {
             let stream = self.stream.name.as_str();
             m.set("checkpoint_watermark_seconds", &[stream], self.pos.watermark_ms as f64 / 1000.0);
-            m.set("checkpoint_lag_seconds", &[stream], (now_ms() - self.pos.watermark_ms).max(0) as f64 / 1000.0);
+            m.set(
+                "checkpoint_lag_seconds",
+                &[stream],
+                (self.opts.clock.now_ms() - self.pos.watermark_ms).max(0) as f64 / 1000.0,
+            );
             let retries = self.stats.retries();
             m.add("api_retries_total", &[stream], retries.saturating_sub(self.retries_reported));
             self.retries_reported = retries;

@@ -18,8 +18,8 @@ pub mod cloudwatch;
 pub mod deadletter;
 pub mod file;
 pub mod jsonl;
-pub mod preview;
 pub mod mark;
+pub mod preview;
 pub mod stdout;
 
 pub use batch::{Batch, Batcher, EncodedEvent};
