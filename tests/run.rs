@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::library::{Ready, StopAfter, quick_options, ready};
+use common::library::{Ready, StopAfter, once_each, quick_options, ready};
 use common::pipeline::{root, temp_dir};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
 use ocsf_engine::runner::clock::Clock;
@@ -18,7 +18,7 @@ use ocsf_engine::source::SourceSpec;
 use ocsf_engine::source::stream::StreamSpec;
 use ocsf_engine::source::timefmt::parse_instant;
 use ocsf_engine::source::values::run_params;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -108,16 +108,6 @@ async fn run_once(
         })
         .collect();
     Ran { ids, summary }
-}
-
-fn once_each(ids: &[String]) -> BTreeSet<String> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for id in ids {
-        *counts.entry(id).or_default() += 1;
-    }
-    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-    ids.iter().cloned().collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -63,14 +63,31 @@ pub struct WindowGuard {
     resent: bool,
     /// Pages in a row without progress.
     idle_pages: u32,
-    /// Times of every record of this query, in or out of the window: their span so far.
+    /// Times of every record of this query, in or out of the window: their span so far, and
+    /// before the last page (what a page read again is compared with).
     span: Option<(i64, i64)>,
-    /// Newest time of a record of the window, and whether they all came oldest first.
+    span_before_last: Option<(i64, i64)>,
+    /// Newest time of a record of the window; the same before the current page and before
+    /// the last one; the oldest record of the window in the current page; and whether pages
+    /// came oldest first (no page holds a record of the window older than one of an earlier
+    /// page; the order within a page does not matter).
     newest_ms: Option<i64>,
+    newest_before_page: Option<i64>,
+    newest_before_last: Option<i64>,
+    page_oldest: Option<i64>,
     ascending: bool,
-    /// A record past the window's end came while everything was oldest first.
+    /// Records of the current page, and of those how many lay past the window's end.
+    page_records: u32,
+    page_past_end: u32,
+    /// A whole page lay past the window's end while everything came oldest first.
     passed_end: bool,
+    /// New queries after stalls since the last new record.
+    fruitless: u32,
 }
+
+/// New queries after stalls, in a row without a new record, before the window ends with a
+/// warning.
+pub const MAX_FRUITLESS_RESTARTS: u32 = 5;
 
 fn hash(cursor: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -90,9 +107,16 @@ impl WindowGuard {
             resent: false,
             idle_pages: 0,
             span: None,
+            span_before_last: None,
             newest_ms: None,
+            newest_before_page: None,
+            newest_before_last: None,
+            page_oldest: None,
             ascending: true,
+            page_records: 0,
+            page_past_end: 0,
             passed_end: false,
+            fruitless: 0,
         }
     }
 
@@ -110,18 +134,17 @@ impl WindowGuard {
 
     /// Notes the time of a record the server returned; true when it belongs to the window.
     pub fn observe(&mut self, time_ms: i64) -> bool {
-        if self.span.is_some_and(|(_, hi)| time_ms < hi) {
-            self.ascending = false;
-        }
         self.span = Some(match self.span {
             None => (time_ms, time_ms),
             Some((lo, hi)) => (lo.min(time_ms), hi.max(time_ms)),
         });
         let inside = self.contains(time_ms);
+        self.page_records += 1;
         if inside {
             self.newest_ms = Some(self.newest_ms.map_or(time_ms, |n| n.max(time_ms)));
+            self.page_oldest = Some(self.page_oldest.map_or(time_ms, |o| o.min(time_ms)));
         } else if time_ms >= self.window.end_ms {
-            self.passed_end = true;
+            self.page_past_end += 1;
         }
         inside
     }
@@ -140,10 +163,24 @@ impl WindowGuard {
             self.followed.insert(hash(c));
         }
         self.last_accepted = cursor.map(str::to_string);
-        let progressed = new > 0 || self.span != span_before;
-        if progressed {
-            self.idle_pages = 0;
+        self.span_before_last = span_before;
+        // One record past the end proves nothing (a server may add any record to a page); a
+        // whole page past it, with everything oldest first, means the window is behind.
+        self.passed_end = self.page_records > 0 && self.page_past_end == self.page_records;
+        (self.page_records, self.page_past_end) = (0, 0);
+        if let (Some(oldest), Some(before)) = (self.page_oldest.take(), self.newest_before_page)
+            && oldest < self.floor(before)
+        {
+            self.ascending = false;
+        }
+        self.newest_before_last = self.newest_before_page;
+        self.newest_before_page = self.newest_ms;
+        if new > 0 {
             self.resent = false;
+            self.fruitless = 0;
+        }
+        if new > 0 || self.span != span_before {
+            self.idle_pages = 0;
         } else {
             self.idle_pages += 1;
         }
@@ -173,6 +210,9 @@ impl WindowGuard {
     pub fn after_refusal(&mut self) -> Restart {
         if !self.resent {
             self.resent = true;
+            // The page comes again: its records are no sign of disorder.
+            self.span = self.span_before_last;
+            self.newest_before_page = self.newest_before_last;
             return Restart::Cursor(self.last_accepted.clone());
         }
         self.resent = false;
@@ -181,12 +221,27 @@ impl WindowGuard {
         Restart::From(from)
     }
 
-    /// After a stall: a new query from the newest record delivered, if everything came oldest
-    /// first and that is later than where this query started; `None` ends the window.
-    pub fn after_stall(&mut self) -> Option<i64> {
-        let from = self.resume_point().filter(|t| *t > self.query_start_ms)?;
+    /// After a stall: first the last cursor the server accepted once more (a server may
+    /// answer it better the second time); then a new query from the newest record delivered
+    /// if pages came oldest first, else from the window's start; after
+    /// [`MAX_FRUITLESS_RESTARTS`] new queries in a row without a new record, `None`: the
+    /// window ends.
+    pub fn after_stall(&mut self) -> Option<Restart> {
+        if !self.resent {
+            self.resent = true;
+            self.idle_pages = 0;
+            self.span = self.span_before_last;
+            self.newest_before_page = self.newest_before_last;
+            return Some(Restart::Cursor(self.last_accepted.clone()));
+        }
+        self.resent = false;
+        if self.fruitless >= MAX_FRUITLESS_RESTARTS {
+            return None;
+        }
+        self.fruitless += 1;
+        let from = self.resume_point().unwrap_or(self.window.start_ms);
         self.restart(from);
-        Some(from)
+        Some(Restart::From(from))
     }
 
     /// An instant before which every record of the window has been returned, if the records
@@ -196,7 +251,12 @@ impl WindowGuard {
         if !self.ascending {
             return None;
         }
-        self.newest_ms.map(|t| t.div_euclid(self.precision_ms) * self.precision_ms)
+        self.newest_ms.map(|t| self.floor(t))
+    }
+
+    /// `t` rounded down to the request's precision (where a new query can start).
+    fn floor(&self, t: i64) -> i64 {
+        t.div_euclid(self.precision_ms) * self.precision_ms
     }
 
     fn restart(&mut self, from: i64) {
@@ -205,6 +265,7 @@ impl WindowGuard {
         self.last_accepted = None;
         self.idle_pages = 0;
         self.span = None;
+        self.span_before_last = None;
         self.passed_end = false;
     }
 }
@@ -230,28 +291,47 @@ mod tests {
         let s = g.span();
         g.observe(12_000);
         assert_eq!(g.after_page(Some("a"), 1, s, Some("b".into())), Next::Follow("b".into()));
-        // b → a: a cycle.
+        // b → a: a cycle. First b once more, then a new query from the newest record.
         assert_eq!(g.after_page(Some("b"), 0, g.span(), Some("a".into())), Next::Stalled(Stall::RepeatedCursor));
-        // Restart from the newest record: a new query, cursors forgotten.
-        assert_eq!(g.after_stall(), Some(12_000));
+        assert_eq!(g.after_stall(), Some(Restart::Cursor(Some("b".into()))));
+        assert_eq!(g.after_page(Some("b"), 0, g.span(), Some("a".into())), Next::Stalled(Stall::RepeatedCursor));
+        assert_eq!(g.after_stall(), Some(Restart::From(12_000)));
         assert_eq!(g.query(), Window { start_ms: 12_000, end_ms: 20_000 });
         // New cursors, empty pages.
         assert_eq!(g.after_page(None, 0, None, Some("c1".into())), Next::Follow("c1".into()));
         assert_eq!(g.after_page(Some("c1"), 0, None, Some("c2".into())), Next::Follow("c2".into()));
         assert_eq!(g.after_page(Some("c2"), 0, None, Some("c3".into())), Next::Stalled(Stall::NothingNew(3)));
-        // No later point to restart from: the window ends.
+        assert_eq!(g.after_stall(), Some(Restart::Cursor(Some("c2".into()))));
+        // Fruitless new queries are bounded: then the window ends.
+        for _ in 1..MAX_FRUITLESS_RESTARTS {
+            assert_eq!(g.after_stall(), Some(Restart::From(12_000)));
+            assert_eq!(g.after_stall(), Some(Restart::Cursor(None)));
+        }
         assert_eq!(g.after_stall(), None);
     }
 
     #[test]
-    fn out_of_order_records_restart_from_the_window_start() {
+    fn out_of_order_pages_restart_from_the_window_start() {
         let mut g = WindowGuard::new(W, 1000, 3);
+        // Newest first within a page is no disorder: the pages still follow each other.
+        g.observe(13_000);
+        g.observe(12_000);
+        g.after_page(None, 2, None, Some("p".into()));
         g.observe(15_000);
+        g.after_page(Some("p"), 1, None, Some("q".into()));
+        assert_eq!(g.resume_point(), Some(15_000));
+        // A page older than an earlier one is.
         g.observe(11_000);
-        g.after_page(None, 2, None, Some("a".into()));
-        assert_eq!(g.after_refusal(), Restart::Cursor(None));
+        g.after_page(Some("q"), 1, None, Some("a".into()));
+        assert_eq!(g.resume_point(), None);
+        assert_eq!(g.after_refusal(), Restart::Cursor(Some("q".into())));
         assert_eq!(g.after_refusal(), Restart::From(10_000));
-        assert_eq!(g.after_stall(), None);
+        for _ in 0..MAX_FRUITLESS_RESTARTS {
+            assert_eq!(g.after_stall(), Some(Restart::Cursor(None)));
+            assert_eq!(g.after_stall(), Some(Restart::From(10_000)));
+        }
+        assert_eq!(g.after_stall(), Some(Restart::Cursor(None)));
+        assert_eq!(g.after_stall(), None, "bounded");
     }
 
     #[test]
@@ -271,12 +351,21 @@ mod tests {
         assert!(!g.observe(5_000));
         assert!(g.observe(12_000));
         assert!(!g.observe(40_000));
-        assert_eq!(g.after_page(None, 1, None, Some("a".into())), Next::Done);
+        assert_eq!(
+            g.after_page(None, 1, None, Some("a".into())),
+            Next::Follow("a".into()),
+            "one record proves nothing"
+        );
+        g.observe(41_000);
+        g.observe(42_000);
+        assert_eq!(g.after_page(Some("a"), 0, None, Some("b".into())), Next::Done);
         // Not when records came in another order.
         let mut g = WindowGuard::new(W, 1000, 3);
         g.observe(12_000);
+        g.after_page(None, 1, None, Some("a".into()));
         g.observe(11_000);
+        g.after_page(Some("a"), 1, None, Some("b".into()));
         g.observe(40_000);
-        assert_eq!(g.after_page(None, 2, None, Some("a".into())), Next::Follow("a".into()));
+        assert_eq!(g.after_page(Some("b"), 0, None, Some("c".into())), Next::Follow("c".into()));
     }
 }

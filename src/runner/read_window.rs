@@ -139,11 +139,11 @@ impl Run<'_> {
                     self.summary.paging_stalls += 1;
                     self.metric("paging_stalls_total", 1);
                     match guard.after_stall() {
-                        Some(from) => {
+                        Some(Restart::Cursor(c)) => cursor = c,
+                        Some(Restart::From(from)) => {
                             tracing::warn!(
                                 stream = self.stream.name.as_str(),
-                                "paging the window {} – {} makes no progress ({why}); querying again from {}, \
-                                 the newest record delivered",
+                                "paging the window {} – {} makes no progress ({why}); querying again from {}",
                                 iso_millis(w.start_ms),
                                 iso_millis(w.end_ms),
                                 iso_millis(from)

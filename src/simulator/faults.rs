@@ -47,6 +47,15 @@ pub enum Fault {
     /// A request with a cursor is answered `400 invalid_cursor`, as for a cursor the service
     /// no longer knows; reading again from the query's start works.
     InvalidCursor,
+    /// Hostile faults (see `hostile.rs`), not part of `all`.
+    CursorLoop,
+    EmptyPages,
+    NewestFirst,
+    OutOfWindow,
+    FarFuture,
+    ReusedIds,
+    IgnoreTimeFilter,
+    CoarseTimeFilter,
 }
 
 impl Fault {
@@ -67,6 +76,18 @@ impl Fault {
         Fault::InvalidCursor,
     ];
 
+    /// Faults of a server that misbehaves without failing a request; `hostile` enables them.
+    pub const HOSTILE: [Fault; 8] = [
+        Fault::CursorLoop,
+        Fault::EmptyPages,
+        Fault::NewestFirst,
+        Fault::OutOfWindow,
+        Fault::FarFuture,
+        Fault::ReusedIds,
+        Fault::IgnoreTimeFilter,
+        Fault::CoarseTimeFilter,
+    ];
+
     /// The name used in `--faults`.
     pub fn name(self) -> &'static str {
         match self {
@@ -84,6 +105,14 @@ impl Fault {
             Fault::Malformed => "malformed",
             Fault::ConnectionReset => "reset",
             Fault::InvalidCursor => "invalid-cursor",
+            Fault::CursorLoop => "cursor-loop",
+            Fault::EmptyPages => "empty-pages",
+            Fault::NewestFirst => "newest-first",
+            Fault::OutOfWindow => "out-of-window",
+            Fault::FarFuture => "far-future",
+            Fault::ReusedIds => "reused-ids",
+            Fault::IgnoreTimeFilter => "ignore-time-filter",
+            Fault::CoarseTimeFilter => "coarse-time-filter",
         }
     }
 
@@ -114,6 +143,13 @@ impl Fault {
             Fault::ExpireToken => request.endpoint != Endpoint::Login,
             Fault::LateRecords | Fault::EdgeDuplicates => request.endpoint == Endpoint::Siem && request.has_cursor,
             Fault::InvalidCursor => request.endpoint != Endpoint::Login && request.has_cursor,
+            Fault::CursorLoop | Fault::EmptyPages => request.endpoint == Endpoint::Siem && request.has_cursor,
+            Fault::IgnoreTimeFilter | Fault::CoarseTimeFilter => {
+                request.endpoint == Endpoint::Siem && !request.has_cursor
+            }
+            Fault::NewestFirst | Fault::OutOfWindow | Fault::FarFuture | Fault::ReusedIds => {
+                request.endpoint == Endpoint::Siem
+            }
             _ => true,
         }
     }
@@ -129,20 +165,24 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Fault::ALL.iter().copied().find(|f| f.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
-            format!("unknown fault '{}'; known faults: {}, or all", s.trim(), names.join(", "))
-        })
+        Fault::ALL.iter().chain(&Fault::HOSTILE).copied().find(|f| f.name().eq_ignore_ascii_case(s.trim())).ok_or_else(
+            || {
+                let names: Vec<&str> = Fault::ALL.iter().chain(&Fault::HOSTILE).map(|f| f.name()).collect();
+                format!("unknown fault '{}'; known faults: {}, all or hostile", s.trim(), names.join(", "))
+            },
+        )
     }
 }
 
-/// Parses a comma-separated fault list such as `429,500,slow`; `all` enables every kind,
-/// `none` or an empty string none.
+/// Parses a comma-separated fault list such as `429,500,slow`; `all` enables every kind but
+/// the hostile ones, `hostile` those, `none` or an empty string none.
 pub fn parse_fault_list(list: &str) -> Result<BTreeSet<Fault>, String> {
     let mut set = BTreeSet::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if item.eq_ignore_ascii_case("all") {
             set.extend(Fault::ALL);
+        } else if item.eq_ignore_ascii_case("hostile") {
+            set.extend(Fault::HOSTILE);
         } else if !item.eq_ignore_ascii_case("none") {
             set.insert(item.parse::<Fault>()?);
         }
@@ -315,9 +355,10 @@ mod tests {
         assert!(parse_fault_list("none").expect("ok").is_empty());
         let err = parse_fault_list("429,teapot").expect_err("unknown");
         assert!(err.contains("teapot") && err.contains("late-records"));
-        for f in Fault::ALL {
+        for f in Fault::ALL.into_iter().chain(Fault::HOSTILE) {
             assert_eq!(f.name().parse::<Fault>(), Ok(f));
         }
+        assert_eq!(parse_fault_list("hostile").expect("ok"), Fault::HOSTILE.into_iter().collect());
     }
 
     #[test]

@@ -56,9 +56,18 @@
 //! (`2025-12-01T20:10:04`), `truncated` (a 200 with cut JSON), `malformed` (a 200 whose
 //! complete body is not JSON), `reset` (the connection closed without an answer),
 //! `invalid-cursor` (a request with a cursor answered 400 `invalid_cursor`; reading again from
-//! the query's start works), or `all`. No fault loses a record: a client that retries, reads
-//! again from the start after a refused cursor and deduplicates by id reads exactly
-//! [`SimHandle::record_ids`].
+//! the query's start works), or `all`. No fault of `all` removes a record from the tenant: a
+//! client that retries, reads again after a refused cursor and deduplicates by id reads
+//! [`SimHandle::record_ids`], except `late-records`: those are inserted up to
+//! `late_max_behind` behind a cursor position, so the cursor never returns them. A client
+//! catches one only by a later read of its time: an overlap re-read (when the record is at or
+//! after the next window's start, i.e. no more than the overlap behind the window's end) or a
+//! reconciliation re-read (when the record is within its span); a late record older than both
+//! is not caught ([`SimHandle::late_record_ids`] lists them all).
+//!
+//! Hostile faults (`hostile`, not part of `all`): `cursor-loop`, `empty-pages`,
+//! `newest-first`, `out-of-window`, `far-future`, `reused-ids`, `ignore-time-filter`,
+//! `coarse-time-filter`; see `hostile.rs`.
 
 mod audit;
 mod auth;
@@ -69,6 +78,7 @@ mod errors;
 mod faults;
 mod generate;
 mod handle;
+mod hostile;
 mod query;
 mod record;
 mod rng;
@@ -125,7 +135,9 @@ pub struct SimulateArgs {
     pub token_ttl: u64,
     /// Faults to inject, comma-separated: 429, 429-no-retry-after, 500, 503, slow,
     /// expire-token, late-records, edge-duplicates, time-variant, time-no-zone, truncated,
-    /// malformed, reset, invalid-cursor, or all.
+    /// malformed, reset, invalid-cursor, or all; hostile servers: cursor-loop, empty-pages,
+    /// newest-first, out-of-window, far-future, reused-ids, ignore-time-filter,
+    /// coarse-time-filter, or hostile (not part of all).
     #[arg(long, default_value = "", value_parser = fault_list)]
     pub faults: FaultList,
     /// Probability that an API request gets a fault (and share of records with a varied

@@ -22,6 +22,7 @@ use super::cursor::Direction;
 use super::errors::{ApiError, codes};
 use super::faults::{Endpoint, Fault, FaultScheduler, RequestKind};
 use super::generate::Wanted;
+use super::hostile;
 use super::query;
 use super::rng::mix64;
 use super::tenant::Tenant;
@@ -388,14 +389,26 @@ fn siem(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>)
         shared.tenant_mut().insert_behind((pos.time_ms, &pos.id), request.query.start_ms, max_behind, &wanted, n);
         shared.faults().record(Fault::LateRecords);
     }
+    let mut request = request;
+    let widened = request.start == Start::Fresh && hostile::query(fault, &mut request.query);
     let tenant = shared.tenant();
     let page = audit::siem_page(&tenant, &request, fault == Some(Fault::EdgeDuplicates));
-    let json = page.to_json(shared.cursor_key);
+    let mut json = page.to_json(shared.cursor_key);
     let repeated = page.repeated_edge;
     drop(page);
+    let cursor = hostile::request_cursor(body);
+    let seq = shared.faults().counts().values().sum::<u64>();
+    let rewritten = hostile::page(fault, &json, cursor.as_deref(), &tenant, seq);
     drop(tenant);
     if repeated {
         shared.faults().record(Fault::EdgeDuplicates);
+    }
+    if widened {
+        shared.faults().record(fault.unwrap_or(Fault::IgnoreTimeFilter));
+    }
+    if let Some(j) = rewritten {
+        json = j;
+        shared.faults().record(fault.unwrap_or(Fault::CursorLoop));
     }
     Reply::json(StatusCode::OK, json)
 }
