@@ -28,7 +28,8 @@ pub struct Checkpoint {
     pub resume_from_ms: i64,
     /// For people reading the file.
     pub watermark: String,
-    /// Ids already delivered whose records are at or after `resume_from_ms`: `[id, time_ms]`.
+    /// Ids already delivered whose records (their latest sighting) are at or after
+    /// `resume_from_ms` minus the overlap: `[id, time_ms]`.
     pub seen: Vec<(String, i64)>,
     pub updated: String,
     /// The sink's committed state (see `Sink::committed`).

@@ -1,5 +1,6 @@
-//! Dedup by record id across the overlap: the ids of records at or after the resume point,
-//! and nothing older, so the state stays as small as the overlap region.
+//! Dedup by record id across the overlap: the ids of records at or after the resume point
+//! minus one more overlap (by their latest sighting, so that an id reused later is still
+//! known), and nothing older, so the state stays about as small as the overlap region.
 
 use std::collections::HashMap;
 

@@ -2,9 +2,11 @@
 //! every record, ships events to a sink in batches and commits a checkpoint after each
 //! acknowledged batch, so that a restart loses nothing and repeats nothing.
 //!
-//! Per record: skip it if its id was already delivered (overlap re-reads, repeated page
-//! edges), map it, then either batch the event or write a dead letter. Memory holds one page
-//! and one batch; the dedup state holds only the ids of the overlap region.
+//! Per record: drop it if its time is outside the window read (read_window.rs), skip it if
+//! its id was already delivered (overlap re-reads, repeated page edges), map it, then either
+//! batch the event or write a dead letter. The position passes a window only once it is wholly
+//! read. Memory holds one page and one batch; the dedup state holds the ids of the overlap
+//! region (and, with `reconcile`, 16-byte digests for its span: reconcile.rs).
 
 pub mod checkpoint;
 pub mod clock;
