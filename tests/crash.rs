@@ -193,6 +193,37 @@ async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
     sim.shutdown().await;
 }
 
+/// The same under a hostile server: pages newest first, records outside the window asked for
+/// (real ones and one dated 9999), reused ids, rounded time filters and looping cursors, on top
+/// of errors and slow answers. Killed runs resume without losing or repeating a record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_a_hostile_server_neither_loses_nor_repeats_a_record() {
+    let faults = [
+        Fault::Slow,
+        Fault::InternalServerError,
+        Fault::NewestFirst,
+        Fault::OutOfWindow,
+        Fault::FarFuture,
+        Fault::ReusedIds,
+        Fault::CoarseTimeFilter,
+        Fault::CursorLoop,
+        Fault::EmptyPages,
+    ];
+    let sim = start(tenant(2_400, 63, &faults, 40)).await.expect("simulator");
+    let truth = truth(&sim);
+    let _turn = take_turn();
+    let dir = temp_dir("engine-crash", "hostile");
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], 10, 13);
+    eprintln!("{kills} kills under a hostile server, {torn} between a write and its commit");
+    run_to_end(&dir, &sim, &[], &[]);
+    let (events, dead) = (event_uids(&dir.join("out/events.ndjson")), dead_letter_ids(&dir.join("out/dead.ndjson")));
+    assert_exactly_once(&events, &dead, &truth);
+    for f in faults {
+        assert!(sim.fault_counts().get(&f).copied().unwrap_or(0) > 0, "{f} never injected");
+    }
+    sim.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_with_the_cloudwatch_sink_neither_loses_nor_repeats_a_record() {
     let moto = Moto::start();
