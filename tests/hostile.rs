@@ -152,13 +152,13 @@ async fn every_hostile_fault_alone_and_together_delivers_each_record_exactly_onc
     }
 }
 
-/// A run stopped mid-window while pages come newest first (and a record dated 9999 sits in
-/// the first window): the checkpoint never passes a record not yet delivered, so the restart
+/// A run stopped mid-window while pages come newest first, the window's newest record comes
+/// ahead of its turn, and a record dated 9999 sits in the window: the checkpoint never passes a record not yet delivered, so the restart
 /// delivers the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_stopped_mid_window_under_newest_first_pages_loses_nothing() {
     for seed in [51, 52, 53] {
-        let sim = tenant(600, seed, &[Fault::NewestFirst, Fault::FarFuture], 1.0).await;
+        let sim = tenant(600, seed, &[Fault::NewestFirst, Fault::Unsorted, Fault::FarFuture], 1.0).await;
         let s = stream();
         let state = temp_dir("engine-hostile", &format!("newest-first-{seed}"));
         let first = run(&sim, &s, &state, END_MS + 60_000, Some(3)).await;

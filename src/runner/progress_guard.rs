@@ -81,9 +81,15 @@ pub struct WindowGuard {
     page_past_end: u32,
     /// A whole page lay past the window's end while everything came oldest first.
     passed_end: bool,
-    /// New queries after stalls since the last new record.
+    /// New queries after stalls since the last new record, and cursors sent again after
+    /// stalls since then.
     fruitless: u32,
+    stall_resends: u32,
 }
+
+/// Times the last accepted cursor is sent again after stalls, in a row without a new record,
+/// before a new query.
+pub const MAX_STALL_RESENDS: u32 = 3;
 
 /// New queries after stalls, in a row without a new record, before the window ends with a
 /// warning.
@@ -117,6 +123,7 @@ impl WindowGuard {
             page_past_end: 0,
             passed_end: false,
             fruitless: 0,
+            stall_resends: 0,
         }
     }
 
@@ -178,6 +185,7 @@ impl WindowGuard {
         if new > 0 {
             self.resent = false;
             self.fruitless = 0;
+            self.stall_resends = 0;
         }
         if new > 0 || self.span != span_before {
             self.idle_pages = 0;
@@ -221,20 +229,20 @@ impl WindowGuard {
         Restart::From(from)
     }
 
-    /// After a stall: first the last cursor the server accepted once more (a server may
-    /// answer it better the second time); then a new query from the newest record delivered
+    /// After a stall: first the last cursor the server accepted again, up to
+    /// [`MAX_STALL_RESENDS`] times (a server may answer it better another time); then a new query from the newest record delivered
     /// if pages came oldest first, else from the window's start; after
     /// [`MAX_FRUITLESS_RESTARTS`] new queries in a row without a new record, `None`: the
     /// window ends.
     pub fn after_stall(&mut self) -> Option<Restart> {
-        if !self.resent {
-            self.resent = true;
+        if self.stall_resends < MAX_STALL_RESENDS {
+            self.stall_resends += 1;
             self.idle_pages = 0;
             self.span = self.span_before_last;
             self.newest_before_page = self.newest_before_last;
             return Some(Restart::Cursor(self.last_accepted.clone()));
         }
-        self.resent = false;
+        self.stall_resends = 0;
         if self.fruitless >= MAX_FRUITLESS_RESTARTS {
             return None;
         }
@@ -291,9 +299,11 @@ mod tests {
         let s = g.span();
         g.observe(12_000);
         assert_eq!(g.after_page(Some("a"), 1, s, Some("b".into())), Next::Follow("b".into()));
-        // b → a: a cycle. First b once more, then a new query from the newest record.
-        assert_eq!(g.after_page(Some("b"), 0, g.span(), Some("a".into())), Next::Stalled(Stall::RepeatedCursor));
-        assert_eq!(g.after_stall(), Some(Restart::Cursor(Some("b".into()))));
+        // b → a: a cycle. First b again (a few times), then a new query from the newest record.
+        for _ in 0..MAX_STALL_RESENDS {
+            assert_eq!(g.after_page(Some("b"), 0, g.span(), Some("a".into())), Next::Stalled(Stall::RepeatedCursor));
+            assert_eq!(g.after_stall(), Some(Restart::Cursor(Some("b".into()))));
+        }
         assert_eq!(g.after_page(Some("b"), 0, g.span(), Some("a".into())), Next::Stalled(Stall::RepeatedCursor));
         assert_eq!(g.after_stall(), Some(Restart::From(12_000)));
         assert_eq!(g.query(), Window { start_ms: 12_000, end_ms: 20_000 });
@@ -301,11 +311,16 @@ mod tests {
         assert_eq!(g.after_page(None, 0, None, Some("c1".into())), Next::Follow("c1".into()));
         assert_eq!(g.after_page(Some("c1"), 0, None, Some("c2".into())), Next::Follow("c2".into()));
         assert_eq!(g.after_page(Some("c2"), 0, None, Some("c3".into())), Next::Stalled(Stall::NothingNew(3)));
-        assert_eq!(g.after_stall(), Some(Restart::Cursor(Some("c2".into()))));
+        let resends = |g: &mut WindowGuard, c: Option<&str>| {
+            for _ in 0..MAX_STALL_RESENDS {
+                assert_eq!(g.after_stall(), Some(Restart::Cursor(c.map(str::to_string))));
+            }
+        };
+        resends(&mut g, Some("c2"));
         // Fruitless new queries are bounded: then the window ends.
         for _ in 1..MAX_FRUITLESS_RESTARTS {
             assert_eq!(g.after_stall(), Some(Restart::From(12_000)));
-            assert_eq!(g.after_stall(), Some(Restart::Cursor(None)));
+            resends(&mut g, None);
         }
         assert_eq!(g.after_stall(), None);
     }
@@ -326,12 +341,15 @@ mod tests {
         assert_eq!(g.resume_point(), None);
         assert_eq!(g.after_refusal(), Restart::Cursor(Some("q".into())));
         assert_eq!(g.after_refusal(), Restart::From(10_000));
-        for _ in 0..MAX_FRUITLESS_RESTARTS {
-            assert_eq!(g.after_stall(), Some(Restart::Cursor(None)));
-            assert_eq!(g.after_stall(), Some(Restart::From(10_000)));
+        for _ in 0..=MAX_FRUITLESS_RESTARTS {
+            for _ in 0..MAX_STALL_RESENDS {
+                assert_eq!(g.after_stall(), Some(Restart::Cursor(None)));
+            }
+            if g.after_stall().is_none() {
+                return;
+            }
         }
-        assert_eq!(g.after_stall(), Some(Restart::Cursor(None)));
-        assert_eq!(g.after_stall(), None, "bounded");
+        panic!("unbounded");
     }
 
     #[test]

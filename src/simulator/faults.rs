@@ -51,6 +51,7 @@ pub enum Fault {
     CursorLoop,
     EmptyPages,
     NewestFirst,
+    Unsorted,
     OutOfWindow,
     FarFuture,
     ReusedIds,
@@ -77,10 +78,11 @@ impl Fault {
     ];
 
     /// Faults of a server that misbehaves without failing a request; `hostile` enables them.
-    pub const HOSTILE: [Fault; 8] = [
+    pub const HOSTILE: [Fault; 9] = [
         Fault::CursorLoop,
         Fault::EmptyPages,
         Fault::NewestFirst,
+        Fault::Unsorted,
         Fault::OutOfWindow,
         Fault::FarFuture,
         Fault::ReusedIds,
@@ -108,6 +110,7 @@ impl Fault {
             Fault::CursorLoop => "cursor-loop",
             Fault::EmptyPages => "empty-pages",
             Fault::NewestFirst => "newest-first",
+            Fault::Unsorted => "unsorted",
             Fault::OutOfWindow => "out-of-window",
             Fault::FarFuture => "far-future",
             Fault::ReusedIds => "reused-ids",
@@ -147,7 +150,7 @@ impl Fault {
             Fault::IgnoreTimeFilter | Fault::CoarseTimeFilter => {
                 request.endpoint == Endpoint::Siem && !request.has_cursor
             }
-            Fault::NewestFirst | Fault::OutOfWindow | Fault::FarFuture | Fault::ReusedIds => {
+            Fault::NewestFirst | Fault::Unsorted | Fault::OutOfWindow | Fault::FarFuture | Fault::ReusedIds => {
                 request.endpoint == Endpoint::Siem
             }
             _ => true,

@@ -7,6 +7,9 @@
 //!   cursor it was sent (followed, the same page comes back forever).
 //! * `empty-pages`: a cursor request is answered with no records and the same cursor.
 //! * `newest-first`: a page's records come newest first.
+//! * `unsorted`: a page also holds, first, the newest record of the query's time range, ahead
+//!   of its turn (its own page returns it again): a client that moves its resume point to each
+//!   record's time jumps to the end of the window.
 //! * `out-of-window`: a page also holds the tenant's oldest and newest records, outside the
 //!   query's time range (real records, which their own windows return too).
 //! * `far-future`: a page also holds a record dated 9999-12-31 that the tenant does not hold.
@@ -53,7 +56,14 @@ pub fn request_cursor(body: &[u8]) -> Option<String> {
 }
 
 /// Rewrites a SIEM page (`{paging, results}`) for a page fault; `None` when it does not apply.
-pub fn page(fault: Option<Fault>, json: &[u8], cursor: Option<&str>, tenant: &Tenant, seq: u64) -> Option<Vec<u8>> {
+pub fn page(
+    fault: Option<Fault>,
+    json: &[u8],
+    cursor: Option<&str>,
+    tenant: &Tenant,
+    seq: u64,
+    query_end_ms: i64,
+) -> Option<Vec<u8>> {
     let fault = fault?;
     let mut page: Value = serde_json::from_slice(json).ok()?;
     let results = page.get_mut("results")?.as_array_mut()?;
@@ -70,6 +80,16 @@ pub fn page(fault: Option<Fault>, json: &[u8], cursor: Option<&str>, tenant: &Te
                 return None;
             }
             results.reverse();
+        }
+        Fault::Unsorted => {
+            // The newest record of the query's range, ahead of its turn (its own page returns
+            // it again).
+            let records = tenant.records();
+            let last = records[..records.partition_point(|r| r.time_ms <= query_end_ms)].last()?;
+            if results.iter().any(|x| x["id"] == Value::String(last.event.id.clone())) {
+                return None;
+            }
+            results.insert(0, serde_json::to_value(&last.event).ok()?);
         }
         Fault::OutOfWindow => {
             let records = tenant.records();

@@ -66,7 +66,7 @@
 //! is not caught ([`SimHandle::late_record_ids`] lists them all).
 //!
 //! Hostile faults (`hostile`, not part of `all`): `cursor-loop`, `empty-pages`,
-//! `newest-first`, `out-of-window`, `far-future`, `reused-ids`, `ignore-time-filter`,
+//! `newest-first`, `unsorted`, `out-of-window`, `far-future`, `reused-ids`, `ignore-time-filter`,
 //! `coarse-time-filter`; see `hostile.rs`.
 
 mod audit;
@@ -136,7 +136,7 @@ pub struct SimulateArgs {
     /// Faults to inject, comma-separated: 429, 429-no-retry-after, 500, 503, slow,
     /// expire-token, late-records, edge-duplicates, time-variant, time-no-zone, truncated,
     /// malformed, reset, invalid-cursor, or all; hostile servers: cursor-loop, empty-pages,
-    /// newest-first, out-of-window, far-future, reused-ids, ignore-time-filter,
+    /// newest-first, unsorted, out-of-window, far-future, reused-ids, ignore-time-filter,
     /// coarse-time-filter, or hostile (not part of all).
     #[arg(long, default_value = "", value_parser = fault_list)]
     pub faults: FaultList,

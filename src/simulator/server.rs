@@ -398,7 +398,7 @@ fn siem(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>)
     drop(page);
     let cursor = hostile::request_cursor(body);
     let seq = shared.faults().counts().values().sum::<u64>();
-    let rewritten = hostile::page(fault, &json, cursor.as_deref(), &tenant, seq);
+    let rewritten = hostile::page(fault, &json, cursor.as_deref(), &tenant, seq, request.query.end());
     drop(tenant);
     if repeated {
         shared.faults().record(Fault::EdgeDuplicates);
