@@ -14,6 +14,7 @@ use common::pipeline::{
     wait_at_most,
 };
 use ocsf_engine::simulator::{Fault, FaultConfig, SimConfig, SimHandle, start};
+use ocsf_engine::source::timefmt::parse_instant;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::ExitStatus;
@@ -81,11 +82,15 @@ fn killed_before_a_commit(dir: &Path) -> bool {
     past_offset || v.get("pending").is_some()
 }
 
-/// The watermark of the checkpoint in `dir` (Unix ms), if there is one yet.
-fn watermark(dir: &Path) -> Option<i64> {
+/// How many records the checkpoint in `dir` counts as delivered, if there is one yet: those
+/// of the tenant (record times `times`, sorted) before its resume point, and the ids it holds
+/// from there on. The position itself moves only when a whole window is read.
+fn delivered(dir: &Path, times: &[i64]) -> Option<usize> {
     let text = std::fs::read_to_string(dir.join("state/entrust_idaas/audit.checkpoint.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).expect("a checkpoint is never torn");
-    v["watermark_ms"].as_i64()
+    let resume = v["resume_from_ms"].as_i64()?;
+    let held = v["seen"].as_array().map_or(0, |s| s.iter().filter(|e| e[1].as_i64() >= Some(resume)).count());
+    Some(times.partition_point(|t| *t < resume) + held)
 }
 
 /// Kills runs `kills` times (and more, up to twice as many, until one kill landed between a
@@ -93,10 +98,10 @@ fn watermark(dir: &Path) -> Option<i64> {
 ///
 /// The moments are seeded and tied to progress rather than to the clock, so that they spread
 /// over the work whatever the machine's pace: every sixth run is killed during its start-up
-/// (0 to 400 ms after it began); the others once the checkpoint's watermark has passed a
-/// point drawn in their share of the tenant's time range, plus 0 to 25 ms (the batch after a
-/// commit: mid-page, mid-write or mid-commit). The points stay within the first 90% of the
-/// range, so the work never runs out before the last kill.
+/// (0 to 400 ms after it began); the others once the checkpoint counts a number of records
+/// delivered drawn in their share of the tenant, plus 0 to 25 ms (the batch after a commit:
+/// mid-page, mid-write or mid-commit). The points stay within the first 90% of the records,
+/// so the work never runs out before the last kill.
 fn kill_repeatedly(
     dir: &Path,
     sim: &SimHandle,
@@ -106,10 +111,8 @@ fn kill_repeatedly(
     seed: u64,
 ) -> (usize, usize) {
     let mut rng = Moments::new(seed);
-    let ms = |t: SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
-    // The first run starts reading three hours back (range=PT3H); records end at end_time.
-    let from = ms(SystemTime::now()) - 3 * 3_600_000;
-    let to = sim.config().end_time.map_or(ms(SystemTime::now()), ms);
+    let mut times: Vec<i64> = sim.records().iter().filter_map(|r| parse_instant(&r["eventTime"])).collect();
+    times.sort_unstable();
     let (mut done, mut torn) = (0, 0);
     while done < kills || (torn == 0 && done < 2 * kills) {
         let mut child = engine_run(dir, sim.addr(), &[RUN, extra].concat())
@@ -121,15 +124,15 @@ fn kill_repeatedly(
         let deadline = if done % 6 == 0 {
             began + rng.between(Duration::ZERO, Duration::from_millis(400))
         } else {
-            let share = (to - from) as f64 * 0.9 / kills as f64;
-            let point = from + (share * (slot as f64 + rng.unit())) as i64;
+            let share = times.len() as f64 * 0.9 / kills as f64;
+            let point = (share * (slot as f64 + rng.unit())) as usize;
             loop {
                 if let Some(status) = child.try_wait().expect("try_wait") {
                     let stderr = stderr_of(child);
                     finished(status, &stderr);
                     panic!("the run finished after {done} kills, before reaching its kill point");
                 }
-                if watermark(dir).is_some_and(|w| w >= point) {
+                if delivered(dir, &times).is_some_and(|n| n >= point) {
                     break Instant::now() + rng.between(Duration::ZERO, Duration::from_millis(25));
                 }
                 assert!(began.elapsed() < Duration::from_secs(120), "no progress towards the kill point");
@@ -187,6 +190,37 @@ async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
     assert_exactly_once(&events, &dead, &truth);
     // The same split as the uninterrupted run.
     assert_eq!(dead.iter().collect::<BTreeSet<_>>(), ref_dead.iter().collect::<BTreeSet<_>>());
+    sim.shutdown().await;
+}
+
+/// The same under a hostile server: pages newest first, records outside the window asked for
+/// (real ones and one dated 9999), reused ids, rounded time filters and looping cursors, on top
+/// of errors and slow answers. Killed runs resume without losing or repeating a record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_a_hostile_server_neither_loses_nor_repeats_a_record() {
+    let faults = [
+        Fault::Slow,
+        Fault::InternalServerError,
+        Fault::NewestFirst,
+        Fault::OutOfWindow,
+        Fault::FarFuture,
+        Fault::ReusedIds,
+        Fault::CoarseTimeFilter,
+        Fault::CursorLoop,
+        Fault::EmptyPages,
+    ];
+    let sim = start(tenant(2_400, 63, &faults, 40)).await.expect("simulator");
+    let truth = truth(&sim);
+    let _turn = take_turn();
+    let dir = temp_dir("engine-crash", "hostile");
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], 10, 13);
+    eprintln!("{kills} kills under a hostile server, {torn} between a write and its commit");
+    run_to_end(&dir, &sim, &[], &[]);
+    let (events, dead) = (event_uids(&dir.join("out/events.ndjson")), dead_letter_ids(&dir.join("out/dead.ndjson")));
+    assert_exactly_once(&events, &dead, &truth);
+    for f in faults {
+        assert!(sim.fault_counts().get(&f).copied().unwrap_or(0) > 0, "{f} never injected");
+    }
     sim.shutdown().await;
 }
 

@@ -4,9 +4,10 @@
 
 mod common;
 
-use common::library::{Ready, StopAfter, quick_options, ready};
+use common::library::{Ready, StopAfter, once_each, quick_options, ready};
 use common::pipeline::{root, temp_dir};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
+use ocsf_engine::runner::clock::Clock;
 use ocsf_engine::runner::summary::Summary;
 use ocsf_engine::runner::{Outputs, ParamsRefresh, RunOptions, run_stream};
 use ocsf_engine::simulator::{
@@ -15,8 +16,9 @@ use ocsf_engine::simulator::{
 use ocsf_engine::sink::{Ack, Batch, BoxFuture, DeadLetterFile, Sink, SinkError};
 use ocsf_engine::source::SourceSpec;
 use ocsf_engine::source::stream::StreamSpec;
+use ocsf_engine::source::timefmt::parse_instant;
 use ocsf_engine::source::values::run_params;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -64,13 +66,22 @@ struct Ran {
     summary: Summary,
 }
 
-/// One `--once` run of the stream into memory, resuming from `state`.
+/// A clock a minute past the newest record of the tenant (and not before `after`): a run
+/// reads everything the tenant holds, however long the test took to get here.
+fn clock_after(sim: &SimHandle, after: i64) -> Clock {
+    let newest = sim.records().iter().filter_map(|r| parse_instant(&r["eventTime"])).max();
+    let tenant_now = sim.tenant_now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_millis() as i64;
+    Clock::fixed(newest.unwrap_or(0).max(tenant_now).max(after) + 60_000)
+}
+
+/// One `--once` run of the stream into memory, resuming from `state`, at the time `clock` shows.
 async fn run_once(
     sim: &SimHandle,
     spec: &SourceSpec,
     stream: &StreamSpec,
     state: &Path,
     stop_after_batches: Option<usize>,
+    clock: &Clock,
 ) -> Ran {
     let Ready { params, prepared, mappings } = ready(sim, spec, stream, "PT3H");
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -79,7 +90,8 @@ async fn run_once(
     let mut sink = StopAfter { inner: memory, n: stop_after_batches.unwrap_or(usize::MAX), sent: 0, stop: stop_tx };
     let mut dead = DeadLetterFile::new(&state.join("dead.ndjson"), false);
     let store = CheckpointStore::new(state, &spec.name, &stream.name);
-    let opts = quick_options(100, Duration::from_millis(50), Duration::from_secs(5));
+    let opts =
+        RunOptions { clock: clock.clone(), ..quick_options(100, Duration::from_millis(50), Duration::from_secs(5)) };
     let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
     let summary = run_stream(spec, stream, &params, &mappings, &prepared, outputs, &opts, stop_rx)
         .await
@@ -98,16 +110,6 @@ async fn run_once(
     Ran { ids, summary }
 }
 
-fn once_each(ids: &[String]) -> BTreeSet<String> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for id in ids {
-        *counts.entry(id).or_default() += 1;
-    }
-    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-    ids.iter().cloned().collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_enabled_every_record_exactly_once() {
     let mut cfg = sim_config(1500, 21, 2 * 3600);
@@ -122,7 +124,8 @@ async fn every_fault_enabled_every_record_exactly_once() {
     let sim = start(cfg).await.expect("simulator");
     let (spec, stream) = entrust(1800, 300, 50);
     let state = temp_dir("engine-run-test", "faults");
-    let run = run_once(&sim, &spec, &stream, &state, None).await;
+    let clock = clock_after(&sim, 0);
+    let run = run_once(&sim, &spec, &stream, &state, None, &clock).await;
     let got = once_each(&run.ids);
 
     let counts = sim.fault_counts();
@@ -143,12 +146,12 @@ async fn every_fault_enabled_every_record_exactly_once() {
     assert!(got.len() >= 1500, "{}", got.len());
 
     // A second run with the same state (faults still on) repeats nothing.
-    let again = run_once(&sim, &spec, &stream, &state, None).await;
+    let again = run_once(&sim, &spec, &stream, &state, None, &clock_after(&sim, clock.now_ms())).await;
     assert!(once_each(&again.ids).is_disjoint(&got), "a resumed run repeats nothing");
 
     // A fresh read of the same tenant with faults paused is exactly the tenant, each once.
     sim.set_faults_paused(true);
-    let fresh = run_once(&sim, &spec, &stream, &temp_dir("engine-run-test", "faults-fresh"), None).await;
+    let fresh = run_once(&sim, &spec, &stream, &temp_dir("engine-run-test", "faults-fresh"), None, &clock).await;
     assert_eq!(once_each(&fresh.ids), truth);
     assert_eq!(fresh.ids.len(), truth.len());
 
@@ -170,18 +173,21 @@ async fn a_second_run_fetches_only_new_and_late_records() {
     let sim = start(cfg).await.expect("simulator");
     let (spec, stream) = entrust(3600, 300, 100);
     let state = temp_dir("engine-run-test", "second");
-    let first = run_once(&sim, &spec, &stream, &state, None).await;
+    let clock = clock_after(&sim, 0);
+    let first = run_once(&sim, &spec, &stream, &state, None, &clock).await;
     let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
     assert_eq!(once_each(&first.ids), truth, "the first run reads the whole tenant");
 
     let new: BTreeSet<String> = sim.append_events(40).into_iter().collect();
     let late: BTreeSet<String> = sim.insert_late_records(5).into_iter().collect();
-    let second = run_once(&sim, &spec, &stream, &state, None).await;
+    // Later, by the run's clock: however soon after the first run this one starts.
+    let clock = clock_after(&sim, clock.now_ms());
+    let second = run_once(&sim, &spec, &stream, &state, None, &clock).await;
     let expected: BTreeSet<String> = new.union(&late).cloned().collect();
     assert_eq!(once_each(&second.ids), expected, "only what is new, late records included");
     assert!(second.summary.pages < first.summary.pages, "{} vs {}", second.summary.pages, first.summary.pages);
 
-    let third = run_once(&sim, &spec, &stream, &state, None).await;
+    let third = run_once(&sim, &spec, &stream, &state, None, &clock_after(&sim, clock.now_ms())).await;
     assert!(third.ids.is_empty(), "nothing new: {:?}", third.ids);
     sim.shutdown().await;
 }
@@ -198,13 +204,14 @@ async fn a_run_stopped_between_batches_resumes_without_loss_or_duplicates() {
     let sim = start(cfg).await.expect("simulator");
     let (spec, stream) = entrust(3600, 300, 100);
     let state = temp_dir("engine-run-test", "stopped");
-    let first = run_once(&sim, &spec, &stream, &state, Some(3)).await;
+    let clock = clock_after(&sim, 0);
+    let first = run_once(&sim, &spec, &stream, &state, Some(3), &clock).await;
     assert!(first.summary.interrupted, "{:?}", first.summary);
     let got1 = once_each(&first.ids);
     let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
     assert!(got1.len() >= 300 && got1.len() < truth.len(), "stopped part-way: {}", got1.len());
 
-    let second = run_once(&sim, &spec, &stream, &state, None).await;
+    let second = run_once(&sim, &spec, &stream, &state, None, &clock).await;
     let got2 = once_each(&second.ids);
     assert!(got1.is_disjoint(&got2), "nothing twice across the restart");
     let all: BTreeSet<String> = got1.union(&got2).cloned().collect();
@@ -318,8 +325,9 @@ async fn rotated_credentials_are_read_again_when_a_login_is_refused() {
             run_params(&spec, &sets, None).map_err(|d| format!("{d:?}"))
         }))
     };
+    let clock = clock_after(&sim, 0);
     let run = |refresh: Option<ParamsRefresh>, state: PathBuf| {
-        let (spec, stream, params, prepared, mappings) = (&spec, &stream, &params, &prepared, &mappings);
+        let (spec, stream, params, prepared, mappings, clock) = (&spec, &stream, &params, &prepared, &mappings, &clock);
         async move {
             let lines = Arc::new(Mutex::new(Vec::new()));
             let mut sink = MemorySink { lines: Arc::clone(&lines) };
@@ -330,6 +338,7 @@ async fn rotated_credentials_are_read_again_when_a_login_is_refused() {
                 progress_every: None,
                 plain_http_on_loopback: true,
                 refresh_params: refresh,
+                clock: clock.clone(),
                 ..RunOptions::default()
             };
             let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };

@@ -69,6 +69,24 @@ const DEFS: &[Def] = &[
         labels: &["stream"],
     },
     Def {
+        name: "records_out_of_window_total",
+        help: "Records the API returned outside the window asked for, dropped.",
+        kind: Kind::Counter,
+        labels: &["stream"],
+    },
+    Def {
+        name: "paging_stalls_total",
+        help: "Times paging a window made no progress (a repeated cursor, pages with nothing new).",
+        kind: Kind::Counter,
+        labels: &["stream"],
+    },
+    Def {
+        name: "reconciled_records_total",
+        help: "Records a reconciliation re-read found that had not been delivered.",
+        kind: Kind::Counter,
+        labels: &["stream"],
+    },
+    Def {
         name: "api_responses_total",
         help: "API responses by HTTP status (`error` when no response came).",
         kind: Kind::Counter,

@@ -28,7 +28,8 @@ pub struct Checkpoint {
     pub resume_from_ms: i64,
     /// For people reading the file.
     pub watermark: String,
-    /// Ids already delivered whose records are at or after `resume_from_ms`: `[id, time_ms]`.
+    /// Ids already delivered whose records (their latest sighting) are at or after
+    /// `resume_from_ms` minus the overlap: `[id, time_ms]`.
     pub seen: Vec<(String, i64)>,
     pub updated: String,
     /// The sink's committed state (see `Sink::committed`).
@@ -40,6 +41,17 @@ pub struct Checkpoint {
     /// The sink's write-ahead intent for a batch sent but not yet committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Value>,
+    /// With a reconciliation re-read: since when the digests of delivered ids are complete,
+    /// and when the last re-read ended (by the run's clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile: Option<ReconcileMark>,
+}
+
+/// Where a stream's reconciliation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileMark {
+    pub since_ms: i64,
+    pub done_at_ms: i64,
 }
 
 impl Checkpoint {
@@ -56,6 +68,7 @@ impl Checkpoint {
             sink: None,
             dead_letters: None,
             pending: None,
+            reconcile: None,
         }
     }
 
@@ -87,6 +100,13 @@ impl CheckpointStore {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file beside the checkpoint that holds digests of the ids delivered in a
+    /// reconciliation span: `<stream>.delivered.bin`.
+    pub fn digests_path(&self) -> PathBuf {
+        let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or("stream.checkpoint.json");
+        self.path.with_file_name(name.replace(".checkpoint.json", ".delivered.bin"))
     }
 
     /// The stored checkpoint; `Ok(None)` when there is none yet.

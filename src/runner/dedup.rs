@@ -1,5 +1,6 @@
-//! Dedup by record id across the overlap: the ids of records at or after the resume point,
-//! and nothing older, so the state stays as small as the overlap region.
+//! Dedup by record id across the overlap: the ids of records at or after the resume point
+//! minus one more overlap (by their latest sighting, so that an id reused later is still
+//! known), and nothing older, so the state stays about as small as the overlap region.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,18 @@ impl Dedup {
         self.seen.contains_key(id)
     }
 
+    /// Is `id` already delivered? A sighting at a later time (the same id again, perhaps with
+    /// other content) keeps it remembered for as long as a read can return that sighting.
+    pub fn sighted(&mut self, id: &str, time_ms: i64) -> bool {
+        match self.seen.get_mut(id) {
+            Some(t) => {
+                *t = (*t).max(time_ms);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Remembers `id`; false if it was already known.
     pub fn insert(&mut self, id: &str, time_ms: i64) -> bool {
         if self.seen.contains_key(id) {
@@ -30,6 +43,12 @@ impl Dedup {
     /// Forgets ids of records before `from_ms`: no query will return them again.
     pub fn prune(&mut self, from_ms: i64) {
         self.seen.retain(|_, t| *t >= from_ms);
+    }
+
+    /// Forgets ids of records before `from_ms` and returns them.
+    pub fn drain_before(&mut self, from_ms: i64) -> Vec<(String, i64)> {
+        let old: Vec<String> = self.seen.iter().filter(|(_, t)| **t < from_ms).map(|(k, _)| k.clone()).collect();
+        old.into_iter().filter_map(|k| self.seen.remove_entry(&k)).collect()
     }
 
     pub fn len(&self) -> usize {
@@ -63,8 +82,13 @@ mod tests {
         assert!(!d.contains("a") && d.contains("b"));
         assert_eq!(d.len(), 1);
         assert!(d.insert("a", 10), "an id older than the overlap is new again (it is never re-read)");
+        // The same id seen again later stays known as long as that later sighting can be read.
+        assert!(d.sighted("a", 30) && !d.sighted("c", 30));
+        d.prune(25);
+        assert!(d.contains("a"));
+        d.insert("a", 10);
         let restored = Dedup::from_entries(d.entries());
         assert_eq!(restored, d);
-        assert_eq!(d.entries(), vec![("a".to_string(), 10), ("b".to_string(), 20)]);
+        assert_eq!(d.entries(), vec![("a".to_string(), 30)]);
     }
 }

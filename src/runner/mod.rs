@@ -2,11 +2,14 @@
 //! every record, ships events to a sink in batches and commits a checkpoint after each
 //! acknowledged batch, so that a restart loses nothing and repeats nothing.
 //!
-//! Per record: skip it if its id was already delivered (overlap re-reads, repeated page
-//! edges), map it, then either batch the event or write a dead letter. Memory holds one page
-//! and one batch; the dedup state holds only the ids of the overlap region.
+//! Per record: drop it if its time is outside the window read (read_window.rs), skip it if
+//! its id was already delivered (overlap re-reads, repeated page edges), map it, then either
+//! batch the event or write a dead letter. The position passes a window only once it is wholly
+//! read. Memory holds one page and one batch; the dedup state holds the ids of the overlap
+//! region (and, with `reconcile`, 16-byte digests for its span: reconcile.rs).
 
 pub mod checkpoint;
+pub mod clock;
 pub mod dedup;
 pub mod http;
 pub mod mask;
@@ -14,6 +17,9 @@ pub mod origin;
 pub mod pager;
 mod poison;
 pub mod probe;
+pub mod progress_guard;
+mod read_window;
+pub mod reconcile;
 pub mod reload;
 pub mod retry;
 pub mod shutdown;
@@ -29,12 +35,13 @@ use crate::source::SourceSpec;
 use crate::source::auth::lookup;
 use crate::source::duration::{format_duration, parse_duration};
 use crate::source::stream::StreamSpec;
-use crate::source::timefmt::{iso_millis, now_ms, parse_instant};
+use crate::source::timefmt::{iso_millis, parse_instant};
 use crate::source::values::Params;
 use checkpoint::{Checkpoint, CheckpointStore};
 use dedup::Dedup;
-use http::{Api, CallError};
+use http::Api;
 use pager::{Pager, record_id};
+use read_window::{Purpose, Read};
 use retry::{Jitter, RetryPolicy};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -65,6 +72,8 @@ pub struct RunOptions {
     pub max_windows: Option<u64>,
     /// Load the mappings again between batches when their files change (`--watch`).
     pub watch: Option<(std::path::PathBuf, reload::Reload)>,
+    /// Where "now" comes from (the system clock; tests fix it).
+    pub clock: clock::Clock,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -91,6 +100,7 @@ impl Default for RunOptions {
             metrics: None,
             max_windows: None,
             watch: None,
+            clock: clock::Clock::system(),
         }
     }
 }
@@ -224,6 +234,12 @@ struct Run<'a> {
     /// Records read from the API, and windows read so far that held any.
     records_read: u64,
     filled_windows: u64,
+    /// When the last progress event was reported.
+    last_status: Instant,
+    /// With a reconciliation re-read: digests of ids delivered before the resume point, and
+    /// where the re-reads stand.
+    digests: Option<reconcile::Digests>,
+    reconcile_mark: Option<checkpoint::ReconcileMark>,
 }
 
 /// Runs one stream until caught up (`once`) or until `stop` turns true.
@@ -262,14 +278,25 @@ pub async fn run_stream<'a>(
     }
     let (pos, dedup) = match &loaded {
         Some(cp) => (cp.position(), cp.dedup()),
-        None => (planner.initial(now_ms(), prepared.lookback), Dedup::default()),
+        None => (planner.initial(opts.clock.now_ms(), prepared.lookback), Dedup::default()),
+    };
+    let reconcile_mark = stream.reconcile.map(|_| {
+        loaded
+            .as_ref()
+            .and_then(|cp| cp.reconcile)
+            .unwrap_or(checkpoint::ReconcileMark { since_ms: pos.resume_from_ms, done_at_ms: opts.clock.now_ms() })
+    });
+    let digests = match stream.reconcile {
+        Some(_) => Some(reconcile::Digests::load(out.store.digests_path(), pos.resume_from_ms).map_err(fail)?),
+        None => None,
     };
     let committed = match loaded {
         Some(cp) => cp,
         None => {
             // A first run records where its outputs start, so that a crash before its first
             // commit is undone too.
-            let mut cp = Checkpoint::new(&spec.name, &stream.name, pos, &dedup, now_ms());
+            let mut cp = Checkpoint::new(&spec.name, &stream.name, pos, &dedup, opts.clock.now_ms());
+            cp.reconcile = reconcile_mark;
             cp.sink = out.sink.committed();
             cp.dead_letters = Some(out.dead_letters.mark());
             out.store.save(&cp).map_err(fail)?;
@@ -297,8 +324,9 @@ pub async fn run_stream<'a>(
         refresh
     }));
     // Nothing due yet: talk to the API anyway, so that a wrong deployment fails now.
-    if planner.next(pos, planner.target(now_ms())).is_none() {
-        probe::probe(&mut api, stream, params_value(params), &planner, pos, now_ms()).await.map_err(|message| {
+    let now = opts.clock.now_ms();
+    if planner.next(pos, planner.target(now)).is_none() {
+        probe::probe(&mut api, stream, params_value(params), &planner, pos, now).await.map_err(|message| {
             RunFailure { message, summary: Summary { requests: stats.requests(), ..Summary::default() } }
         })?;
     }
@@ -324,6 +352,9 @@ pub async fn run_stream<'a>(
         retries_reported: 0,
         records_read: 0,
         filled_windows: 0,
+        last_status: Instant::now(),
+        digests,
+        reconcile_mark,
         watcher: opts.watch.as_ref().map(|(dir, reload)| reload::Watcher::new(dir, reload.clone())),
         reloaded: None,
     };
@@ -347,10 +378,8 @@ impl Run<'_> {
 
     async fn go(&mut self, mut api: Api, params: &Params, started: Instant) -> Result<(), String> {
         let pager = Pager::new(self.stream, params_value(params));
-        let method = reqwest::Method::from_bytes(self.stream.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-        let mut last_status = Instant::now();
         'poll: loop {
-            let target = self.planner.target(now_ms());
+            let target = self.planner.target(self.opts.clock.now_ms());
             self.target_ms = target;
             while let Some(w) = self.planner.next(self.pos, target) {
                 if self.opts.max_windows.is_some_and(|max| self.filled_windows >= max) {
@@ -358,88 +387,23 @@ impl Run<'_> {
                 }
                 let read_before = self.records_read;
                 self.summary.windows += 1;
-                let mut cursor: Option<String> = None;
-                let mut restarts = 0;
-                let mut progress_at_restart = usize::MAX;
-                loop {
-                    if self.stopped() {
-                        self.summary.interrupted = true;
-                        break 'poll;
-                    }
-                    let req = pager.request(w, cursor.as_deref())?;
-                    let page = match api
-                        .call(&method, &self.stream.path, &req.query, req.body.as_ref(), |v| pager.parse(v))
-                        .await
-                    {
-                        Ok(p) => p,
-                        Err(CallError::Stopped) => {
-                            self.summary.interrupted = true;
-                            break 'poll;
-                        }
-                        // A cursor the API no longer accepts (expired, forgotten): read the
-                        // window again from its start, after a backoff pause; records already
-                        // delivered are dropped by id. Only re-reads that brought nothing new
-                        // count against the retry bound.
-                        Err(CallError::RequestRefused(m)) if cursor.is_some() => {
-                            let progress = self.dedup.len();
-                            if progress != progress_at_restart {
-                                restarts = 0;
-                                progress_at_restart = progress;
-                            }
-                            restarts += 1;
-                            if restarts > self.opts.retry.max_retries {
-                                self.flush_and_commit().await?;
-                                return Err(format!(
-                                    "stream `{}`: the API refused the cursor {restarts} times in a row; last error: {m}",
-                                    self.stream.name
-                                ));
-                            }
-                            self.summary.cursor_restarts += 1;
-                            self.stats.add_retry();
-                            let pause = self.opts.retry.delay(restarts, None, &mut self.jitter);
-                            let mut stop = self.stop.clone();
-                            tokio::select! {
-                                _ = tokio::time::sleep(pause) => {}
-                                _ = stop.changed() => {}
-                            }
-                            cursor = None;
-                            continue;
-                        }
-                        Err(e) => {
-                            // Keep what was read: ship it and commit, then fail.
-                            self.flush_and_commit().await?;
-                            return Err(format!("stream `{}`: {e}", self.stream.name));
-                        }
-                    };
-                    self.summary.pages += 1;
-                    self.records_read += page.records.len() as u64;
-                    self.metric("records_fetched_total", page.records.len() as u64);
-                    for record in page.records {
-                        self.take(record, w).await?;
-                    }
-                    if let Some(every) = self.opts.progress_every
-                        && last_status.elapsed() >= every
-                    {
-                        last_status = Instant::now();
-                        self.progress(started);
-                    }
-                    match page.next {
-                        Some(c) => cursor = Some(c),
-                        None => break,
-                    }
+                if self.read_window(&mut api, &pager, w, Purpose::CatchUp, started).await? == Read::Stopped {
+                    self.summary.interrupted = true;
+                    break 'poll;
                 }
-                // The whole window is read.
+                // The whole window is read: only now may the position pass its records,
+                // whatever order they came in.
                 if self.records_read > read_before {
                     self.filled_windows += 1;
                 }
-                self.pos = self.planner.advance(self.pos, w.end_ms);
-                self.dedup.prune(self.pos.resume_from_ms);
-                if self.out.sink.due() {
-                    self.flush_and_commit().await?;
-                }
+                self.pass_window(w).await?;
             }
             if self.out.sink.due() {
                 self.flush_and_commit().await?;
+            }
+            if self.reconcile_if_due(&mut api, &pager, started).await? == Read::Stopped {
+                self.summary.interrupted = true;
+                break 'poll;
             }
             if self.opts.once {
                 break;
@@ -461,12 +425,12 @@ impl Run<'_> {
         let Some(id) = record_id(&record, &self.stream.record_id) else {
             return self.without_id(record, w);
         };
-        if self.dedup.contains(&id) {
+        let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
+        if self.dedup.sighted(&id, time.unwrap_or(w.end_ms)) || self.delivered_long_ago(&id) {
             self.summary.duplicates += 1;
             self.metric("duplicates_dropped_total", 1);
             return Ok(());
         }
-        let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
         let mappings = self.reloaded.as_deref().unwrap_or(self.mappings);
         match mappings.map_counted(record) {
             Ok((event, unknown)) => {
@@ -499,17 +463,11 @@ impl Run<'_> {
         }
     }
 
+    /// Remembers a delivered id. The position does not move: it passes a window's records
+    /// only once the whole window is read. Without a time, the id is kept as long as the
+    /// window's end can be read again.
     fn seen(&mut self, id: String, time: Option<i64>, w: Window) {
-        match time {
-            Some(t) => {
-                self.dedup.insert(&id, t);
-                self.pos = self.planner.advance(self.pos, t.min(w.end_ms));
-            }
-            // Without a time, keep the id until the window is done.
-            None => {
-                self.dedup.insert(&id, w.end_ms);
-            }
-        }
+        self.dedup.insert(&id, time.unwrap_or(w.end_ms));
     }
 
     fn dead_letter(&mut self, dl: &DeadLetter) -> Result<(), String> {
@@ -533,7 +491,7 @@ impl Run<'_> {
                 // Nothing of this batch is in the sink yet; what a resume learned is.
                 ahead.sink = self.out.sink.committed();
                 ahead.pending = Some(intent);
-                ahead.updated = iso_millis(now_ms());
+                ahead.updated = iso_millis(self.opts.clock.now_ms());
                 self.out.store.save(&ahead)?;
                 self.committed = ahead;
             }
@@ -572,9 +530,11 @@ impl Run<'_> {
             }
         }
         self.out.dead_letters.sync()?;
-        let mut cp = Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, &self.dedup, now_ms());
+        let mut cp =
+            Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, &self.dedup, self.opts.clock.now_ms());
         cp.sink = self.out.sink.committed();
         cp.dead_letters = Some(self.out.dead_letters.mark());
+        cp.reconcile = self.reconcile_mark;
         self.out.store.save(&cp)?;
         self.committed = cp;
         // Between batches: mapping files edited since are loaded again.
@@ -594,7 +554,11 @@ impl Run<'_> {
         if let Some(m) = &self.opts.metrics {
             let stream = self.stream.name.as_str();
             m.set("checkpoint_watermark_seconds", &[stream], self.pos.watermark_ms as f64 / 1000.0);
-            m.set("checkpoint_lag_seconds", &[stream], (now_ms() - self.pos.watermark_ms).max(0) as f64 / 1000.0);
+            m.set(
+                "checkpoint_lag_seconds",
+                &[stream],
+                (self.opts.clock.now_ms() - self.pos.watermark_ms).max(0) as f64 / 1000.0,
+            );
             let retries = self.stats.retries();
             m.add("api_retries_total", &[stream], retries.saturating_sub(self.retries_reported));
             self.retries_reported = retries;

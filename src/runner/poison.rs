@@ -43,6 +43,15 @@ fn kind(v: &Value) -> &'static str {
 }
 
 impl Run<'_> {
+    /// The time of one element of a page's record list, read from its raw bytes for a record
+    /// the parser refused.
+    pub(super) fn time_of(&self, item: &Parsed) -> Option<i64> {
+        match item {
+            Parsed::Record(record) => lookup(record, &self.stream.event_time).and_then(parse_instant),
+            Parsed::Poison(p) => member(&p.raw, &self.stream.event_time).as_ref().and_then(parse_instant),
+        }
+    }
+
     /// One element of a page's record list.
     pub(super) async fn take(&mut self, item: Parsed, w: Window) -> Result<(), String> {
         match item {
@@ -70,7 +79,7 @@ impl Run<'_> {
     }
 
     fn dead_letter_once(&mut self, key: String, time: Option<i64>, w: Window, dl: &DeadLetter) -> Result<(), String> {
-        if self.dedup.contains(&key) {
+        if self.dedup.contains(&key) || self.delivered_long_ago(&key) {
             self.summary.duplicates += 1;
             self.metric("duplicates_dropped_total", 1);
             return Ok(());

@@ -59,8 +59,18 @@ pub struct Summary {
     pub retries: u64,
     pub logins: u64,
     pub unauthorized: u64,
-    /// Windows read again from their start because the API refused a cursor.
+    /// Cursors the API refused (each read again from the last accepted cursor, the newest
+    /// delivered record or the window's start).
     pub cursor_restarts: u64,
+    /// Records the API returned outside the window asked for, dropped (another window holds
+    /// them).
+    pub out_of_window: u64,
+    /// Times paging a window made no progress (a cursor seen before, pages bringing nothing
+    /// new): queried again from the newest record delivered, or the window ended there.
+    pub paging_stalls: u64,
+    /// Reconciliation re-reads done, and the records they found that had not been delivered.
+    pub reconciliations: u64,
+    pub reconciled: u64,
     /// Events a sink refused.
     pub sink_rejected: u64,
     pub elapsed: Duration,
@@ -129,8 +139,26 @@ impl Summary {
         ));
         if self.cursor_restarts > 0 {
             out.push_str(&format!(
-                "cursors refused:    {} (the window was read again from its start)\n",
+                "cursors refused:    {} (read again from the last accepted cursor or record)\n",
                 self.cursor_restarts
+            ));
+        }
+        if self.out_of_window > 0 {
+            out.push_str(&format!(
+                "outside the window: {} (the API returned them for a window they are not in; dropped)\n",
+                self.out_of_window
+            ));
+        }
+        if self.paging_stalls > 0 {
+            out.push_str(&format!(
+                "paging stalls:      {} (a repeated cursor or pages with nothing new; see the warnings)\n",
+                self.paging_stalls
+            ));
+        }
+        if self.reconciliations > 0 {
+            out.push_str(&format!(
+                "reconciled:         {} records found late by {} re-reads\n",
+                self.reconciled, self.reconciliations
             ));
         }
         out.push_str(&format!("batches:            {}\n", self.batches));

@@ -70,6 +70,17 @@ pub enum Fault {
     RedirectLogin,
     /// An audit call is answered with such a redirect.
     RedirectAudit,
+    /// Faults of a server that misbehaves without failing a request (see `feed.rs`), not part
+    /// of `all`.
+    CursorLoop,
+    EmptyPages,
+    NewestFirst,
+    Unsorted,
+    OutOfWindow,
+    FarFuture,
+    ReusedIds,
+    IgnoreTimeFilter,
+    CoarseTimeFilter,
 }
 
 impl Fault {
@@ -99,7 +110,20 @@ impl Fault {
 
     /// Faults named on their own, not in `all`: records a client cannot deliver, pages
     /// outside the documented shape.
-    pub const HOSTILE: [Fault; 2] = [Fault::PoisonRecords, Fault::NoResultsKey];
+    pub const BAD_DATA: [Fault; 2] = [Fault::PoisonRecords, Fault::NoResultsKey];
+
+    /// Faults of a server that misbehaves without failing a request; `hostile` enables them.
+    pub const HOSTILE: [Fault; 9] = [
+        Fault::CursorLoop,
+        Fault::EmptyPages,
+        Fault::NewestFirst,
+        Fault::Unsorted,
+        Fault::OutOfWindow,
+        Fault::FarFuture,
+        Fault::ReusedIds,
+        Fault::IgnoreTimeFilter,
+        Fault::CoarseTimeFilter,
+    ];
 
     /// The name used in `--faults`.
     pub fn name(self) -> &'static str {
@@ -125,6 +149,15 @@ impl Fault {
             Fault::BadExpiry => "bad-expiry",
             Fault::RedirectLogin => "redirect-login",
             Fault::RedirectAudit => "redirect-audit",
+            Fault::CursorLoop => "cursor-loop",
+            Fault::EmptyPages => "empty-pages",
+            Fault::NewestFirst => "newest-first",
+            Fault::Unsorted => "unsorted",
+            Fault::OutOfWindow => "out-of-window",
+            Fault::FarFuture => "far-future",
+            Fault::ReusedIds => "reused-ids",
+            Fault::IgnoreTimeFilter => "ignore-time-filter",
+            Fault::CoarseTimeFilter => "coarse-time-filter",
         }
     }
 
@@ -166,6 +199,13 @@ impl Fault {
             Fault::ExpireToken | Fault::OkErrorInfo | Fault::RedirectAudit => request.endpoint != Endpoint::Login,
             Fault::LateRecords | Fault::EdgeDuplicates => request.endpoint == Endpoint::Siem && request.has_cursor,
             Fault::InvalidCursor => request.endpoint != Endpoint::Login && request.has_cursor,
+            Fault::CursorLoop | Fault::EmptyPages => request.endpoint == Endpoint::Siem && request.has_cursor,
+            Fault::IgnoreTimeFilter | Fault::CoarseTimeFilter => {
+                request.endpoint == Endpoint::Siem && !request.has_cursor
+            }
+            Fault::NewestFirst | Fault::Unsorted | Fault::OutOfWindow | Fault::FarFuture | Fault::ReusedIds => {
+                request.endpoint == Endpoint::Siem
+            }
             _ => true,
         }
     }
@@ -181,21 +221,23 @@ impl FromStr for Fault {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let known = || Fault::ALL.iter().chain(&Fault::HOSTILE).chain(&Fault::REFUSED).copied();
+        let known = || Fault::ALL.iter().chain(&Fault::BAD_DATA).chain(&Fault::REFUSED).chain(&Fault::HOSTILE).copied();
         known().find(|f| f.name().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
             let names: Vec<&str> = known().map(|f| f.name()).collect();
-            format!("unknown fault '{}'; known faults: {}, or all", s.trim(), names.join(", "))
+            format!("unknown fault '{}'; known faults: {}, all or hostile", s.trim(), names.join(", "))
         })
     }
 }
 
-/// Parses a comma-separated fault list such as `429,500,slow`; `all` enables every kind,
-/// `none` or an empty string none.
+/// Parses a comma-separated fault list such as `429,500,slow`; `all` enables every kind but
+/// the hostile ones, `hostile` those, `none` or an empty string none.
 pub fn parse_fault_list(list: &str) -> Result<BTreeSet<Fault>, String> {
     let mut set = BTreeSet::new();
     for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if item.eq_ignore_ascii_case("all") {
             set.extend(Fault::ALL);
+        } else if item.eq_ignore_ascii_case("hostile") {
+            set.extend(Fault::HOSTILE);
         } else if !item.eq_ignore_ascii_case("none") {
             set.insert(item.parse::<Fault>()?);
         }
@@ -373,12 +415,13 @@ mod tests {
         assert!(parse_fault_list("none").expect("ok").is_empty());
         let err = parse_fault_list("429,teapot").expect_err("unknown");
         assert!(err.contains("teapot") && err.contains("late-records"));
-        for f in Fault::ALL.into_iter().chain(Fault::HOSTILE).chain(Fault::REFUSED) {
+        for f in Fault::ALL.into_iter().chain(Fault::BAD_DATA).chain(Fault::REFUSED).chain(Fault::HOSTILE) {
             assert_eq!(f.name().parse::<Fault>(), Ok(f));
         }
         let all = parse_fault_list("all").expect("ok");
         assert!(!all.contains(&Fault::PoisonRecords));
         assert!(Fault::REFUSED.iter().all(|f| !all.contains(f)), "`all` is what a client rides out");
+        assert_eq!(parse_fault_list("hostile").expect("ok"), Fault::HOSTILE.into_iter().collect());
     }
 
     #[test]

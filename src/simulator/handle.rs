@@ -189,6 +189,12 @@ impl SimHandle {
         self.shared.tenant_mut().insert_late_records(n, max)
     }
 
+    /// Inserts one late record at each of `times_ms` (Unix ms), as if written long after its
+    /// time. Returns their ids.
+    pub fn insert_records_at(&self, times_ms: &[i64]) -> Vec<String> {
+        self.shared.tenant_mut().insert_late_at(times_ms)
+    }
+
     /// Appends `n` new events as fresh activity: dated after every existing record, within
     /// about a second of [`SimHandle::tenant_now`]. Returns their ids.
     pub fn append_events(&self, n: usize) -> Vec<String> {

@@ -60,8 +60,18 @@
 //! secret across its 200th character, an audit 401 quoting the `Authorization` header, an audit
 //! 500 quoting the token across its 200th character), `ok-error-info` (a 200 whose body is an
 //! `ErrorInfo`), `bad-expiry` (every login's `expirationTime` is not a date-time), or `all`.
-//! No fault of `all` loses a record: a client that retries, reads again from the start after a
-//! refused cursor and deduplicates by id reads exactly [`SimHandle::record_ids`].
+//! No fault of `all` removes a record from the tenant: a client that retries, reads again after
+//! a refused cursor and deduplicates by id reads [`SimHandle::record_ids`], except
+//! `late-records`: those are inserted up to `late_max_behind` behind a cursor position, so the
+//! cursor never returns them. A client catches one only by a later read of its time: an overlap
+//! re-read (when the record is at or after the next window's start, i.e. no more than the
+//! overlap behind the window's end) or a reconciliation re-read (when the record is within its
+//! span); a late record older than both is not caught ([`SimHandle::late_record_ids`] lists
+//! them all).
+//!
+//! Faults of a server that misbehaves without failing a request (`hostile`, not part of `all`;
+//! see `feed.rs`): `cursor-loop`, `empty-pages`, `newest-first`, `unsorted`, `out-of-window`,
+//! `far-future`, `reused-ids`, `ignore-time-filter`, `coarse-time-filter`.
 //!
 //! Named on their own, not in `all`: `poison-records` (some records served, every time, as
 //! bytes a strict parser refuses or without a usable id: [`SimHandle::poison_record_ids`]; a
@@ -83,6 +93,7 @@ mod cursor;
 mod elsewhere;
 mod errors;
 mod faults;
+mod feed;
 mod gate;
 mod generate;
 mod handle;
@@ -146,7 +157,9 @@ pub struct SimulateArgs {
     /// Faults to inject, comma-separated: 429, 429-no-retry-after, 500, 503, slow,
     /// expire-token, late-records, edge-duplicates, time-variant, time-no-zone, truncated,
     /// malformed, reset, invalid-cursor, echo-credentials, ok-error-info, bad-expiry, or all;
-    /// also poison-records, no-results-key, redirect-login and redirect-audit (not part of all).
+    /// hostile servers: cursor-loop, empty-pages, newest-first, unsorted, out-of-window,
+    /// far-future, reused-ids, ignore-time-filter, coarse-time-filter, or hostile; also
+    /// poison-records, no-results-key, redirect-login and redirect-audit (none part of all).
     #[arg(long, default_value = "", value_parser = fault_list)]
     pub faults: FaultList,
     /// Probability that an API request gets a fault (and share of records with a varied

@@ -21,6 +21,7 @@ use super::config::SimConfig;
 use super::cursor::Direction;
 use super::errors::{ApiError, codes};
 use super::faults::{Endpoint, Fault, FaultScheduler, RequestKind};
+use super::feed;
 use super::generate::Wanted;
 use super::query;
 use super::rng::mix64;
@@ -440,6 +441,8 @@ fn siem(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>)
         shared.tenant_mut().insert_behind((pos.time_ms, &pos.id), request.query.start_ms, max_behind, &wanted, n);
         shared.faults().record(Fault::LateRecords);
     }
+    let mut request = request;
+    let widened = request.start == Start::Fresh && feed::query(fault, &mut request.query);
     let tenant = shared.tenant();
     let page = audit::siem_page(&tenant, &request, fault == Some(Fault::EdgeDuplicates));
     let mut json = page.to_json(shared.cursor_key, tenant.poison());
@@ -450,12 +453,22 @@ fn siem(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>)
     }
     let repeated = page.repeated_edge;
     drop(page);
+    let cursor = feed::request_cursor(body);
+    let seq = shared.faults().counts().values().sum::<u64>();
+    let rewritten = feed::page(fault, &json, cursor.as_deref(), &tenant, seq, request.query.end());
     drop(tenant);
     if repeated {
         shared.faults().record(Fault::EdgeDuplicates);
     }
     if bare {
         shared.faults().record(Fault::NoResultsKey);
+    }
+    if widened {
+        shared.faults().record(fault.unwrap_or(Fault::IgnoreTimeFilter));
+    }
+    if let Some(j) = rewritten {
+        json = j;
+        shared.faults().record(fault.unwrap_or(Fault::CursorLoop));
     }
     Reply::json(StatusCode::OK, json)
 }

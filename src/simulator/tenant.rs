@@ -151,6 +151,18 @@ impl Tenant {
             .collect()
     }
 
+    /// Inserts a late record at each of `times_ms`. Returns their ids.
+    pub fn insert_late_at(&mut self, times_ms: &[i64]) -> Vec<String> {
+        times_ms
+            .iter()
+            .map(|t| {
+                let mut record = self.generator.event(*t, &Wanted::default());
+                record.late = true;
+                self.insert(record)
+            })
+            .collect()
+    }
+
     /// Inserts `n` late records strictly before the position `(time_ms, id)` but not before
     /// `floor_ms`, matching `wanted`, up to `max_behind_ms` behind. Returns their ids.
     pub fn insert_behind(

@@ -6,7 +6,7 @@
 use super::auth::{API_KEY_KEYS, HEADER_KEYS, LOGIN_KEYS, STRATEGIES as AUTH_STRATEGIES};
 use super::paging::{CURSOR_KEYS, STRATEGIES as PAGING_STRATEGIES};
 use super::spec::{PARAM_KEYS, ParamFormat, SPEC_KEYS};
-use super::stream::{LOOKBACK_KEYS, STREAM_KEYS};
+use super::stream::{LOOKBACK_KEYS, RECONCILE_KEYS, STREAM_KEYS};
 use super::timefmt::TimeFormat;
 use crate::yaml::schema::{doc, object, with_doc};
 use serde_json::{Value, json};
@@ -66,6 +66,18 @@ const DOCS: &[(&str, &str)] = &[
     ("stream.settle_delay", "Read up to now minus this (default PT1M)."),
     ("stream.poll_interval", "Without `--once`, look for new records this often (default PT1M)."),
     ("stream.lookback", "The parameter holding the first run's look-back, and its maximum."),
+    (
+        "stream.stall_pages",
+        "Pages in a row that bring no new record before paging a window counts as stalled: it is queried \
+         again from the newest record delivered, or ends with a warning (1–10000, default 10).",
+    ),
+    (
+        "stream.reconcile",
+        "A periodic re-read of the recent past, for records written later than `overlap` covers: \
+         every `every`, the last `span` is read again and what was not delivered yet is delivered.",
+    ),
+    ("reconcile.every", "How often, e.g. `PT1H` (at least PT1M)."),
+    ("reconcile.span", "How far back each re-read reaches, e.g. `P1D`; longer than `overlap`."),
     ("paging.cursor", "Cursor paging: the request field that carries the cursor ← the response path of the next one."),
     ("paging.offset", "Not supported yet."),
     ("paging.link_header", "Not supported yet."),
@@ -124,6 +136,8 @@ pub fn source_schema() -> Value {
             "max" => duration(),
             _ => string(),
         }),
+        "stall_pages" => json!({ "type": "integer", "minimum": 1, "maximum": 10_000 }),
+        "reconcile" => keyed("reconcile", RECONCILE_KEYS, |_| duration()),
         _ => string(),
     });
     let mut root = keyed("spec", SPEC_KEYS, |key| match key {
@@ -163,6 +177,7 @@ mod tests {
             ("paging", PAGING_STRATEGIES),
             ("cursor", CURSOR_KEYS),
             ("lookback", LOOKBACK_KEYS),
+            ("reconcile", RECONCILE_KEYS),
         ];
         for (context, keys) in lists {
             for key in *keys {

@@ -29,9 +29,12 @@ pub(crate) const STREAM_KEYS: &[&str] = &[
     "settle_delay",
     "poll_interval",
     "lookback",
+    "stall_pages",
+    "reconcile",
 ];
 
 pub(crate) const LOOKBACK_KEYS: &[&str] = &["param", "max"];
+pub(crate) const RECONCILE_KEYS: &[&str] = &["every", "span"];
 
 /// One stream of records.
 #[derive(Debug, Clone)]
@@ -56,7 +59,19 @@ pub struct StreamSpec {
     pub poll_interval: Duration,
     /// The parameter holding the first run's look-back (an ISO-8601 duration), and its maximum.
     pub lookback: Option<Lookback>,
+    /// Pages in a row that bring nothing new before paging a window counts as stalled.
+    pub stall_pages: u32,
+    /// A periodic re-read of the recent past for records written later than the overlap.
+    pub reconcile: Option<Reconcile>,
     pub span: Span,
+}
+
+/// A reconciliation re-read: every `every`, the last `span` before the overlap is read again;
+/// records not delivered yet are delivered, the others dropped by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reconcile {
+    pub every: Duration,
+    pub span: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -65,6 +80,9 @@ pub struct Lookback {
     pub max: Duration,
     pub span: Span,
 }
+
+/// Pages in a row without anything new before a window's paging counts as stalled.
+pub const DEFAULT_STALL_PAGES: u32 = 10;
 
 fn duration(r: &MapReader, key: &str, default: Duration, diags: &mut Diagnostics) -> Duration {
     match r.str(key, diags) {
@@ -191,6 +209,46 @@ pub fn decode(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) -> O
         }
         None => None,
     };
+    let stall_pages = match r.node("stall_pages") {
+        Some(n) => match &n.value {
+            NodeValue::Int(i) if (1..=10_000).contains(i) => *i as u32,
+            NodeValue::Int(_) => {
+                diags.push(
+                    Diagnostic::new(ErrorKind::InvalidValue {
+                        key: "stall_pages".into(),
+                        reason: "must be between 1 and 10000".into(),
+                    })
+                    .at(n.span.clone()),
+                );
+                DEFAULT_STALL_PAGES
+            }
+            _ => {
+                diags.push(wrong_type("stall_pages", "an integer", n));
+                DEFAULT_STALL_PAGES
+            }
+        },
+        None => DEFAULT_STALL_PAGES,
+    };
+    let reconcile = r.node("reconcile").and_then(|n| {
+        let rr = MapReader::new(n, format!("stream `{name}` reconcile"), RECONCILE_KEYS, diags)?;
+        for key in RECONCILE_KEYS {
+            if !rr.has(key) {
+                diags.push(rr.missing(key).help("for example `reconcile: { every: PT1H, span: P1D }`"));
+            }
+        }
+        let every = duration(&rr, "every", Duration::from_secs(3600), diags);
+        let span_ = duration(&rr, "span", Duration::from_secs(86_400), diags);
+        if span_ <= overlap || every < Duration::from_secs(60) {
+            diags.push(
+                Diagnostic::new(ErrorKind::InvalidValue {
+                    key: "reconcile".into(),
+                    reason: "`span` must be longer than `overlap`, and `every` at least PT1M".into(),
+                })
+                .at(n.span.clone()),
+            );
+        }
+        Some(Reconcile { every, span: span_ })
+    });
     Some(StreamSpec {
         name: name.to_string(),
         method,
@@ -209,6 +267,8 @@ pub fn decode(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) -> O
         settle_delay,
         poll_interval,
         lookback,
+        stall_pages,
+        reconcile,
         span,
     })
 }

@@ -1,0 +1,249 @@
+//! Reconciliation: every `reconcile.every`, the last `reconcile.span` before the overlap is
+//! read again, for records the API wrote later than the overlap covers (they are behind every
+//! cursor and every later window). What was delivered before is recognised by a 64-bit digest
+//! of its id, kept for the span in `<stream>.delivered.bin` beside the checkpoint (16 bytes a
+//! record); what was not is delivered and counted.
+//!
+//! Consistency with the checkpoint: digests are only of ids older than the checkpoint's resume
+//! point, written after the sink acknowledged them; ids from the resume point on live in the
+//! checkpoint's dedup set. A digests file written just before a crash may hold ids the
+//! checkpoint still has in its dedup set; on loading, digests at or after its resume point are
+//! dropped, so nothing the checkpoint has not committed is ever taken as delivered.
+
+use super::Run;
+use super::checkpoint::ReconcileMark;
+use super::http::Api;
+use super::pager::{Pager, record_id};
+use super::read_window::{Purpose, Read};
+use super::window::Window;
+use crate::source::stream::Reconcile;
+use crate::source::timefmt::iso_millis;
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// FNV-1a, 64 bits: stable across versions and platforms (the digests are stored).
+pub fn digest(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Digests of delivered ids older than the resume point, with their record times.
+#[derive(Debug, Default)]
+pub struct Digests {
+    path: PathBuf,
+    known: HashMap<u64, i64>,
+}
+
+impl Digests {
+    /// Reads the digests file (none yet: empty), keeping digests before `resume_from_ms`.
+    pub fn load(path: PathBuf, resume_from_ms: i64) -> Result<Self, String> {
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+        };
+        if bytes.len() % 16 != 0 {
+            return Err(format!(
+                "`{}` is damaged (its length is not a multiple of 16); it is left as it is. Move it away \
+                 to go on: the next reconciliation re-read then delivers again what it finds",
+                path.display()
+            ));
+        }
+        let mut known = HashMap::with_capacity(bytes.len() / 16);
+        for entry in bytes.chunks_exact(16) {
+            let h = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
+            let t = i64::from_le_bytes(entry[8..].try_into().unwrap_or_default());
+            if t < resume_from_ms {
+                known.insert(h, t);
+            }
+        }
+        Ok(Digests { path, known })
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.known.contains_key(&digest(id))
+    }
+
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+
+    /// Takes ids the dedup set no longer holds, forgets those before `horizon_ms`, and
+    /// replaces the file atomically.
+    pub fn store(&mut self, ids: Vec<(String, i64)>, horizon_ms: i64) -> Result<(), String> {
+        for (id, t) in ids {
+            let e = self.known.entry(digest(&id)).or_insert(t);
+            *e = (*e).max(t);
+        }
+        self.known.retain(|_, t| *t >= horizon_ms);
+        let mut body = Vec::with_capacity(self.known.len() * 16);
+        for (h, t) in &self.known {
+            body.extend_from_slice(&h.to_le_bytes());
+            body.extend_from_slice(&t.to_le_bytes());
+        }
+        write_atomically(&self.path, &body)
+    }
+}
+
+fn write_atomically(path: &Path, body: &[u8]) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot write `{}`: {e}", path.display());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = path.with_extension("bin.tmp");
+    {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut f = o.open(&tmp).map_err(err)?;
+        f.write_all(body).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+/// The span a re-read at `watermark_ms` covers: from the span's start (not before the
+/// digests are complete) to the resume point, where the overlap takes over.
+pub fn span(r: &Reconcile, mark: ReconcileMark, watermark_ms: i64, resume_from_ms: i64) -> Option<Window> {
+    let span_ms = i64::try_from(r.span.as_millis()).unwrap_or(i64::MAX / 4);
+    let start = watermark_ms.saturating_sub(span_ms).max(mark.since_ms);
+    (start < resume_from_ms).then_some(Window { start_ms: start, end_ms: resume_from_ms })
+}
+
+impl Run<'_> {
+    /// After a window is read and committed: the position passes it; ids it no longer needs
+    /// for the overlap become digests (with a reconciliation), then the checkpoint is saved.
+    pub(super) async fn pass_window(&mut self, w: Window) -> Result<(), String> {
+        // A sink that gathers events for longer than a window (Security Lake) is flushed when
+        // it is due; the position is committed with what it acknowledged then.
+        if self.out.sink.due() {
+            self.flush_and_commit().await?;
+        }
+        self.pos = self.planner.advance(self.pos, w.end_ms);
+        self.keep_digests()?;
+        if self.out.sink.due() {
+            self.flush_and_commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Ids are kept an overlap longer than the resume point needs: an id the API reuses for
+    /// another record up to an overlap later is still known.
+    fn keep_digests(&mut self) -> Result<(), String> {
+        let overlap = i64::try_from(self.stream.overlap.as_millis()).unwrap_or(0);
+        let old = self.dedup.drain_before(self.pos.resume_from_ms.saturating_sub(overlap));
+        if let (Some(r), Some(d)) = (self.stream.reconcile, self.digests.as_mut()) {
+            let span_ms = i64::try_from(r.span.as_millis()).unwrap_or(i64::MAX / 4);
+            d.store(old, self.pos.watermark_ms.saturating_sub(span_ms))?;
+        }
+        Ok(())
+    }
+
+    /// Was `id` delivered before the resume point, within the reconciliation span?
+    pub(super) fn delivered_long_ago(&self, id: &str) -> bool {
+        self.digests.as_ref().is_some_and(|d| d.contains(id))
+    }
+
+    /// Runs a reconciliation re-read when one is due (the run is caught up).
+    pub(super) async fn reconcile_if_due(
+        &mut self,
+        api: &mut Api,
+        pager: &Pager<'_>,
+        started: Instant,
+    ) -> Result<Read, String> {
+        let (Some(r), Some(mark)) = (self.stream.reconcile, self.reconcile_mark) else { return Ok(Read::Whole) };
+        let now = self.opts.clock.now_ms();
+        let every = i64::try_from(r.every.as_millis()).unwrap_or(i64::MAX / 4);
+        if now.saturating_sub(mark.done_at_ms) < every {
+            return Ok(Read::Whole);
+        }
+        if let Some(span) = span(&r, mark, self.pos.watermark_ms, self.pos.resume_from_ms) {
+            let found_before = self.summary.reconciled;
+            let window = i64::try_from(self.stream.window.as_millis()).unwrap_or(i64::MAX / 4).max(1);
+            let mut start = span.start_ms;
+            while start < span.end_ms {
+                let w = Window { start_ms: start, end_ms: start.saturating_add(window).min(span.end_ms) };
+                if self.read_window(api, pager, w, Purpose::Reconcile, started).await? == Read::Stopped {
+                    return Ok(Read::Stopped);
+                }
+                start = w.end_ms;
+            }
+            self.summary.reconciliations += 1;
+            let found = self.summary.reconciled - found_before;
+            let level_note = format!(
+                "reconciliation re-read {} – {}: {found} records found that had not been delivered",
+                iso_millis(span.start_ms),
+                iso_millis(span.end_ms)
+            );
+            if found > 0 {
+                tracing::warn!(stream = self.stream.name.as_str(), "{level_note} (written late by the API)");
+            } else {
+                tracing::info!(stream = self.stream.name.as_str(), "{level_note}");
+            }
+        }
+        self.flush_and_commit().await?;
+        self.keep_digests()?;
+        self.reconcile_mark = Some(ReconcileMark { done_at_ms: now, ..mark });
+        self.flush_and_commit().await?;
+        Ok(Read::Whole)
+    }
+
+    /// A record a reconciliation re-read returned: delivered if it had not been.
+    pub(super) async fn reconcile_record(&mut self, record: serde_json::Value, w: Window) -> Result<(), String> {
+        // Records without an id are dead-lettered once, recognised by their bytes.
+        let Some(id) = record_id(&record, &self.stream.record_id) else { return self.without_id(record, w) };
+        if self.dedup.contains(&id) || self.delivered_long_ago(&id) {
+            return Ok(());
+        }
+        self.summary.reconciled += 1;
+        self.metric("reconciled_records_total", 1);
+        self.record(record, w).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn digests_survive_a_restart_but_never_past_the_resume_point() {
+        let dir = std::env::temp_dir().join(format!("digests-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("audit.delivered.bin");
+        let mut d = Digests::load(path.clone(), 0).unwrap();
+        assert!(d.is_empty());
+        d.store(vec![("a".into(), 100), ("b".into(), 200), ("old".into(), 5)], 50).unwrap();
+        assert!(d.contains("a") && d.contains("b") && !d.contains("old"));
+        let again = Digests::load(path.clone(), 150).unwrap();
+        assert!(again.contains("a") && !again.contains("b"), "b is the checkpoint's to know");
+        std::fs::write(&path, [0u8; 17]).unwrap();
+        assert!(Digests::load(path, 0).unwrap_err().contains("damaged"));
+        assert_eq!(digest("a"), 0xaf63_dc4c_8601_ec8c, "FNV-1a, stable");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_span_ends_where_the_overlap_begins_and_starts_where_digests_do() {
+        let r = Reconcile { every: Duration::from_secs(3600), span: Duration::from_secs(86_400) };
+        let mark = ReconcileMark { since_ms: 10 * 3_600_000, done_at_ms: 0 };
+        let w = span(&r, mark, 48 * 3_600_000, 47 * 3_600_000).unwrap();
+        assert_eq!(w, Window { start_ms: 24 * 3_600_000, end_ms: 47 * 3_600_000 });
+        let young = span(&r, mark, 12 * 3_600_000, 11 * 3_600_000).unwrap();
+        assert_eq!(young.start_ms, 10 * 3_600_000, "not before the digests are complete");
+        assert_eq!(span(&r, mark, 10 * 3_600_000, 10 * 3_600_000), None);
+    }
+}
