@@ -105,6 +105,50 @@ async fn a_second_run_on_the_same_state_dir_or_output_stops_at_once_naming_the_l
     sim.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_reached_by_another_name_is_locked_all_the_same() {
+    let sim = start(tenant(300, 44, &[], 0.0)).await.unwrap();
+    let dir = temp_dir("engine-safety", "lock-names");
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    std::fs::write(dir.join("out/events.ndjson"), "").unwrap();
+    std::os::unix::fs::symlink("out/events.ndjson", dir.join("link.ndjson")).unwrap();
+    std::fs::hard_link(dir.join("out/events.ndjson"), dir.join("hard.ndjson")).unwrap();
+    // A link to a dead-letter file the first run has not created yet.
+    std::os::unix::fs::symlink("out/dead.ndjson", dir.join("dead-link.ndjson")).unwrap();
+    // One file named as both the output and the dead letters: refused before anything runs.
+    let same = engine_with(&dir, sim.addr(), "state0", "link.ndjson", "./out/events.ndjson").output().unwrap();
+    let (code, stderr) = outcome(&same);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("are one file") && stderr.contains("--dead-letter another file"), "{stderr}");
+    sim.hold_requests();
+    let first = engine_with(&dir, sim.addr(), "state", "out/events.ndjson", "out/dead.ndjson").spawn().unwrap();
+    sim.requests_held(1).await;
+    let absolute = dir.join("out/events.ndjson").display().to_string();
+    let cases = [
+        ("state2", "link.ndjson", "dead2.ndjson", "another --output"),
+        ("state3", "hard.ndjson", "dead3.ndjson", "another --output"),
+        ("state4", absolute.as_str(), "dead4.ndjson", "another --output"),
+        ("state5", "other.ndjson", "dead-link.ndjson", "another --dead-letter"),
+    ];
+    for (state, output, dead, hint) in cases {
+        let mut second = engine_with(&dir, sim.addr(), state, output, dead).spawn().unwrap();
+        let status = wait_at_most(&mut second, Duration::from_secs(20));
+        if status.is_none() {
+            let _ = second.kill();
+        }
+        let (_, stderr) = outcome(&second.wait_with_output().unwrap());
+        assert_eq!(status.and_then(|s| s.code()), Some(2), "{output}: the second run stops at once, exit 2:\n{stderr}");
+        assert!(stderr.contains("in use by another run") && stderr.contains(hint), "{output}: {stderr}");
+    }
+    sim.release_requests();
+    let (code, stderr) = outcome(&first.wait_with_output().unwrap());
+    assert_eq!(code, Some(0), "{stderr}");
+    let events = event_uids(&dir.join("out/events.ndjson"));
+    let unique: BTreeSet<&String> = events.iter().collect();
+    assert_eq!((unique.len(), events.len()), (sim.record_ids().len(), sim.record_ids().len()), "every record once");
+    sim.shutdown().await;
+}
+
 const TOKEN: &str = "tok-3f9a1c77e2b84d0c9e51a6b2";
 
 fn login_ok() -> Answer {
