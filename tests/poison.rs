@@ -9,7 +9,8 @@
 mod common;
 
 use common::library::{Ready, entrust, quick_options, ready};
-use common::pipeline::{engine_run, event_uids, json_lines, once_each, temp_dir};
+use common::pipeline::{engine_run, event_uids, json_lines, once_each, root, temp_dir};
+use common::scripted::{self, Answer};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
 use ocsf_engine::runner::summary::Summary;
 use ocsf_engine::runner::{Outputs, run_stream};
@@ -162,4 +163,27 @@ async fn an_empty_page_without_its_results_key_is_read_as_empty_with_a_warning()
     let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
     assert_eq!(once_each("events", &event_uids(&dir.join("out/events.ndjson"))), truth);
     sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_begins_with_a_byte_order_mark_is_read() {
+    let fixture = root().join("tests/fixtures/entrust/authentication/AuthenticationPasswordSuccessEvent/success.json");
+    let mut record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let at = ocsf_engine::source::timefmt::now_ms() - 10 * 60_000;
+    record["eventTime"] = ocsf_engine::source::timefmt::iso_millis(at).into();
+    record["id"] = "bom-1".into();
+    let page = format!("\u{feff}{{\"paging\":{{\"nextCursor\":null}},\"results\":[{record}]}}");
+    let server = scripted::serve(move |req| {
+        if req.path == ocsf_engine::simulator::LOGIN_PATH {
+            Answer::json(200, r#"{"authToken":"tok-bom-0123456789","expirationTime":"2099-01-01T00:00:00Z"}"#)
+        } else {
+            Answer::json(200, page.clone())
+        }
+    })
+    .await;
+    let dir = temp_dir("engine-poison", "bom");
+    let out = engine_run(&dir, server.addr, &["--once", "--set", "range=PT1H", "--max-retries", "1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(event_uids(&dir.join("out/events.ndjson")), ["bom-1"]);
 }
