@@ -200,6 +200,61 @@ async fn an_audit_401_quoting_the_authorization_header_is_masked() {
     assert!(server.requests().iter().any(|r| r.header("authorization") == Some(TOKEN)), "the token was used");
 }
 
+/// Base64 (standard alphabet, padded) of `bytes`.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { ABC[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// The ways an answer may write `secret` other than as is.
+fn encodings(secret: &str) -> Vec<String> {
+    let unicode: String = secret.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let (head, tail) = secret.split_at(secret.len() / 2);
+    let split = format!("{head}\\u{:04X}{}", tail.chars().next().unwrap() as u32, &tail[1..]);
+    let percent: String = secret.bytes().map(|b| format!("%{b:02x}")).collect();
+    let html: String = secret.chars().map(|c| if c == '-' { "&#45;".to_string() } else { c.to_string() }).collect();
+    let bearer = base64(format!("Bearer {secret}").as_bytes());
+    let basic = base64(format!("{}:{secret}", ocsf_engine::simulator::DEMO_APPLICATION_ID).as_bytes());
+    let url = base64(secret.as_bytes()).trim_end_matches('=').replace('+', "-").replace('/', "_");
+    vec![unicode, split, percent, html, bearer, basic, url]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_and_tokens_quoted_escaped_or_in_base64_are_masked() {
+    // Each 500 answer quotes the token or the shared secret once, in another encoding.
+    let forms: Vec<String> = encodings(TOKEN).into_iter().chain(encodings(DEMO_SHARED_SECRET)).collect();
+    let served = forms.clone();
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    let server = scripted::serve(move |req| {
+        if req.path == LOGIN_PATH {
+            return login_ok();
+        }
+        let i = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % served.len();
+        let headers = vec![("Content-Type".into(), "text/html".into()), ("Retry-After".into(), "0".into())];
+        Answer { status: 500, headers, body: format!("<p>{}</p>", served[i]) }
+    })
+    .await;
+    let dir = temp_dir("engine-safety", "encoded-echo");
+    let retries = (forms.len() - 1).to_string();
+    let out =
+        engine_run(&dir, server.addr, &["--once", "--set", "range=PT1H", "--max-retries", &retries]).output().unwrap();
+    let (code, stderr) = outcome(&out);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(stderr.matches("HTTP 500: <p>").count(), forms.len(), "every answer was quoted: {stderr}");
+    for form in &forms {
+        for piece in pieces(form, 12) {
+            assert!(!stderr.contains(&piece), "a piece ({piece}) of {form} in:\n{stderr}");
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echoed_credentials_and_tokens_are_masked_in_every_retry_warning() {
     let sim = start(tenant(400, 42, &[Fault::EchoCredentials], 0.5)).await.unwrap();
