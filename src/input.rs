@@ -48,6 +48,10 @@ impl<R: BufRead> Records<R> {
             Ok(0) => Ok(None),
             Ok(_) => {
                 self.line += 1;
+                if self.line == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
+                    // A byte order mark before the first record is not part of it.
+                    buf.drain(..3);
+                }
                 Ok(Some(buf))
             }
             Err(e) => Err(e),

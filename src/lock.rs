@@ -37,6 +37,9 @@ pub enum LockErrorKind {
          or give this one {instead}"
     )]
     Held { what: String, holder: String, path: String, instead: String },
+    /// Two of the files a run writes are one file (by name, link or path).
+    #[error("{first} and {second} are one file, `{path}`; give {instead}")]
+    SameFile { first: String, second: String, path: String, instead: String },
     /// The lock file cannot be created or locked.
     #[error("cannot lock {what} (lock file `{path}`): {source}; {advice}")]
     Io { what: String, path: String, source: std::io::Error, advice: String },
@@ -52,6 +55,55 @@ pub fn file_lock_path(file: &Path) -> PathBuf {
     let mut name = file.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".lock");
     file.with_file_name(name)
+}
+
+/// The locks of a file a run writes, whatever name it is reached by: `<file>.lock` beside the
+/// file the name resolves to (symbolic links followed, so `link.ndjson` and its target share
+/// one lock), and, when the file exists, a lock on the file itself, which every hard link to
+/// it shares.
+pub fn acquire_file(file: &Path, what: &str, instead: &str) -> Result<Vec<Lock>, LockError> {
+    let real = resolve(file);
+    let mut held = vec![acquire(&file_lock_path(&real), what, instead)?];
+    if let Ok(f) = File::open(&real) {
+        match f.try_lock() {
+            Ok(()) => held.push(Lock { _file: f, path: real }),
+            Err(TryLockError::WouldBlock) => {
+                return Err(LockError {
+                    path: real.clone(),
+                    kind: LockErrorKind::Held {
+                        what: what.into(),
+                        holder: "through another name, a hard link to it".into(),
+                        path: real.display().to_string(),
+                        instead: instead.into(),
+                    },
+                });
+            }
+            // A file system without locks: the lock file beside it is the lock.
+            Err(TryLockError::Error(_)) => {}
+        }
+    }
+    Ok(held)
+}
+
+/// `path` with its symbolic links followed (also one to a file not yet created) and made
+/// absolute, so that every name of one file gives one lock file.
+pub fn resolve(path: &Path) -> PathBuf {
+    let mut path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    for _ in 0..40 {
+        if let Ok(real) = path.canonicalize() {
+            return real;
+        }
+        match std::fs::read_link(&path) {
+            // A link to a file not yet created: follow it by hand.
+            Ok(target) => path = path.parent().unwrap_or(Path::new("/")).join(target),
+            Err(_) => break,
+        }
+    }
+    // Not there yet: the directory it will be created in, resolved, and its name.
+    match (path.parent().and_then(|d| d.canonicalize().ok()), path.file_name()) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => path,
+    }
 }
 
 /// Takes the lock at `path` without waiting. `what` names the locked thing in messages ("state
@@ -130,6 +182,28 @@ mod tests {
         drop(held);
         let again = acquire(&path, "state directory `x`", "another --state-dir").unwrap();
         assert_eq!(again.path(), path);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn every_name_of_a_file_gives_one_lock() {
+        let dir = std::env::temp_dir().join(format!("engine-lock-names-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("out")).unwrap();
+        let file = dir.join("out/events.ndjson");
+        std::os::unix::fs::symlink(&file, dir.join("link.ndjson")).unwrap();
+        // Before the file exists, a link to it and a roundabout path name its lock.
+        let first = acquire_file(&file, "the output file", "another --output").unwrap();
+        assert!(acquire_file(&dir.join("link.ndjson"), "the output file", "another --output").is_err());
+        assert!(acquire_file(&dir.join("out/../out/./events.ndjson"), "the output file", "x").is_err());
+        drop(first);
+        std::fs::write(&file, "{}\n").unwrap();
+        std::fs::hard_link(&file, dir.join("hard.ndjson")).unwrap();
+        let first = acquire_file(&file, "the output file", "another --output").unwrap();
+        let err = acquire_file(&dir.join("hard.ndjson"), "the output file", "another --output").unwrap_err();
+        assert!(err.to_string().contains("hard link"), "{err}");
+        drop(first);
+        assert_eq!(acquire_file(&dir.join("hard.ndjson"), "the output file", "x").unwrap().len(), 2);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -249,3 +249,17 @@ fn an_input_that_cannot_be_read_is_exit_2_naming_it() {
         assert!(out.stdout.is_empty(), "nothing mapped before the error");
     }
 }
+
+#[test]
+fn a_byte_order_mark_crlf_line_ends_and_a_last_line_without_newline_are_read() {
+    let a = record("tests/fixtures/entrust/authentication/AuthenticationPasswordSuccessEvent/success.json");
+    let b = record("tests/fixtures/entrust/entity_management/users/USERS_edit.json");
+    let out = map(&["sources/entrust.yaml"], Some(&format!("\u{feff}{a}\r\n\r\n{b}")));
+    assert_eq!((out.code, out.events.len(), out.dead.len()), (0, 2, 0), "{:?}", out.dead);
+    let dir = tempdir();
+    let page = dir.join("page.json");
+    let pretty = serde_json::to_string_pretty(&serde_json::json!({"paging": {"nextCursor": null}, "results": [a, b]}));
+    std::fs::write(&page, format!("\u{feff}{}\r\n", pretty.unwrap().replace('\n', "\r\n"))).unwrap();
+    let out = map(&["sources/entrust.yaml", page.to_str().unwrap()], None);
+    assert_eq!((out.code, out.events.len(), out.dead.len()), (0, 2, 0), "{:?}", out.dead);
+}

@@ -105,6 +105,50 @@ async fn a_second_run_on_the_same_state_dir_or_output_stops_at_once_naming_the_l
     sim.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_output_reached_by_another_name_is_locked_all_the_same() {
+    let sim = start(tenant(300, 44, &[], 0.0)).await.unwrap();
+    let dir = temp_dir("engine-safety", "lock-names");
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    std::fs::write(dir.join("out/events.ndjson"), "").unwrap();
+    std::os::unix::fs::symlink("out/events.ndjson", dir.join("link.ndjson")).unwrap();
+    std::fs::hard_link(dir.join("out/events.ndjson"), dir.join("hard.ndjson")).unwrap();
+    // A link to a dead-letter file the first run has not created yet.
+    std::os::unix::fs::symlink("out/dead.ndjson", dir.join("dead-link.ndjson")).unwrap();
+    // One file named as both the output and the dead letters: refused before anything runs.
+    let same = engine_with(&dir, sim.addr(), "state0", "link.ndjson", "./out/events.ndjson").output().unwrap();
+    let (code, stderr) = outcome(&same);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("are one file") && stderr.contains("--dead-letter another file"), "{stderr}");
+    sim.hold_requests();
+    let first = engine_with(&dir, sim.addr(), "state", "out/events.ndjson", "out/dead.ndjson").spawn().unwrap();
+    sim.requests_held(1).await;
+    let absolute = dir.join("out/events.ndjson").display().to_string();
+    let cases = [
+        ("state2", "link.ndjson", "dead2.ndjson", "another --output"),
+        ("state3", "hard.ndjson", "dead3.ndjson", "another --output"),
+        ("state4", absolute.as_str(), "dead4.ndjson", "another --output"),
+        ("state5", "other.ndjson", "dead-link.ndjson", "another --dead-letter"),
+    ];
+    for (state, output, dead, hint) in cases {
+        let mut second = engine_with(&dir, sim.addr(), state, output, dead).spawn().unwrap();
+        let status = wait_at_most(&mut second, Duration::from_secs(20));
+        if status.is_none() {
+            let _ = second.kill();
+        }
+        let (_, stderr) = outcome(&second.wait_with_output().unwrap());
+        assert_eq!(status.and_then(|s| s.code()), Some(2), "{output}: the second run stops at once, exit 2:\n{stderr}");
+        assert!(stderr.contains("in use by another run") && stderr.contains(hint), "{output}: {stderr}");
+    }
+    sim.release_requests();
+    let (code, stderr) = outcome(&first.wait_with_output().unwrap());
+    assert_eq!(code, Some(0), "{stderr}");
+    let events = event_uids(&dir.join("out/events.ndjson"));
+    let unique: BTreeSet<&String> = events.iter().collect();
+    assert_eq!((unique.len(), events.len()), (sim.record_ids().len(), sim.record_ids().len()), "every record once");
+    sim.shutdown().await;
+}
+
 const TOKEN: &str = "tok-3f9a1c77e2b84d0c9e51a6b2";
 
 fn login_ok() -> Answer {
@@ -154,6 +198,61 @@ async fn an_audit_401_quoting_the_authorization_header_is_masked() {
     assert!(stderr.contains("invalid_session_token"), "{stderr}");
     assert_no_piece(&stderr, TOKEN);
     assert!(server.requests().iter().any(|r| r.header("authorization") == Some(TOKEN)), "the token was used");
+}
+
+/// Base64 (standard alphabet, padded) of `bytes`.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() { ABC[(n >> (18 - 6 * i) & 63) as usize] as char } else { '=' });
+        }
+    }
+    out
+}
+
+/// The ways an answer may write `secret` other than as is.
+fn encodings(secret: &str) -> Vec<String> {
+    let unicode: String = secret.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+    let (head, tail) = secret.split_at(secret.len() / 2);
+    let split = format!("{head}\\u{:04X}{}", tail.chars().next().unwrap() as u32, &tail[1..]);
+    let percent: String = secret.bytes().map(|b| format!("%{b:02x}")).collect();
+    let html: String = secret.chars().map(|c| if c == '-' { "&#45;".to_string() } else { c.to_string() }).collect();
+    let bearer = base64(format!("Bearer {secret}").as_bytes());
+    let basic = base64(format!("{}:{secret}", ocsf_engine::simulator::DEMO_APPLICATION_ID).as_bytes());
+    let url = base64(secret.as_bytes()).trim_end_matches('=').replace('+', "-").replace('/', "_");
+    vec![unicode, split, percent, html, bearer, basic, url]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_and_tokens_quoted_escaped_or_in_base64_are_masked() {
+    // Each 500 answer quotes the token or the shared secret once, in another encoding.
+    let forms: Vec<String> = encodings(TOKEN).into_iter().chain(encodings(DEMO_SHARED_SECRET)).collect();
+    let served = forms.clone();
+    let count = std::sync::atomic::AtomicUsize::new(0);
+    let server = scripted::serve(move |req| {
+        if req.path == LOGIN_PATH {
+            return login_ok();
+        }
+        let i = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % served.len();
+        let headers = vec![("Content-Type".into(), "text/html".into()), ("Retry-After".into(), "0".into())];
+        Answer { status: 500, headers, body: format!("<p>{}</p>", served[i]) }
+    })
+    .await;
+    let dir = temp_dir("engine-safety", "encoded-echo");
+    let retries = (forms.len() - 1).to_string();
+    let out =
+        engine_run(&dir, server.addr, &["--once", "--set", "range=PT1H", "--max-retries", &retries]).output().unwrap();
+    let (code, stderr) = outcome(&out);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert_eq!(stderr.matches("HTTP 500: <p>").count(), forms.len(), "every answer was quoted: {stderr}");
+    for form in &forms {
+        for piece in pieces(form, 12) {
+            assert!(!stderr.contains(&piece), "a piece ({piece}) of {form} in:\n{stderr}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

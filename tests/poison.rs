@@ -9,7 +9,8 @@
 mod common;
 
 use common::library::{Ready, entrust, quick_options, ready};
-use common::pipeline::{engine_run, event_uids, json_lines, once_each, temp_dir};
+use common::pipeline::{engine_run, event_uids, json_lines, once_each, root, temp_dir};
+use common::scripted::{self, Answer};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
 use ocsf_engine::runner::summary::Summary;
 use ocsf_engine::runner::{Outputs, run_stream};
@@ -162,4 +163,51 @@ async fn an_empty_page_without_its_results_key_is_read_as_empty_with_a_warning()
     let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
     assert_eq!(once_each("events", &event_uids(&dir.join("out/events.ndjson"))), truth);
     sim.shutdown().await;
+}
+
+/// A record of the bundled fixtures with `id`, dated ten minutes ago.
+fn recent_record(id: &str) -> serde_json::Value {
+    let fixture = root().join("tests/fixtures/entrust/authentication/AuthenticationPasswordSuccessEvent/success.json");
+    let mut record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let at = ocsf_engine::source::timefmt::now_ms() - 10 * 60_000;
+    record["eventTime"] = ocsf_engine::source::timefmt::iso_millis(at).into();
+    record["id"] = id.into();
+    record
+}
+
+/// A scripted tenant that answers its login and then `page` to every audit request.
+async fn serving(page: String) -> scripted::Scripted {
+    scripted::serve(move |req| {
+        if req.path == ocsf_engine::simulator::LOGIN_PATH {
+            Answer::json(200, r#"{"authToken":"tok-page-0123456789","expirationTime":"2099-01-01T00:00:00Z"}"#)
+        } else {
+            Answer::json(200, page.clone())
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_next_cursor_that_is_not_a_string_or_a_number_is_not_taken_for_the_last_page() {
+    for (cursor, kind) in [(r#"{"after":"c2"}"#, "an object"), ("true", "a boolean"), (r#"["c2"]"#, "a list")] {
+        let record = recent_record("cursor-1");
+        let server = serving(format!(r#"{{"paging":{{"nextCursor":{cursor}}},"results":[{record}]}}"#)).await;
+        let dir = temp_dir("engine-poison", "odd-cursor");
+        let out =
+            engine_run(&dir, server.addr, &["--once", "--set", "range=PT1H", "--max-retries", "1"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{cursor}: the records behind it are not given up quietly:\n{stderr}");
+        assert!(stderr.contains(&format!("the next cursor is {kind}, not a string or a number")), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_begins_with_a_byte_order_mark_is_read() {
+    let record = recent_record("bom-1");
+    let server = serving(format!("\u{feff}{{\"paging\":{{\"nextCursor\":null}},\"results\":[{record}]}}")).await;
+    let dir = temp_dir("engine-poison", "bom");
+    let out = engine_run(&dir, server.addr, &["--once", "--set", "range=PT1H", "--max-retries", "1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(event_uids(&dir.join("out/events.ndjson")), ["bom-1"]);
 }

@@ -357,8 +357,12 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             Ok(locks) => locks,
             Err(e) => {
                 eprintln!("engine run: error: {e}");
-                // Another run holds it: a usage error; a lock that cannot be made: the state.
-                let held = matches!(e.kind, crate::lock::LockErrorKind::Held { .. });
+                // Another run holds it, or one file named twice: a usage error; a lock that
+                // cannot be made: the state.
+                let held = matches!(
+                    e.kind,
+                    crate::lock::LockErrorKind::Held { .. } | crate::lock::LockErrorKind::SameFile { .. }
+                );
                 return ExitCode::from(if held { EXIT_CONFIG } else { EXIT_RUNTIME });
             }
         };

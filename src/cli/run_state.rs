@@ -4,7 +4,7 @@
 //! temporary one, a checkpoint that could not be written).
 
 use super::run::SinkKind;
-use crate::lock::{Lock, LockError, acquire, file_lock_path, state_dir_lock_path};
+use crate::lock::{Lock, LockError, LockErrorKind, acquire, acquire_file, state_dir_lock_path};
 use crate::runner::checkpoint::CheckpointStore;
 use std::path::Path;
 
@@ -23,14 +23,22 @@ pub fn take(state_dir: &Path, sink: SinkKind, output: &Path, dead_letter: &Path)
         "another --state-dir",
     )?];
     if sink == SinkKind::File {
-        held.push(acquire(
-            &file_lock_path(output),
-            &format!("the output file `{}`", output.display()),
-            "another --output",
-        )?);
+        held.extend(acquire_file(output, &format!("the output file `{}`", output.display()), "another --output")?);
     }
-    held.push(acquire(
-        &file_lock_path(dead_letter),
+    let real = crate::lock::resolve(dead_letter);
+    if sink == SinkKind::File && real == crate::lock::resolve(output) {
+        return Err(LockError {
+            path: real.clone(),
+            kind: LockErrorKind::SameFile {
+                first: format!("the output file `{}`", output.display()),
+                second: format!("the dead-letter file `{}`", dead_letter.display()),
+                path: real.display().to_string(),
+                instead: "--dead-letter another file".into(),
+            },
+        });
+    }
+    held.extend(acquire_file(
+        dead_letter,
         &format!("the dead-letter file `{}`", dead_letter.display()),
         "another --dead-letter",
     )?);

@@ -31,6 +31,7 @@ pub struct Envelope {
 
 /// Walks `body`, a JSON object, for the member at `records` (a list) and at `cursor`.
 pub fn parse(body: &[u8], records: &[String], cursor: Option<&[String]>) -> Result<Envelope, SyntaxError> {
+    let body = scan::strip_bom(body);
     let start = scan::ws(body, 0);
     if body.get(start) != Some(&b'{') {
         // Not an object: checked as JSON all the same, to tell "not JSON" from "no list".

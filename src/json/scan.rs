@@ -175,6 +175,12 @@ pub fn whole(b: &[u8]) -> Result<Shape, SyntaxError> {
     Ok(shape)
 }
 
+/// `body` without a UTF-8 byte order mark at its start, which JSON parsers may ignore
+/// (RFC 8259, 8.1) and some servers and editors write.
+pub fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

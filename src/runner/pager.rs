@@ -76,7 +76,23 @@ impl<'a> Pager<'a> {
         let env = envelope::parse(body, path, self.stream.paging.response_path())
             .map_err(|e| format!("the body is not JSON ({e})"))?;
         let next = match &env.cursor {
-            Some(Ok(v)) => cursor_of(v),
+            Some(Ok(v)) => match v {
+                // No next page: a cursor that is null or empty.
+                Value::Null => None,
+                Value::String(s) if s.is_empty() => None,
+                Value::String(_) | Value::Number(_) => cursor_of(v),
+                // Records may follow that no request could ask for: not an end of paging.
+                other => {
+                    let kind = match other {
+                        Value::Bool(_) => "a boolean",
+                        Value::Array(_) => "a list",
+                        _ => "an object",
+                    };
+                    return Err(format!(
+                        "the next cursor is {kind}, not a string or a number: further pages cannot be asked for"
+                    ));
+                }
+            },
             Some(Err(problem)) => return Err(format!("the next cursor cannot be read: {problem}")),
             None => None,
         };
