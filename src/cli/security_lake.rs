@@ -61,16 +61,7 @@ impl LakeArgs {
             return Err(problems);
         }
         let mut opts = SecurityLakeOptions::new(&bucket, &region, &account, spec_name, stream);
-        for given in &self.source_names {
-            let dict = crate::ocsf::dictionary::Dictionary::of("1.3.0").expect("bundled");
-            match given.split_once('=').map(|(c, n)| (dict.class_named(c.trim()), n.trim())) {
-                Some((Some((_, class)), name)) if event_class(class.uid).is_some() => {
-                    opts.sources.insert(class.uid, name.to_string());
-                }
-                _ => problems
-                    .push(format!("--source-name `{given}`: expected authentication=NAME or entity_management=NAME")),
-            }
-        }
+        opts.sources.extend(source_names(&self.source_names, &mut problems));
         match parse_duration(&self.flush_interval) {
             Some(d) => opts.flush_interval = d,
             None => problems
@@ -86,6 +77,21 @@ impl LakeArgs {
         problems.extend(opts.problems());
         if problems.is_empty() { Ok(opts) } else { Err(problems) }
     }
+}
+
+/// The `--source-name CLASS=NAME` flags by class uid; what is wrong with them goes to `problems`.
+pub fn source_names(given: &[String], problems: &mut Vec<String>) -> Vec<(i64, String)> {
+    let dict = crate::ocsf::dictionary::Dictionary::of("1.3.0").expect("bundled");
+    let mut out = Vec::new();
+    for g in given {
+        match g.split_once('=').map(|(c, n)| (dict.class_named(c.trim()), n.trim())) {
+            Some((Some((_, class)), name)) if event_class(class.uid).is_some() => {
+                out.push((class.uid, name.to_string()))
+            }
+            _ => problems.push(format!("--source-name `{g}`: expected authentication=NAME or entity_management=NAME")),
+        }
+    }
+    out
 }
 
 /// `engine schema parquet <class>`: the fixed Arrow schema and the Glue column list.
