@@ -3,7 +3,8 @@
 //! several days with a batch crossing midnight), one class per source, zstd, row-group sizes,
 //! LIST annotations on every repeated field, identical schemas across objects, rows sorted by
 //! `time` and equal to their JSON events, a retried write recognised by its 412, a killed run's
-//! objects not written twice, `engine run --sink security_lake` end to end; and the OCSF 1.3.0
+//! objects not written twice, `engine run --sink security_lake` end to end (flags, and a
+//! pipeline file's `security_lake:` sink); and the OCSF 1.3.0
 //! profile of every reviewed snapshot event.
 
 mod common;
@@ -427,4 +428,44 @@ fn bad_security_lake_flags_are_configuration_errors() {
     let (code, stderr) = engine(&dir, &[], &["run", spec, "--simulate", "--once", "--bucket", BUCKET]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("need --sink security_lake"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_file_with_a_security_lake_sink_runs_like_the_flags() {
+    let moto = Moto::start();
+    let (_, client) = s3(&moto).await;
+    let dir = temp_dir("pipeline");
+    let pipeline = dir.join("pipeline.yaml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "source:\n  entrust_idaas:\n    hostname: acme.us.trustedauth.com\nsink:\n  - security_lake:\n      bucket: {BUCKET}\n      region: us-east-1\n      account_id: \"{ACCOUNT}\"\n      source_names:\n        authentication: logins-auth\n"
+        ),
+    )
+    .unwrap();
+    // The spec is found by its name in sources/ beside the pipeline file.
+    for d in ["sources", "mappings"] {
+        std::os::unix::fs::symlink(root().join(d), dir.join(d)).unwrap();
+    }
+    let args = ["run", "pipeline.yaml", "--simulate", "--once", "--simulate-events", "200"];
+    let (code, stderr) = engine(&dir, &moto.env(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let objects = download(&client, BUCKET, &dir).await;
+    let rows = check_objects(&objects);
+    assert!(rows.len() >= 200, "{} rows\n{stderr}", rows.len());
+    let sources: BTreeSet<&str> = objects.keys().map(|k| k.split('/').nth(1).unwrap()).collect();
+    assert_eq!(sources, BTreeSet::from(["entrust-idaas-entity", "logins-auth"]));
+
+    // A key the sink does not take: exit 2, at its line and column, with a hint.
+    std::fs::write(
+        &pipeline,
+        "source:\n  entrust_idaas: {}\nsink:\n  - security_lake:\n      bucket: b\n      acount_id: \"123456789012\"\n",
+    )
+    .unwrap();
+    let (code, stderr) = engine(&dir, &moto.env(), &args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("pipeline.yaml:6:7: unknown key `security_lake.acount_id` (did you mean `account_id`?)"),
+        "{stderr}"
+    );
 }

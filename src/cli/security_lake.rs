@@ -79,6 +79,21 @@ impl LakeArgs {
     }
 }
 
+/// A pipeline's `security_lake` sink under the flags: a flag given wins over the file's value.
+pub fn apply_pipeline_lake(args: &mut LakeArgs, lake: crate::source::pipeline_lake::LakeSink) {
+    args.bucket = args.bucket.take().or(lake.bucket);
+    args.region = args.region.take().or(lake.region);
+    args.account_id = args.account_id.take().or(lake.account_id);
+    args.max_object_size = args.max_object_size.take().or(lake.max_object_size);
+    if args.flush_interval == "PT5M"
+        && let Some(f) = lake.flush_interval
+    {
+        args.flush_interval = f;
+    }
+    // Later --source-name flags replace the file's names of the same class.
+    args.source_names = [lake.source_names, std::mem::take(&mut args.source_names)].concat();
+}
+
 /// The `--source-name CLASS=NAME` flags by class uid; what is wrong with them goes to `problems`.
 pub fn source_names(given: &[String], problems: &mut Vec<String>) -> Vec<(i64, String)> {
     let dict = crate::ocsf::dictionary::Dictionary::of("1.3.0").expect("bundled");
