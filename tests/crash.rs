@@ -1,6 +1,7 @@
 //! Exactly-once output across crashes and stops, with the real `engine` binary: runs killed
 //! with SIGKILL at seeded random moments (mid-page, mid-batch, mid-checkpoint) and restarted
-//! with the same state, into a file and into CloudWatch Logs (moto); runs stopped with SIGTERM
+//! with the same state, into a file, into CloudWatch Logs and into Security Lake objects on S3
+//! (moto, the objects read back with pyarrow); runs stopped with SIGTERM
 //! and SIGINT; and damaged state or output refused rather than reset.
 //!
 //! The simulator lives in the test process, so it outlives every killed engine and holds the
@@ -8,11 +9,12 @@
 
 mod common;
 
-use common::moto::Moto;
+use common::moto::{Moto, download};
 use common::pipeline::{
     Moments, assert_exactly_once, dead_letter_ids, engine_run, event_uids, json_lines, signal, stderr_of, temp_dir,
     wait_at_most,
 };
+use common::pyarrow;
 use ocsf_engine::simulator::{Fault, FaultConfig, SimConfig, SimHandle, start};
 use ocsf_engine::source::timefmt::parse_instant;
 use std::collections::BTreeSet;
@@ -99,9 +101,11 @@ fn delivered(dir: &Path, times: &[i64]) -> Option<usize> {
 /// The moments are seeded and tied to progress rather than to the clock, so that they spread
 /// over the work whatever the machine's pace: every sixth run is killed during its start-up
 /// (0 to 400 ms after it began); the others once the checkpoint counts a number of records
-/// delivered drawn in their share of the tenant, plus 0 to 25 ms (the batch after a commit:
-/// mid-page, mid-write or mid-commit). The points stay within the first 90% of the records,
-/// so the work never runs out before the last kill.
+/// delivered drawn in their share of the tenant (and, with `at_intent`, once the checkpoint
+/// holds the write-ahead intent of the batch after it: a Security Lake batch spends most of its
+/// time being encoded, before its intent), plus 0 to 25 ms (the batch after a commit: mid-page,
+/// mid-write or mid-commit; 0 to 80 ms after an intent: mid-write). The points stay within the
+/// first 90% of the records, so the work never runs out before the last kill.
 fn kill_repeatedly(
     dir: &Path,
     sim: &SimHandle,
@@ -109,6 +113,7 @@ fn kill_repeatedly(
     env: &[(&'static str, String)],
     kills: usize,
     seed: u64,
+    at_intent: bool,
 ) -> (usize, usize) {
     let mut rng = Moments::new(seed);
     let mut times: Vec<i64> = sim.records().iter().filter_map(|r| parse_instant(&r["eventTime"])).collect();
@@ -132,8 +137,10 @@ fn kill_repeatedly(
                     finished(status, &stderr);
                     panic!("the run finished after {done} kills, before reaching its kill point");
                 }
-                if delivered(dir, &times).is_some_and(|n| n >= point) {
-                    break Instant::now() + rng.between(Duration::ZERO, Duration::from_millis(25));
+                if delivered(dir, &times).is_some_and(|n| n >= point) && (!at_intent || killed_before_a_commit(dir)) {
+                    // After an intent, long enough for some of its objects to be written.
+                    let after = Duration::from_millis(if at_intent { 80 } else { 25 });
+                    break Instant::now() + rng.between(Duration::ZERO, after);
                 }
                 assert!(began.elapsed() < Duration::from_secs(120), "no progress towards the kill point");
                 std::thread::sleep(Duration::from_millis(2));
@@ -172,7 +179,7 @@ async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
 
     let dir = temp_dir("engine-crash", "sigkill");
     let kills = 24;
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7, false);
     // Lines written, committed or not (the last may be torn).
     let progress =
         std::fs::read(dir.join("out/events.ndjson")).unwrap_or_default().iter().filter(|b| **b == b'\n').count();
@@ -213,7 +220,7 @@ async fn sigkill_under_a_hostile_server_neither_loses_nor_repeats_a_record() {
     let truth = truth(&sim);
     let _turn = take_turn();
     let dir = temp_dir("engine-crash", "hostile");
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], 10, 13);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], 10, 13, false);
     eprintln!("{kills} kills under a hostile server, {torn} between a write and its commit");
     run_to_end(&dir, &sim, &[], &[]);
     let (events, dead) = (event_uids(&dir.join("out/events.ndjson")), dead_letter_ids(&dir.join("out/dead.ndjson")));
@@ -235,7 +242,7 @@ async fn sigkill_with_the_cloudwatch_sink_neither_loses_nor_repeats_a_record() {
     let _turn = take_turn();
     let dir = temp_dir("engine-crash", "cloudwatch");
     let kills = 6;
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &sink, &env, kills, 11);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &sink, &env, kills, 11, true);
     eprintln!("{kills} kills of the CloudWatch pipeline, {torn} between a send and its commit");
     assert!(torn > 0, "no kill landed between a send and its commit; the test proves nothing");
     run_to_end(&dir, &sim, &sink, &env);
@@ -264,6 +271,69 @@ async fn sigkill_with_the_cloudwatch_sink_neither_loses_nor_repeats_a_record() {
         token = next;
     }
     let dead = dead_letter_ids(&dir.join("out/dead.ndjson"));
+    assert_exactly_once(&events, &dead, &truth);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_with_the_security_lake_sink_neither_loses_nor_repeats_a_record() {
+    let moto = Moto::start();
+    let conf = moto.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&conf).force_path_style(true).build());
+    s3.create_bucket().bucket("crash-lake").send().await.expect("CreateBucket");
+    let sim = start(tenant(400, 66, &[Fault::Slow, Fault::InternalServerError], 40)).await.expect("simulator");
+    let truth = truth(&sim);
+    // Small batches (the lake's are bounded by the object size, not --batch-max-events), and
+    // the size changed between restarts, as an operator may: a restarted run then batches the
+    // records otherwise than the killed one did, and must learn from the checkpoint's intent
+    // which of the killed run's objects exist.
+    let sink = |size: &'static str| {
+        [
+            "--sink",
+            "security_lake",
+            "--bucket",
+            "crash-lake",
+            "--region",
+            "us-east-1",
+            "--account-id",
+            "123456789012",
+            "--flush-interval",
+            "PT0S",
+            "--max-object-size",
+            size,
+        ]
+    };
+    let env = moto.env();
+    let _turn = take_turn();
+    let dir = temp_dir("engine-crash", "security-lake");
+    let (mut kills, mut torn) = (0, 0);
+    for (size, seed) in [("24KiB", 13), ("40KiB", 14)] {
+        let (k, t) = kill_repeatedly(&dir, &sim, &sink(size), &env, 4, seed, true);
+        (kills, torn) = (kills + k, torn + t);
+    }
+    eprintln!("{kills} kills of the Security Lake pipeline, {torn} between a write and its commit");
+    assert!(torn > 0, "no kill landed between a write and its commit; the test proves nothing");
+    let sink = sink("32KiB");
+    run_to_end(&dir, &sim, &sink, &env);
+
+    // Every object read back with pyarrow: each row's metadata.uid.
+    let objects = download(&s3, "crash-lake", &dir).await;
+    assert!(!objects.is_empty(), "no objects written");
+    let files: Vec<_> = objects.values().cloned().collect();
+    let read = pyarrow::read(&files).unwrap_or_else(|e| panic!("{e}"));
+    let mut events = Vec::new();
+    for file in read.as_array().expect("one entry per object") {
+        for row in file["rows"].as_array().expect("rows") {
+            events.push(row["metadata"]["uid"].as_str().expect("metadata.uid").to_string());
+        }
+    }
+    // Dead letters, and the events Security Lake cannot hold (refused with a reason).
+    let mut dead = dead_letter_ids(&dir.join("out/dead.ndjson"));
+    for line in json_lines(&dir.join("out/events.security-lake-refused.ndjson")) {
+        assert!(line["reason"].as_str().is_some_and(|r| !r.is_empty()), "a refusal without a reason: {line}");
+        dead.push(line["event"]["metadata"]["uid"].as_str().expect("metadata.uid").to_string());
+    }
+    eprintln!("{} rows in {} objects, {} dead or refused", events.len(), objects.len(), dead.len());
     assert_exactly_once(&events, &dead, &truth);
     sim.shutdown().await;
 }

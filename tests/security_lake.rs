@@ -3,14 +3,15 @@
 //! several days with a batch crossing midnight), one class per source, zstd, row-group sizes,
 //! LIST annotations on every repeated field, identical schemas across objects, rows sorted by
 //! `time` and equal to their JSON events, a retried write recognised by its 412, a killed run's
-//! objects not written twice, `engine run --sink security_lake` end to end; and the OCSF 1.3.0
+//! objects not written twice, `engine run --sink security_lake` end to end (flags, and a
+//! pipeline file's `security_lake:` sink); and the OCSF 1.3.0
 //! profile of every reviewed snapshot event.
 
 mod common;
 
 use arrow_schema::{DataType, Field};
 use aws_sdk_s3::Client as S3;
-use common::moto::{Moto, engine};
+use common::moto::{Moto, download, engine};
 use common::pyarrow;
 use ocsf_engine::ocsf::profile_1_3::to_1_3;
 use ocsf_engine::sink::cloudwatch::rejected::RejectedFile;
@@ -111,28 +112,6 @@ async fn s3(moto: &Moto) -> (aws_config::SdkConfig, S3) {
 fn sink(conf: &aws_config::SdkConfig, opts: SecurityLakeOptions, dir: &Path) -> SecurityLakeSink {
     let refused = RejectedFile::of_sink(&dir.join("refused.ndjson"), false, "security_lake", "source_name");
     SecurityLakeSink::with_store(SdkS3::new(conf), opts, refused)
-}
-
-/// Every object key in the bucket, and its bytes saved under `dir`.
-async fn download(client: &S3, dir: &Path) -> BTreeMap<String, PathBuf> {
-    let mut out = BTreeMap::new();
-    let mut token = None;
-    loop {
-        let page = client.list_objects_v2().bucket(BUCKET).set_continuation_token(token).send().await.unwrap();
-        for o in page.contents() {
-            let key = o.key().unwrap().to_string();
-            let body = client.get_object().bucket(BUCKET).key(&key).send().await.unwrap();
-            let bytes = body.body.collect().await.unwrap().into_bytes();
-            let path = dir.join(format!("{}.parquet", out.len()));
-            std::fs::write(&path, &bytes).unwrap();
-            out.insert(key, path);
-        }
-        match page.next_continuation_token() {
-            Some(t) => token = Some(t.to_string()),
-            None => break,
-        }
-    }
-    out
 }
 
 /// Snapshot events re-timed: `times[i]` for the i-th, each with its own uid.
@@ -264,7 +243,7 @@ async fn a_backfill_lands_by_utc_day_and_every_row_equals_its_event() {
     let mut lake = sink(&conf, options("audit"), &dir);
     let ack = send(&mut lake, &batch).await.unwrap();
     assert_eq!((ack.accepted, ack.rejected), (originals.len(), 0));
-    let objects = download(&client, &dir).await;
+    let objects = download(&client, BUCKET, &dir).await;
     // One object per source and day: 2 sources × 3 days.
     assert_eq!(objects.len(), 6, "{:?}", objects.keys().collect::<Vec<_>>());
     let rows = check_objects(&objects);
@@ -291,12 +270,12 @@ async fn a_rewrite_finds_its_own_object_and_refuses_a_stranger() {
     let (batch, _) = batch_of(&all, &times);
     let mut first = sink(&conf, options("audit"), &dir);
     send(&mut first, &batch).await.unwrap();
-    let before = download(&client, &dir).await;
+    let before = download(&client, BUCKET, &dir).await;
     // A second writer at the same checkpoint (a lost answer, retried): the 412 is its own object.
     let mut again = sink(&conf, options("audit"), &dir);
     let ack = send(&mut again, &batch).await.unwrap();
     assert_eq!(ack.accepted, 20);
-    assert_eq!(download(&client, &dir).await.keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>());
+    assert_eq!(download(&client, BUCKET, &dir).await.keys().collect::<Vec<_>>(), before.keys().collect::<Vec<_>>());
     // Other events under the same keys are not taken for ours.
     let (mut other, _) = batch_of(&all, &times);
     other.events[3].line = other.events[3].line.replace("lake-00003", "someone-else");
@@ -328,7 +307,7 @@ async fn a_killed_run_s_objects_are_not_written_twice() {
     let (first, second) = (slice(&batch, 0..40), slice(&batch, 40..60));
     assert_eq!(send(&mut next, &first).await.unwrap().accepted, 40);
     assert_eq!(send(&mut next, &second).await.unwrap().accepted, 20);
-    let rows = check_objects(&download(&client, &dir).await);
+    let rows = check_objects(&download(&client, BUCKET, &dir).await);
     assert_eq!(rows.len(), originals.len(), "every event once");
 }
 
@@ -348,7 +327,7 @@ async fn engine_run_writes_every_simulated_event_under_the_lake_partitions() {
     let args: Vec<&str> = args.iter().chain(&LAKE).copied().collect();
     let (code, stderr) = engine(&dir, &moto.env(), &args);
     assert_eq!(code, 0, "{stderr}");
-    let objects = download(&client, &dir).await;
+    let objects = download(&client, BUCKET, &dir).await;
     let rows = check_objects(&objects);
     // The summary's `total  N` line: every event the run mapped.
     let shipped: usize = stderr
@@ -404,7 +383,7 @@ async fn data_pages_stay_under_a_megabyte_with_large_values() {
     }
     let mut lake = sink(&conf, options("audit"), &dir);
     assert_eq!(send(&mut lake, &batch).await.unwrap().accepted, 64);
-    let objects = download(&client, &dir).await;
+    let objects = download(&client, BUCKET, &dir).await;
     assert_eq!(objects.len(), 1);
     let sizes: Vec<usize> = objects.values().flat_map(|p| page_sizes(p)).collect();
     let largest = sizes.iter().max().copied().unwrap_or(0);
@@ -449,4 +428,44 @@ fn bad_security_lake_flags_are_configuration_errors() {
     let (code, stderr) = engine(&dir, &[], &["run", spec, "--simulate", "--once", "--bucket", BUCKET]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("need --sink security_lake"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_file_with_a_security_lake_sink_runs_like_the_flags() {
+    let moto = Moto::start();
+    let (_, client) = s3(&moto).await;
+    let dir = temp_dir("pipeline");
+    let pipeline = dir.join("pipeline.yaml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "source:\n  entrust_idaas:\n    hostname: acme.us.trustedauth.com\nsink:\n  - security_lake:\n      bucket: {BUCKET}\n      region: us-east-1\n      account_id: \"{ACCOUNT}\"\n      source_names:\n        authentication: logins-auth\n"
+        ),
+    )
+    .unwrap();
+    // The spec is found by its name in sources/ beside the pipeline file.
+    for d in ["sources", "mappings"] {
+        std::os::unix::fs::symlink(root().join(d), dir.join(d)).unwrap();
+    }
+    let args = ["run", "pipeline.yaml", "--simulate", "--once", "--simulate-events", "200"];
+    let (code, stderr) = engine(&dir, &moto.env(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let objects = download(&client, BUCKET, &dir).await;
+    let rows = check_objects(&objects);
+    assert!(rows.len() >= 200, "{} rows\n{stderr}", rows.len());
+    let sources: BTreeSet<&str> = objects.keys().map(|k| k.split('/').nth(1).unwrap()).collect();
+    assert_eq!(sources, BTreeSet::from(["entrust-idaas-entity", "logins-auth"]));
+
+    // A key the sink does not take: exit 2, at its line and column, with a hint.
+    std::fs::write(
+        &pipeline,
+        "source:\n  entrust_idaas: {}\nsink:\n  - security_lake:\n      bucket: b\n      acount_id: \"123456789012\"\n",
+    )
+    .unwrap();
+    let (code, stderr) = engine(&dir, &moto.env(), &args);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("pipeline.yaml:6:7: unknown key `security_lake.acount_id` (did you mean `account_id`?)"),
+        "{stderr}"
+    );
 }

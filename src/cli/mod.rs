@@ -6,6 +6,7 @@ mod check;
 mod coverage;
 mod dry_run;
 mod explain;
+mod lake_register;
 mod load;
 mod map;
 mod output;
@@ -42,6 +43,8 @@ enum Command {
     Schema(schema::SchemaArgs),
     /// Run the built-in Entrust IDaaS simulator on loopback.
     Simulate(crate::simulator::SimulateArgs),
+    /// Amazon Security Lake: register the custom log sources the `security_lake` sink writes.
+    SecurityLake(lake_register::LakeCommandArgs),
     /// Measure end-to-end throughput and memory against the simulator (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -65,5 +68,6 @@ pub fn main() -> ExitCode {
         Command::Simulate(args) => crate::simulator::main(args),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::SecurityLake(args) => lake_register::run(args),
     }
 }

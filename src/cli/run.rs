@@ -167,6 +167,13 @@ fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::PipelineRun) {
         args.sink = SinkKind::CloudwatchLogs;
         args.log_group = Some(group);
     }
+    if let Some(lake) = p.lake
+        && args.output.is_none()
+        && args.sink == SinkKind::File
+    {
+        args.sink = SinkKind::SecurityLake;
+        super::security_lake::apply_pipeline_lake(&mut args.lake, lake);
+    }
 }
 
 pub fn run(mut args: RunArgs) -> ExitCode {

@@ -61,16 +61,7 @@ impl LakeArgs {
             return Err(problems);
         }
         let mut opts = SecurityLakeOptions::new(&bucket, &region, &account, spec_name, stream);
-        for given in &self.source_names {
-            let dict = crate::ocsf::dictionary::Dictionary::of("1.3.0").expect("bundled");
-            match given.split_once('=').map(|(c, n)| (dict.class_named(c.trim()), n.trim())) {
-                Some((Some((_, class)), name)) if event_class(class.uid).is_some() => {
-                    opts.sources.insert(class.uid, name.to_string());
-                }
-                _ => problems
-                    .push(format!("--source-name `{given}`: expected authentication=NAME or entity_management=NAME")),
-            }
-        }
+        opts.sources.extend(source_names(&self.source_names, &mut problems));
         match parse_duration(&self.flush_interval) {
             Some(d) => opts.flush_interval = d,
             None => problems
@@ -86,6 +77,36 @@ impl LakeArgs {
         problems.extend(opts.problems());
         if problems.is_empty() { Ok(opts) } else { Err(problems) }
     }
+}
+
+/// A pipeline's `security_lake` sink under the flags: a flag given wins over the file's value.
+pub fn apply_pipeline_lake(args: &mut LakeArgs, lake: crate::source::pipeline_lake::LakeSink) {
+    args.bucket = args.bucket.take().or(lake.bucket);
+    args.region = args.region.take().or(lake.region);
+    args.account_id = args.account_id.take().or(lake.account_id);
+    args.max_object_size = args.max_object_size.take().or(lake.max_object_size);
+    if args.flush_interval == "PT5M"
+        && let Some(f) = lake.flush_interval
+    {
+        args.flush_interval = f;
+    }
+    // Later --source-name flags replace the file's names of the same class.
+    args.source_names = [lake.source_names, std::mem::take(&mut args.source_names)].concat();
+}
+
+/// The `--source-name CLASS=NAME` flags by class uid; what is wrong with them goes to `problems`.
+pub fn source_names(given: &[String], problems: &mut Vec<String>) -> Vec<(i64, String)> {
+    let dict = crate::ocsf::dictionary::Dictionary::of("1.3.0").expect("bundled");
+    let mut out = Vec::new();
+    for g in given {
+        match g.split_once('=').map(|(c, n)| (dict.class_named(c.trim()), n.trim())) {
+            Some((Some((_, class)), name)) if event_class(class.uid).is_some() => {
+                out.push((class.uid, name.to_string()))
+            }
+            _ => problems.push(format!("--source-name `{g}`: expected authentication=NAME or entity_management=NAME")),
+        }
+    }
+    out
 }
 
 /// `engine schema parquet <class>`: the fixed Arrow schema and the Glue column list.

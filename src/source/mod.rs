@@ -5,6 +5,7 @@ pub mod auth;
 pub mod duration;
 pub mod paging;
 pub mod pipeline;
+pub mod pipeline_lake;
 pub mod schema;
 pub mod spec;
 pub mod stream;

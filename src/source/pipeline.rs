@@ -1,6 +1,6 @@
 //! Pipeline files: a configuration in the shape of Amazon CloudWatch pipelines
 //! (`source: entrust_idaas: {…}`, optional `processor: - ocsf: {…}`, `sink: - cloudwatch_logs:
-//! {log_group}`) translated into the equivalent `engine run <SPEC>` invocation: the source spec
+//! {log_group}` or `- security_lake: {…}`, see [`super::pipeline_lake`]) translated into the equivalent `engine run <SPEC>` invocation: the source spec
 //! whose `name` is the source's, `--set` values for its parameters, and the sink.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +17,8 @@ pub struct PipelineRun {
     pub sets: Vec<(String, String)>,
     /// The CloudWatch Logs log group, when the sink is `cloudwatch_logs`.
     pub log_group: Option<String>,
+    /// The Security Lake sink, when the sink is `security_lake`.
+    pub lake: Option<super::pipeline_lake::LakeSink>,
 }
 
 /// The OCSF version the engine's mappings produce.
@@ -127,23 +129,31 @@ pub fn translate(text: &str, find_spec: impl Fn(&str) -> Option<PathBuf>) -> Res
             }
         }
     }
-    // Sink: one cloudwatch_logs.
+    // Sink: one, cloudwatch_logs or security_lake.
     let sinks = entries(top.get("sink").ok_or("the pipeline has no `sink`")?, "sink")?;
-    let mut log_group = None;
+    let (mut log_group, mut lake) = (None, None);
     for (name, conf) in &sinks {
-        if name != "cloudwatch_logs" {
-            return Err(format!("sink `{name}` is not supported; use `- cloudwatch_logs: {{log_group: NAME}}`"));
+        if log_group.is_some() || lake.is_some() {
+            return Err("only one sink per pipeline is supported".into());
         }
-        if log_group.is_some() {
-            return Err("only one `cloudwatch_logs` sink per pipeline is supported".into());
+        match name.as_str() {
+            "cloudwatch_logs" => {
+                let group =
+                    conf.get("log_group").and_then(scalar).ok_or("`cloudwatch_logs` needs `log_group: NAME`")?;
+                log_group = Some(group);
+            }
+            "security_lake" => lake = Some(super::pipeline_lake::decode(conf, text)?),
+            _ => {
+                return Err(format!(
+                    "sink `{name}` is not supported; use `- cloudwatch_logs: {{log_group: NAME}}` or `- security_lake: {{bucket, region, account_id}}`"
+                ));
+            }
         }
-        let group = conf.get("log_group").and_then(scalar).ok_or("`cloudwatch_logs` needs `log_group: NAME`")?;
-        log_group = Some(group);
     }
-    if log_group.is_none() {
-        return Err("the pipeline's `sink` is empty; add `- cloudwatch_logs: {log_group: NAME}`".into());
+    if log_group.is_none() && lake.is_none() {
+        return Err("the pipeline's `sink` is empty; add `- cloudwatch_logs: {log_group: NAME}` or `- security_lake: {bucket, region, account_id}`".into());
     }
-    Ok(PipelineRun { source: source.clone(), spec, sets, log_group })
+    Ok(PipelineRun { source: source.clone(), spec, sets, log_group, lake })
 }
 
 /// The `name:` at the top of a source spec file.
@@ -178,7 +188,11 @@ pub fn find_spec(source: &str, pipeline: &Path) -> Option<PathBuf> {
 /// Reads and translates the pipeline file at `path`.
 pub fn load(path: &Path) -> Result<PipelineRun, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    translate(&text, |s| find_spec(s, path)).map_err(|e| format!("{}: {e}", path.display()))
+    // An error located in the file (`line:col: …`) reads `file:line:col: …`.
+    translate(&text, |s| find_spec(s, path)).map_err(|e| {
+        let sep = if e.starts_with(|c: char| c.is_ascii_digit()) { ":" } else { ": " };
+        format!("{}{sep}{e}", path.display())
+    })
 }
 
 #[cfg(test)]

@@ -201,3 +201,29 @@ pub fn engine(dir: &Path, env: &[(&str, String)], args: &[&str]) -> (i32, String
         .expect("engine runs");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
 }
+
+/// Every object key in `bucket`, and its bytes saved under `dir` (as `N.parquet`).
+pub async fn download(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    dir: &Path,
+) -> std::collections::BTreeMap<String, std::path::PathBuf> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut token = None;
+    loop {
+        let page = client.list_objects_v2().bucket(bucket).set_continuation_token(token).send().await.unwrap();
+        for o in page.contents() {
+            let key = o.key().unwrap().to_string();
+            let body = client.get_object().bucket(bucket).key(&key).send().await.unwrap();
+            let bytes = body.body.collect().await.unwrap().into_bytes();
+            let path = dir.join(format!("{}.parquet", out.len()));
+            std::fs::write(&path, &bytes).unwrap();
+            out.insert(key, path);
+        }
+        match page.next_continuation_token() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    out
+}

@@ -23,6 +23,7 @@ pub mod config;
 pub mod encode;
 pub mod keys;
 pub mod plan;
+pub mod register;
 pub mod schema;
 pub mod service;
 
