@@ -101,11 +101,11 @@ fn delivered(dir: &Path, times: &[i64]) -> Option<usize> {
 /// The moments are seeded and tied to progress rather than to the clock, so that they spread
 /// over the work whatever the machine's pace: every sixth run is killed during its start-up
 /// (0 to 400 ms after it began); the others once the checkpoint counts a number of records
-/// delivered drawn in their share of the tenant (and, with `at_intent`, once the checkpoint
-/// holds the write-ahead intent of the batch after it: a Security Lake batch spends most of its
-/// time being encoded, before its intent), plus 0 to 25 ms (the batch after a commit: mid-page,
-/// mid-write or mid-commit; 0 to 80 ms after an intent: mid-write). The points stay within the
-/// first 90% of the records, so the work never runs out before the last kill.
+/// delivered drawn in their share of the tenant (and, with `at_intent: Some(d)`, once the
+/// checkpoint holds the write-ahead intent of the batch after it: a Security Lake batch spends
+/// most of its time being encoded, before its intent), plus 0 to 25 ms (the batch after a
+/// commit: mid-page, mid-write or mid-commit; 0 to `d` after an intent: mid-send). The points
+/// stay within the first 90% of the records, so the work never runs out before the last kill.
 fn kill_repeatedly(
     dir: &Path,
     sim: &SimHandle,
@@ -113,7 +113,7 @@ fn kill_repeatedly(
     env: &[(&'static str, String)],
     kills: usize,
     seed: u64,
-    at_intent: bool,
+    at_intent: Option<Duration>,
 ) -> (usize, usize) {
     let mut rng = Moments::new(seed);
     let mut times: Vec<i64> = sim.records().iter().filter_map(|r| parse_instant(&r["eventTime"])).collect();
@@ -137,9 +137,11 @@ fn kill_repeatedly(
                     finished(status, &stderr);
                     panic!("the run finished after {done} kills, before reaching its kill point");
                 }
-                if delivered(dir, &times).is_some_and(|n| n >= point) && (!at_intent || killed_before_a_commit(dir)) {
-                    // After an intent, long enough for some of its objects to be written.
-                    let after = Duration::from_millis(if at_intent { 80 } else { 25 });
+                if delivered(dir, &times).is_some_and(|n| n >= point)
+                    && (at_intent.is_none() || killed_before_a_commit(dir))
+                {
+                    // After an intent: within the time its batch takes to be sent.
+                    let after = at_intent.unwrap_or(Duration::from_millis(25));
                     break Instant::now() + rng.between(Duration::ZERO, after);
                 }
                 assert!(began.elapsed() < Duration::from_secs(120), "no progress towards the kill point");
@@ -179,7 +181,7 @@ async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
 
     let dir = temp_dir("engine-crash", "sigkill");
     let kills = 24;
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7, false);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7, None);
     // Lines written, committed or not (the last may be torn).
     let progress =
         std::fs::read(dir.join("out/events.ndjson")).unwrap_or_default().iter().filter(|b| **b == b'\n').count();
@@ -220,7 +222,7 @@ async fn sigkill_under_a_hostile_server_neither_loses_nor_repeats_a_record() {
     let truth = truth(&sim);
     let _turn = take_turn();
     let dir = temp_dir("engine-crash", "hostile");
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], 10, 13, false);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], 10, 13, None);
     eprintln!("{kills} kills under a hostile server, {torn} between a write and its commit");
     run_to_end(&dir, &sim, &[], &[]);
     let (events, dead) = (event_uids(&dir.join("out/events.ndjson")), dead_letter_ids(&dir.join("out/dead.ndjson")));
@@ -242,7 +244,7 @@ async fn sigkill_with_the_cloudwatch_sink_neither_loses_nor_repeats_a_record() {
     let _turn = take_turn();
     let dir = temp_dir("engine-crash", "cloudwatch");
     let kills = 6;
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &sink, &env, kills, 11, true);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &sink, &env, kills, 11, Some(Duration::from_millis(15)));
     eprintln!("{kills} kills of the CloudWatch pipeline, {torn} between a send and its commit");
     assert!(torn > 0, "no kill landed between a send and its commit; the test proves nothing");
     run_to_end(&dir, &sim, &sink, &env);
@@ -308,7 +310,7 @@ async fn sigkill_with_the_security_lake_sink_neither_loses_nor_repeats_a_record(
     let dir = temp_dir("engine-crash", "security-lake");
     let (mut kills, mut torn) = (0, 0);
     for (size, seed) in [("24KiB", 13), ("40KiB", 14)] {
-        let (k, t) = kill_repeatedly(&dir, &sim, &sink(size), &env, 4, seed, true);
+        let (k, t) = kill_repeatedly(&dir, &sim, &sink(size), &env, 4, seed, Some(Duration::from_millis(80)));
         (kills, torn) = (kills + k, torn + t);
     }
     eprintln!("{kills} kills of the Security Lake pipeline, {torn} between a write and its commit");
