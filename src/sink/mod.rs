@@ -54,6 +54,12 @@ pub enum SinkError {
     Fatal(String),
 }
 
+/// A sink's own part of the checkpoint (its committed state or a write-ahead intent), read
+/// back; `sink` names it in the error (`CloudWatch Logs`).
+pub fn checkpoint_state<T: serde::de::DeserializeOwned>(v: &serde_json::Value, sink: &str) -> Result<T, SinkError> {
+    T::deserialize(v).map_err(|e| SinkError::Fatal(format!("the checkpoint's {sink} state is not readable: {e}")))
+}
+
 /// A destination for events.
 pub trait Sink: Send {
     /// A short description for messages (`file ocsf-events.ndjson`).

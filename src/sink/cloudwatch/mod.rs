@@ -322,18 +322,15 @@ impl<A: LogsApi> Sink for CloudWatchSink<A> {
         pending: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
-            let unreadable = |e: serde_json::Error| {
-                SinkError::Fatal(format!("the checkpoint's CloudWatch Logs state is not readable: {e}"))
-            };
             if let Some(c) = committed {
-                let state: Committed = serde_json::from_value(c.clone()).map_err(unreadable)?;
+                let state: Committed = super::checkpoint_state(c, "CloudWatch Logs")?;
                 if let Some(mark) = &state.refused {
                     self.rejected.restore(mark).map_err(|e| SinkError::Fatal(e.to_string()))?;
                 }
                 self.present = state.present;
             }
             if let Some(p) = pending {
-                let intent: Intent = serde_json::from_value(p.clone()).map_err(unreadable)?;
+                let intent: Intent = super::checkpoint_state(p, "CloudWatch Logs")?;
                 self.recover(&intent).await?;
             }
             Ok(())

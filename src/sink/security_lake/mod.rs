@@ -218,11 +218,8 @@ impl<S: ObjectStore> Sink for SecurityLakeSink<S> {
         pending: Option<&'a Value>,
     ) -> BoxFuture<'a, Result<(), SinkError>> {
         Box::pin(async move {
-            let unreadable = |e: serde_json::Error| {
-                SinkError::Fatal(format!("the checkpoint's Security Lake state is not readable: {e}"))
-            };
             if let Some(c) = committed {
-                let state: Committed = serde_json::from_value(c.clone()).map_err(unreadable)?;
+                let state: Committed = super::checkpoint_state(c, "Security Lake")?;
                 if let Some(mark) = &state.refused {
                     self.refused.restore(mark).map_err(|e| SinkError::Fatal(e.to_string()))?;
                 }
@@ -230,7 +227,7 @@ impl<S: ObjectStore> Sink for SecurityLakeSink<S> {
                 self.present = state.present;
             }
             if let Some(p) = pending {
-                let intent: Intent = serde_json::from_value(p.clone()).map_err(unreadable)?;
+                let intent: Intent = super::checkpoint_state(p, "Security Lake")?;
                 self.recover(&intent).await?;
             }
             Ok(())
