@@ -98,14 +98,21 @@ fn delivered(dir: &Path, times: &[i64]) -> Option<usize> {
 /// Kills runs `kills` times (and more, up to twice as many, until one kill landed between a
 /// write and its commit); returns how many kills there were and how many landed so.
 ///
-/// The moments are seeded and tied to progress rather than to the clock, so that they spread
-/// over the work whatever the machine's pace: every sixth run is killed during its start-up
-/// (0 to 400 ms after it began); the others once the checkpoint counts a number of records
-/// delivered drawn in their share of the tenant (and, with `at_intent: Some(d)`, once the
-/// checkpoint holds the write-ahead intent of the batch after it: a Security Lake batch spends
-/// most of its time being encoded, before its intent), plus 0 to 25 ms (the batch after a
-/// commit: mid-page, mid-write or mid-commit; 0 to `d` after an intent: mid-send). The points
+/// Every third run is parked by the engine's test hook (`ENGINE_PAUSE_AT`, src/runner/pause.rs)
+/// at one of `parks` (`sent`: the sink acknowledged its batch, the checkpoint does not have it
+/// yet; `intent`: the write-ahead intent is saved, the batch not sent) of its first, second or
+/// third batch, and killed there: those kills land between a write and its commit whatever the
+/// machine's pace, and the test checks that the checkpoint shows it.
+///
+/// The other moments are seeded and tied to progress rather than to the clock, so that they
+/// spread over the work whatever the machine's pace: every sixth run is killed during its
+/// start-up (0 to 400 ms after it began); the others once the checkpoint counts a number of
+/// records delivered drawn in their share of the tenant (and, with `at_intent: Some(d)`, once
+/// the checkpoint holds the write-ahead intent of the batch after it: a Security Lake batch
+/// spends most of its time being encoded, before its intent), plus 0 to 25 ms (the batch after
+/// a commit: mid-page, mid-write or mid-commit; 0 to `d` after an intent: mid-send). The points
 /// stay within the first 90% of the records, so the work never runs out before the last kill.
+#[allow(clippy::too_many_arguments)]
 fn kill_repeatedly(
     dir: &Path,
     sim: &SimHandle,
@@ -114,12 +121,21 @@ fn kill_repeatedly(
     kills: usize,
     seed: u64,
     at_intent: Option<Duration>,
+    parks: &[&str],
 ) -> (usize, usize) {
     let mut rng = Moments::new(seed);
     let mut times: Vec<i64> = sim.records().iter().filter_map(|r| parse_instant(&r["eventTime"])).collect();
     times.sort_unstable();
     let (mut done, mut torn) = (0, 0);
     while done < kills || (torn == 0 && done < 2 * kills) {
+        if done % 3 == 2 && !parks.is_empty() {
+            let point = parks[(done / 3) % parks.len()];
+            let nth = 1 + (rng.unit() * 3.0) as usize;
+            kill_parked(dir, sim, extra, env, &format!("{point}:{nth}"));
+            done += 1;
+            torn += 1;
+            continue;
+        }
         let mut child = engine_run(dir, sim.addr(), &[RUN, extra].concat())
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .spawn()
@@ -164,6 +180,36 @@ fn kill_repeatedly(
     (done, torn)
 }
 
+/// Runs with the engine's pause hook set to `at` (`sent:N`, `intent:N`), waits until the
+/// engine says it is parked there, kills it, and checks that the checkpoint shows a write
+/// without its commit.
+fn kill_parked(dir: &Path, sim: &SimHandle, extra: &[&str], env: &[(&'static str, String)], at: &str) {
+    let log = dir.join("parked.stderr");
+    let file = std::fs::File::create(&log).expect("stderr file");
+    let mut child = engine_run(dir, sim.addr(), &[RUN, extra].concat())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("ENGINE_PAUSE_AT", at)
+        .stderr(file)
+        .spawn()
+        .expect("engine starts");
+    let began = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.contains("ENGINE_PAUSE_AT: parked") {
+            break;
+        }
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            panic!("the run ended ({status}) before it was parked at {at}:\n{text}");
+        }
+        assert!(began.elapsed() < Duration::from_secs(120), "not parked at {at} within 120 s:\n{text}");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), None, "killed by a signal");
+    assert!(killed_before_a_commit(dir), "parked at {at}, yet the checkpoint shows no write without its commit");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
     let faults = [Fault::Slow, Fault::InternalServerError, Fault::TooManyRequests, Fault::EdgeDuplicates];
@@ -181,7 +227,7 @@ async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
 
     let dir = temp_dir("engine-crash", "sigkill");
     let kills = 24;
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7, None);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7, None, &["sent"]);
     // Lines written, committed or not (the last may be torn).
     let progress =
         std::fs::read(dir.join("out/events.ndjson")).unwrap_or_default().iter().filter(|b| **b == b'\n').count();
@@ -222,7 +268,7 @@ async fn sigkill_under_a_hostile_server_neither_loses_nor_repeats_a_record() {
     let truth = truth(&sim);
     let _turn = take_turn();
     let dir = temp_dir("engine-crash", "hostile");
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], 10, 13, None);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], 10, 13, None, &["sent"]);
     eprintln!("{kills} kills under a hostile server, {torn} between a write and its commit");
     run_to_end(&dir, &sim, &[], &[]);
     let (events, dead) = (event_uids(&dir.join("out/events.ndjson")), dead_letter_ids(&dir.join("out/dead.ndjson")));
@@ -244,7 +290,8 @@ async fn sigkill_with_the_cloudwatch_sink_neither_loses_nor_repeats_a_record() {
     let _turn = take_turn();
     let dir = temp_dir("engine-crash", "cloudwatch");
     let kills = 6;
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &sink, &env, kills, 11, Some(Duration::from_millis(15)));
+    let (kills, torn) =
+        kill_repeatedly(&dir, &sim, &sink, &env, kills, 11, Some(Duration::from_millis(15)), &["sent", "intent"]);
     eprintln!("{kills} kills of the CloudWatch pipeline, {torn} between a send and its commit");
     assert!(torn > 0, "no kill landed between a send and its commit; the test proves nothing");
     run_to_end(&dir, &sim, &sink, &env);
@@ -310,7 +357,16 @@ async fn sigkill_with_the_security_lake_sink_neither_loses_nor_repeats_a_record(
     let dir = temp_dir("engine-crash", "security-lake");
     let (mut kills, mut torn) = (0, 0);
     for (size, seed) in [("24KiB", 13), ("40KiB", 14)] {
-        let (k, t) = kill_repeatedly(&dir, &sim, &sink(size), &env, 4, seed, Some(Duration::from_millis(80)));
+        let (k, t) = kill_repeatedly(
+            &dir,
+            &sim,
+            &sink(size),
+            &env,
+            4,
+            seed,
+            Some(Duration::from_millis(80)),
+            &["sent", "intent"],
+        );
         (kills, torn) = (kills + k, torn + t);
     }
     eprintln!("{kills} kills of the Security Lake pipeline, {torn} between a write and its commit");

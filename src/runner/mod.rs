@@ -15,6 +15,7 @@ pub mod http;
 pub mod mask;
 pub mod origin;
 pub mod pager;
+pub mod pause;
 mod poison;
 pub mod probe;
 pub mod progress_guard;
@@ -494,6 +495,7 @@ impl Run<'_> {
                 ahead.updated = iso_millis(self.opts.clock.now_ms());
                 self.out.store.save(&ahead)?;
                 self.committed = ahead;
+                pause::at(pause::Point::Intent, self.summary.batches + 1).await;
             }
             let mut retries = 0;
             let ack = loop {
@@ -528,6 +530,7 @@ impl Run<'_> {
             for (k, n) in std::mem::take(&mut self.pending_unknown) {
                 *self.summary.unknown_types.entry(k).or_insert(0) += n;
             }
+            pause::at(pause::Point::Sent, self.summary.batches).await;
         }
         self.out.dead_letters.sync()?;
         let mut cp =
