@@ -229,3 +229,72 @@ async fn a_reconciliation_re_read_finds_records_written_later_than_the_overlap()
     assert!(CheckpointStore::new(&state, &s.0.name, &s.1.name).digests_path().exists());
     sim.shutdown().await;
 }
+
+/// A page of `records` (ids) with `next` as its next cursor.
+fn page_of(records: &[&str], next: Option<&str>) -> String {
+    let records: Vec<_> = records.iter().map(|id| common::scripted::recent_record(id)).collect();
+    serde_json::json!({ "paging": { "nextCursor": next }, "results": records }).to_string()
+}
+
+/// Runs the binary once against a scripted tenant whose pages `page` makes of the cursor sent;
+/// returns the exit code, stderr, the events' uids and the number of audit requests.
+async fn run_scripted(
+    name: &str,
+    page: impl Fn(Option<&str>) -> String + Send + Sync + 'static,
+) -> (Option<i32>, String, Vec<String>, usize) {
+    let server = common::scripted::entrust(move |body| page(body["cursor"].as_str())).await;
+    let dir = temp_dir("engine-hostile-scripted", name);
+    let out = common::pipeline::engine_run(&dir, server.addr, &["--once", "--set", "range=PT1H", "--max-retries", "1"])
+        .output()
+        .expect("engine runs");
+    let audits = server.requests().iter().filter(|r| r.path != ocsf_engine::simulator::LOGIN_PATH).count();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), stderr, common::pipeline::event_uids(&dir.join("out/events.ndjson")), audits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_cycle_a_b_a_ends_the_window_with_a_warning_and_loses_nothing() {
+    let (code, stderr, events, audits) = run_scripted("cycle", |cursor| match cursor {
+        None => page_of(&["c-1", "c-2"], Some("A")),
+        Some("A") => page_of(&["c-3"], Some("B")),
+        _ => page_of(&["c-4"], Some("A")),
+    })
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("the API returned a cursor it had returned before"), "{stderr}");
+    assert_eq!(common::pipeline::once_each("events", &events), ["c-1", "c-2", "c-3", "c-4"].map(String::from).into());
+    // Each stall re-sends the last accepted cursor a few times, then asks anew a few times:
+    // bounded, whatever the server keeps answering.
+    assert!(audits < 200, "{audits} requests for a window of four records");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_cursors_with_empty_pages_for_ever_end_the_window_with_a_warning() {
+    let (code, stderr, events, audits) = run_scripted("empty-pages", |cursor| match cursor {
+        None => page_of(&["e-1"], Some("n-1")),
+        Some(c) => {
+            let n: u64 = c.trim_start_matches("n-").parse().unwrap_or(0);
+            page_of(&[], Some(&format!("n-{}", n + 1)))
+        }
+    })
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("stall"), "a warning names the stall: {stderr}");
+    assert_eq!(events, ["e-1"]);
+    assert!(audits < 1_000, "{audits} requests for a window of one record");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_full_page_under_new_cursors_for_ever_ends_the_window() {
+    // A server that ignores the cursor: every answer is the first page again, with a fresh
+    // cursor each time.
+    let calls = std::sync::atomic::AtomicU64::new(0);
+    let (code, stderr, events, audits) = run_scripted("same-page", move |_| {
+        let n = calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        page_of(&["s-1", "s-2", "s-3"], Some(&format!("fresh-{n}")))
+    })
+    .await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(common::pipeline::once_each("events", &events), ["s-1", "s-2", "s-3"].map(String::from).into());
+    assert!(audits < 1_000, "{audits} requests for a window of three records");
+}

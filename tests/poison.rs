@@ -9,8 +9,8 @@
 mod common;
 
 use common::library::{Ready, entrust, quick_options, ready};
-use common::pipeline::{engine_run, event_uids, json_lines, once_each, root, temp_dir};
-use common::scripted::{self, Answer};
+use common::pipeline::{engine_run, event_uids, json_lines, once_each, temp_dir};
+use common::scripted::{self, recent_record};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
 use ocsf_engine::runner::summary::Summary;
 use ocsf_engine::runner::{Outputs, run_stream};
@@ -165,26 +165,9 @@ async fn an_empty_page_without_its_results_key_is_read_as_empty_with_a_warning()
     sim.shutdown().await;
 }
 
-/// A record of the bundled fixtures with `id`, dated ten minutes ago.
-fn recent_record(id: &str) -> serde_json::Value {
-    let fixture = root().join("tests/fixtures/entrust/authentication/AuthenticationPasswordSuccessEvent/success.json");
-    let mut record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
-    let at = ocsf_engine::source::timefmt::now_ms() - 10 * 60_000;
-    record["eventTime"] = ocsf_engine::source::timefmt::iso_millis(at).into();
-    record["id"] = id.into();
-    record
-}
-
 /// A scripted tenant that answers its login and then `page` to every audit request.
 async fn serving(page: String) -> scripted::Scripted {
-    scripted::serve(move |req| {
-        if req.path == ocsf_engine::simulator::LOGIN_PATH {
-            Answer::json(200, r#"{"authToken":"tok-page-0123456789","expirationTime":"2099-01-01T00:00:00Z"}"#)
-        } else {
-            Answer::json(200, page.clone())
-        }
-    })
-    .await
+    scripted::entrust(move |_| page.clone()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -52,6 +52,22 @@ impl Run<'_> {
         }
     }
 
+    /// A hash naming one element of a page's record list within a query, for telling a page
+    /// of records not met before in it from the same records served again: a record's id (its
+    /// whole text when it has none), a refused record's raw bytes.
+    pub(super) fn identity_of(&self, item: &Parsed) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        match item {
+            Parsed::Record(record) => match super::pager::record_id(record, &self.stream.record_id) {
+                Some(id) => (0u8, id).hash(&mut h),
+                None => (1u8, record.to_string()).hash(&mut h),
+            },
+            Parsed::Poison(p) => (2u8, &p.raw).hash(&mut h),
+        }
+        h.finish()
+    }
+
     /// One element of a page's record list.
     pub(super) async fn take(&mut self, item: Parsed, w: Window) -> Result<(), String> {
         match item {

@@ -63,6 +63,11 @@ pub struct WindowGuard {
     resent: bool,
     /// Pages in a row without progress.
     idle_pages: u32,
+    /// Records (hashes of their ids) this query has returned, up to [`MAX_IDENTITIES`], and
+    /// how many of the current page's were not among them: a page of records met before in
+    /// the query is no progress, however their times are dressed.
+    identities: HashSet<u64>,
+    fresh_on_page: u32,
     /// Times of every record of this query, in or out of the window: their span so far, and
     /// before the last page (what a page read again is compared with).
     span: Option<(i64, i64)>,
@@ -86,6 +91,10 @@ pub struct WindowGuard {
     fruitless: u32,
     stall_resends: u32,
 }
+
+/// The most record identities a query remembers (8 MiB); past it, a page whose records
+/// widen the span of times counts as progress, as if each were new.
+pub const MAX_IDENTITIES: usize = 1 << 20;
 
 /// Times the last accepted cursor is sent again after stalls, in a row without a new record,
 /// before a new query.
@@ -112,6 +121,8 @@ impl WindowGuard {
             last_accepted: None,
             resent: false,
             idle_pages: 0,
+            identities: HashSet::new(),
+            fresh_on_page: 0,
             span: None,
             span_before_last: None,
             newest_ms: None,
@@ -137,6 +148,18 @@ impl WindowGuard {
     /// `10:00:00` takes `10:00:00.900`).
     pub fn contains(&self, time_ms: i64) -> bool {
         time_ms >= self.window.start_ms && time_ms < self.window.end_ms.saturating_add(self.precision_ms)
+    }
+
+    /// Notes a record the server returned, by the hash of its identity (its id); call it for
+    /// every record of a page, in the window or not, before [`Self::after_page`].
+    pub fn identify(&mut self, identity: u64) {
+        if self.identities.len() < MAX_IDENTITIES {
+            if self.identities.insert(identity) {
+                self.fresh_on_page += 1;
+            }
+        } else {
+            self.fresh_on_page = u32::MAX;
+        }
     }
 
     /// Notes the time of a record the server returned; true when it belongs to the window.
@@ -187,7 +210,14 @@ impl WindowGuard {
             self.fruitless = 0;
             self.stall_resends = 0;
         }
-        if new > 0 || self.span != span_before {
+        // Progress: a record new to the sink, or records this query had not returned before
+        // (an overlap re-read walks through records already delivered). Past the identity
+        // limit, records that widen the span of times stand for records not met before.
+        let fresh = match std::mem::take(&mut self.fresh_on_page) {
+            u32::MAX => self.span != span_before,
+            n => n > 0,
+        };
+        if new > 0 || fresh {
             self.idle_pages = 0;
         } else {
             self.idle_pages += 1;
@@ -272,6 +302,8 @@ impl WindowGuard {
         self.followed.clear();
         self.last_accepted = None;
         self.idle_pages = 0;
+        self.identities.clear();
+        self.fresh_on_page = 0;
         self.span = None;
         self.span_before_last = None;
         self.passed_end = false;
@@ -323,6 +355,29 @@ mod tests {
             resends(&mut g, None);
         }
         assert_eq!(g.after_stall(), None);
+    }
+
+    #[test]
+    fn the_same_records_served_again_are_no_progress_whatever_their_times() {
+        let mut g = WindowGuard::new(W, 1000, 3);
+        // An overlap re-read: records delivered before (new = 0), each met for the first
+        // time in this query: progress.
+        for (i, c) in ["a", "b", "c", "d"].iter().enumerate() {
+            g.identify(i as u64);
+            g.observe(11_000 + i as i64);
+            let sent = (i > 0).then(|| ["a", "b", "c"][i - 1]);
+            let next = g.after_page(sent, 0, g.span(), Some(c.to_string()));
+            assert_eq!(next, Next::Follow(c.to_string()));
+        }
+        // The same records again under fresh cursors, their times moved on each time: idle.
+        let mut stalled = None;
+        for n in 0..3 {
+            let s = g.span();
+            g.identify(3);
+            g.observe(14_000 + n);
+            stalled = Some(g.after_page(Some("d"), 0, s, Some(format!("fresh-{n}"))));
+        }
+        assert_eq!(stalled, Some(Next::Stalled(Stall::NothingNew(3))));
     }
 
     #[test]

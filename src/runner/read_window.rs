@@ -98,6 +98,7 @@ impl Run<'_> {
             let settled_before = self.settled();
             let mut outside = 0u64;
             for item in page.records {
+                guard.identify(self.identity_of(&item));
                 let time = self.time_of(&item);
                 if let Some(t) = time
                     && !guard.observe(t)

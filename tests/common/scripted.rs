@@ -117,3 +117,27 @@ async fn read_request(stream: &mut tokio::net::TcpStream) -> Option<Request> {
     }
     Some(Request { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() })
 }
+
+/// A record of the bundled fixtures with `id`, dated ten minutes ago.
+pub fn recent_record(id: &str) -> serde_json::Value {
+    let fixture = super::pipeline::root()
+        .join("tests/fixtures/entrust/authentication/AuthenticationPasswordSuccessEvent/success.json");
+    let mut record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let at = ocsf_engine::source::timefmt::now_ms() - 10 * 60_000;
+    record["eventTime"] = ocsf_engine::source::timefmt::iso_millis(at).into();
+    record["id"] = id.into();
+    record
+}
+
+/// A scripted Entrust tenant: it answers its login with a token, and every audit request
+/// with the page `page` makes of the request's JSON body (its `cursor` is `body["cursor"]`).
+pub async fn entrust(page: impl Fn(&serde_json::Value) -> String + Send + Sync + 'static) -> Scripted {
+    serve(move |req| {
+        if req.path == ocsf_engine::simulator::LOGIN_PATH {
+            Answer::json(200, r#"{"authToken":"tok-page-0123456789","expirationTime":"2099-01-01T00:00:00Z"}"#)
+        } else {
+            Answer::json(200, page(&serde_json::from_str(&req.body).unwrap_or_default()))
+        }
+    })
+    .await
+}
