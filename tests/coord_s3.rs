@@ -24,11 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// The tests of this file take turns: moto servers started together on a busy machine can
 /// take longer than the harness waits for them.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn take_turn() -> std::sync::MutexGuard<'static, ()> {
-    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn bucket(moto: &Moto, name: &str) -> aws_sdk_s3::Client {
     let conf = moto.sdk_config().await;
@@ -39,7 +35,7 @@ async fn bucket(moto: &Moto, name: &str) -> aws_sdk_s3::Client {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_honours_conditional_writes_and_the_store_reads_them_right() {
-    let _turn = take_turn();
+    let _turn = ONE_AT_A_TIME.lock().await;
     let moto = Moto::start();
     let _s3 = bucket(&moto, "coord-wire").await;
     let store = S3Store::new(&moto.sdk_config().await, "coord-wire", "fleet/");
@@ -72,7 +68,7 @@ async fn moto_honours_conditional_writes_and_the_store_reads_them_right() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leases_over_s3_are_exclusive_renewed_released_and_taken_over() {
-    let _turn = take_turn();
+    let _turn = ONE_AT_A_TIME.lock().await;
     let moto = Moto::start();
     let _s3 = bucket(&moto, "coord-leases").await;
     let store: Arc<dyn Store> = Arc::new(S3Store::new(&moto.sdk_config().await, "coord-leases", "p"));
@@ -142,7 +138,7 @@ async fn log_uids(conf: &aws_config::SdkConfig, group: &str, stream: &str) -> Ve
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_holding_the_lease_is_taken_over_and_every_record_lands_once() {
-    let _turn = take_turn();
+    let _turn = ONE_AT_A_TIME.lock().await;
     let moto = Moto::start();
     let s3 = bucket(&moto, "coord-fleet").await;
     let conf = moto.sdk_config().await;

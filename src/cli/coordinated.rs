@@ -109,10 +109,11 @@ impl Joined {
     /// Ends the run's hold: a clean end releases the lease for the next worker at once; after a
     /// failure it is left to expire, so that the next owner waits out whatever may be in flight.
     pub async fn finish(self, clean: bool) {
-        if clean && self.lease.check().is_ok() {
-            if let Err(e) = self.leases.release(&self.lease).await {
-                tracing::warn!("cannot release the lease on `{}` (it expires by itself): {e}", self.lease.unit);
-            }
+        if clean
+            && self.lease.check().is_ok()
+            && let Err(e) = self.leases.release(&self.lease).await
+        {
+            tracing::warn!("cannot release the lease on `{}` (it expires by itself): {e}", self.lease.unit);
         }
     }
 }
