@@ -141,18 +141,18 @@ async fn take_over(b: &Arc<Leases>, clock_b: &Clock) -> Arc<Lease> {
 }
 
 #[derive(Clone, Copy, Debug)]
-enum PausedAt {
+enum PausedBefore {
     /// After reading a batch, before its intent.
-    BeforeIntent,
+    Intent,
     /// After its intent, before the send.
-    BeforeSend,
+    Send,
     /// After the send, before the commit.
-    BeforeCommit,
+    Commit,
 }
 
 /// A pauses past its lease at `at` (its clock moves on with the pause, as a stopped process's
 /// does); B takes over, recovers and goes on; A resumes and must neither send nor commit.
-async fn paused_past_the_lease(at: PausedAt) {
+async fn paused_past_the_lease(at: PausedBefore) {
     let store = Arc::new(MemoryStore::new());
     let sink = ModelSink::default();
     let (clock_a, clock_b) = (Clock::fixed(1_000_000), Clock::fixed(5_000_000));
@@ -164,9 +164,9 @@ async fn paused_past_the_lease(at: PausedAt) {
     a.renew(&lease_a).await.unwrap();
     // A gets to the pause point.
     match at {
-        PausedAt::BeforeIntent => {}
-        PausedAt::BeforeSend => wa.intent(10).await.unwrap(),
-        PausedAt::BeforeCommit => {
+        PausedBefore::Intent => {}
+        PausedBefore::Send => wa.intent(10).await.unwrap(),
+        PausedBefore::Commit => {
             wa.intent(10).await.unwrap();
             wa.send(&sink, 10).unwrap();
         }
@@ -181,12 +181,12 @@ async fn paused_past_the_lease(at: PausedAt) {
     // A resumes where it paused; its clock moved on during the pause.
     clock_a.set(clock_a.now_ms() + 2 * TTL_MS);
     let resumed = match at {
-        PausedAt::BeforeIntent => wa.batch(&sink, 10).await,
-        PausedAt::BeforeSend => match wa.send(&sink, 10) {
+        PausedBefore::Intent => wa.batch(&sink, 10).await,
+        PausedBefore::Send => match wa.send(&sink, 10) {
             Ok(()) => wa.commit(10).await,
             Err(e) => Err(e),
         },
-        PausedAt::BeforeCommit => wa.commit(10).await,
+        PausedBefore::Commit => wa.commit(10).await,
     };
     let err = resumed.unwrap_err();
     // Refused by its own check (its clock says the lease ran out) or by the store's fence.
@@ -203,17 +203,17 @@ async fn paused_past_the_lease(at: PausedAt) {
 
 #[tokio::test]
 async fn a_worker_paused_past_its_lease_before_its_intent_changes_nothing() {
-    paused_past_the_lease(PausedAt::BeforeIntent).await;
+    paused_past_the_lease(PausedBefore::Intent).await;
 }
 
 #[tokio::test]
 async fn a_worker_paused_after_its_intent_sends_nothing_when_it_resumes() {
-    paused_past_the_lease(PausedAt::BeforeSend).await;
+    paused_past_the_lease(PausedBefore::Send).await;
 }
 
 #[tokio::test]
 async fn a_batch_sent_before_the_pause_is_read_back_not_sent_again() {
-    paused_past_the_lease(PausedAt::BeforeCommit).await;
+    paused_past_the_lease(PausedBefore::Commit).await;
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::moto::Moto;
+use common::moto::{Moto, log_event_uids};
 use common::pipeline::{assert_exactly_once, engine_run, signal, temp_dir, wait_at_most};
 use ocsf_engine::coord::s3::S3Store;
 use ocsf_engine::coord::{Cas, Claim, Leases, Store, Taken};
@@ -109,33 +109,6 @@ fn wait_for_text(path: &Path, text: &str, child: &mut std::process::Child, limit
     }
 }
 
-async fn log_uids(conf: &aws_config::SdkConfig, group: &str, stream: &str) -> Vec<String> {
-    let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
-    let mut uids = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = logs
-            .get_log_events()
-            .log_group_name(group)
-            .log_stream_name(stream)
-            .start_from_head(true)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .expect("GetLogEvents");
-        for e in page.events() {
-            let v: serde_json::Value = serde_json::from_str(e.message().expect("message")).expect("JSON");
-            uids.push(v["metadata"]["uid"].as_str().expect("metadata.uid").to_string());
-        }
-        let next = page.next_forward_token().map(str::to_string);
-        if page.events().is_empty() || next.is_none() || next == token {
-            break;
-        }
-        token = next;
-    }
-    uids
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_holding_the_lease_is_taken_over_and_every_record_lands_once() {
     let _turn = ONE_AT_A_TIME.lock().await;
@@ -214,7 +187,7 @@ async fn a_worker_killed_holding_the_lease_is_taken_over_and_every_record_lands_
     let said = std::fs::read_to_string(&log_b).unwrap_or_default();
     assert_eq!(status.code(), Some(0), "B:\n{said}");
     assert!(said.contains("worker `A` may have left a batch in flight"), "{said}");
-    let uids = log_uids(&conf, "/fleet/t01", "entrust_idaas-audit").await;
+    let uids = log_event_uids(&conf, "/fleet/t01", "entrust_idaas-audit").await;
     assert_exactly_once(&uids, &[], &truth);
     let lease = get("engine/leases/entrust_idaas.json").await;
     assert_eq!(

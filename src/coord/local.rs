@@ -3,9 +3,8 @@
 //! digest of its content. Compare-and-swap holds because one process at a time owns a state
 //! directory (its exclusive lock, src/lock.rs) and, within it, one lock orders every call.
 
-use super::store::{Cas, Store, StoreError, Versioned};
+use super::store::{Cas, Store, StoreError, Versioned, content_etag as etag};
 use crate::sink::BoxFuture;
-use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Mutex;
@@ -15,11 +14,6 @@ use std::sync::Mutex;
 pub struct LocalStore {
     dir: PathBuf,
     order: Mutex<()>,
-}
-
-fn etag(body: &[u8]) -> String {
-    let d = Sha256::digest(body);
-    format!("\"{}\"", d.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 impl LocalStore {

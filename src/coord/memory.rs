@@ -3,9 +3,8 @@
 //! faults: an answer lost after the write was applied, a 409 conflict, an unavailable store.
 //! The protocol tests drive workers against it step by step; nothing in it sleeps.
 
-use super::store::{Cas, Store, StoreError, Versioned};
+use super::store::{Cas, Store, StoreError, Versioned, content_etag as etag};
 use crate::sink::BoxFuture;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
@@ -43,11 +42,6 @@ struct Inner {
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
-}
-
-fn etag(body: &[u8]) -> String {
-    let d = Sha256::digest(body);
-    format!("\"{}\"", d.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 impl MemoryStore {

@@ -71,3 +71,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The keys that start with `prefix`, sorted.
     fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<Vec<String>, StoreError>>;
 }
+
+/// An entity tag derived from the content, as S3's is for a single-part PUT: the same bytes
+/// give the same tag (which is why every protocol write carries a new nonce).
+pub fn content_etag(body: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(body);
+    format!("\"{}\"", d.iter().take(16).map(|b| format!("{b:02x}")).collect::<String>())
+}
