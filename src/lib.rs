@@ -24,6 +24,7 @@ macro_rules! print {
 
 pub mod aws;
 pub mod cli;
+pub mod coord;
 pub mod deadletter;
 pub mod diagnostic;
 pub mod input;

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::moto::{Moto, download};
+use common::moto::{Moto, download, log_event_uids};
 use common::pipeline::{
     Moments, assert_exactly_once, dead_letter_ids, engine_run, event_uids, json_lines, signal, stderr_of, temp_dir,
     wait_at_most,
@@ -296,29 +296,7 @@ async fn sigkill_with_the_cloudwatch_sink_neither_loses_nor_repeats_a_record() {
     assert!(torn > 0, "no kill landed between a send and its commit; the test proves nothing");
     run_to_end(&dir, &sim, &sink, &env);
 
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
-    let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = logs
-            .get_log_events()
-            .log_group_name("crash")
-            .log_stream_name("entrust_idaas-audit")
-            .start_from_head(true)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .expect("GetLogEvents");
-        for e in page.events() {
-            let v: serde_json::Value = serde_json::from_str(e.message().expect("message")).expect("JSON");
-            events.push(v["metadata"]["uid"].as_str().expect("metadata.uid").to_string());
-        }
-        let next = page.next_forward_token().map(str::to_string);
-        if page.events().is_empty() || next.is_none() || next == token {
-            break;
-        }
-        token = next;
-    }
+    let events = log_event_uids(&conf, "crash", "entrust_idaas-audit").await;
     let dead = dead_letter_ids(&dir.join("out/dead.ndjson"));
     assert_exactly_once(&events, &dead, &truth);
     sim.shutdown().await;

@@ -14,3 +14,13 @@ pub async fn load_config(region: Option<&str>) -> SdkConfig {
     }
     loader.load().await
 }
+
+/// An S3 client for `config`, path-style when `AWS_ENDPOINT_URL` points somewhere else than AWS
+/// (moto, MinIO: no virtual-host buckets there).
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(config);
+    if config.endpoint_url().is_some() {
+        builder = builder.force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}

@@ -3,6 +3,7 @@
 
 mod bench;
 mod check;
+mod coordinated;
 mod coverage;
 mod dry_run;
 mod explain;

@@ -105,6 +105,8 @@ pub struct RunArgs {
     /// (with a warning).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub max_retry_after: u64,
+    #[command(flatten)]
+    pub coord: super::coordinated::CoordArgs,
 }
 
 /// The simulator a `--simulate` run pulls from.
@@ -192,6 +194,10 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         }
         args.simulate = true;
     }
+    // A pipeline file names its pipeline (the unit a fleet shares) after itself.
+    let pipeline_name = looks_like_pipeline(&args.spec)
+        .then(|| args.spec.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .flatten();
     if looks_like_pipeline(&args.spec) {
         match crate::source::pipeline::load(&args.spec) {
             Ok(p) => apply_pipeline(&mut args, p),
@@ -209,6 +215,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             "--bucket, --region, --account-id, --source-name, --flush-interval and --max-object-size need --sink security_lake",
             None,
         );
+    }
+    if let Err(e) = args.coord.check(args.sink, args.dry_run) {
+        return config_error(e, None);
     }
     let mut diags = Diagnostics::default();
     let mut sets = parse_sets(&args.sets, &mut diags);
@@ -373,7 +382,10 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 return ExitCode::from(if held { EXIT_CONFIG } else { EXIT_RUNTIME });
             }
         };
-        let resume_note = super::run_state::resume_note(temp_state.is_some(), store.path());
+        let unit = pipeline_name.clone().unwrap_or_else(|| spec.name.clone());
+        let checkpoint_at = args.coord.location(&unit, &spec.name, &stream.name);
+        let resume_note =
+            super::run_state::resume_note(temp_state.is_some(), checkpoint_at.as_deref().unwrap_or(store.path()));
         let refused_stem =
             output.file_stem().map_or_else(|| "ocsf-events".into(), |s| s.to_string_lossy().into_owned());
         let refused_kind = if args.sink == SinkKind::SecurityLake { "security-lake" } else { "cloudwatch" };
@@ -414,7 +426,18 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         };
         let mut dead_letters = DeadLetterFile::new(&dead_letter_path, fresh && args.dead_letter.is_none());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        watch_signals(stop_tx, resume_note.clone());
+        watch_signals(stop_tx.clone(), resume_note.clone());
+        // With a shared store: this run's lease, fenced checkpoint and lease-checked sink.
+        let names = (spec.name.as_str(), stream.name.as_str());
+        let joined =
+            match super::coordinated::join(&args.coord, &unit, names, &state_dir, stop_tx, stop_rx.clone()).await {
+                Ok(j) => j,
+                Err(code) => return code,
+            };
+        let store = joined.as_ref().map_or(store, |j| j.store.clone());
+        if let Some(j) = &joined {
+            sink = j.fence_sink(sink);
+        }
         // Credentials read from Secrets Manager, a file or the environment are read again when
         // the API refuses a login, so that a rotation does not need a restart.
         let refresh_params = sets.iter().any(|(_, v)| v.contains("${{")).then(|| {
@@ -478,6 +501,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         };
         let outputs = Outputs { sink: sink.as_mut(), dead_letters: &mut dead_letters, store: &store };
         let result = run_stream(&spec, &stream, &params, &mappings, &prepared, outputs, &opts, stop_rx).await;
+        if let Some(j) = joined {
+            j.finish(result.is_ok()).await;
+        }
         if let Some(Simulator::Own(s)) = sim {
             s.shutdown().await;
         }

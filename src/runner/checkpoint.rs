@@ -6,6 +6,9 @@
 //! Beside the position it holds what makes the output exactly-once across crashes: the
 //! sink's committed state (a file's committed length), the dead-letter file's committed
 //! length, and, between a sink's write-ahead intent and the commit of its batch, that intent.
+//!
+//! A fleet keeps the checkpoint elsewhere, behind [`Backend`] (the coordination store of
+//! src/coord, where every save is a fenced compare-and-swap); the file is the default.
 
 use super::dedup::Dedup;
 use super::window::Position;
@@ -81,12 +84,22 @@ impl Checkpoint {
     }
 }
 
-/// One stream's checkpoint file.
+/// Where a checkpoint is kept instead of the file (the coordination store).
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// The stored checkpoint; `Ok(None)` when there is none yet.
+    fn load(&self) -> Result<Option<Checkpoint>, String>;
+    /// Replaces it; an error says why and what to do.
+    fn save(&self, cp: &Checkpoint) -> Result<(), String>;
+}
+
+/// One stream's checkpoint file (or, with a [`Backend`], its checkpoint kept there).
 #[derive(Debug, Clone)]
 pub struct CheckpointStore {
     path: PathBuf,
     /// The last save failed: what the file holds is older than the run's position.
     failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// With a backend: it, and the local file of reconciliation digests.
+    backend: Option<(std::sync::Arc<dyn Backend>, PathBuf)>,
 }
 
 impl CheckpointStore {
@@ -95,7 +108,14 @@ impl CheckpointStore {
         CheckpointStore {
             path: state_dir.join(safe(source)).join(format!("{}.checkpoint.json", safe(stream))),
             failed: Default::default(),
+            backend: None,
         }
+    }
+
+    /// A checkpoint kept by `backend`; `location` names it in messages (an `s3://` URL), and
+    /// the reconciliation digests stay in the local file `digests`.
+    pub fn with_backend(location: PathBuf, digests: PathBuf, backend: std::sync::Arc<dyn Backend>) -> Self {
+        CheckpointStore { path: location, failed: Default::default(), backend: Some((backend, digests)) }
     }
 
     pub fn path(&self) -> &Path {
@@ -105,12 +125,18 @@ impl CheckpointStore {
     /// The file beside the checkpoint that holds digests of the ids delivered in a
     /// reconciliation span: `<stream>.delivered.bin`.
     pub fn digests_path(&self) -> PathBuf {
+        if let Some((_, digests)) = &self.backend {
+            return digests.clone();
+        }
         let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or("stream.checkpoint.json");
         self.path.with_file_name(name.replace(".checkpoint.json", ".delivered.bin"))
     }
 
     /// The stored checkpoint; `Ok(None)` when there is none yet.
     pub fn load(&self) -> Result<Option<Checkpoint>, String> {
+        if let Some((backend, _)) = &self.backend {
+            return backend.load()?.map(|cp| self.checked(cp)).transpose();
+        }
         let text = match std::fs::read(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -123,6 +149,11 @@ impl CheckpointStore {
                 self.path.display()
             )
         })?;
+        self.checked(cp).map(Some)
+    }
+
+    /// `cp` if this version can resume from it.
+    fn checked(&self, cp: Checkpoint) -> Result<Checkpoint, String> {
         if cp.format != FORMAT {
             return Err(format!("checkpoint `{}` has format {}, expected {FORMAT}", self.path.display(), cp.format));
         }
@@ -132,7 +163,7 @@ impl CheckpointStore {
                 self.path.display()
             ));
         }
-        Ok(Some(cp))
+        Ok(cp)
     }
 
     /// Whether the last save failed (the file holds an older position than the run reached).
@@ -142,7 +173,10 @@ impl CheckpointStore {
 
     /// Replaces the checkpoint atomically; an error names the directory and what to do.
     pub fn save(&self, cp: &Checkpoint) -> Result<(), String> {
-        let saved = self.replace(cp);
+        let saved = match &self.backend {
+            Some((backend, _)) => backend.save(cp),
+            None => self.replace(cp),
+        };
         self.failed.store(saved.is_err(), std::sync::atomic::Ordering::Relaxed);
         saved
     }

@@ -227,3 +227,40 @@ pub async fn download(
     }
     out
 }
+
+/// The message of every event of `stream` in `group`, oldest first.
+pub async fn log_messages(conf: &aws_config::SdkConfig, group: &str, stream: &str) -> Vec<String> {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
+    let mut messages = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = logs
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(true)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .expect("GetLogEvents");
+        messages.extend(page.events().iter().map(|e| e.message().expect("message").to_string()));
+        let next = page.next_forward_token().map(str::to_string);
+        if page.events().is_empty() || next.is_none() || next == token {
+            break;
+        }
+        token = next;
+    }
+    messages
+}
+
+/// The `metadata.uid` of every OCSF event of `stream` in `group`, oldest first.
+pub async fn log_event_uids(conf: &aws_config::SdkConfig, group: &str, stream: &str) -> Vec<String> {
+    log_messages(conf, group, stream)
+        .await
+        .iter()
+        .map(|m| {
+            let v: serde_json::Value = serde_json::from_str(m).expect("JSON");
+            v["metadata"]["uid"].as_str().expect("metadata.uid").to_string()
+        })
+        .collect()
+}

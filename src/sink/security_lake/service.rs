@@ -45,12 +45,7 @@ pub struct SdkS3 {
 
 impl SdkS3 {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        let mut builder = aws_sdk_s3::config::Builder::from(config);
-        // A local endpoint (moto, MinIO) has no virtual-host buckets.
-        if config.endpoint_url().is_some() {
-            builder = builder.force_path_style(true);
-        }
-        SdkS3 { client: Client::from_conf(builder.build()) }
+        SdkS3 { client: crate::aws::s3_client(config) }
     }
 }
 
