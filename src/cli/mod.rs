@@ -6,6 +6,7 @@ mod check;
 mod coverage;
 mod dry_run;
 mod explain;
+mod fleet;
 mod lake_register;
 mod load;
 mod map;
