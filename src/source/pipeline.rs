@@ -61,7 +61,9 @@ fn spec_name(path: &Path) -> Option<String> {
 /// pipeline file's directory and its parents.
 pub fn find_spec(source: &str, pipeline: &Path) -> Option<PathBuf> {
     let mut dirs = vec![PathBuf::from("sources")];
-    let mut dir = pipeline.parent();
+    // A relative path's parents end at the working directory: walk up from its absolute form.
+    let absolute = std::path::absolute(pipeline).unwrap_or_else(|_| pipeline.to_path_buf());
+    let mut dir = absolute.parent();
     while let Some(d) = dir {
         dirs.push(d.join("sources"));
         dir = d.parent();

@@ -93,14 +93,15 @@ fn invalid(key: &str, reason: impl Into<String>, span: &Span) -> Diagnostic {
 }
 
 /// Decodes one pipeline's body (a map with `source`, `processor`, `sink`); `context` names it
-/// in messages (`the pipeline`, ``pipeline `t01` ``). Unknown body keys are reported by the caller.
+/// in messages (`the pipeline`, ``pipeline `t01` ``). Unknown body keys are reported by the
+/// caller. `None` when its source has no spec; otherwise the body as far as it could be
+/// decoded, which may run only if nothing was added to `diags`.
 pub fn decode(
     body: &Node,
     context: &str,
     find_spec: &dyn Fn(&str) -> Option<PathBuf>,
     diags: &mut Diagnostics,
 ) -> Option<Decoded> {
-    let before = diags.len();
     let NodeValue::Map(top) = &body.value else {
         diags.push(wrong_type(context, "a map with `source` and `sink`", body));
         return None;
@@ -190,7 +191,9 @@ pub fn decode(
             }
         }
     }
-    (diags.len() == before && spec.is_some()).then_some(Decoded { run, params, sink_span })
+    // Returned with its problems too, so that its parameters are still checked against the spec;
+    // the caller runs it only when `diags` holds nothing new.
+    spec.is_some().then_some(Decoded { run, params, sink_span })
 }
 
 /// A source's settings: its spec parameters (`hostname`, `range`, …) and `authentication`.

@@ -227,3 +227,32 @@ pub async fn download(
     }
     out
 }
+
+/// Every event of `stream` in `group`, oldest first: (timestamp, message).
+pub async fn read_stream(conf: &aws_config::SdkConfig, group: &str, stream: &str) -> Vec<(i64, String)> {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = logs
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(true)
+            .limit(10_000)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .expect("GetLogEvents");
+        let events = page.events();
+        for e in events {
+            out.push((e.timestamp().expect("timestamp"), e.message().expect("message").to_string()));
+        }
+        let next = page.next_forward_token().map(str::to_string);
+        if events.is_empty() || next.is_none() || next == token {
+            break;
+        }
+        token = next;
+    }
+    out
+}
