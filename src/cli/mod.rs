@@ -28,6 +28,8 @@ struct Cli {
     log: crate::logging::LogArgs,
 }
 
+// Parsed once per process: the size of `run`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Map raw records to OCSF offline: one event per line on stdout, dead letters on stderr.

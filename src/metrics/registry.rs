@@ -187,10 +187,11 @@ impl Metrics {
         let map = &mut series.values[i];
         let mut key = self.key(labels);
         // The cap is per pipeline, so that one pipeline's source cannot crowd out the others.
-        if !map.contains_key(&key) && map.keys().filter(|k| k[0] == self.pipeline).count() >= MAX_SERIES {
-            if let Some(last) = key.last_mut() {
-                *last = "other".into();
-            }
+        if !map.contains_key(&key)
+            && map.keys().filter(|k| k[0] == self.pipeline).count() >= MAX_SERIES
+            && let Some(last) = key.last_mut()
+        {
+            *last = "other".into();
         }
         f(map.entry(key).or_insert(0.0));
     }
