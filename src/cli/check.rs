@@ -1,7 +1,7 @@
 //! `engine check`: validates source specs and their mappings offline and reports every error
 //! of every file at once, exiting 2 if there is any.
 
-use super::load::{EXIT_CONFIG, load, report};
+use super::load::{EXIT_CONFIG, load, report, specs_in};
 use super::output;
 use crate::mapping::MapOptions;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,7 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let specs = if args.specs.is_empty() { default_specs(Path::new("sources")) } else { args.specs };
+    let specs = if args.specs.is_empty() { specs_in(Path::new("."), false) } else { args.specs };
     if specs.is_empty() {
         eprintln!("error: no source specs given and none found in `sources/`");
         return ExitCode::from(EXIT_CONFIG);
@@ -44,16 +44,4 @@ pub fn run(args: CheckArgs) -> ExitCode {
         report(&all);
         ExitCode::from(EXIT_CONFIG)
     }
-}
-
-fn default_specs(dir: &Path) -> Vec<PathBuf> {
-    let mut specs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-        .collect();
-    specs.sort();
-    specs
 }
