@@ -3,6 +3,7 @@
 
 use super::load::{EXIT_CONFIG, load, report, specs_in};
 use super::output;
+use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::mapping::MapOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,6 +26,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut all = Vec::new();
     for spec in &specs {
         match load(spec, &args.sets, MapOptions::default()) {
+            Ok(loaded) if !runnable(&loaded.spec).is_empty() => all.extend(runnable(&loaded.spec)),
             Ok(loaded) => {
                 let n = loaded.mappings.mappings().len();
                 output::line(format!(
@@ -44,4 +46,18 @@ pub fn run(args: CheckArgs) -> ExitCode {
         report(&all);
         ExitCode::from(EXIT_CONFIG)
     }
+}
+
+/// What `engine run` would refuse in a spec that loads: every stream after the first, each at
+/// its place.
+fn runnable(spec: &crate::source::SourceSpec) -> Vec<Diagnostic> {
+    let Some((first, rest)) = spec.streams.split_first() else { return Vec::new() };
+    rest.iter()
+        .map(|s| {
+            Diagnostic::new(ErrorKind::SeveralStreams { first: first.name.clone(), second: s.name.clone() })
+                .at(s.span.clone())
+                .note(first.span.clone(), "the first stream")
+                .help("put each stream in a spec of its own (each keeps its own checkpoint under its own name)")
+        })
+        .collect()
 }

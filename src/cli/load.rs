@@ -49,3 +49,18 @@ pub fn specs_in(dir: &Path, or_itself: bool) -> Vec<PathBuf> {
     specs.sort();
     specs
 }
+
+/// Where an API page of `spec` holds its records, as its streams read them (`records`), for
+/// reading saved pages offline; `results` for a spec without streams.
+pub fn page_paths(spec: &SourceSpec) -> Vec<Vec<String>> {
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for stream in &spec.streams {
+        if !stream.records.is_empty() && !paths.contains(&stream.records) {
+            paths.push(stream.records.clone());
+        }
+    }
+    if paths.is_empty() {
+        paths.push(vec!["results".to_string()]);
+    }
+    paths
+}

@@ -87,7 +87,7 @@ pub enum ErrorKind {
     BadSpec { reason: String },
     #[error("`--set {arg}` is not of the form KEY=VALUE")]
     BadSetArg { arg: String },
-    #[error("`{key}`: `{value}` is not an ISO-8601 duration such as PT5M or P1D")]
+    #[error("`{key}`: {}", crate::source::duration::problem(.value))]
     BadDuration { key: String, value: String },
     #[error("the source cannot run: {reason}")]
     NotRunnable { reason: String },
@@ -101,6 +101,10 @@ pub enum ErrorKind {
     RequiredParam { name: String },
     #[error("parameter `{name}`: {reason}")]
     BadParamValue { name: String, reason: String },
+    #[error(
+        "stream `{second}`: a spec can hold one stream for now (`{first}` is the first), and `engine run` refuses more"
+    )]
+    SeveralStreams { first: String, second: String },
 }
 
 impl ErrorKind {
@@ -151,6 +155,7 @@ impl ErrorKind {
             InsecureUrl { .. } => "E407",
             RequiredParam { .. } => "E408",
             BadParamValue { .. } => "E409",
+            SeveralStreams { .. } => "E410",
         }
     }
 }
