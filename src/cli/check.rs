@@ -1,5 +1,6 @@
 //! `engine check`: validates source specs and their mappings offline and reports every error
-//! of every file at once, exiting 2 if there is any.
+//! of every file at once, exiting 2 if there is any; once they load, the static checks of what
+//! the mappings can produce ([`crate::mapping::MappingSet::lint`]), errors and warnings.
 
 use super::load::{EXIT_CONFIG, load, report, specs_in};
 use super::output;
@@ -26,26 +27,34 @@ pub fn run(args: CheckArgs) -> ExitCode {
     let mut all = Vec::new();
     for spec in &specs {
         match load(spec, &args.sets, MapOptions::default()) {
-            Ok(loaded) if !runnable(&loaded.spec).is_empty() => all.extend(runnable(&loaded.spec)),
             Ok(loaded) => {
+                let mut found = runnable(&loaded.spec);
+                found.extend(loaded.mappings.lint());
                 let n = loaded.mappings.mappings().len();
-                output::line(format!(
-                    "ok: {} ({}): {n} mapping{}",
-                    spec.display(),
-                    loaded.spec.name,
-                    if n == 1 { "" } else { "s" }
-                ));
+                let warnings = found.iter().filter(|d| !d.is_error()).count();
+                if found.iter().all(|d| !d.is_error()) {
+                    output::line(format!(
+                        "ok: {} ({}): {n} mapping{}{}",
+                        spec.display(),
+                        loaded.spec.name,
+                        plural(n),
+                        if warnings > 0 { format!(", {warnings} warning{}", plural(warnings)) } else { String::new() }
+                    ));
+                }
+                all.extend(found);
             }
             Err(diags) => all.extend(diags),
         }
     }
-    if all.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        crate::diagnostic::sort_and_dedup(&mut all);
+    crate::diagnostic::sort_and_dedup(&mut all);
+    if !all.is_empty() {
         report(&all);
-        ExitCode::from(EXIT_CONFIG)
     }
+    if all.iter().any(|d| d.is_error()) { ExitCode::from(EXIT_CONFIG) } else { ExitCode::SUCCESS }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// What `engine run` would refuse in a spec that loads: every stream after the first, each at

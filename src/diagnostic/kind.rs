@@ -45,6 +45,16 @@ pub enum ErrorKind {
     MissingClass { mapping: String },
     #[error("the activity is given both by `activity` and by `fields.activity_id`")]
     ActivityTwice,
+    #[error("`{value}` cannot go into `{field}`: {reason}")]
+    LiteralOutOfRange { field: String, value: String, reason: String },
+    #[error("mapping `{mapping}` can only dead-letter: OCSF requires `{field}` in `{object}` and no rule sets it")]
+    CanOnlyDeadLetter { mapping: String, field: String, object: String },
+    #[error("`{field}` is required in `{object}` and no rule sets it: every event with `{parent}` is refused")]
+    RequiredInObject { field: String, object: String, parent: String },
+    #[error("`{field}` is {expected} in OCSF, but {source_kind} gives a string")]
+    StringIntoScalar { field: String, expected: String, source_kind: String },
+    #[error("`{field}` is {expected} in OCSF, and `{path}` is copied from the record as it is")]
+    MaybeUncoerced { field: String, expected: String, path: String },
 
     // ---- field rules: E2xx
     #[error("invalid source path `{path}`: {reason}")]
@@ -131,6 +141,11 @@ impl ErrorKind {
             SiblingWithoutId { .. } => "E109",
             MissingClass { .. } => "E110",
             ActivityTwice => "E111",
+            LiteralOutOfRange { .. } => "E112",
+            CanOnlyDeadLetter { .. } => "E113",
+            RequiredInObject { .. } => "E114",
+            StringIntoScalar { .. } => "E115",
+            MaybeUncoerced { .. } => "E116",
             BadPath { .. } => "E201",
             BadTemplate { .. } => "E202",
             BadExpression { .. } => "E203",
