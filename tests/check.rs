@@ -77,7 +77,11 @@ fn warnings_alone_are_shown_and_the_check_passes() {
     let dir = std::env::temp_dir().join(format!("ocsf-engine-check-warning-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(dir.join("mappings")).unwrap();
-    std::fs::write(dir.join("spec.yaml"), "name: warned\nmappings: mappings\n").unwrap();
+    std::fs::write(
+        dir.join("spec.yaml"),
+        "name: warned\nmappings: mappings\nparams:\n  hostname:\n    example: h.example.com\n",
+    )
+    .unwrap();
     let login = std::fs::read_to_string(root().join("tests/check/two_streams/mappings/login.yaml")).unwrap();
     std::fs::write(dir.join("mappings/login.yaml"), format!("{login}  is_mfa: {{ from: mfa }}\n")).unwrap();
     let (code, stdout, stderr) = engine(&dir, &["check", "spec.yaml"]);

@@ -49,6 +49,10 @@ pub enum ErrorKind {
     LiteralOutOfRange { field: String, value: String, reason: String },
     #[error("mapping `{mapping}` can only dead-letter: OCSF requires `{field}` in `{object}` and no rule sets it")]
     CanOnlyDeadLetter { mapping: String, field: String, object: String },
+    #[error(
+        "mapping `{mapping}` can only dead-letter: OCSF requires one of {fields} in `{object}` and no rule sets any"
+    )]
+    NoneOfRequired { mapping: String, fields: String, object: String },
     #[error("`{field}` is required in `{object}` and no rule sets it: every event with `{parent}` is refused")]
     RequiredInObject { field: String, object: String, parent: String },
     #[error("`{field}` is {expected} in OCSF, but {source_kind} gives a string")]
@@ -144,6 +148,7 @@ impl ErrorKind {
             LiteralOutOfRange { .. } => "E112",
             CanOnlyDeadLetter { .. } => "E113",
             RequiredInObject { .. } => "E114",
+            NoneOfRequired { .. } => "E117",
             StringIntoScalar { .. } => "E115",
             MaybeUncoerced { .. } => "E116",
             BadPath { .. } => "E201",

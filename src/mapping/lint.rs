@@ -1,6 +1,7 @@
 //! Static checks of loaded mappings against the OCSF dictionary, for `engine check`: what the
 //! rules can produce, beyond what loading already refuses. A required attribute that no rule
-//! of a mapping (bases included) sets means every event is refused (an error); a template or a
+//! of a mapping (bases included) sets, or none of a group of which OCSF requires one, means
+//! every event is refused (an error); a template or a
 //! parameter written into an integer or boolean attribute without a coercion always gives a
 //! string (an error); a record field copied into one as it is may hold text (a warning: only
 //! the records can tell).
@@ -41,6 +42,21 @@ pub fn lint(mappings: &[Mapping]) -> Vec<Diagnostic> {
                     "set it in `fields` here or in a base this file extends, e.g. {}",
                     example(&attr.name, attr)
                 )),
+            );
+        }
+        for group in &m.class.attrs.at_least_one {
+            if group.iter().any(|a| root.children.contains_key(a)) {
+                continue;
+            }
+            let fields = group.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ");
+            out.push(
+                Diagnostic::new(ErrorKind::NoneOfRequired {
+                    mapping: m.name.clone(),
+                    fields,
+                    object: m.class.caption().to_string(),
+                })
+                .at(at.clone())
+                .help(format!("set one of them, e.g. `{}.<attribute>: {{ from: … }}`", group[group.len() - 1])),
             );
         }
         for (name, child) in &root.children {

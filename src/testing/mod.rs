@@ -102,6 +102,7 @@ impl SuiteReport {
             }
             std::fs::write(&case.snapshot, text)?;
             case.status = Status::Accepted;
+            case.message = Some(format!("wrote {}", self.layout.show(&case.snapshot)));
             written += 1;
         }
         Ok(written)
