@@ -1,5 +1,6 @@
 //! Reading raw records for `engine map`: NDJSON (streamed line by line), a JSON array, one
-//! JSON object, or an API page `{paging, results}` (alone or one per NDJSON line); from files
+//! JSON object, or an API page (alone or one per NDJSON line) whose records are at a stream's
+//! `records` path (`{paging, results}` by default); from files
 //! in order, or standard input. Input is read as bytes: a line that is not JSON (invalid
 //! UTF-8, binary garbage, a broken line) or a record the parser refuses is an
 //! [`Input::Unreadable`] with its line number and bytes, and the records around it go on.
@@ -29,6 +30,8 @@ pub enum Input {
 /// object, a JSON array) is read whole.
 pub struct Records<R: BufRead> {
     reader: R,
+    /// Where an API page holds its records (each a dotted path split), tried in order.
+    pages: Vec<Vec<String>>,
     line: usize,
     pending: std::vec::IntoIter<Input>,
     started: bool,
@@ -37,8 +40,15 @@ pub struct Records<R: BufRead> {
 }
 
 impl<R: BufRead> Records<R> {
+    /// Records of `reader`; an API page holds them at `results`.
     pub fn new(reader: R) -> Self {
-        Self { reader, line: 0, pending: Vec::new().into_iter(), started: false, done: false }
+        Self::with_pages(reader, vec![vec!["results".to_string()]])
+    }
+
+    /// Records of `reader`, where an API page holds them at one of `pages` (the `records`
+    /// paths of a spec's streams), tried in order.
+    pub fn with_pages(reader: R, pages: Vec<Vec<String>>) -> Self {
+        Self { reader, pages, line: 0, pending: Vec::new().into_iter(), started: false, done: false }
     }
 
     /// The next line's bytes; `Err` with the read error (then nothing more is read).
@@ -77,7 +87,7 @@ impl<R: BufRead> Records<R> {
         let first_line = self.line;
         let trimmed = first.trim_ascii();
         if !trimmed.starts_with(b"[") && scan::whole(trimmed).is_ok() {
-            self.pending = expand(trimmed, first_line).into_iter();
+            self.pending = expand(trimmed, first_line, &self.pages).into_iter();
             return;
         }
         // Not one JSON value per line: the whole input is one document.
@@ -86,7 +96,7 @@ impl<R: BufRead> Records<R> {
         if let Err(e) = self.reader.read_to_end(&mut doc) {
             return self.fail(e);
         }
-        self.pending = document(&doc, first_line).into_iter();
+        self.pending = document(&doc, first_line, &self.pages).into_iter();
     }
 }
 
@@ -112,19 +122,19 @@ impl<R: BufRead> Iterator for Records<R> {
                     continue;
                 }
             };
-            self.pending = ndjson_line(&line, self.line).into_iter();
+            self.pending = ndjson_line(&line, self.line, &self.pages).into_iter();
         }
     }
 }
 
 /// One line of NDJSON: its records, or the line as unreadable.
-fn ndjson_line(line: &[u8], number: usize) -> Vec<Input> {
+fn ndjson_line(line: &[u8], number: usize, pages: &[Vec<String>]) -> Vec<Input> {
     let trimmed = line.trim_ascii();
     if trimmed.is_empty() {
         return Vec::new();
     }
     match scan::whole(trimmed) {
-        Ok(_) => expand(trimmed, number),
+        Ok(_) => expand(trimmed, number, pages),
         Err(e) => vec![Input::Unreadable { line: number, bytes: trimmed.to_vec(), error: format!("not JSON: {e}") }],
     }
 }
@@ -132,13 +142,13 @@ fn ndjson_line(line: &[u8], number: usize) -> Vec<Input> {
 /// A document that is not NDJSON, starting at line `first`: its records; when it is not JSON
 /// as a whole, its lines one by one (NDJSON with a bad line), or, when no line is JSON either
 /// and it looks like one JSON document (`{`, `[`), the document as one unreadable input.
-fn document(doc: &[u8], first: usize) -> Vec<Input> {
+fn document(doc: &[u8], first: usize, pages: &[Vec<String>]) -> Vec<Input> {
     let e = match scan::whole(doc) {
-        Ok(_) => return expand(doc, first),
+        Ok(_) => return expand(doc, first, pages),
         Err(e) => e,
     };
     let lines: Vec<Vec<Input>> =
-        doc.split(|&b| b == b'\n').enumerate().map(|(i, line)| ndjson_line(line, first + i)).collect();
+        doc.split(|&b| b == b'\n').enumerate().map(|(i, line)| ndjson_line(line, first + i, pages)).collect();
     let some_json =
         lines.iter().flatten().any(|i| !matches!(i, Input::Unreadable { error, .. } if error.starts_with("not JSON")));
     let looks_like_one = matches!(doc.trim_ascii_start().first(), Some(b'{' | b'['));
@@ -154,8 +164,9 @@ fn line_at(text: &[u8], at: usize, first: usize) -> usize {
 }
 
 /// A JSON value (checked by the scanner) starting at line `first`: a JSON array or an API
-/// page becomes its records, each parsed on its own; anything else is one record.
-fn expand(doc: &[u8], first: usize) -> Vec<Input> {
+/// page (an object with a list at one of `pages`) becomes its records, each parsed on its
+/// own; anything else is one record.
+fn expand(doc: &[u8], first: usize, pages: &[Vec<String>]) -> Vec<Input> {
     let start = scan::ws(doc, 0);
     let single = || match scan::skip_value(doc, start) {
         Ok((end, shape)) => vec![(parse_scanned(&doc[start..end], &shape), start)],
@@ -165,12 +176,16 @@ fn expand(doc: &[u8], first: usize) -> Vec<Input> {
         Some(b'[') => {
             elements(doc, start).into_iter().map(|(a, b, shape)| (parse_scanned(&doc[a..b], &shape), a)).collect()
         }
-        Some(b'{') => match envelope::parse(doc, &["results".to_string()], None) {
-            Ok(envelope::Envelope { records: List::List(items), .. }) => {
-                items.into_iter().map(|p| (p, start)).collect()
+        Some(b'{') => {
+            let page = pages.iter().find_map(|path| match envelope::parse(doc, path, None) {
+                Ok(envelope::Envelope { records: List::List(items), .. }) => Some(items),
+                _ => None,
+            });
+            match page {
+                Some(items) => items.into_iter().map(|p| (p, start)).collect(),
+                None => single(),
             }
-            _ => single(),
-        },
+        }
         _ => single(),
     };
     parsed
@@ -218,6 +233,22 @@ mod tests {
                 Input::ReadError(e) => format!("read error: {e}"),
             })
             .collect()
+    }
+
+    #[test]
+    fn a_page_holds_its_records_where_the_stream_says() {
+        let page = b"{\"next\":\"c2\",\"data\":{\"items\":[{\"a\":1},{\"a\":2}]}}";
+        let read = |pages: Vec<Vec<String>>| -> Vec<String> {
+            Records::with_pages(&page[..], pages)
+                .map(|r| match r {
+                    Input::Record(v) => v.to_string(),
+                    other => format!("{other:?}"),
+                })
+                .collect()
+        };
+        assert_eq!(read(vec![vec!["data".into(), "items".into()]]), ["{\"a\":1}", "{\"a\":2}"]);
+        // Elsewhere the page is one record, as it is without the stream's path.
+        assert_eq!(read(vec![vec!["results".into()]]).len(), 1);
     }
 
     #[test]

@@ -38,4 +38,5 @@ pub mod runner;
 pub mod simulator;
 pub mod sink;
 pub mod source;
+pub mod testing;
 pub mod yaml;

@@ -1,7 +1,7 @@
 //! `engine check` on broken configuration: each directory under `tests/check/` holds a spec
 //! and mapping files with deliberate mistakes; the rendered errors (codes, messages,
 //! `file:line:col`, code frames, hints) are snapshots under `snapshots/check/`, and the exit
-//! code must be 2. The bundled sources must check clean.
+//! code must be 2. The bundled sources must check clean (no error, no warning).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,6 +67,27 @@ fn the_bundled_sources_check_clean() {
     let (code, stdout, stderr) = engine(&root(), &["check"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("ok: sources/entrust.yaml (entrust_idaas)"), "{stdout}");
+    assert_eq!(stderr, "");
     let (code, _, stderr) = engine(&root(), &["check", "tests/language/spec.yaml"]);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn warnings_alone_are_shown_and_the_check_passes() {
+    let dir = std::env::temp_dir().join(format!("ocsf-engine-check-warning-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(dir.join("mappings")).unwrap();
+    std::fs::write(
+        dir.join("spec.yaml"),
+        "name: warned\nmappings: mappings\nparams:\n  hostname:\n    example: h.example.com\n",
+    )
+    .unwrap();
+    let login = std::fs::read_to_string(root().join("tests/check/two_streams/mappings/login.yaml")).unwrap();
+    std::fs::write(dir.join("mappings/login.yaml"), format!("{login}  is_mfa: {{ from: mfa }}\n")).unwrap();
+    let (code, stdout, stderr) = engine(&dir, &["check", "spec.yaml"]);
     assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "ok: spec.yaml (warned): 1 mapping, 1 warning\n");
+    assert!(stderr.starts_with("warning[E116]: `is_mfa` is a boolean in OCSF"), "{stderr}");
+    assert!(stderr.ends_with("warning: 1 warning found\n"), "{stderr}");
+    std::fs::remove_dir_all(dir).ok();
 }

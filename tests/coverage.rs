@@ -61,10 +61,82 @@ fn the_table_names_types_mappings_and_recommended_attributes() {
     let line = out.lines().find(|l| l.contains("entityType=FIDOTOKENS")).expect("a FIDOTOKENS row");
     assert!(line.contains("entity_management/other_entities"), "{line}");
     assert!(out.contains("recommended attributes a mapping leaves out:"));
+    // The count follows the mappings (a new event type adds one): every listed type at least,
+    // each with fixtures and snapshots, and the table's rows are the JSON report's.
+    let (_, json) = coverage(&["sources/entrust.yaml", "--json"]);
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    let types = rows.iter().filter(|r| r["fallback"] == false).count();
+    let listed =
+        vocabulary("entrust-authentication-event-types.txt").len() + vocabulary("entrust-entity-types.txt").len();
+    assert!(types >= listed, "{types} types mapped, {listed} listed");
+    let fallbacks = rows.len() - types;
+    assert_eq!(fallbacks, 2);
     assert!(
-        out.contains("188 types mapped, 188 with fixtures, 188 with a snapshot for every fixture; 2 fallback mappings"),
+        out.contains(&format!(
+            "{types} types mapped, {types} with fixtures, {types} with a snapshot for every fixture; {fallbacks} fallback mappings"
+        )),
         "{out}"
     );
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("Authentication") || l.starts_with("Entity Management")).count(),
+        rows.len()
+    );
+}
+
+fn write(dir: &std::path::Path, rel: &str, text: &str) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// A mappings repository of its own, outside this one: one class, one mapping.
+fn user_repo(tag: &str, with_fixture: bool) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ocsf-engine-coverage-{}-{tag}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    write(&dir, "sources/acme.yaml", "name: acme\nmappings: ../mappings/acme\n");
+    write(
+        &dir,
+        "mappings/acme/signin.yaml",
+        "class: Authentication\nactivity: Logon\nmatch: { type: [signin, sso] }\nfields:\n  time: { from: at, as: timestamp }\n",
+    );
+    if with_fixture {
+        write(&dir, "tests/fixtures/acme/signin/one.json", r#"{"type": "sso", "at": "2026-03-01T10:00:00Z"}"#);
+        write(&dir, "snapshots/acme/signin/one.snap", "---\nsource: x\n---\n{}\n");
+    }
+    dir
+}
+
+fn coverage_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_engine")).arg("coverage").args(args).current_dir(dir).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code().unwrap(), text(&out.stdout), text(&out.stderr))
+}
+
+#[test]
+fn a_class_with_a_single_mapping_keeps_its_rows_and_counts() {
+    let dir = user_repo("single", true);
+    let (code, out, err) = coverage_in(&dir, &["sources/acme.yaml"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let row = |t: &str| out.lines().find(|l| l.contains(t)).unwrap_or_else(|| panic!("no {t} row:\n{out}")).to_string();
+    let sso = row("type=sso");
+    assert!(sso.contains("signin") && sso.split_whitespace().any(|w| w == "1"), "{sso}");
+    assert!(row("type=signin").contains("✗"), "{out}");
+    assert!(
+        out.contains("2 types mapped, 1 with fixtures, 1 with a snapshot for every fixture; 0 fallback mappings"),
+        "{out}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn without_fixtures_it_says_where_it_looked() {
+    let dir = user_repo("nofixtures", false);
+    let (code, out, err) = coverage_in(&dir, &["sources/acme.yaml"]);
+    assert_eq!(code, 1, "{out}");
+    let note = "no fixtures: no `tests/fixtures/acme/` or `snapshots/acme/` in any directory above the mappings";
+    assert!(out.contains(note) && err.contains(note), "{out}\n{err}");
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]

@@ -13,7 +13,14 @@
 //! - ```` ```yaml file=PATH ```` (any language): an excerpt, line for line, of that file;
 //! - ```` ```console ```` or ```` ```console exit=N ````: `$ engine …` then the expected
 //!   standard output and error, where `[..]` matches any text within a line and a line `...`
-//!   any number of lines.
+//!   any number of lines; run in the repository, or with `in=scratch` in the page's scratch
+//!   directory (an empty directory of its own, as a user's repository would start);
+//! - ```` ```yaml new=PATH ```` (any language): a file the page writes, at PATH in its scratch
+//!   directory (again to change it);
+//! - ```` ```yaml workflow new=PATH ````: a CI workflow, written like any `new=` file, whose
+//!   `run:` steps that call `engine` are run in the scratch directory (with the binary on
+//!   `PATH`) and must succeed; the other steps (checkout, installing the engine) are the CI
+//!   system's.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -159,7 +166,7 @@ fn run_mapping_example(page: &Path, base: &str, example: &Example, failures: &mu
     std::fs::remove_dir_all(dir).ok();
 }
 
-fn run_console(page: &Path, block: &Block, failures: &mut Vec<String>) {
+fn run_console(page: &Path, block: &Block, dir: &Path, failures: &mut Vec<String>) {
     let at = format!("{}:{}", page.display(), block.line);
     let exit: i32 =
         block.info.split_whitespace().find_map(|w| w.strip_prefix("exit=")).map_or(0, |n| n.parse().unwrap());
@@ -174,7 +181,7 @@ fn run_console(page: &Path, block: &Block, failures: &mut Vec<String>) {
         .args(["-c", &script])
         .env("ENGINE", env!("CARGO_BIN_EXE_engine"))
         .env_remove("AWS_ENDPOINT_URL")
-        .current_dir(root())
+        .current_dir(dir)
         .output()
         .unwrap();
     let printed = String::from_utf8_lossy(&out.stdout);
@@ -208,6 +215,52 @@ fn tempdir(name: &str) -> PathBuf {
     dir
 }
 
+/// Runs the `engine` steps of a CI workflow in `dir`; returns how many ran.
+fn run_workflow(page: &Path, block: &Block, dir: &Path, failures: &mut Vec<String>) -> usize {
+    let at = format!("{}:{}", page.display(), block.line);
+    let workflow: Value = match serde_saphyr::from_str(&block.body) {
+        Ok(v) => v,
+        Err(e) => {
+            failures.push(format!("{at}: the workflow is not YAML: {e}"));
+            return 0;
+        }
+    };
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_engine")).parent().unwrap().to_path_buf();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .unwrap();
+    let mut ran = 0;
+    for job in workflow["jobs"].as_object().into_iter().flat_map(|jobs| jobs.values()) {
+        for step in job["steps"].as_array().into_iter().flatten() {
+            let Some(script) = step["run"].as_str().filter(|s| s.trim_start().starts_with("engine ")) else {
+                continue;
+            };
+            let out = Command::new("sh")
+                .args(["-ec", script])
+                .env("PATH", &path)
+                .env_remove("AWS_ENDPOINT_URL")
+                .current_dir(dir)
+                .output()
+                .unwrap();
+            if !out.status.success() {
+                failures.push(format!(
+                    "{at}: the step `{}` failed ({:?}):\n{}{}",
+                    script.trim(),
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            ran += 1;
+        }
+    }
+    if ran == 0 {
+        failures.push(format!("{at}: the workflow has no `engine` step"));
+    }
+    ran
+}
+
 /// Runs every example of one page; returns how many ran.
 fn run_page(page: &Path, failures: &mut Vec<String>) -> usize {
     let text = std::fs::read_to_string(page).unwrap();
@@ -215,12 +268,26 @@ fn run_page(page: &Path, failures: &mut Vec<String>) -> usize {
     let mut common = serde_json::Map::new();
     let mut examples: Vec<Example> = Vec::new();
     let mut ran = 0;
+    let scratch = std::env::temp_dir().join(format!(
+        "ocsf-engine-docs-{}-scratch-{}",
+        std::process::id(),
+        page.file_stem().unwrap().to_string_lossy()
+    ));
+    std::fs::remove_dir_all(&scratch).ok();
     for block in blocks(&text) {
         let json = || serde_json::from_str::<Value>(&block.body);
         let words: Vec<&str> = block.info.split_whitespace().collect();
         if let Some(path) = words.iter().find_map(|w| w.strip_prefix("file=")) {
             check_quoted_file(page, &block, path, failures);
             ran += 1;
+        }
+        if let Some(path) = words.iter().find_map(|w| w.strip_prefix("new=")) {
+            let target = scratch.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(&target, &block.body).unwrap();
+            if words.contains(&"workflow") {
+                ran += run_workflow(page, &block, &scratch, failures);
+            }
         }
         match words.as_slice() {
             ["yaml", "base", ..] => base = block.body.clone(),
@@ -253,7 +320,9 @@ fn run_page(page: &Path, failures: &mut Vec<String>) -> usize {
                 }
             }
             ["console", ..] => {
-                run_console(page, &block, failures);
+                std::fs::create_dir_all(&scratch).unwrap();
+                let dir = if words.contains(&"in=scratch") { scratch.clone() } else { root() };
+                run_console(page, &block, &dir, failures);
                 ran += 1;
             }
             _ => {}
@@ -263,6 +332,7 @@ fn run_page(page: &Path, failures: &mut Vec<String>) -> usize {
         run_mapping_example(page, &base, example, failures);
         ran += example.records.len();
     }
+    std::fs::remove_dir_all(&scratch).ok();
     ran
 }
 

@@ -142,6 +142,22 @@ fn an_api_page_and_a_json_array() {
 }
 
 #[test]
+fn a_saved_page_of_another_vendor_is_read_where_its_stream_reads_records() {
+    // The Acme spec's stream has `records: data`; a page is its records, not one bad record.
+    let record = std::fs::read_to_string(root().join("docs/examples/acme/record.json")).unwrap();
+    let second = record.replace("s-1001", "s-1002");
+    let page = format!("{{\"next\": \"c-2\", \"data\": [{}, {}]}}", record.trim(), second.trim());
+    let out = map(&["docs/examples/acme/source.yaml"], Some(&page));
+    assert_eq!(out.code, 0, "{:?}", out.dead);
+    let uids: Vec<&Value> = out.events.iter().map(|e| &e["metadata"]["uid"]).collect();
+    assert_eq!(uids, ["s-1001", "s-1002"]);
+    // A page at `results`, which is not where this stream reads, is one record (no mapping).
+    let elsewhere = format!("{{\"results\": [{}]}}", record.trim());
+    let out = map(&["docs/examples/acme/source.yaml"], Some(&elsewhere));
+    assert_eq!((out.code, out.events.len(), out.dead.len()), (1, 0, 1));
+}
+
+#[test]
 fn set_and_raw_data() {
     let path = "tests/fixtures/entrust/authentication/SamlAuthenticationFailedEvent/failure.json";
     let out = map(&["sources/entrust.yaml", "--set", "hostname=acme.eu.trustedauth.com", "--raw-data", path], None);

@@ -1,9 +1,11 @@
 //! `engine check`: validates source specs and their mappings, and pipeline files (every
 //! pipeline of a file, and the specs they use), offline, and reports every error of every file
-//! at once, exiting 2 if there is any.
+//! at once, exiting 2 if there is any; once they load, the static checks of what the mappings
+//! can produce ([`crate::mapping::MappingSet::lint`]), errors and warnings.
 
-use super::load::{EXIT_CONFIG, load, report};
+use super::load::{EXIT_CONFIG, load, report, specs_in};
 use super::output;
+use crate::diagnostic::{Diagnostic, ErrorKind};
 use crate::mapping::MapOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,7 +20,7 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: CheckArgs) -> ExitCode {
-    let specs = if args.specs.is_empty() { default_specs(Path::new("sources")) } else { args.specs };
+    let specs = if args.specs.is_empty() { specs_in(Path::new("."), false) } else { args.specs };
     if specs.is_empty() {
         eprintln!("error: no source specs given and none found in `sources/`");
         return ExitCode::from(EXIT_CONFIG);
@@ -31,24 +33,29 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
         match load(spec, &args.sets, MapOptions::default()) {
             Ok(loaded) => {
+                let mut found = runnable(&loaded.spec);
+                found.extend(loaded.mappings.lint());
                 let n = loaded.mappings.mappings().len();
-                output::line(format!(
-                    "ok: {} ({}): {n} mapping{}",
-                    spec.display(),
-                    loaded.spec.name,
-                    if n == 1 { "" } else { "s" }
-                ));
+                let warnings = found.iter().filter(|d| !d.is_error()).count();
+                if found.iter().all(|d| !d.is_error()) {
+                    output::line(format!(
+                        "ok: {} ({}): {n} mapping{}{}",
+                        spec.display(),
+                        loaded.spec.name,
+                        plural(n),
+                        if warnings > 0 { format!(", {warnings} warning{}", plural(warnings)) } else { String::new() }
+                    ));
+                }
+                all.extend(found);
             }
             Err(diags) => all.extend(diags),
         }
     }
-    if all.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        crate::diagnostic::sort_and_dedup(&mut all);
+    crate::diagnostic::sort_and_dedup(&mut all);
+    if !all.is_empty() {
         report(&all);
-        ExitCode::from(EXIT_CONFIG)
     }
+    if all.iter().any(|d| d.is_error()) { ExitCode::from(EXIT_CONFIG) } else { ExitCode::SUCCESS }
 }
 
 /// Checks a pipeline file: every pipeline, then each source spec they use with its mappings.
@@ -62,27 +69,37 @@ fn check_pipelines(path: &Path, sets: &[String]) -> Vec<crate::diagnostic::Diagn
     specs.dedup();
     let mut errors = Vec::new();
     for spec in specs {
-        if let Err(diags) = load(spec, sets, MapOptions::default()) {
-            errors.extend(diags);
+        match load(spec, sets, MapOptions::default()) {
+            Ok(loaded) => {
+                errors.extend(runnable(&loaded.spec));
+                errors.extend(loaded.mappings.lint());
+            }
+            Err(diags) => errors.extend(diags),
         }
     }
-    if errors.is_empty() {
+    if errors.iter().all(|d| !d.is_error()) {
         let n = pipelines.len();
         let names = crate::source::pipelines::names(&pipelines);
         let which = if names.is_empty() { String::new() } else { format!(": {names}") };
-        output::line(format!("ok: {} ({n} pipeline{}{which})", path.display(), if n == 1 { "" } else { "s" }));
+        output::line(format!("ok: {} ({n} pipeline{}{which})", path.display(), plural(n)));
     }
     errors
 }
 
-fn default_specs(dir: &Path) -> Vec<PathBuf> {
-    let mut specs: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-        .collect();
-    specs.sort();
-    specs
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// What `engine run` would refuse in a spec that loads: every stream after the first, each at
+/// its place.
+fn runnable(spec: &crate::source::SourceSpec) -> Vec<Diagnostic> {
+    let Some((first, rest)) = spec.streams.split_first() else { return Vec::new() };
+    rest.iter()
+        .map(|s| {
+            Diagnostic::new(ErrorKind::SeveralStreams { first: first.name.clone(), second: s.name.clone() })
+                .at(s.span.clone())
+                .note(first.span.clone(), "the first stream")
+                .help("put each stream in a spec of its own (each keeps its own checkpoint under its own name)")
+        })
+        .collect()
 }

@@ -5,6 +5,7 @@
 use super::load::{EXIT_CONFIG, EXIT_RUNTIME, load, report};
 use super::output;
 use crate::mapping::{MapOptions, Mapping, MappingSet};
+use crate::testing::{Layout, files};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,10 +15,11 @@ use std::process::ExitCode;
 pub struct CoverageArgs {
     /// The source spec, e.g. sources/entrust.yaml.
     pub spec: PathBuf,
-    /// Raw-record fixtures. Default: tests/fixtures/<name of the mapping directory>.
+    /// Raw-record fixtures. Default: tests/fixtures/<name> in the nearest directory above the
+    /// mappings that has one, as `engine test` finds them.
     #[arg(long)]
     pub fixtures: Option<PathBuf>,
-    /// Reviewed snapshots. Default: snapshots/<name of the mapping directory>.
+    /// Reviewed snapshots. Default: snapshots/<name> beside that `tests/`.
     #[arg(long)]
     pub snapshots: Option<PathBuf>,
     /// Give a spec parameter a value.
@@ -52,6 +54,12 @@ struct Coverage {
     mappings: BTreeMap<String, MappingInfo>,
     /// Fixtures no mapping takes (they should sit under a `_` directory).
     unmapped_fixtures: Vec<String>,
+    /// The fixture and snapshot trees read.
+    fixtures: String,
+    snapshots: String,
+    /// Why no fixture was found, when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
 }
 
 pub fn run(args: CoverageArgs) -> ExitCode {
@@ -62,10 +70,13 @@ pub fn run(args: CoverageArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let name = loaded.spec.mappings.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let fixtures = args.fixtures.unwrap_or_else(|| Path::new("tests/fixtures").join(&name));
-    let snapshots = args.snapshots.unwrap_or_else(|| Path::new("snapshots").join(&name));
-    let coverage = measure(&loaded.mappings, &fixtures, &snapshots);
+    let layout = Layout::discover(&loaded.spec.mappings, args.fixtures.as_deref(), args.snapshots.as_deref());
+    let mut coverage = measure(&loaded.mappings, &layout.fixtures, &layout.snapshots);
+    coverage.fixtures = layout.show(&layout.fixtures);
+    coverage.snapshots = layout.show(&layout.snapshots);
+    if files(&layout.fixtures, "json").is_empty() {
+        coverage.note = Some(format!("no fixtures: {}; give `--fixtures DIR`", layout.why_empty()));
+    }
     if args.json {
         match serde_json::to_string_pretty(&coverage) {
             Ok(text) => output::line(text),
@@ -77,14 +88,18 @@ pub fn run(args: CoverageArgs) -> ExitCode {
     } else {
         output::line(render(&coverage).trim_end());
     }
+    if let Some(note) = &coverage.note {
+        eprintln!("warning: {note}");
+    }
     let complete = coverage.rows.iter().all(|r| r.fixtures > 0 && r.snapshots == r.fixtures);
     if complete && coverage.unmapped_fixtures.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 /// Matcher fields (with one value) that every mapping of a class shares, such as a category.
+/// A class with a single mapping has none: its matchers are what tells its type.
 fn common_fields(set: &MappingSet, class_uid: i64) -> Vec<String> {
     let of_class: Vec<&Mapping> = set.mappings().iter().filter(|m| m.class.uid == class_uid && !m.fallback).collect();
-    let Some(first) = of_class.first() else { return Vec::new() };
+    let [first, _, ..] = of_class.as_slice() else { return Vec::new() };
     first
         .matchers
         .iter()
@@ -116,7 +131,8 @@ fn measure(set: &MappingSet, fixtures: &Path, snapshots: &Path) -> Coverage {
         }
     }
     let mut unmapped_fixtures = Vec::new();
-    for (rel, path) in json_files(fixtures) {
+    for case in files(fixtures, "json") {
+        let (rel, path) = (format!("{case}.json"), fixtures.join(format!("{case}.json")));
         if rel.split('/').any(|part| part.starts_with('_')) {
             continue; // records that must be dead-lettered
         }
@@ -133,38 +149,29 @@ fn measure(set: &MappingSet, fixtures: &Path, snapshots: &Path) -> Coverage {
             m.matchers
                 .iter()
                 .filter(|(f, _)| !common.contains(f))
-                .map(|(f, _)| format!("{f}={}", record.get(f).and_then(|v| v.as_str()).unwrap_or("")))
+                .map(|(f, _)| format!("{f}={}", record.get(f).map(matched_text).unwrap_or_default()))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if let Some(row) = rows.iter_mut().find(|r| r.mapping == m.name && r.r#type == key) {
-            row.fixtures += 1;
-            if snapshots.join(format!("{}.snap", rel.trim_end_matches(".json"))).is_file() {
-                row.snapshots += 1;
+        match rows.iter_mut().find(|r| r.mapping == m.name && r.r#type == key) {
+            Some(row) => {
+                row.fixtures += 1;
+                if snapshots.join(format!("{case}.snap")).is_file() {
+                    row.snapshots += 1;
+                }
             }
+            None => unmapped_fixtures.push(rel),
         }
     }
-    Coverage { rows, mappings, unmapped_fixtures }
+    Coverage { rows, mappings, unmapped_fixtures, fixtures: String::new(), snapshots: String::new(), note: None }
 }
 
-/// Every `.json` file below `dir`, with its path relative to `dir`, sorted.
-fn json_files(dir: &Path) -> Vec<(String, PathBuf)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "json")
-                && let Ok(rel) = p.strip_prefix(dir)
-            {
-                out.push((rel.to_string_lossy().replace('\\', "/"), p.clone()));
-            }
-        }
+/// A matched record value as the matchers list it (`"X"` as `X`, `3` as `3`).
+fn matched_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
-    out.sort();
-    out
 }
 
 fn render(c: &Coverage) -> String {
@@ -198,6 +205,9 @@ fn render(c: &Coverage) -> String {
     );
     if !c.unmapped_fixtures.is_empty() {
         let _ = writeln!(out, "fixtures no mapping takes: {}", c.unmapped_fixtures.join(", "));
+    }
+    if let Some(note) = &c.note {
+        let _ = writeln!(out, "{note}");
     }
     out
 }

@@ -1,7 +1,7 @@
 //! `engine explain`: maps records and shows, for every field of each event, the mapping file
 //! and line that produced it (values inherited from a base included), or why the engine set it.
 
-use super::load::{EXIT_CONFIG, load, report};
+use super::load::{EXIT_CONFIG, load, page_paths, report};
 use super::output;
 use crate::input::{Input, Records};
 use crate::mapping::{MapOptions, Provenance};
@@ -42,7 +42,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
         None => Box::new(std::io::stdin().lock()),
     };
     let mut failed = false;
-    for (n, input) in Records::new(reader).enumerate() {
+    for (n, input) in Records::with_pages(reader, page_paths(&loaded.spec)).enumerate() {
         let record = match input {
             Input::Record(record) => record,
             Input::Unreadable { line, error, .. } => {

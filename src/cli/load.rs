@@ -4,7 +4,7 @@
 use crate::diagnostic::{Diagnostic, Diagnostics, render_all};
 use crate::mapping::{MapOptions, MappingSet};
 use crate::source::{SourceSpec, parse_sets};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Exit code for usage and configuration errors.
 pub const EXIT_CONFIG: u8 = 2;
@@ -31,4 +31,36 @@ pub fn load(spec_path: &Path, sets: &[String], options: MapOptions) -> Result<Lo
 /// Prints diagnostics to standard error.
 pub fn report(diags: &[Diagnostic]) {
     eprint!("{}", render_all(diags));
+}
+
+/// The source specs of a repository directory: every `*.yaml` in its `sources/` directory, or
+/// (with `or_itself`) in the directory itself when it has none, sorted.
+pub fn specs_in(dir: &Path, or_itself: bool) -> Vec<PathBuf> {
+    let sources = dir.join("sources");
+    let dir = if sources.is_dir() || !or_itself { sources } else { dir.to_path_buf() };
+    let mut specs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .map(|p| p.strip_prefix("./").map(Path::to_path_buf).unwrap_or(p))
+        .collect();
+    specs.sort();
+    specs
+}
+
+/// Where an API page of `spec` holds its records, as its streams read them (`records`), for
+/// reading saved pages offline; `results` for a spec without streams.
+pub fn page_paths(spec: &SourceSpec) -> Vec<Vec<String>> {
+    let mut paths: Vec<Vec<String>> = Vec::new();
+    for stream in &spec.streams {
+        if !stream.records.is_empty() && !paths.contains(&stream.records) {
+            paths.push(stream.records.clone());
+        }
+    }
+    if paths.is_empty() {
+        paths.push(vec!["results".to_string()]);
+    }
+    paths
 }

@@ -2,7 +2,7 @@
 //! cannot be mapped, and input that is not JSON, go to standard error as reason-coded dead
 //! letters; an input that cannot be read is an error (exit 2) naming it.
 
-use super::load::{EXIT_CONFIG, EXIT_RUNTIME, load, report};
+use super::load::{EXIT_CONFIG, EXIT_RUNTIME, load, page_paths, report};
 use crate::deadletter::{DeadLetter, Reason};
 use crate::input::{Input, Records};
 use crate::mapping::MapOptions;
@@ -57,7 +57,7 @@ pub fn run(args: MapArgs) -> ExitCode {
     let (mut mapped, mut dead) = (0usize, 0usize);
     let mut unknown: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
     for (name, reader) in inputs {
-        for input in Records::new(reader) {
+        for input in Records::with_pages(reader, page_paths(&loaded.spec)) {
             let result = match input {
                 Input::Record(record) => loaded.mappings.map_counted(record).map(|(event, unknown_type)| {
                     if let Some(t) = unknown_type {

@@ -1,4 +1,4 @@
-//! The command line: `engine run`, `map`, `check`, `explain`, `coverage`, `schema`, `simulate`, and the
+//! The command line: `engine run`, `map`, `check`, `test`, `explain`, `coverage`, `schema`, `simulate`, and the
 //! logging flags every command takes.
 
 mod bench;
@@ -16,6 +16,7 @@ mod run;
 mod run_state;
 mod schema;
 mod security_lake;
+mod test;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -39,6 +40,8 @@ enum Command {
     Check(check::CheckArgs),
     /// Map records and show where every field of each event comes from.
     Explain(explain::ExplainArgs),
+    /// Map every fixture and compare it with its reviewed snapshot; `--accept` writes new ones.
+    Test(test::TestArgs),
     /// Show which event types are mapped, pinned by fixtures and snapshots, and how completely.
     Coverage(coverage::CoverageArgs),
     /// Pull a source's records into a sink, with checkpoints (the main job).
@@ -67,6 +70,7 @@ pub fn main() -> ExitCode {
         Command::Map(args) => map::run(args),
         Command::Check(args) => check::run(args),
         Command::Coverage(args) => coverage::run(args),
+        Command::Test(args) => test::run(args),
         Command::Explain(args) => explain::run(args),
         Command::Schema(args) => schema::run(args),
         Command::Simulate(args) => crate::simulator::main(args),

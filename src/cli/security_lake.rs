@@ -64,8 +64,9 @@ impl LakeArgs {
         opts.sources.extend(source_names(&self.source_names, &mut problems));
         match parse_duration(&self.flush_interval) {
             Some(d) => opts.flush_interval = d,
-            None => problems
-                .push(format!("--flush-interval `{}` is not an ISO 8601 duration such as PT5M", self.flush_interval)),
+            None => {
+                problems.push(format!("--flush-interval {}", crate::source::duration::problem(&self.flush_interval)))
+            }
         }
         opts.max_object_bytes = match &self.max_object_size {
             None => DEFAULT_MAX_OBJECT_BYTES,

@@ -45,6 +45,20 @@ pub enum ErrorKind {
     MissingClass { mapping: String },
     #[error("the activity is given both by `activity` and by `fields.activity_id`")]
     ActivityTwice,
+    #[error("`{value}` cannot go into `{field}`: {reason}")]
+    LiteralOutOfRange { field: String, value: String, reason: String },
+    #[error("mapping `{mapping}` can only dead-letter: OCSF requires `{field}` in `{object}` and no rule sets it")]
+    CanOnlyDeadLetter { mapping: String, field: String, object: String },
+    #[error(
+        "mapping `{mapping}` can only dead-letter: OCSF requires one of {fields} in `{object}` and no rule sets any"
+    )]
+    NoneOfRequired { mapping: String, fields: String, object: String },
+    #[error("`{field}` is required in `{object}` and no rule sets it: every event with `{parent}` is refused")]
+    RequiredInObject { field: String, object: String, parent: String },
+    #[error("`{field}` is {expected} in OCSF, but {source_kind} gives a string")]
+    StringIntoScalar { field: String, expected: String, source_kind: String },
+    #[error("`{field}` is {expected} in OCSF, and `{path}` is copied from the record as it is")]
+    MaybeUncoerced { field: String, expected: String, path: String },
 
     // ---- field rules: E2xx
     #[error("invalid source path `{path}`: {reason}")]
@@ -87,7 +101,7 @@ pub enum ErrorKind {
     BadSpec { reason: String },
     #[error("`--set {arg}` is not of the form KEY=VALUE")]
     BadSetArg { arg: String },
-    #[error("`{key}`: `{value}` is not an ISO-8601 duration such as PT5M or P1D")]
+    #[error("`{key}`: {}", crate::source::duration::problem(.value))]
     BadDuration { key: String, value: String },
     #[error("the source cannot run: {reason}")]
     NotRunnable { reason: String },
@@ -101,6 +115,10 @@ pub enum ErrorKind {
     RequiredParam { name: String },
     #[error("parameter `{name}`: {reason}")]
     BadParamValue { name: String, reason: String },
+    #[error(
+        "stream `{second}`: a spec can hold one stream for now (`{first}` is the first), and `engine run` refuses more"
+    )]
+    SeveralStreams { first: String, second: String },
 }
 
 impl ErrorKind {
@@ -127,6 +145,12 @@ impl ErrorKind {
             SiblingWithoutId { .. } => "E109",
             MissingClass { .. } => "E110",
             ActivityTwice => "E111",
+            LiteralOutOfRange { .. } => "E112",
+            CanOnlyDeadLetter { .. } => "E113",
+            RequiredInObject { .. } => "E114",
+            NoneOfRequired { .. } => "E117",
+            StringIntoScalar { .. } => "E115",
+            MaybeUncoerced { .. } => "E116",
             BadPath { .. } => "E201",
             BadTemplate { .. } => "E202",
             BadExpression { .. } => "E203",
@@ -151,6 +175,7 @@ impl ErrorKind {
             InsecureUrl { .. } => "E407",
             RequiredParam { .. } => "E408",
             BadParamValue { .. } => "E409",
+            SeveralStreams { .. } => "E410",
         }
     }
 }

@@ -64,10 +64,21 @@ impl Span {
     }
 }
 
-/// One configuration error.
+/// Whether a diagnostic stops the configuration from being used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    #[default]
+    Error,
+    /// Something that may be wrong, where the files alone cannot tell (`engine check` reports
+    /// it and still exits 0).
+    Warning,
+}
+
+/// One configuration error (or warning).
 #[derive(Debug, Clone)]
 pub struct Diagnostic {
     pub kind: ErrorKind,
+    pub severity: Severity,
     pub span: Option<Span>,
     /// A hint shown as `help:`, such as the closest valid name.
     pub help: Option<String>,
@@ -77,7 +88,25 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(kind: ErrorKind) -> Self {
-        Self { kind, span: None, help: None, notes: Vec::new() }
+        Self { kind, severity: Severity::Error, span: None, help: None, notes: Vec::new() }
+    }
+
+    /// The same, as a warning.
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// `error` or `warning`, as rendered.
+    pub fn label(&self) -> &'static str {
+        match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
     }
 
     pub fn at(mut self, span: Span) -> Self {
@@ -124,8 +153,8 @@ impl Diagnostic {
 impl std::fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.span {
-            Some(span) => write!(f, "{}: error[{}]: {}", span.location(), self.code(), self.kind),
-            None => write!(f, "error[{}]: {}", self.code(), self.kind),
+            Some(span) => write!(f, "{}: {}[{}]: {}", span.location(), self.label(), self.code(), self.kind),
+            None => write!(f, "{}[{}]: {}", self.label(), self.code(), self.kind),
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Renders diagnostics the way rustc does: code, message, `--> file:line:col`, a code frame
+//! Renders diagnostics the way rustc does: `error` or `warning`, code, message, `--> file:line:col`, a code frame
 //! with a caret under the offending text, notes pointing at related places, and `help:`.
 
 use super::{Diagnostic, Span};
@@ -7,7 +7,7 @@ use std::fmt::Write;
 /// Renders one diagnostic.
 pub fn render(d: &Diagnostic) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "error[{}]: {}", d.code(), d.kind);
+    let _ = writeln!(out, "{}[{}]: {}", d.label(), d.code(), d.kind);
     let gutter = gutter_width(d);
     if let Some(span) = &d.span {
         frame(&mut out, span, None, gutter);
@@ -32,8 +32,15 @@ pub fn render_all(diags: &[Diagnostic]) -> String {
         out.push_str(&render(d));
         out.push('\n');
     }
-    let n = diags.len();
-    let _ = writeln!(out, "error: {n} error{} found", if n == 1 { "" } else { "s" });
+    let n = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - n;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    match (n, warnings) {
+        (_, 0) => writeln!(out, "error: {n} error{} found", plural(n)),
+        (0, w) => writeln!(out, "warning: {w} warning{} found", plural(w)),
+        (n, w) => writeln!(out, "error: {n} error{} and {w} warning{} found", plural(n), plural(w)),
+    }
+    .ok();
     out
 }
 

@@ -1,5 +1,6 @@
 //! Compiling declarations into [`Mapping`]s, checked against OCSF 1.5.0: class and activity
-//! names, every target attribute, literal types and enum captions (written as words, stored as
+//! names, every target attribute, literal types, ranges and formats (`port_t`, `ip_t`, …) and
+//! enum captions (written as words, stored as
 //! ids), list-ness, derived fields, observables; and every path, template, condition, table and
 //! parameter the rules use. All problems are reported, each at its own place.
 
@@ -143,6 +144,7 @@ impl<'a> Compiler<'a> {
             transformation: super::provenance::info(&decl.name, &files),
             name: decl.name.clone(),
             file: decl.file.path.clone(),
+            source: Arc::clone(&decl.file),
             class,
             fallback: decl.fallback.unwrap_or(false),
             matchers,
@@ -541,9 +543,24 @@ impl<'a> Compiler<'a> {
             return None;
         }
         match (attr.json_type, &node.value) {
-            (JsonType::String, NodeValue::Str(_))
-            | (JsonType::Integer, NodeValue::Int(_))
-            | (JsonType::Number, NodeValue::Int(_) | NodeValue::Float(_))
+            (JsonType::String, NodeValue::Str(_)) | (JsonType::Integer, NodeValue::Int(_)) => {
+                let value = node.to_json();
+                match crate::ocsf::types::problem(&attr.ocsf_type, &value) {
+                    None => Some(value),
+                    Some(reason) => {
+                        self.push(
+                            Diagnostic::new(ErrorKind::LiteralOutOfRange {
+                                field: attr.name.clone(),
+                                value: s_or(node),
+                                reason,
+                            })
+                            .at(node.span.clone()),
+                        );
+                        None
+                    }
+                }
+            }
+            (JsonType::Number, NodeValue::Int(_) | NodeValue::Float(_))
             | (JsonType::Boolean, NodeValue::Bool(_))
             | (JsonType::Any, _) => Some(node.to_json()),
             (JsonType::Object, NodeValue::Map(entries)) => {

@@ -12,6 +12,7 @@ mod dispatch;
 mod explain;
 mod expr;
 mod inherit;
+mod lint;
 mod path;
 mod program;
 mod provenance;
@@ -118,6 +119,14 @@ impl MappingSet {
         let dispatch = Dispatch::build(&mappings, &kept, &mut diags);
         ocsf::validate::warm_up();
         diags.finish(MappingSet { root: root.to_path_buf(), mappings, dispatch, templates, options })
+    }
+
+    /// The static checks of what these mappings can produce (errors and warnings; see
+    /// [`lint`]): `engine check` runs them once the files load.
+    pub fn lint(&self) -> Vec<Diagnostic> {
+        let mut out = lint::lint(&self.mappings);
+        crate::diagnostic::sort_and_dedup(&mut out);
+        out
     }
 
     pub fn root(&self) -> &Path {

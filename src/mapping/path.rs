@@ -48,6 +48,21 @@ impl SourcePath {
         Ok(SourcePath::Dotted(dotted_segs(text)))
     }
 
+    /// The path as a mapping writes it (`a.b`), or `$…` for a JSONPath.
+    pub fn describe(&self) -> String {
+        match self {
+            SourcePath::Dotted(segs) => segs
+                .iter()
+                .map(|s| match s {
+                    Seg::Key(k) => k.clone(),
+                    Seg::Index(i) => i.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("."),
+            SourcePath::Json(_) => "$…".to_string(),
+        }
+    }
+
     /// Looks the path up. A JSONPath gives its single match as is, several matches as a list.
     /// Missing, `null` and empty-string values count as absent. `consumed` receives the concrete
     /// locations of the values returned.

@@ -15,6 +15,8 @@ pub struct Mapping {
     /// The file's path below the mapping root, without `.yaml`.
     pub name: String,
     pub file: std::path::PathBuf,
+    /// The mapping's own file, for diagnostics about the mapping as a whole.
+    pub(crate) source: Arc<crate::diagnostic::SourceFile>,
     pub class: &'static Class,
     pub fallback: bool,
     /// Record field → accepted values (any of).

@@ -9,6 +9,7 @@ pub mod core_schema;
 pub mod derive;
 pub mod dictionary;
 pub mod profile_1_3;
+pub mod types;
 pub mod validate;
 pub mod validate_1_3;
 

@@ -62,6 +62,46 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     Some(Duration::from_millis(u64::try_from(millis).ok()?))
 }
 
+/// Why `text` is not a duration [`parse_duration`] reads, as the end of a sentence: months and
+/// years (`P1M`, `P1Y`) are named, with the same span in days to write instead.
+pub fn problem(text: &str) -> String {
+    match in_days(text) {
+        Some(days) => format!(
+            "`{text}` counts months or years, which are not accepted (their length varies): write days, such as {days}"
+        ),
+        None => format!("`{text}` is not an ISO-8601 duration such as PT5M or P1D"),
+    }
+}
+
+/// For a duration with years or months, the same with a year as 365 days and a month as 30.
+fn in_days(text: &str) -> Option<String> {
+    let rest = text.trim().strip_prefix(['P', 'p'])?;
+    let (date, time) = match rest.find(['T', 't']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let (mut days, mut number, mut calendar) = (0u64, String::new(), false);
+    for c in date.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let n: u64 = number.parse().ok()?;
+        number.clear();
+        let per = match c.to_ascii_uppercase() {
+            'Y' => 365,
+            'M' => 30,
+            'W' => 7,
+            'D' => 1,
+            _ => return None,
+        };
+        calendar |= matches!(c.to_ascii_uppercase(), 'Y' | 'M');
+        days = days.checked_add(n.checked_mul(per)?)?;
+    }
+    let candidate = format!("P{days}D{time}");
+    (calendar && number.is_empty() && parse_duration(&candidate).is_some()).then_some(candidate)
+}
+
 /// Formats a duration the way specs write it (`PT5M`, `P1D`, `PT0S`).
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
@@ -100,6 +140,18 @@ pub fn format_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn months_and_years_are_named_with_days_to_write_instead() {
+        assert_eq!(
+            problem("P1M"),
+            "`P1M` counts months or years, which are not accepted (their length varies): write days, such as P30D"
+        );
+        assert!(problem("P1Y2M").ends_with("such as P425D"), "{}", problem("P1Y2M"));
+        assert!(problem("P1MT12H").ends_with("such as P30DT12H"), "{}", problem("P1MT12H"));
+        assert_eq!(problem("1 minute"), "`1 minute` is not an ISO-8601 duration such as PT5M or P1D");
+        assert_eq!(problem("PT5X"), "`PT5X` is not an ISO-8601 duration such as PT5M or P1D");
+    }
 
     fn d(s: &str) -> Option<u64> {
         parse_duration(s).map(|d| d.as_millis() as u64)
