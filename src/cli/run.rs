@@ -39,7 +39,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub simulate: bool,
     /// Give a spec parameter a value (`--set hostname=acme.us.trustedauth.com`); values may be
-    /// `${{env:NAME}}` or `${{file:PATH}}`.
+    /// read at run time, quoted for the shell: `--set 'client_secret=${{env:NAME}}'`,
+    /// `'…=${{file:PATH}}'` or `'…=${{aws_secrets:NAME:KEY}}'`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// Where events go.
