@@ -11,10 +11,12 @@ mod load;
 mod map;
 mod output;
 mod packaging;
+mod preflight;
 mod run;
 mod run_state;
 mod schema;
 mod security_lake;
+mod simulate_demo;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

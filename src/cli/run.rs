@@ -9,7 +9,7 @@ use crate::runner::checkpoint::CheckpointStore;
 use crate::runner::retry::RetryPolicy;
 use crate::runner::shutdown::watch_signals;
 use crate::runner::{Outputs, ParamsRefresh, RunOptions, prepare, run_stream};
-use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, FaultConfig, SimConfig, parse_fault_list};
+use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, SimConfig, parse_fault_list};
 use crate::sink::cloudwatch::rejected::RejectedFile;
 use crate::sink::cloudwatch::retry::Backoff;
 use crate::sink::cloudwatch::{CloudWatchOptions, CloudWatchSink};
@@ -177,6 +177,18 @@ fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::PipelineRun) {
     }
 }
 
+/// The output and dead-letter paths the run will write, refused now when one is a directory.
+fn check_output_paths(args: &RunArgs) -> Result<(), String> {
+    use super::preflight::not_a_directory;
+    let default_output = if args.simulate { "ocsf-events.simulated.ndjson" } else { "ocsf-events.ndjson" };
+    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(default_output));
+    if args.sink == SinkKind::File {
+        not_a_directory(&output, "--output")?;
+    }
+    let dead_letter = args.dead_letter.clone().unwrap_or_else(|| dead_letter_beside(&output));
+    not_a_directory(&dead_letter, "--dead-letter")
+}
+
 pub fn run(mut args: RunArgs) -> ExitCode {
     if let Some(addr) = args.simulate_at {
         if !addr.ip().is_loopback() {
@@ -211,6 +223,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             None,
         );
     }
+    if let Err(e) = check_output_paths(&args) {
+        return config_error(e, Some("give --output and --dead-letter file names (a new file is created)".into()));
+    }
     let mut diags = Diagnostics::default();
     let mut sets = parse_sets(&args.sets, &mut diags);
     if !diags.is_empty() {
@@ -224,7 +239,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let stream = match spec.streams.as_slice() {
+    let mut stream = match spec.streams.as_slice() {
         [one] => one.clone(),
         [] => {
             return config_error(
@@ -260,9 +275,10 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             let config = SimConfig {
                 events: args.simulate_events,
                 end_time: Some(std::time::SystemTime::now() - settle),
-                faults: FaultConfig { kinds: faults, slow_delay: Duration::from_millis(300), ..FaultConfig::default() },
+                faults: super::simulate_demo::fault_config(faults.clone()),
                 ..SimConfig::default()
             };
+            super::simulate_demo::shape_stream(&mut stream, &faults);
             let started = match args.simulate_at {
                 Some(addr) => Ok(Simulator::At(addr)),
                 None => crate::simulator::start(config).await.map(Simulator::Own),
@@ -479,7 +495,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         };
         let outputs = Outputs { sink: sink.as_mut(), dead_letters: &mut dead_letters, store: &store };
         let result = run_stream(&spec, &stream, &params, &mappings, &prepared, outputs, &opts, stop_rx).await;
+        let mut fault_report = None;
         if let Some(Simulator::Own(s)) = sim {
+            fault_report = super::simulate_demo::fault_report(&faults, &s.fault_counts());
             s.shutdown().await;
         }
         if let Some(dir) = &temp_state {
@@ -499,6 +517,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                         eprintln!("refused events in:  {}", refused_path.display());
                     }
                     eprintln!("state:              {resume_note}");
+                    if let Some(report) = &fault_report {
+                        eprintln!("{report}");
+                    }
                 }
                 if summary.total_dead_letters() > 0 || summary.sink_rejected > 0 {
                     ExitCode::from(1)

@@ -594,7 +594,7 @@ impl Run<'_> {
             dead_letters = self.summary.total_dead_letters(),
             watermark = self.summary.watermark.as_str(),
             "{} ({elapsed:.0} s)",
-            self.summary.status_line(),
+            self.summary.status_line(events),
         );
     }
 }
