@@ -443,8 +443,15 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             }))
         });
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
+        let health = std::sync::Arc::new(crate::metrics::Health::new(stream.poll_interval));
         let _metrics_server = match args.metrics_addr {
-            Some(addr) => match crate::metrics::serve(addr, std::sync::Arc::clone(&metrics)).await {
+            Some(addr) => match crate::metrics::serve_with_health(
+                addr,
+                std::sync::Arc::clone(&metrics),
+                Some(std::sync::Arc::clone(&health)),
+            )
+            .await
+            {
                 Ok(server) => {
                     tracing::info!("metrics at http://{}/metrics", server.addr);
                     Some(server)
@@ -482,6 +489,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             progress_every,
             watch,
             metrics: args.metrics_addr.is_some().then_some(metrics),
+            health: args.metrics_addr.is_some().then_some(health),
             plain_http_on_loopback: args.simulate,
             refresh_params,
             batch_max_events,

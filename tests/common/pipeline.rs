@@ -58,6 +58,22 @@ pub fn wait_at_most(child: &mut Child, limit: Duration) -> Option<std::process::
     }
 }
 
+/// Gathers the lines `lines` yields into a shared text, on a thread of its own.
+pub fn gather_lines<R: std::io::BufRead + Send + 'static>(
+    lines: std::io::Lines<R>,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    log
+}
+
 /// Standard error of a finished child.
 pub fn stderr_of(child: Child) -> String {
     let out = child.wait_with_output().expect("output");
