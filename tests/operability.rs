@@ -180,3 +180,122 @@ async fn health_and_readiness_probes_follow_the_login_and_the_polls_and_an_idle_
     once_each("events", &event_uids(&dir.join("events.ndjson")));
     sim.shutdown().await;
 }
+
+/// Every line of `text`, each parsed as JSON (a line that is not is a failure).
+fn json_lines_of(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}\n{text}")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_json_logs_the_summary_the_errors_and_the_final_line_are_json_too() {
+    let sim = tenant(150, 29, 2).await;
+    let dir = temp_dir("engine-operability", "json");
+    let json = ["--log-format", "json", "--progress-interval", "0"];
+    // A run that finishes: every line is JSON, the last the summary, also in --summary-file.
+    let out = engine_run(&dir, sim.addr(), &[&json[..], &["--once", "--summary-file", "summary.json"]].concat())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let lines = json_lines_of(&stderr);
+    let summary = lines.last().unwrap();
+    assert_eq!((summary["target"].as_str(), summary["outcome"].as_str()), (Some("engine::summary"), Some("done")));
+    let delivered = event_uids(&dir.join("out/events.ndjson")).len();
+    assert_eq!(summary["events"]["total"], delivered);
+    assert_eq!(summary["exit_code"], 0);
+    assert!(summary["state"].as_str().unwrap().contains("checkpoint"), "{summary}");
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(&file, summary);
+
+    // Configuration errors: one JSON line each with its place and help, then the count.
+    let out = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .current_dir(root())
+        .args(["--log-format", "json", "run", "sources/entrust.yaml", "--once"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = json_lines_of(&String::from_utf8_lossy(&out.stderr));
+    let errors: Vec<&serde_json::Value> = lines.iter().filter(|l| l["code"] == "E408").collect();
+    assert_eq!(errors.len(), 3, "{lines:?}");
+    assert!(errors.iter().all(|e| e["file"].as_str().unwrap().ends_with("sources/entrust.yaml")
+        && e["line"].as_u64().is_some()
+        && e["column"].as_u64().is_some()
+        && e["help"].as_str().unwrap().starts_with("pass --set ")));
+    assert_eq!(lines.last().unwrap()["message"], "3 errors found");
+    let out = engine_run(&dir, sim.addr(), &[&json[..], &["--once", "--log-group", "g"]].concat()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let lines = json_lines_of(&String::from_utf8_lossy(&out.stderr));
+    assert!(lines[0]["message"].as_str().unwrap().contains("--log-group needs --sink cloudwatch_logs"), "{lines:?}");
+
+    // A run that fails: the summary says so, and the final error line is JSON with the state.
+    let failing = ["--once", "--set", "client_secret=wrong", "--summary-file", "failed.json"];
+    let out = engine_run(&dir, sim.addr(), &[&json[..], &failing[..]].concat()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let lines = json_lines_of(&stderr);
+    let last = lines.last().unwrap();
+    assert_eq!(last["level"], "ERROR");
+    assert!(last["message"].as_str().unwrap().contains("login failed"), "{last}");
+    assert!(last["state"].as_str().unwrap().contains("checkpoint"), "{last}");
+    let summary = &lines[lines.len() - 2];
+    assert_eq!((summary["outcome"].as_str(), summary["exit_code"].as_u64()), (Some("failed"), Some(3)));
+    assert_eq!(summary["error"], last["message"]);
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("failed.json")).unwrap()).unwrap();
+    assert_eq!(file["outcome"], "failed");
+
+    // Text logs with --summary json: the table gives way to one JSON object.
+    let out = engine_run(&dir, sim.addr(), &["--once", "--summary", "json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("duplicates dropped:"), "{stderr}");
+    let last: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
+    assert_eq!(last["target"], "engine::summary");
+    sim.shutdown().await;
+}
+
+#[test]
+fn a_missing_aws_region_or_credentials_is_one_sentence_saying_what_to_set() {
+    let dir = temp_dir("engine-operability", "aws");
+    std::fs::write(dir.join("empty"), "").unwrap();
+    let run = |region: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_engine"));
+        cmd.current_dir(&dir)
+            .args(["run", root().join("sources/entrust.yaml").to_str().unwrap(), "--simulate", "--once"])
+            .args(["--simulate-events", "10", "--sink", "cloudwatch_logs", "--log-group", "/ocsf/test"]);
+        for var in [
+            "AWS_REGION",
+            "AWS_DEFAULT_REGION",
+            "AWS_PROFILE",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_WEB_IDENTITY_TOKEN_FILE",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            "AWS_ENDPOINT_URL",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.env("HOME", &dir).env("AWS_EC2_METADATA_DISABLED", "true");
+        cmd.env("AWS_CONFIG_FILE", dir.join("empty")).env("AWS_SHARED_CREDENTIALS_FILE", dir.join("empty"));
+        if let Some(r) = region {
+            cmd.env("AWS_REGION", r);
+        }
+        let out = cmd.output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for (region, says) in [(None, "no AWS region"), (Some("us-east-1"), "no AWS credentials")] {
+        let (code, stderr) = run(region);
+        assert_eq!(code, Some(2), "{stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(errors[0].starts_with(&format!("engine run: error: {says} for the CloudWatch Logs sink: set AWS_")));
+        for dump in ["ProviderChainError", "DispatchFailure", "CredentialsNotLoaded", "{", "Attempted"] {
+            assert!(!stderr.contains(dump), "the SDK's debug output reached the user: {stderr}");
+        }
+    }
+}

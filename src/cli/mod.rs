@@ -13,6 +13,7 @@ mod output;
 mod packaging;
 mod preflight;
 mod run;
+mod run_report;
 mod run_state;
 mod schema;
 mod security_lake;

@@ -3,6 +3,7 @@
 
 use super::dry_run::DryRun;
 use super::load::{EXIT_CONFIG, EXIT_RUNTIME, report};
+use super::run_report::{Report, error_line, info_line};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::mapping::{MapOptions, MappingSet};
 use crate::runner::checkpoint::CheckpointStore;
@@ -102,6 +103,8 @@ pub struct RunArgs {
     /// with exit code 3.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_retries: u32,
+    #[command(flatten)]
+    pub report: super::run_report::SummaryArgs,
     /// The longest pause a `Retry-After` answer gets, in seconds; a longer one is cut to this
     /// (with a warning).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
@@ -189,6 +192,14 @@ fn check_output_paths(args: &RunArgs) -> Result<(), String> {
     not_a_directory(&dead_letter, "--dead-letter")
 }
 
+/// A region and credentials for an AWS sink, or the exit code after saying what to set.
+async fn aws_ready(config: &aws_config::SdkConfig, what: &str) -> Result<(), ExitCode> {
+    crate::aws::preflight::check(config, what).await.map_err(|e| {
+        error_line(&format!("error: {e}"));
+        ExitCode::from(if e.is_configuration() { EXIT_CONFIG } else { EXIT_RUNTIME })
+    })
+}
+
 pub fn run(mut args: RunArgs) -> ExitCode {
     if let Some(addr) = args.simulate_at {
         if !addr.ip().is_loopback() {
@@ -263,7 +274,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("engine run: cannot start the runtime: {e}");
+            error_line(&format!("cannot start the runtime: {e}"));
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
@@ -300,20 +311,20 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                     }
                     if tracing::enabled!(tracing::Level::INFO) {
                         match &s {
-                            Simulator::Own(own) => eprintln!(
-                                "engine run: simulated Entrust IDaaS tenant at {} ({} events)",
+                            Simulator::Own(own) => info_line(&format!(
+                                "simulated Entrust IDaaS tenant at {} ({} events)",
                                 own.base_url(),
                                 args.simulate_events
-                            ),
+                            )),
                             Simulator::At(addr) => {
-                                eprintln!("engine run: simulated Entrust IDaaS tenant at http://{addr}")
+                                info_line(&format!("simulated Entrust IDaaS tenant at http://{addr}"))
                             }
                         }
                     }
                     sim = Some(s);
                 }
                 Err(e) => {
-                    eprintln!("engine run: cannot start the simulator: {e}");
+                    error_line(&format!("cannot start the simulator: {e}"));
                     return ExitCode::from(EXIT_RUNTIME);
                 }
             }
@@ -380,7 +391,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         let _locks = match super::run_state::take(&state_dir, args.sink, &output, &dead_letter_path) {
             Ok(locks) => locks,
             Err(e) => {
-                eprintln!("engine run: error: {e}");
+                error_line(&format!("error: {e}"));
                 // Another run holds it, or one file named twice: a usage error; a lock that
                 // cannot be made: the state.
                 let held = matches!(
@@ -406,10 +417,13 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 };
                 let refused = RejectedFile::new(&refused_path, false);
                 let config = crate::aws::load_config(None).await;
+                if let Err(code) = aws_ready(&config, "the CloudWatch Logs sink").await {
+                    return code;
+                }
                 match CloudWatchSink::connect(&config, options, refused).await {
                     Ok(s) => Box::new(s),
                     Err(e) => {
-                        eprintln!("engine run: {e}");
+                        error_line(&e);
                         let missing = e.contains("does not exist");
                         return ExitCode::from(if missing { EXIT_CONFIG } else { EXIT_RUNTIME });
                     }
@@ -418,13 +432,16 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             SinkKind::SecurityLake => {
                 let options = lake.clone().unwrap_or_else(|| unreachable!("options checked above"));
                 let config = crate::aws::load_config(Some(&options.region)).await;
+                if let Err(code) = aws_ready(&config, "the Security Lake sink").await {
+                    return code;
+                }
                 let refused = RejectedFile::of_sink(&refused_path, false, "security_lake", "source_name");
                 Box::new(SecurityLakeSink::connect(&config, options, refused))
             }
             _ => match FileSink::open(&output, DEFAULT_ROTATE_BYTES, fresh && args.output.is_none()) {
                 Ok(f) => Box::new(f),
                 Err(e) => {
-                    eprintln!("engine run: {e}");
+                    error_line(&e);
                     return ExitCode::from(EXIT_RUNTIME);
                 }
             },
@@ -457,7 +474,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                     Some(server)
                 }
                 Err(e) => {
-                    eprintln!("engine run: cannot serve metrics on {addr}: {e}");
+                    error_line(&format!("cannot serve metrics on {addr}: {e}"));
                     return ExitCode::from(EXIT_CONFIG);
                 }
             },
@@ -511,36 +528,22 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         if let Some(dir) = &temp_state {
             let _ = std::fs::remove_dir_all(dir);
         }
+        let report = Report {
+            args: &args.report,
+            events_to: where_to,
+            dead_letter_path: &dead_letter_path,
+            refused_path: matches!(args.sink, SinkKind::CloudwatchLogs | SinkKind::SecurityLake)
+                .then_some(refused_path.as_path()),
+            state: resume_note,
+            faults: fault_report,
+        };
         match result {
-            Ok(summary) => {
-                if tracing::enabled!(tracing::Level::INFO) {
-                    eprint!("\n{}", summary.table());
-                    eprintln!("events:             {where_to}");
-                    if summary.total_dead_letters() > 0 {
-                        eprintln!("dead letters in:    {}", dead_letter_path.display());
-                    }
-                    if summary.sink_rejected > 0
-                        && matches!(args.sink, SinkKind::CloudwatchLogs | SinkKind::SecurityLake)
-                    {
-                        eprintln!("refused events in:  {}", refused_path.display());
-                    }
-                    eprintln!("state:              {resume_note}");
-                    if let Some(report) = &fault_report {
-                        eprintln!("{report}");
-                    }
-                }
-                if summary.total_dead_letters() > 0 || summary.sink_rejected > 0 {
-                    ExitCode::from(1)
-                } else {
-                    ExitCode::SUCCESS
-                }
-            }
-            Err(failure) => {
-                eprint!("\n{}", failure.summary.table());
-                eprintln!("engine run: error: {}", failure.message);
-                eprintln!("engine run: {}", super::run_state::after_failure(&store, temp_state.is_some()));
-                ExitCode::from(EXIT_RUNTIME)
-            }
+            Ok(summary) => report.finished(&summary),
+            Err(failure) => report.failed(
+                &failure.summary,
+                &failure.message,
+                &super::run_state::after_failure(&store, temp_state.is_some()),
+            ),
         }
     })
 }

@@ -10,6 +10,7 @@
 
 use crate::simulator::{Fault, FaultConfig};
 use crate::source::stream::StreamSpec;
+use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -33,15 +34,17 @@ pub fn shape_stream(stream: &mut StreamSpec, kinds: &BTreeSet<Fault>) {
     }
 }
 
-/// `simulated faults: 429 ×2, 500 ×1, …`: every fault asked for, with how often the simulator
-/// injected it (time-variant and time-no-zone count the records they shaped).
-pub fn fault_report(kinds: &BTreeSet<Fault>, counts: &BTreeMap<Fault, u64>) -> Option<String> {
+/// Every fault asked for, with how often the simulator injected it (time-variant and
+/// time-no-zone count the records they shaped): by name for the JSON summary, and as the line
+/// `simulated faults: 429 ×2, 500 ×1, …`.
+pub fn fault_report(kinds: &BTreeSet<Fault>, counts: &BTreeMap<Fault, u64>) -> Option<(Map<String, Value>, String)> {
     if kinds.is_empty() {
         return None;
     }
-    let each: Vec<String> =
-        kinds.iter().map(|k| format!("{k} \u{d7}{}", counts.get(k).copied().unwrap_or(0))).collect();
-    Some(format!("simulated faults:   {}", each.join(", ")))
+    let n = |k: &Fault| counts.get(k).copied().unwrap_or(0);
+    let each: Vec<String> = kinds.iter().map(|k| format!("{k} \u{d7}{}", n(k))).collect();
+    let fields = kinds.iter().map(|k| (k.name().to_string(), Value::from(n(k)))).collect();
+    Some((fields, format!("simulated faults:   {}", each.join(", "))))
 }
 
 #[cfg(test)]
@@ -52,7 +55,9 @@ mod tests {
     fn the_report_names_every_fault_asked_for_even_those_never_injected() {
         let kinds: BTreeSet<Fault> = [Fault::TooManyRequests, Fault::Slow].into();
         let counts = BTreeMap::from([(Fault::TooManyRequests, 2)]);
-        assert_eq!(fault_report(&kinds, &counts).unwrap(), "simulated faults:   429 \u{d7}2, slow \u{d7}0");
+        let (fields, line) = fault_report(&kinds, &counts).unwrap();
+        assert_eq!(line, "simulated faults:   429 \u{d7}2, slow \u{d7}0");
+        assert_eq!(Value::Object(fields), serde_json::json!({ "429": 2, "slow": 0 }));
         assert_eq!(fault_report(&BTreeSet::new(), &counts), None);
         assert_eq!(fault_config(BTreeSet::new()).rate, FaultConfig::default().rate);
         assert_eq!(fault_config(kinds).rate, DEMO_RATE);
