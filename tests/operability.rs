@@ -5,22 +5,9 @@
 mod common;
 
 use common::pipeline::{engine_run, event_uids, once_each, root, temp_dir};
-use ocsf_engine::simulator::{Fault, SimConfig, start};
+use ocsf_engine::simulator::Fault;
 use std::process::Command;
-use std::time::{Duration, SystemTime};
-
-/// A simulated tenant of `events` records over the `hours` before two minutes ago.
-async fn tenant(events: usize, seed: u64, hours: u64) -> ocsf_engine::simulator::SimHandle {
-    start(SimConfig {
-        events,
-        seed,
-        end_time: Some(SystemTime::now() - Duration::from_secs(120)),
-        span: Duration::from_secs(hours * 3600),
-        ..SimConfig::default()
-    })
-    .await
-    .expect("simulator")
-}
+use std::time::Duration;
 
 #[test]
 fn the_simulate_faults_all_demo_meets_every_fault_it_names() {
@@ -80,7 +67,7 @@ async fn an_output_that_is_a_directory_is_refused_before_anything_connects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_progress_report_says_in_its_text_what_its_fields_say() {
-    let sim = tenant(600, 21, 3).await;
+    let sim = common::pipeline::tenant(600, 21, 3).await;
     let dir = temp_dir("engine-operability", "progress");
     let args = ["--once", "--log-format", "json", "--progress-interval", "0", "--batch-max-events", "7"];
     let out = engine_run(&dir, sim.addr(), &[&args[..], &["--set", "range=PT4H"]].concat()).output().unwrap();
@@ -101,19 +88,6 @@ async fn a_progress_report_says_in_its_text_what_its_fields_say() {
     sim.shutdown().await;
 }
 
-/// A copy of the Entrust spec in `dir` that polls every second and reads up to a second ago,
-/// with the repository's mappings.
-fn quick_spec(dir: &std::path::Path) -> std::path::PathBuf {
-    let spec = std::fs::read_to_string(root().join("sources/entrust.yaml"))
-        .unwrap()
-        .replace("mappings: ../mappings/entrust", &format!("mappings: {}", root().join("mappings/entrust").display()))
-        .replace("settle_delay: PT1M", "settle_delay: PT1S")
-        .replace("poll_interval: PT1M", "poll_interval: PT1S");
-    let path = dir.join("entrust.yaml");
-    std::fs::write(&path, spec).unwrap();
-    path
-}
-
 /// Polls `done` every 50 ms until it holds; panics after `limit`.
 async fn until(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
     let began = std::time::Instant::now();
@@ -126,9 +100,9 @@ async fn until(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bool)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_readiness_probes_follow_the_login_and_the_polls_and_an_idle_poll_says_so() {
     use std::io::BufRead;
-    let sim = tenant(120, 23, 2).await;
+    let sim = common::pipeline::tenant(120, 23, 2).await;
     let dir = temp_dir("engine-operability", "health");
-    let spec = quick_spec(&dir);
+    let spec = common::pipeline::quick_spec(&dir);
     // Nothing is answered until released: the run cannot log in yet.
     sim.hold_requests();
     let mut child = Command::new(env!("CARGO_BIN_EXE_engine"))
@@ -190,7 +164,7 @@ fn json_lines_of(text: &str) -> Vec<serde_json::Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_json_logs_the_summary_the_errors_and_the_final_line_are_json_too() {
-    let sim = tenant(150, 29, 2).await;
+    let sim = common::pipeline::tenant(150, 29, 2).await;
     let dir = temp_dir("engine-operability", "json");
     let json = ["--log-format", "json", "--progress-interval", "0"];
     // A run that finishes: every line is JSON, the last the summary, also in --summary-file.

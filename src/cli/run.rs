@@ -14,7 +14,6 @@ use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, SimConfig, parse
 use crate::sink::cloudwatch::rejected::RejectedFile;
 use crate::sink::cloudwatch::retry::Backoff;
 use crate::sink::cloudwatch::{CloudWatchOptions, CloudWatchSink};
-use crate::sink::file::DEFAULT_ROTATE_BYTES;
 use crate::sink::security_lake::SecurityLakeSink;
 use crate::sink::{DeadLetterFile, FileSink, Sink, StdoutSink};
 use crate::source::values::run_params;
@@ -105,6 +104,8 @@ pub struct RunArgs {
     pub max_retries: u32,
     #[command(flatten)]
     pub report: super::run_report::SummaryArgs,
+    #[command(flatten)]
+    pub rotate: crate::sink::rotate::RotateArgs,
     /// The longest pause a `Retry-After` answer gets, in seconds; a longer one is cut to this
     /// (with a warning).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
@@ -438,8 +439,8 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 let refused = RejectedFile::of_sink(&refused_path, false, "security_lake", "source_name");
                 Box::new(SecurityLakeSink::connect(&config, options, refused))
             }
-            _ => match FileSink::open(&output, DEFAULT_ROTATE_BYTES, fresh && args.output.is_none()) {
-                Ok(f) => Box::new(f),
+            _ => match FileSink::open(&output, args.rotate.rotate_size, fresh && args.output.is_none()) {
+                Ok(f) => Box::new(f.with_keep(args.rotate.rotate_keep)),
                 Err(e) => {
                     error_line(&e);
                     return ExitCode::from(EXIT_RUNTIME);
@@ -449,6 +450,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         let mut dead_letters = DeadLetterFile::new(&dead_letter_path, fresh && args.dead_letter.is_none());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         watch_signals(stop_tx, resume_note.clone());
+        crate::sink::rotate::watch_sighup();
         // Credentials read from Secrets Manager, a file or the environment are read again when
         // the API refuses a login, so that a rotation does not need a restart.
         let refresh_params = sets.iter().any(|(_, v)| v.contains("${{")).then(|| {
