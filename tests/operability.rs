@@ -149,7 +149,8 @@ async fn health_and_readiness_probes_follow_the_login_and_the_polls_and_an_idle_
     until(Duration::from_secs(30), "ready again", async || probe("/readyz").await.0 == 200).await;
 
     common::pipeline::signal(&child, "TERM");
-    let status = common::pipeline::wait_at_most(&mut child, Duration::from_secs(10)).expect("stops");
+    // The 10-second stop is the crash tests' to prove; here only that it stops cleanly.
+    let status = common::pipeline::wait_at_most(&mut child, Duration::from_secs(30)).expect("stops");
     assert_eq!(status.code(), Some(0), "{}", log.lock().unwrap());
     once_each("events", &event_uids(&dir.join("events.ndjson")));
     sim.shutdown().await;

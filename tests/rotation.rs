@@ -59,7 +59,8 @@ async fn logrotate_create_and_a_sighup_send_the_next_batches_into_the_new_file()
     let later = sim.append_events(6);
     wait_for(Duration::from_secs(30), "the new records", || event_uids(&output).len() >= later.len());
     signal(&child, "TERM");
-    let status = common::pipeline::wait_at_most(&mut child, Duration::from_secs(10)).expect("stops");
+    // The 10-second stop is the crash tests' to prove; here only that it stops cleanly.
+    let status = common::pipeline::wait_at_most(&mut child, Duration::from_secs(30)).expect("stops");
     assert_eq!(status.code(), Some(0), "{}", log.lock().unwrap());
 
     let new_file: BTreeSet<String> = event_uids(&output).into_iter().collect();

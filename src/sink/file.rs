@@ -11,7 +11,7 @@
 //! restart knows which file holds the committed bytes.
 
 use super::mark::{FileMark, absolute, restore};
-use super::rotate::FileId;
+use super::rotate::{FileId, Reopens, SIGHUP};
 use super::{Ack, Batch, BoxFuture, Sink, SinkError};
 use serde_json::Value;
 use std::fs::{File, OpenOptions};
@@ -33,7 +33,8 @@ pub struct FileSink {
     id: Option<FileId>,
     /// Rotated files kept (`--rotate-keep`); all when `None`.
     keep: Option<u32>,
-    /// Reopen requests (SIGHUP) already acted on.
+    /// Reopen requests (SIGHUP), and the count already acted on.
+    reopens: &'static Reopens,
     reopens_seen: u64,
 }
 
@@ -53,8 +54,16 @@ impl FileSink {
             rotate_to: None,
             id: meta.as_ref().and_then(FileId::of),
             keep: None,
-            reopens_seen: super::rotate::reopens_so_far(),
+            reopens: &SIGHUP,
+            reopens_seen: SIGHUP.count(),
         })
+    }
+
+    /// Follows `reopens` instead of SIGHUP's (tests).
+    pub fn with_reopens(mut self, reopens: &'static Reopens) -> Self {
+        self.reopens = reopens;
+        self.reopens_seen = reopens.count();
+        self
     }
 
     /// Keeps at most `keep` rotated files, deleting the oldest after each rotation.
@@ -155,7 +164,7 @@ impl Sink for FileSink {
 
     fn intent(&mut self, _batch: &Batch) -> Result<Option<Value>, SinkError> {
         // After a SIGHUP: the batch goes into the file now at the path, named here first.
-        if super::rotate::reopen_due(&mut self.reopens_seen) {
+        if self.reopens.due(&mut self.reopens_seen) {
             self.reopen().map_err(SinkError::Fatal)?;
             let opened = FileMark::new(&self.path, self.size).with_id(self.id);
             return Ok(Some(serde_json::json!({ "reopened": opened })));
@@ -272,6 +281,35 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[tokio::test]
+    async fn a_reopen_after_logrotate_is_announced_and_a_restart_cuts_each_file_back() {
+        let reopens: &'static Reopens = Box::leak(Box::default());
+        let d = dir("reopen");
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("events.ndjson");
+        let moved = d.join("events.ndjson-1");
+        let mut sink = FileSink::open(&path, 1 << 20, false).unwrap().with_reopens(reopens);
+        sink.send(&batch(&["{\"a\":1}"])).await.unwrap();
+        let committed = sink.committed();
+        // logrotate `create`, then SIGHUP: the next batch goes into the new file, named first.
+        std::fs::rename(&path, &moved).unwrap();
+        std::fs::write(&path, "").unwrap();
+        reopens.request();
+        let intent = sink.intent(&batch(&["{\"a\":2}"])).unwrap().expect("the reopen is announced");
+        assert_eq!(intent["reopened"]["offset"], 0);
+        sink.send(&batch(&["{\"a\":2}"])).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":2}\n");
+        // Killed before the commit, with a stray byte in the moved file too.
+        std::fs::OpenOptions::new().append(true).open(&moved).unwrap().write_all(b"{").unwrap();
+        drop(sink);
+        let mut again = FileSink::open(&path, 1 << 20, false).unwrap().with_reopens(reopens);
+        again.resume(committed.as_ref(), Some(&intent)).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&moved).unwrap(), "{\"a\":1}\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        assert_eq!(again.intent(&batch(&["{\"a\":2}"])).unwrap(), None, "the reopen was acted on");
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -24,7 +24,7 @@ pub struct JsonLinesFile {
 impl JsonLinesFile {
     /// The file is created on the first line only. `truncate` empties an existing one then.
     pub fn new(path: &Path, truncate: bool, what: &'static str) -> Self {
-        let reopens_seen = super::rotate::reopens_so_far();
+        let reopens_seen = super::rotate::SIGHUP.count();
         JsonLinesFile { path: path.to_path_buf(), writer: None, truncate, pending: false, what, reopens_seen }
     }
 
@@ -85,7 +85,7 @@ impl JsonLinesFile {
 
     /// Makes every line written so far durable.
     pub fn sync(&mut self) -> Result<(), String> {
-        let reopen = super::rotate::reopen_due(&mut self.reopens_seen);
+        let reopen = super::rotate::SIGHUP.due(&mut self.reopens_seen);
         if !self.pending {
             if reopen && !self.truncate {
                 self.writer = None;

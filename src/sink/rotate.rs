@@ -40,25 +40,31 @@ impl FileId {
     }
 }
 
-/// How often SIGHUP was received; each file reopens when it sees a new value.
-static REOPENS: AtomicU64 = AtomicU64::new(0);
+/// Requests to reopen: a count each file compares with the value it last acted on.
+#[derive(Debug, Default)]
+pub struct Reopens(AtomicU64);
 
-/// Asks every output file to reopen its path after the next commit.
-pub fn request_reopen() {
-    REOPENS.fetch_add(1, Relaxed);
-}
+/// The requests SIGHUP makes, which every output file follows.
+pub static SIGHUP: Reopens = Reopens(AtomicU64::new(0));
 
-/// Whether a reopen was asked for since `seen` (which is brought up to date).
-pub fn reopen_due(seen: &mut u64) -> bool {
-    let now = REOPENS.load(Relaxed);
-    let due = now != *seen;
-    *seen = now;
-    due
-}
+impl Reopens {
+    /// Asks every file following these requests to reopen its path after the next commit.
+    pub fn request(&self) {
+        self.0.fetch_add(1, Relaxed);
+    }
 
-/// The current reopen count, for a file opened now.
-pub fn reopens_so_far() -> u64 {
-    REOPENS.load(Relaxed)
+    /// Whether a reopen was asked for since `seen` (which is brought up to date).
+    pub fn due(&self, seen: &mut u64) -> bool {
+        let now = self.0.load(Relaxed);
+        let due = now != *seen;
+        *seen = now;
+        due
+    }
+
+    /// The count now, for a file opened now.
+    pub fn count(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
 }
 
 /// On each SIGHUP: asks for a reopen and says so. Call inside the run's runtime.
@@ -68,7 +74,7 @@ pub fn watch_sighup() {
         use tokio::signal::unix::{SignalKind, signal};
         let Ok(mut hup) = signal(SignalKind::hangup()) else { return };
         while hup.recv().await.is_some() {
-            request_reopen();
+            SIGHUP.request();
             tracing::info!("SIGHUP: the output files are reopened after the next commit");
         }
     });
@@ -201,10 +207,11 @@ mod tests {
 
     #[test]
     fn each_file_sees_a_reopen_once() {
-        let mut seen = reopens_so_far();
-        assert!(!reopen_due(&mut seen));
-        request_reopen();
-        assert!(reopen_due(&mut seen));
-        assert!(!reopen_due(&mut seen));
+        let reopens = Reopens::default();
+        let (mut a, mut b) = (reopens.count(), reopens.count());
+        assert!(!reopens.due(&mut a));
+        reopens.request();
+        assert!(reopens.due(&mut a) && !reopens.due(&mut a));
+        assert!(reopens.due(&mut b), "each file sees it");
     }
 }
