@@ -196,16 +196,7 @@ async fn watched_mappings_are_loaded_again_between_batches_and_a_broken_edit_is_
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let sink = std::sync::Arc::clone(&log);
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            let mut log = sink.lock().unwrap();
-            log.push_str(&line);
-            log.push('\n');
-        }
-    });
+    let log = common::pipeline::gather_lines(BufReader::new(child.stderr.take().unwrap()).lines());
     let events = || common::pipeline::json_lines(&dir.join("events.ndjson"));
     let logged = |text: &str| log.lock().unwrap().contains(text);
     let count = sim.record_ids().len();

@@ -1,6 +1,8 @@
 //! AWS: the SDK configuration the engine uses (the default credential chain, the region and
-//! `AWS_ENDPOINT_URL` from the environment), and Secrets Manager references.
+//! `AWS_ENDPOINT_URL` from the environment), the check that a region and credentials are there
+//! before a sink starts, and Secrets Manager references.
 
+pub mod preflight;
 pub mod secrets;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

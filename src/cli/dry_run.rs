@@ -40,7 +40,7 @@ pub async fn run(d: DryRun<'_>) -> ExitCode {
     let checkpoint = match d.store.load() {
         Ok(cp) => cp,
         Err(e) => {
-            eprintln!("engine run: {e}");
+            super::run_report::error_line(&e);
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
@@ -97,11 +97,11 @@ pub async fn run(d: DryRun<'_>) -> ExitCode {
             if summary.total_dead_letters() > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
         }
         Ok((Err(failure), _)) => {
-            eprintln!("engine run: error: {}", failure.message);
+            super::run_report::error_line(&format!("error: {}", failure.message));
             ExitCode::from(EXIT_RUNTIME)
         }
         Err(e) => {
-            eprintln!("engine run: {e}");
+            super::run_report::error_line(&e.to_string());
             ExitCode::from(EXIT_CONFIG)
         }
     }

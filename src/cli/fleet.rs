@@ -205,7 +205,7 @@ async fn keep_running(
 /// Starts every pipeline as a task of its own and waits for them all.
 pub async fn supervise(args: RunArgs, loaded: Vec<Loaded>) -> ExitCode {
     let metrics = Arc::new(Metrics::new());
-    let _server = match serve_metrics(args.metrics_addr, &metrics).await {
+    let _server = match serve_metrics(args.metrics_addr, &metrics, None).await {
         Ok(server) => server,
         Err(code) => return code,
     };

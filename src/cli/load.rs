@@ -28,9 +28,14 @@ pub fn load(spec_path: &Path, sets: &[String], options: MapOptions) -> Result<Lo
     diags.finish(Loaded { spec, mappings })
 }
 
-/// Prints diagnostics to standard error.
+/// Prints diagnostics to standard error: rendered, or one JSON line each with
+/// `--log-format json`.
 pub fn report(diags: &[Diagnostic]) {
-    eprint!("{}", render_all(diags));
+    if crate::logging::structured::json() {
+        crate::logging::structured::diagnostics(diags);
+    } else {
+        eprint!("{}", render_all(diags));
+    }
 }
 
 /// The source specs of a repository directory: every `*.yaml` in its `sources/` directory, or

@@ -1,5 +1,5 @@
-//! The command line: `engine run`, `map`, `check`, `test`, `explain`, `coverage`, `schema`, `simulate`, and the
-//! logging flags every command takes.
+//! The command line: `engine run`, `map`, `check`, `test`, `explain`, `coverage`, `schema`,
+//! `simulate`, `completions`, `man`, and the logging flags every command takes.
 
 mod bench;
 mod check;
@@ -12,17 +12,21 @@ mod lake_register;
 mod load;
 mod map;
 mod output;
+mod packaging;
+mod preflight;
 mod run;
+mod run_report;
 mod run_state;
 mod schema;
 mod security_lake;
+mod simulate_demo;
 mod test;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "engine", version, about = "Pull SaaS audit logs and map them to OCSF 1.5.0")]
+#[command(name = "engine", about = "Pull SaaS audit logs and map them to OCSF 1.5.0")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -54,10 +58,16 @@ enum Command {
     SecurityLake(lake_register::LakeCommandArgs),
     /// Measure end-to-end throughput and memory against the simulator (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Print a shell completion script (bash, zsh, fish).
+    Completions(packaging::CompletionsArgs),
+    /// Print the man page, generated from these same definitions.
+    Man(packaging::ManArgs),
 }
 
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let parsed =
+        packaging::command().try_get_matches().and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { load::EXIT_CONFIG } else { 0 };
@@ -77,5 +87,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),
         Command::SecurityLake(args) => lake_register::run(args),
+        Command::Completions(args) => packaging::completions(args),
+        Command::Man(args) => packaging::man(args),
     }
 }

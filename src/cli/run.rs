@@ -3,17 +3,17 @@
 
 use super::dry_run::DryRun;
 use super::load::{EXIT_CONFIG, EXIT_RUNTIME, report};
+use super::run_report::{Report, error_line, error_line_as, info_line};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::mapping::{MapOptions, MappingSet};
 use crate::runner::checkpoint::CheckpointStore;
 use crate::runner::retry::RetryPolicy;
 use crate::runner::shutdown::watch_signals;
 use crate::runner::{Outputs, ParamsRefresh, RunOptions, prepare, run_stream};
-use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, FaultConfig, SimConfig, parse_fault_list};
+use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, SimConfig, parse_fault_list};
 use crate::sink::cloudwatch::rejected::RejectedFile;
 use crate::sink::cloudwatch::retry::Backoff;
 use crate::sink::cloudwatch::{CloudWatchOptions, CloudWatchSink};
-use crate::sink::file::DEFAULT_ROTATE_BYTES;
 use crate::sink::security_lake::SecurityLakeSink;
 use crate::sink::{DeadLetterFile, FileSink, Sink, StdoutSink};
 use crate::source::values::run_params;
@@ -39,7 +39,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub simulate: bool,
     /// Give a spec parameter a value (`--set hostname=acme.us.trustedauth.com`); values may be
-    /// `${{env:NAME}}` or `${{file:PATH}}`.
+    /// read at run time, quoted for the shell: `--set 'client_secret=${{env:NAME}}'`,
+    /// `'…=${{file:PATH}}'` or `'…=${{aws_secrets:NAME:KEY}}'`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
     /// Where events go.
@@ -101,6 +102,10 @@ pub struct RunArgs {
     /// with exit code 3.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_retries: u32,
+    #[command(flatten)]
+    pub report: super::run_report::SummaryArgs,
+    #[command(flatten)]
+    pub rotate: crate::sink::rotate::RotateArgs,
     /// The longest pause a `Retry-After` answer gets, in seconds; a longer one is cut to this
     /// (with a warning).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
@@ -135,15 +140,16 @@ fn config_error(message: impl Into<String>, help: Option<String>) -> ExitCode {
 pub(super) async fn serve_metrics(
     addr: Option<std::net::SocketAddr>,
     metrics: &std::sync::Arc<crate::metrics::Metrics>,
+    health: Option<&std::sync::Arc<crate::metrics::Health>>,
 ) -> Result<Option<crate::metrics::MetricsServer>, ExitCode> {
     let Some(addr) = addr else { return Ok(None) };
-    match crate::metrics::serve(addr, std::sync::Arc::clone(metrics)).await {
+    match crate::metrics::serve_with_health(addr, std::sync::Arc::clone(metrics), health.cloned()).await {
         Ok(server) => {
             tracing::info!("metrics at http://{}/metrics", server.addr);
             Ok(Some(server))
         }
         Err(e) => {
-            eprintln!("engine run: cannot serve metrics on {addr}: {e}");
+            error_line(&format!("cannot serve metrics on {addr}: {e}"));
             Err(ExitCode::from(EXIT_CONFIG))
         }
     }
@@ -191,6 +197,26 @@ pub(super) fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::Pip
     }
 }
 
+/// The output and dead-letter paths the run will write, refused now when one is a directory.
+fn check_output_paths(args: &RunArgs) -> Result<(), String> {
+    use super::preflight::not_a_directory;
+    let default_output = if args.simulate { "ocsf-events.simulated.ndjson" } else { "ocsf-events.ndjson" };
+    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(default_output));
+    if args.sink == SinkKind::File {
+        not_a_directory(&output, "--output")?;
+    }
+    let dead_letter = args.dead_letter.clone().unwrap_or_else(|| dead_letter_beside(&output));
+    not_a_directory(&dead_letter, "--dead-letter")
+}
+
+/// A region and credentials for an AWS sink, or the exit code after saying what to set.
+async fn aws_ready(config: &aws_config::SdkConfig, what: &str) -> Result<(), ExitCode> {
+    crate::aws::preflight::check(config, what).await.map_err(|e| {
+        error_line(&format!("error: {e}"));
+        ExitCode::from(if e.is_configuration() { EXIT_CONFIG } else { EXIT_RUNTIME })
+    })
+}
+
 pub fn run(mut args: RunArgs) -> ExitCode {
     if let Some(addr) = args.simulate_at {
         if !addr.ip().is_loopback() {
@@ -228,7 +254,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("engine run: cannot start the runtime: {e}");
+            error_line(&format!("cannot start the runtime: {e}"));
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
@@ -264,6 +290,9 @@ pub(super) fn plan(args: RunArgs) -> Result<Planned, ExitCode> {
     }
     if let Err(e) = args.coord.check(args.sink, args.dry_run) {
         return Err(config_error(e, None));
+    }
+    if let Err(e) = check_output_paths(&args) {
+        return Err(config_error(e, Some("give --output and --dead-letter file names (a new file is created)".into())));
     }
     let mut diags = Diagnostics::default();
     let sets = parse_sets(&args.sets, &mut diags);
@@ -304,7 +333,7 @@ pub(super) fn plan(args: RunArgs) -> Result<Planned, ExitCode> {
 
 /// Runs a planned run to its end; `ctx` says whether it is one pipeline of several.
 pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) -> ExitCode {
-    let Planned { args, spec, stream, mut sets, lake, faults, unit } = planned;
+    let Planned { args, spec, mut stream, mut sets, lake, faults, unit } = planned;
     let who = ctx.who();
     async move {
         // The simulator, when asked for, and the parameters that point at it.
@@ -314,9 +343,10 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
             let config = SimConfig {
                 events: args.simulate_events,
                 end_time: Some(std::time::SystemTime::now() - settle),
-                faults: FaultConfig { kinds: faults, slow_delay: Duration::from_millis(300), ..FaultConfig::default() },
+                faults: super::simulate_demo::fault_config(faults.clone()),
                 ..SimConfig::default()
             };
+            super::simulate_demo::shape_stream(&mut stream, &faults);
             let started = match args.simulate_at {
                 Some(addr) => Ok(Simulator::At(addr)),
                 None => crate::simulator::start(config).await.map(Simulator::Own),
@@ -343,20 +373,20 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
                     }
                     if tracing::enabled!(tracing::Level::INFO) && ctx.name.is_none() {
                         match &s {
-                            Simulator::Own(own) => eprintln!(
-                                "engine run: simulated Entrust IDaaS tenant at {} ({} events)",
+                            Simulator::Own(own) => info_line(&format!(
+                                "simulated Entrust IDaaS tenant at {} ({} events)",
                                 own.base_url(),
                                 args.simulate_events
-                            ),
+                            )),
                             Simulator::At(addr) => {
-                                eprintln!("engine run: simulated Entrust IDaaS tenant at http://{addr}")
+                                info_line(&format!("simulated Entrust IDaaS tenant at http://{addr}"))
                             }
                         }
                     }
                     sim = Some(s);
                 }
                 Err(e) => {
-                    eprintln!("{who}: cannot start the simulator: {e}");
+                    error_line_as(&who, &format!("cannot start the simulator: {e}"));
                     return ExitCode::from(EXIT_RUNTIME);
                 }
             }
@@ -424,7 +454,7 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
         let _locks = match super::run_state::take(&state_dir, args.sink, &output, &dead_letter_path) {
             Ok(locks) => locks,
             Err(e) => {
-                eprintln!("{who}: error: {e}");
+                error_line_as(&who, &format!("error: {e}"));
                 // Another run holds it, or one file named twice: a usage error; a lock that
                 // cannot be made: the state.
                 let held = matches!(
@@ -453,10 +483,13 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
                 };
                 let refused = RejectedFile::new(&refused_path, false);
                 let config = crate::aws::load_config(None).await;
+                if let Err(code) = aws_ready(&config, "the CloudWatch Logs sink").await {
+                    return code;
+                }
                 match CloudWatchSink::connect(&config, options, refused).await {
                     Ok(s) => Box::new(s),
                     Err(e) => {
-                        eprintln!("{who}: {e}");
+                        error_line_as(&who, &e);
                         let missing = e.contains("does not exist");
                         return ExitCode::from(if missing { EXIT_CONFIG } else { EXIT_RUNTIME });
                     }
@@ -465,13 +498,16 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
             SinkKind::SecurityLake => {
                 let options = lake.clone().unwrap_or_else(|| unreachable!("options checked above"));
                 let config = crate::aws::load_config(Some(&options.region)).await;
+                if let Err(code) = aws_ready(&config, "the Security Lake sink").await {
+                    return code;
+                }
                 let refused = RejectedFile::of_sink(&refused_path, false, "security_lake", "source_name");
                 Box::new(SecurityLakeSink::connect(&config, options, refused))
             }
-            _ => match FileSink::open(&output, DEFAULT_ROTATE_BYTES, fresh && args.output.is_none()) {
-                Ok(f) => Box::new(f),
+            _ => match FileSink::open(&output, args.rotate.rotate_size, fresh && args.output.is_none()) {
+                Ok(f) => Box::new(f.with_keep(args.rotate.rotate_keep)),
                 Err(e) => {
-                    eprintln!("{who}: {e}");
+                    error_line_as(&who, &e);
                     return ExitCode::from(EXIT_RUNTIME);
                 }
             },
@@ -501,6 +537,7 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
         if let Some(j) = &joined {
             sink = j.fence_sink(sink);
         }
+        crate::sink::rotate::watch_sighup();
         // Credentials read from Secrets Manager, a file or the environment are read again when
         // the API refuses a login, so that a rotation does not need a restart.
         let refresh_params = sets.iter().any(|(_, v)| v.contains("${{")).then(|| {
@@ -512,7 +549,8 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
             }))
         });
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
-        let _metrics_server = match serve_metrics(args.metrics_addr, &metrics).await {
+        let health = std::sync::Arc::new(crate::metrics::Health::new(stream.poll_interval));
+        let _metrics_server = match serve_metrics(args.metrics_addr, &metrics, Some(&health)).await {
             Ok(server) => server,
             Err(code) => return code,
         };
@@ -542,6 +580,7 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
             progress_every,
             watch,
             metrics: ctx.metrics.clone().or(args.metrics_addr.is_some().then_some(metrics)),
+            health: args.metrics_addr.is_some().then_some(health),
             plain_http_on_loopback: args.simulate,
             resolve: ctx.by_host,
             refresh_params,
@@ -559,45 +598,32 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
         if let Some(j) = joined {
             j.finish(result.is_ok()).await;
         }
+        let mut fault_report = None;
         if let Some(Simulator::Own(s)) = sim {
+            fault_report = super::simulate_demo::fault_report(&faults, &s.fault_counts());
             s.shutdown().await;
         }
         if let Some(dir) = &temp_state {
             let _ = std::fs::remove_dir_all(dir);
         }
+        let report = Report {
+            args: &args.report,
+            who: who.clone(),
+            heading: ctx.heading(),
+            events_to: where_to,
+            dead_letter_path: &dead_letter_path,
+            refused_path: matches!(args.sink, SinkKind::CloudwatchLogs | SinkKind::SecurityLake)
+                .then_some(refused_path.as_path()),
+            state: resume_note,
+            faults: fault_report,
+        };
         match result {
-            Ok(summary) => {
-                if tracing::enabled!(tracing::Level::INFO) {
-                    // One write, so that the summaries of several pipelines do not interleave.
-                    let mut text = format!("\n{}{}", ctx.heading(), summary.table());
-                    text.push_str(&format!("events:             {where_to}\n"));
-                    if summary.total_dead_letters() > 0 {
-                        text.push_str(&format!("dead letters in:    {}\n", dead_letter_path.display()));
-                    }
-                    if summary.sink_rejected > 0
-                        && matches!(args.sink, SinkKind::CloudwatchLogs | SinkKind::SecurityLake)
-                    {
-                        text.push_str(&format!("refused events in:  {}\n", refused_path.display()));
-                    }
-                    text.push_str(&format!("state:              {resume_note}\n"));
-                    eprint!("{text}");
-                }
-                if summary.total_dead_letters() > 0 || summary.sink_rejected > 0 {
-                    ExitCode::from(1)
-                } else {
-                    ExitCode::SUCCESS
-                }
-            }
-            Err(failure) => {
-                eprint!(
-                    "\n{}{}{who}: error: {}\n{who}: {}\n",
-                    ctx.heading(),
-                    failure.summary.table(),
-                    failure.message,
-                    super::run_state::after_failure(&store, temp_state.is_some())
-                );
-                ExitCode::from(EXIT_RUNTIME)
-            }
+            Ok(summary) => report.finished(&summary),
+            Err(failure) => report.failed(
+                &failure.summary,
+                &failure.message,
+                &super::run_state::after_failure(&store, temp_state.is_some()),
+            ),
         }
     }
     .await

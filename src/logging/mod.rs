@@ -5,6 +5,7 @@
 
 pub mod console;
 mod progress;
+pub mod structured;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -90,6 +91,7 @@ impl<'a> MakeWriter<'a> for Stderr {
 
 /// Installs the process-wide subscriber. A second call does nothing.
 pub fn init(args: &LogArgs) {
+    structured::set_json(args.log_format == LogFormat::Json);
     let level = args.level();
     let bar = args.log_format == LogFormat::Text && level <= Level::INFO && std::io::stderr().is_terminal();
     let bar_drawn = Arc::new(AtomicBool::new(false));

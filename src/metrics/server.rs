@@ -1,7 +1,9 @@
-//! The metrics endpoint: `GET /metrics` answers the registry in the Prometheus text format;
-//! anything else is 404. It runs on the run's tokio runtime and stops with it.
+//! The metrics endpoint: `GET /metrics` answers the registry in the Prometheus text format,
+//! `GET /healthz` 200 while the process serves, `GET /readyz` 200 when the run is ready (see
+//! health.rs) and 503 with the reason when not; anything else is 404. It runs on the run's
+//! tokio runtime and stops with it.
 
-use super::Metrics;
+use super::{Health, Metrics};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
@@ -26,10 +28,20 @@ impl Drop for MetricsServer {
     }
 }
 
-fn answer(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn answer(metrics: &Metrics, health: Option<&Health>, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    const TEXT: &str = "text/plain; charset=utf-8";
     let (status, body, content_type) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/metrics") => (StatusCode::OK, metrics.render(), "text/plain; version=0.0.4; charset=utf-8"),
-        _ => (StatusCode::NOT_FOUND, "not found: metrics are at /metrics\n".to_string(), "text/plain; charset=utf-8"),
+        (&Method::GET, "/healthz") => (StatusCode::OK, "ok\n".to_string(), TEXT),
+        (&Method::GET, "/readyz") => match health.map_or(Ok(()), Health::readiness) {
+            Ok(()) => (StatusCode::OK, "ready\n".to_string(), TEXT),
+            Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n"), TEXT),
+        },
+        _ => (
+            StatusCode::NOT_FOUND,
+            "not found: metrics are at /metrics, probes at /healthz and /readyz\n".to_string(),
+            TEXT,
+        ),
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
@@ -37,17 +49,28 @@ fn answer(metrics: &Metrics, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     response
 }
 
-/// Listens on `addr` (port 0 picks a free one) and serves `metrics` until dropped.
+/// Listens on `addr` (port 0 picks a free one) and serves `metrics` until dropped; `/readyz`
+/// answers ready.
 pub async fn serve(addr: SocketAddr, metrics: Arc<Metrics>) -> std::io::Result<MetricsServer> {
+    serve_with_health(addr, metrics, None).await
+}
+
+/// [`serve`], with `/readyz` answering what `health` says.
+pub async fn serve_with_health(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    health: Option<Arc<Health>>,
+) -> std::io::Result<MetricsServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
             let metrics = Arc::clone(&metrics);
+            let health = health.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |req| {
-                    let response = answer(&metrics, &req);
+                    let response = answer(&metrics, health.as_deref(), &req);
                     async move { Ok::<_, std::convert::Infallible>(response) }
                 });
                 let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
@@ -73,5 +96,23 @@ mod tests {
         assert!(r.text().await.unwrap().contains("ocsf_engine_records_fetched_total{stream=\"audit\"} 42\n"));
         let r = client.get(format!("http://{}/", server.addr)).send().await.unwrap();
         assert_eq!(r.status(), 404);
+    }
+
+    #[tokio::test]
+    async fn probes_answer_beside_the_metrics() {
+        let health = Arc::new(Health::new(std::time::Duration::from_secs(60)));
+        let server =
+            serve_with_health("127.0.0.1:0".parse().unwrap(), Arc::new(Metrics::new()), Some(Arc::clone(&health)))
+                .await
+                .unwrap();
+        let client = reqwest::Client::new();
+        let get = |path: &str| client.get(format!("http://{}{path}", server.addr)).send();
+        assert_eq!(get("/healthz").await.unwrap().status(), 200);
+        let r = get("/readyz").await.unwrap();
+        assert_eq!(r.status(), 503);
+        assert_eq!(r.text().await.unwrap(), "not ready: no poll has succeeded yet\n");
+        health.polled(true);
+        let r = get("/readyz").await.unwrap();
+        assert_eq!((r.status().as_u16(), r.text().await.unwrap()), (200, "ready\n".to_string()));
     }
 }

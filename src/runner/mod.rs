@@ -11,6 +11,7 @@
 pub mod checkpoint;
 pub mod clock;
 pub mod dedup;
+mod heartbeat;
 pub mod http;
 pub mod mask;
 pub mod origin;
@@ -78,6 +79,8 @@ pub struct RunOptions {
     pub watch: Option<(std::path::PathBuf, reload::Reload)>,
     /// Where "now" comes from (the system clock; tests fix it).
     pub clock: clock::Clock,
+    /// What `/readyz` answers from (`--metrics-addr`).
+    pub health: Option<Arc<crate::metrics::Health>>,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -106,6 +109,7 @@ impl Default for RunOptions {
             max_windows: None,
             watch: None,
             clock: clock::Clock::system(),
+            health: None,
         }
     }
 }
@@ -388,6 +392,7 @@ impl Run<'_> {
         'poll: loop {
             let target = self.planner.target(self.opts.clock.now_ms());
             self.target_ms = target;
+            let delivered_before = self.delivered_so_far();
             while let Some(w) = self.planner.next(self.pos, target) {
                 if self.opts.max_windows.is_some_and(|max| self.filled_windows >= max) {
                     break 'poll;
@@ -404,6 +409,7 @@ impl Run<'_> {
                     self.filled_windows += 1;
                 }
                 self.pass_window(w).await?;
+                self.answered();
             }
             if self.out.sink.due() {
                 self.flush_and_commit().await?;
@@ -412,6 +418,7 @@ impl Run<'_> {
                 self.summary.interrupted = true;
                 break 'poll;
             }
+            self.after_poll(delivered_before);
             if self.opts.once {
                 break;
             }
@@ -600,7 +607,7 @@ impl Run<'_> {
             dead_letters = self.summary.total_dead_letters(),
             watermark = self.summary.watermark.as_str(),
             "{} ({elapsed:.0} s)",
-            self.summary.status_line(),
+            self.summary.status_line(events),
         );
     }
 }

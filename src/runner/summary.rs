@@ -89,11 +89,12 @@ impl Summary {
         self.dead_letters.values().sum()
     }
 
-    /// The one-line status printed while running.
-    pub fn status_line(&self) -> String {
+    /// The one-line status printed while running; `events` counts the events mapped so far, those of the
+    /// batch not yet acknowledged included, as the report's `events` field does.
+    pub fn status_line(&self, events: u64) -> String {
         format!(
             "engine run: {} events, {} dead letters, {} pages, {} retries, up to {}",
-            self.total_events(),
+            events,
             self.total_dead_letters(),
             self.pages,
             self.retries,
@@ -197,6 +198,6 @@ mod tests {
         assert!(t.contains("dead letters:       2 no_mapping"), "{t}");
         assert!(t.contains("unknown type:       3 × eventCategory=AUTHENTICATION, eventType=NewEvent"), "{t}");
         assert!(t.contains("5 events/s"), "{t}");
-        assert!(s.status_line().contains("15 events, 2 dead letters, 4 pages, 5 retries"));
+        assert!(s.status_line(17).contains("17 events, 2 dead letters, 4 pages, 5 retries"));
     }
 }

@@ -1,5 +1,8 @@
 //! The `file` sink: NDJSON appended to a file, synced before a batch is acknowledged, and
-//! rotated by size (`events.ndjson` → `events.ndjson.1`, `.2`, …; nothing is deleted).
+//! rotated by size (`events.ndjson` → `events.ndjson.1`, `.2`, …, the highest the newest; with
+//! `--rotate-keep N` the oldest beyond N are deleted). On SIGHUP (logrotate's `postrotate`) the
+//! path is opened again before the next batch, which the checkpoint records first as the
+//! batch's intent (rotate.rs).
 //!
 //! Crash safety: the checkpoint records the file and its committed length; a restart cuts off
 //! whatever lies past it (a batch written but never committed, a line torn mid-write) before
@@ -7,7 +10,8 @@
 //! checkpoint before the rename (the intent names the new name of the full file), so that a
 //! restart knows which file holds the committed bytes.
 
-use super::mark::{FileMark, absolute, current_len, restore};
+use super::mark::{FileMark, absolute, restore};
+use super::rotate::{FileId, Reopens, SIGHUP};
 use super::{Ack, Batch, BoxFuture, Sink, SinkError};
 use serde_json::Value;
 use std::fs::{File, OpenOptions};
@@ -25,6 +29,13 @@ pub struct FileSink {
     rotate_bytes: u64,
     /// The name the full file gets at the next write, announced by [`Sink::intent`].
     rotate_to: Option<PathBuf>,
+    /// The open file's identity (it may have been moved from its path since).
+    id: Option<FileId>,
+    /// Rotated files kept (`--rotate-keep`); all when `None`.
+    keep: Option<u32>,
+    /// Reopen requests (SIGHUP), and the count already acted on.
+    reopens: &'static Reopens,
+    reopens_seen: u64,
 }
 
 impl FileSink {
@@ -34,14 +45,41 @@ impl FileSink {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         }
         let file = open_append(path, truncate)?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let meta = file.metadata().ok();
         Ok(FileSink {
             path: path.to_path_buf(),
             file: Some(file),
-            size,
+            size: meta.as_ref().map_or(0, |m| m.len()),
             rotate_bytes: rotate_bytes.max(1),
             rotate_to: None,
+            id: meta.as_ref().and_then(FileId::of),
+            keep: None,
+            reopens: &SIGHUP,
+            reopens_seen: SIGHUP.count(),
         })
+    }
+
+    /// Follows `reopens` instead of SIGHUP's (tests).
+    pub fn with_reopens(mut self, reopens: &'static Reopens) -> Self {
+        self.reopens = reopens;
+        self.reopens_seen = reopens.count();
+        self
+    }
+
+    /// Keeps at most `keep` rotated files, deleting the oldest after each rotation.
+    pub fn with_keep(mut self, keep: Option<u32>) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    /// Opens the path again (a new file where logrotate moved the old one away).
+    fn reopen(&mut self) -> Result<(), String> {
+        let file = open_append(&self.path, false)?;
+        let meta = file.metadata().map_err(|e| format!("cannot read `{}`: {e}", self.path.display()))?;
+        self.size = meta.len();
+        self.id = FileId::of(&meta);
+        self.file = Some(file);
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -52,24 +90,21 @@ impl FileSink {
         self.size >= self.rotate_bytes && self.size > 0
     }
 
-    /// The first free name of `events.ndjson.1`, `.2`, …
+    /// The name after the highest of `events.ndjson.1`, `.2`, … (so that deleting the oldest
+    /// never brings a number back).
     fn next_rotation(&self) -> PathBuf {
-        let mut n = 1u32;
-        loop {
-            let candidate = PathBuf::from(format!("{}.{n}", self.path.display()));
-            if !candidate.exists() {
-                return candidate;
-            }
-            n += 1;
-        }
+        let n = super::rotate::rotations(&self.path).last().map_or(1, |n| n + 1);
+        PathBuf::from(format!("{}.{n}", self.path.display()))
     }
 
     fn rotate(&mut self, target: PathBuf) -> Result<(), String> {
         self.file = None;
         std::fs::rename(&self.path, &target)
             .map_err(|e| format!("cannot rotate `{}` to `{}`: {e}", self.path.display(), target.display()))?;
-        self.file = Some(open_append(&self.path, false)?);
-        self.size = 0;
+        self.reopen()?;
+        if let Some(keep) = self.keep {
+            super::rotate::prune(&self.path, keep);
+        }
         Ok(())
     }
 
@@ -124,10 +159,16 @@ impl Sink for FileSink {
     }
 
     fn committed(&self) -> Option<Value> {
-        serde_json::to_value(FileMark::new(&self.path, self.size)).ok()
+        serde_json::to_value(FileMark::new(&self.path, self.size).with_id(self.id)).ok()
     }
 
     fn intent(&mut self, _batch: &Batch) -> Result<Option<Value>, SinkError> {
+        // After a SIGHUP: the batch goes into the file now at the path, named here first.
+        if self.reopens.due(&mut self.reopens_seen) {
+            self.reopen().map_err(SinkError::Fatal)?;
+            let opened = FileMark::new(&self.path, self.size).with_id(self.id);
+            return Ok(Some(serde_json::json!({ "reopened": opened })));
+        }
         if !self.needs_rotation() {
             return Ok(None);
         }
@@ -153,8 +194,16 @@ impl Sink for FileSink {
                 return Ok(());
             }
             let rotated = pending.and_then(|p| p.get("rotate_to")).and_then(Value::as_str).map(PathBuf::from);
+            let reopened: Option<FileMark> =
+                pending.and_then(|p| p.get("reopened")).and_then(|m| serde_json::from_value(m.clone()).ok());
             let fatal = |e: super::mark::MarkError| SinkError::Fatal(e.to_string());
             match rotated {
+                // Reopened after a SIGHUP: the old file (moved away) holds the committed bytes,
+                // the new one what the uncommitted batch wrote past its length then.
+                _ if reopened.as_ref().is_some_and(|r| r.id.is_some() && r.id == FileId::at(&self.path)) => {
+                    mark.restore().map_err(fatal)?;
+                    reopened.unwrap_or_else(|| unreachable!("checked")).restore().map_err(fatal)?;
+                }
                 // The rotation happened: the renamed file holds the committed bytes, the new
                 // file none.
                 Some(target) if target.exists() => {
@@ -163,10 +212,8 @@ impl Sink for FileSink {
                 }
                 _ => mark.restore().map_err(fatal)?,
             }
-            self.file = None;
             self.rotate_to = None;
-            self.size = current_len(&self.path);
-            Ok(())
+            self.reopen().map_err(SinkError::Fatal)
         })
     }
 }
@@ -234,6 +281,35 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[tokio::test]
+    async fn a_reopen_after_logrotate_is_announced_and_a_restart_cuts_each_file_back() {
+        let reopens: &'static Reopens = Box::leak(Box::default());
+        let d = dir("reopen");
+        std::fs::create_dir_all(&d).unwrap();
+        let path = d.join("events.ndjson");
+        let moved = d.join("events.ndjson-1");
+        let mut sink = FileSink::open(&path, 1 << 20, false).unwrap().with_reopens(reopens);
+        sink.send(&batch(&["{\"a\":1}"])).await.unwrap();
+        let committed = sink.committed();
+        // logrotate `create`, then SIGHUP: the next batch goes into the new file, named first.
+        std::fs::rename(&path, &moved).unwrap();
+        std::fs::write(&path, "").unwrap();
+        reopens.request();
+        let intent = sink.intent(&batch(&["{\"a\":2}"])).unwrap().expect("the reopen is announced");
+        assert_eq!(intent["reopened"]["offset"], 0);
+        sink.send(&batch(&["{\"a\":2}"])).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":2}\n");
+        // Killed before the commit, with a stray byte in the moved file too.
+        std::fs::OpenOptions::new().append(true).open(&moved).unwrap().write_all(b"{").unwrap();
+        drop(sink);
+        let mut again = FileSink::open(&path, 1 << 20, false).unwrap().with_reopens(reopens);
+        again.resume(committed.as_ref(), Some(&intent)).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&moved).unwrap(), "{\"a\":1}\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+        assert_eq!(again.intent(&batch(&["{\"a\":2}"])).unwrap(), None, "the reopen was acted on");
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -1,7 +1,10 @@
 //! A JSON-lines file opened on first use, appended to (or emptied on first use), and made
 //! durable on demand: the shape of every file of records set aside (dead letters, refused events).
+//! After a SIGHUP the file is closed once synced, so that the commit that follows names the
+//! file now at the path (logrotate's new one) and the next line goes there.
 
 use super::mark::{FileMark, MarkError, current_len};
+use super::rotate::FileId;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -14,12 +17,15 @@ pub struct JsonLinesFile {
     pending: bool,
     /// What the lines are, for error messages ("dead letters").
     what: &'static str,
+    /// Reopen requests (SIGHUP) already acted on.
+    reopens_seen: u64,
 }
 
 impl JsonLinesFile {
     /// The file is created on the first line only. `truncate` empties an existing one then.
     pub fn new(path: &Path, truncate: bool, what: &'static str) -> Self {
-        JsonLinesFile { path: path.to_path_buf(), writer: None, truncate, pending: false, what }
+        let reopens_seen = super::rotate::SIGHUP.count();
+        JsonLinesFile { path: path.to_path_buf(), writer: None, truncate, pending: false, what, reopens_seen }
     }
 
     pub fn path(&self) -> &Path {
@@ -40,6 +46,8 @@ impl JsonLinesFile {
                 o.append(true).create(true);
             }
             self.writer = Some(BufWriter::new(o.open(&self.path).map_err(err)?));
+            // Emptied once; a reopen later (SIGHUP) appends.
+            self.truncate = false;
         }
         let w = self.writer.as_mut().ok_or_else(|| format!("the file of {} is not open", self.what))?;
         writeln!(w, "{line}").map_err(err)?;
@@ -51,8 +59,16 @@ impl JsonLinesFile {
     /// (call after [`JsonLinesFile::sync`]). A file still to be emptied on first use counts as
     /// empty.
     pub fn mark(&self) -> FileMark {
-        let len = if self.writer.is_none() && self.truncate { 0 } else { current_len(&self.path) };
-        FileMark::new(&self.path, len)
+        if self.writer.is_none() && self.truncate {
+            return FileMark::new(&self.path, 0);
+        }
+        // The open file, which logrotate may have moved from its path; else the path's.
+        let meta = match &self.writer {
+            Some(w) => w.get_ref().metadata().ok(),
+            None => std::fs::metadata(&self.path).ok(),
+        };
+        let len = meta.as_ref().map_or_else(|| current_len(&self.path), |m| m.len());
+        FileMark::new(&self.path, len).with_id(meta.as_ref().and_then(FileId::of))
     }
 
     /// Before anything is written: cuts the file back to what `mark` committed (a restart).
@@ -69,7 +85,11 @@ impl JsonLinesFile {
 
     /// Makes every line written so far durable.
     pub fn sync(&mut self) -> Result<(), String> {
+        let reopen = super::rotate::SIGHUP.due(&mut self.reopens_seen);
         if !self.pending {
+            if reopen && !self.truncate {
+                self.writer = None;
+            }
             return Ok(());
         }
         let path = self.path.display().to_string();
@@ -78,6 +98,9 @@ impl JsonLinesFile {
             w.get_ref().sync_data().map_err(|e| format!("cannot write `{path}`: {e}"))?;
         }
         self.pending = false;
+        if reopen && !self.truncate {
+            self.writer = None;
+        }
         Ok(())
     }
 }

@@ -3,7 +3,13 @@
 //! to it. Bytes past the mark were written but never committed; the restart fetches and writes
 //! them again, so cutting them off is what makes the output exactly-once (a line torn by a
 //! crash mid-write is cut off the same way).
+//!
+//! A mark also names the file by its device and inode: when another file stands at the path
+//! (logrotate moved ours away and created a new one), the restart continues into the new file
+//! with a warning, cutting the moved one (found beside the path) back to the mark; a file of
+//! the same identity that is shorter than the mark was damaged, and is refused.
 
+use super::rotate::{FileId, find_moved};
 use serde::{Deserialize, Serialize};
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -15,6 +21,10 @@ pub struct FileMark {
     pub file: PathBuf,
     /// Bytes committed: everything before this offset was acknowledged and checkpointed.
     pub offset: u64,
+    /// Which file that was (absent in checkpoints of older versions, and before the file
+    /// existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<FileId>,
 }
 
 /// Why a file cannot be brought back to its mark.
@@ -26,6 +36,13 @@ pub enum MarkError {
          checkpoint away to start over"
     )]
     Shorter { file: String, len: u64, offset: u64 },
+    #[error(
+        "`{file}` holds {len} bytes but {offset} were committed: it was truncated in place (logrotate's \
+         `copytruncate` does this), so resuming would lose or repeat events; rotate with `create` and a \
+         `postrotate` SIGHUP instead (docs/operations.md), restore the file, or move the checkpoint away to \
+         start over"
+    )]
+    TruncatedInPlace { file: String, len: u64, offset: u64 },
     #[error("cannot bring `{file}` back to its committed length: {reason}")]
     Io { file: String, reason: String },
 }
@@ -37,7 +54,23 @@ pub fn absolute(path: &Path) -> PathBuf {
 
 impl FileMark {
     pub fn new(file: &Path, offset: u64) -> Self {
-        FileMark { file: absolute(file), offset }
+        FileMark { file: absolute(file), offset, id: None }
+    }
+
+    /// The mark of the file `id` (from its open handle, which may no longer be at its path).
+    pub fn with_id(mut self, id: Option<FileId>) -> Self {
+        self.id = id;
+        self
+    }
+
+    /// Whether another file than the marked one stands at the path (or none, where bytes were
+    /// committed): the marked one was moved away.
+    pub fn rotated_away(&self) -> bool {
+        match (self.id, FileId::at(&self.file)) {
+            (Some(marked), Some(here)) => marked != here,
+            (Some(_), None) => self.offset > 0,
+            (None, _) => false,
+        }
     }
 
     /// Whether this mark is about `path`.
@@ -47,8 +80,36 @@ impl FileMark {
 
     /// Cuts the file back to the mark. A file shorter than the mark (or missing while the mark
     /// is past 0) is an error: someone changed it, and guessing would lose or repeat events.
+    ///
+    /// When the marked file was moved away, the file at the path is not touched (its bytes are
+    /// not this run's: nothing is written into a file before a checkpoint names it), the
+    /// moved file is cut back to the mark when it is found beside the path, and a warning says
+    /// so.
     pub fn restore(&self) -> Result<(), MarkError> {
-        restore(&self.file, self.offset)
+        if let Some(id) = self.id.filter(|_| self.rotated_away()) {
+            let file = self.file.display();
+            match find_moved(&self.file, id) {
+                Some(moved) if current_len(&moved) >= self.offset => {
+                    restore(&moved, self.offset)?;
+                    tracing::warn!(
+                        "`{file}` is a new file (the one the checkpoint names was rotated to `{}`): continuing into it",
+                        moved.display()
+                    );
+                }
+                _ => tracing::warn!(
+                    "`{file}` is a new file (the one the checkpoint names was rotated away and is not beside it): \
+                     continuing into it; a batch written but not committed before the rotation, if any, is in the \
+                     rotated file and is written again"
+                ),
+            }
+            return Ok(());
+        }
+        restore(&self.file, self.offset).map_err(|e| match e {
+            MarkError::Shorter { file, len, offset } if self.id.is_some() => {
+                MarkError::TruncatedInPlace { file, len, offset }
+            }
+            other => other,
+        })
     }
 }
 

@@ -20,6 +20,7 @@ pub mod file;
 pub mod jsonl;
 pub mod mark;
 pub mod preview;
+pub mod rotate;
 pub mod security_lake;
 pub mod stdout;
 

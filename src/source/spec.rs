@@ -314,7 +314,7 @@ fn decode_param(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) ->
                 reason: "a secret parameter cannot carry a value in the spec".into(),
             })
             .at(param.span.clone())
-            .help("reference it at run time instead: `--set name=${{aws_secrets:…}}`"),
+            .help("reference it at run time instead: `--set 'name=${{aws_secrets:NAME:KEY}}'`"),
         );
     }
     Some(param)

@@ -161,9 +161,11 @@ pub fn run_params(
                 let placeholder = p.hint();
                 let mut help = format!("pass --set {}={placeholder}", p.name);
                 if p.secret {
+                    // Quoted, so that the hint pastes into a shell as written.
+                    let n = &p.name;
                     help.push_str(&format!(
-                        " (or --set {}=${{{{env:NAME}}}} / ${{{{file:PATH}}}} / ${{{{aws_secrets:NAME:KEY}}}})",
-                        p.name
+                        " (or --set '{n}=${{{{env:NAME}}}}', --set '{n}=${{{{file:PATH}}}}' or \
+                         --set '{n}=${{{{aws_secrets:NAME:KEY}}}}')"
                     ));
                 }
                 if let Some(extra) = extra_help {

@@ -58,6 +58,48 @@ pub fn wait_at_most(child: &mut Child, limit: Duration) -> Option<std::process::
     }
 }
 
+/// A simulated tenant of `events` records over the `hours` before two minutes ago.
+pub async fn tenant(events: usize, seed: u64, hours: u64) -> ocsf_engine::simulator::SimHandle {
+    ocsf_engine::simulator::start(ocsf_engine::simulator::SimConfig {
+        events,
+        seed,
+        end_time: Some(std::time::SystemTime::now() - Duration::from_secs(120)),
+        span: Duration::from_secs(hours * 3600),
+        ..ocsf_engine::simulator::SimConfig::default()
+    })
+    .await
+    .expect("simulator")
+}
+
+/// A copy of the Entrust spec in `dir` that polls every second and reads up to a second ago,
+/// with the repository's mappings.
+pub fn quick_spec(dir: &std::path::Path) -> std::path::PathBuf {
+    let spec = std::fs::read_to_string(root().join("sources/entrust.yaml"))
+        .unwrap()
+        .replace("mappings: ../mappings/entrust", &format!("mappings: {}", root().join("mappings/entrust").display()))
+        .replace("settle_delay: PT1M", "settle_delay: PT1S")
+        .replace("poll_interval: PT1M", "poll_interval: PT1S");
+    let path = dir.join("entrust.yaml");
+    std::fs::write(&path, spec).unwrap();
+    path
+}
+
+/// Gathers the lines `lines` yields into a shared text, on a thread of its own.
+pub fn gather_lines<R: std::io::BufRead + Send + 'static>(
+    lines: std::io::Lines<R>,
+) -> std::sync::Arc<std::sync::Mutex<String>> {
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = std::sync::Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    log
+}
+
 /// Standard error of a finished child.
 pub fn stderr_of(child: Child) -> String {
     let out = child.wait_with_output().expect("output");
