@@ -9,7 +9,7 @@ use aws_config::SdkConfig;
 use aws_sdk_cloudwatchlogs::Client as Logs;
 use aws_sdk_secretsmanager::Client as SecretsManager;
 use common::library::{Ready, StopAfter, quick_options, ready};
-use common::moto::{Moto, engine};
+use common::moto::{Moto, engine, read_stream};
 use ocsf_engine::aws::secrets::{Resolver, SecretError};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
 use ocsf_engine::runner::summary::Summary;
@@ -42,35 +42,6 @@ fn temp_dir(tag: &str) -> PathBuf {
 
 async fn create_group(conf: &SdkConfig, group: &str) {
     Logs::new(conf).create_log_group().log_group_name(group).send().await.expect("CreateLogGroup");
-}
-
-/// Every event of `stream` in `group`, oldest first: (timestamp, message).
-async fn read_stream(conf: &SdkConfig, group: &str, stream: &str) -> Vec<(i64, String)> {
-    let logs = Logs::new(conf);
-    let mut out = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = logs
-            .get_log_events()
-            .log_group_name(group)
-            .log_stream_name(stream)
-            .start_from_head(true)
-            .limit(10_000)
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .expect("GetLogEvents");
-        let events = page.events();
-        for e in events {
-            out.push((e.timestamp().expect("timestamp"), e.message().expect("message").to_string()));
-        }
-        let next = page.next_forward_token().map(str::to_string);
-        if events.is_empty() || next.is_none() || next == token {
-            break;
-        }
-        token = next;
-    }
-    out
 }
 
 /// The Entrust spec with its stream's windows sized for the test.

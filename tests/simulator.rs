@@ -1270,3 +1270,66 @@ async fn odd_bodies_get_client_errors_never_server_errors() {
     assert!(client_errors > 300, "the bodies were mostly invalid: {client_errors}");
     sim.shutdown().await;
 }
+
+/// `GET /__sim/ids` sent to `sim` with `Host: host`.
+async fn ids_for_host(client: &reqwest::Client, sim: &SimHandle, host: &str) -> Vec<String> {
+    let resp = client.get(format!("{}/__sim/ids", sim.base_url())).header("Host", host).send().await.expect("ids");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.expect("json");
+    body["ids"].as_array().expect("ids").iter().map(|v| v.as_str().expect("id").to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_host_name_is_a_tenant_of_its_own_and_the_same_name_the_same_tenant() {
+    let client = http();
+    let sim = sim(config(80, 71)).await;
+    let (a, b) = ("t01.example.trustedauth.com", "t02.example.trustedauth.com");
+    let first_a = ids_for_host(&client, &sim, &format!("{a}:{}", sim.addr().port())).await;
+    let first_b = ids_for_host(&client, &sim, b).await;
+    let default = ids_for_host(&client, &sim, &sim.addr().to_string()).await;
+    assert_eq!((first_a.len(), first_b.len()), (80, 80), "each of the configured size");
+    let sets: Vec<BTreeSet<&String>> = [&first_a, &first_b, &default].iter().map(|v| v.iter().collect()).collect();
+    assert!(sets[0].is_disjoint(&sets[1]) && sets[0].is_disjoint(&sets[2]) && sets[1].is_disjoint(&sets[2]));
+    assert_eq!(default, sim.record_ids(), "an IP address reaches the default tenant, as before");
+    // Same name, same tenant: in any case, and in another simulator of the same seed.
+    assert_eq!(ids_for_host(&client, &sim, &a.to_uppercase()).await, first_a);
+    let again = self::sim(config(80, 71)).await;
+    assert_eq!(ids_for_host(&client, &again, a).await, first_a);
+    again.shutdown().await;
+
+    // A tenant's token and records are its own: b's token is refused by a, and a SIEM read sent
+    // to a returns a's records.
+    let login_at = |host: &'static str| {
+        let client = client.clone();
+        let url = format!("{}{LOGIN}", sim.base_url());
+        async move {
+            let body = json!({"applicationId": DEMO_APPLICATION_ID, "sharedSecret": DEMO_SHARED_SECRET});
+            let resp = client.post(url).header("Host", host).json(&body).send().await.expect("login");
+            assert_eq!(resp.status(), StatusCode::OK);
+            let v: Value = resp.json().await.expect("json");
+            v["authToken"].as_str().expect("token").to_string()
+        }
+    };
+    let token_b = login_at("t02.example.trustedauth.com").await;
+    let token_a = login_at("t01.example.trustedauth.com").await;
+    let read = |host: &'static str, token: String| {
+        let client = client.clone();
+        let url = format!("{}{SIEM}", sim.base_url());
+        async move {
+            let body = json!({"searchByAttributes": [start_attr("2000-01-01T00:00:00Z")], "limit": 100});
+            let resp = client.post(url).header("Host", host).header("Authorization", token).json(&body).send().await;
+            let resp = resp.expect("siem");
+            (resp.status(), resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, _) = read("t01.example.trustedauth.com", token_b).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "another tenant's token");
+    let (status, page) = read("t01.example.trustedauth.com", token_a).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let got: Vec<String> = ids(page["results"].as_array().expect("results"));
+    assert_eq!(got, first_a, "a's records, and its logins are not records");
+    // A Host that is not a DNS name is refused.
+    let resp = client.get(format!("{}/__sim/ids", sim.base_url())).header("Host", "a_b.example").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    sim.shutdown().await;
+}

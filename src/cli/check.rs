@@ -1,5 +1,6 @@
-//! `engine check`: validates source specs and their mappings offline and reports every error
-//! of every file at once, exiting 2 if there is any.
+//! `engine check`: validates source specs and their mappings, and pipeline files (every
+//! pipeline of a file, and the specs they use), offline, and reports every error of every file
+//! at once, exiting 2 if there is any.
 
 use super::load::{EXIT_CONFIG, load, report};
 use super::output;
@@ -24,6 +25,10 @@ pub fn run(args: CheckArgs) -> ExitCode {
     }
     let mut all = Vec::new();
     for spec in &specs {
+        if crate::source::pipelines::shape(spec) != crate::source::pipelines::Shape::Spec {
+            all.extend(check_pipelines(spec, &args.sets));
+            continue;
+        }
         match load(spec, &args.sets, MapOptions::default()) {
             Ok(loaded) => {
                 let n = loaded.mappings.mappings().len();
@@ -44,6 +49,30 @@ pub fn run(args: CheckArgs) -> ExitCode {
         report(&all);
         ExitCode::from(EXIT_CONFIG)
     }
+}
+
+/// Checks a pipeline file: every pipeline, then each source spec they use with its mappings.
+fn check_pipelines(path: &Path, sets: &[String]) -> Vec<crate::diagnostic::Diagnostic> {
+    let pipelines = match crate::source::pipelines::load(path) {
+        Ok(p) => p,
+        Err(diags) => return diags,
+    };
+    let mut specs: Vec<&Path> = pipelines.iter().map(|p| p.run.spec.as_path()).collect();
+    specs.sort();
+    specs.dedup();
+    let mut errors = Vec::new();
+    for spec in specs {
+        if let Err(diags) = load(spec, sets, MapOptions::default()) {
+            errors.extend(diags);
+        }
+    }
+    if errors.is_empty() {
+        let n = pipelines.len();
+        let names = crate::source::pipelines::names(&pipelines);
+        let which = if names.is_empty() { String::new() } else { format!(": {names}") };
+        output::line(format!("ok: {} ({n} pipeline{}{which})", path.display(), if n == 1 { "" } else { "s" }));
+    }
+    errors
 }
 
 fn default_specs(dir: &Path) -> Vec<PathBuf> {

@@ -7,6 +7,8 @@ mod coordinated;
 mod coverage;
 mod dry_run;
 mod explain;
+mod fleet;
+mod fleet_coordinated;
 mod lake_register;
 mod load;
 mod map;
@@ -28,6 +30,8 @@ struct Cli {
     log: crate::logging::LogArgs,
 }
 
+// Parsed once per process: the size of `run`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Map raw records to OCSF offline: one event per line on stdout, dead letters on stderr.

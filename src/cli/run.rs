@@ -31,7 +31,7 @@ pub enum SinkKind {
     SecurityLake,
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct RunArgs {
     /// The source spec (e.g. sources/entrust.yaml).
     pub spec: PathBuf,
@@ -131,15 +131,22 @@ fn config_error(message: impl Into<String>, help: Option<String>) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-/// A pipeline file (`source:` / `sink:` at the top) rather than a source spec.
-fn looks_like_pipeline(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else { return false };
-    let top: Vec<&str> = text
-        .lines()
-        .filter(|l| !l.starts_with([' ', '\t', '#', '-']) && l.contains(':'))
-        .filter_map(|l| l.split(':').next())
-        .collect();
-    top.contains(&"source") && !top.contains(&"name")
+/// Serves `metrics` at `addr` when one is given; `Err` (reported) when it cannot.
+pub(super) async fn serve_metrics(
+    addr: Option<std::net::SocketAddr>,
+    metrics: &std::sync::Arc<crate::metrics::Metrics>,
+) -> Result<Option<crate::metrics::MetricsServer>, ExitCode> {
+    let Some(addr) = addr else { return Ok(None) };
+    match crate::metrics::serve(addr, std::sync::Arc::clone(metrics)).await {
+        Ok(server) => {
+            tracing::info!("metrics at http://{}/metrics", server.addr);
+            Ok(Some(server))
+        }
+        Err(e) => {
+            eprintln!("engine run: cannot serve metrics on {addr}: {e}");
+            Err(ExitCode::from(EXIT_CONFIG))
+        }
+    }
 }
 
 /// `<dir>/<stem>.dead-letter.ndjson` beside `output`.
@@ -151,7 +158,7 @@ fn dead_letter_beside(output: &Path) -> PathBuf {
 /// Runs a pipeline file as its source spec: its values come before `--set` (which wins), its
 /// sink applies unless `--sink stdout`, an `--output` file or another `--log-group` was asked for. With `--simulate` the simulator's own
 /// credentials replace the pipeline's.
-fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::PipelineRun) {
+pub(super) fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::PipelineRun) {
     let mut sets: Vec<String> = p
         .sets
         .into_iter()
@@ -168,6 +175,12 @@ fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::PipelineRun) {
     {
         args.sink = SinkKind::CloudwatchLogs;
         args.log_group = Some(group);
+    }
+    if let Some(path) = p.output
+        && args.output.is_none()
+        && args.sink == SinkKind::File
+    {
+        args.output = Some(path);
     }
     if let Some(lake) = p.lake
         && args.output.is_none()
@@ -195,64 +208,23 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         args.simulate = true;
     }
     // A pipeline file names its pipeline (the unit a fleet shares) after itself.
-    let pipeline_name = looks_like_pipeline(&args.spec)
-        .then(|| args.spec.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .flatten();
-    if looks_like_pipeline(&args.spec) {
-        match crate::source::pipeline::load(&args.spec) {
-            Ok(p) => apply_pipeline(&mut args, p),
-            Err(e) => return config_error(e, None),
+    let mut pipeline_name = None;
+    match crate::source::pipelines::shape(&args.spec) {
+        crate::source::pipelines::Shape::Many => return super::fleet::run(args),
+        crate::source::pipelines::Shape::Single => {
+            pipeline_name = args.spec.file_stem().map(|s| s.to_string_lossy().into_owned());
+            match crate::source::pipeline::load(&args.spec) {
+                Ok(p) => apply_pipeline(&mut args, p),
+                Err(e) => return config_error(e, None),
+            }
         }
+        crate::source::pipelines::Shape::Spec => {}
     }
-    if args.log_group.is_some() && args.sink != SinkKind::CloudwatchLogs {
-        return config_error("--log-group needs --sink cloudwatch_logs", None);
-    }
-    if args.sink == SinkKind::CloudwatchLogs && args.log_group.is_none() {
-        return config_error("--sink cloudwatch_logs needs --log-group NAME", None);
-    }
-    if args.lake.any_given() && args.sink != SinkKind::SecurityLake {
-        return config_error(
-            "--bucket, --region, --account-id, --source-name, --flush-interval and --max-object-size need --sink security_lake",
-            None,
-        );
-    }
-    if let Err(e) = args.coord.check(args.sink, args.dry_run) {
-        return config_error(e, None);
-    }
-    let mut diags = Diagnostics::default();
-    let mut sets = parse_sets(&args.sets, &mut diags);
-    if !diags.is_empty() {
-        report(&diags.0);
-        return ExitCode::from(EXIT_CONFIG);
-    }
-    let spec = match SourceSpec::load(&args.spec) {
-        Ok(s) => s,
-        Err(d) => {
-            report(&d);
-            return ExitCode::from(EXIT_CONFIG);
-        }
+    let mut planned = match plan(args) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
-    let stream = match spec.streams.as_slice() {
-        [one] => one.clone(),
-        [] => {
-            return config_error(
-                format!("`{}` declares no `streams`; it can be used offline by `engine map` only", args.spec.display()),
-                None,
-            );
-        }
-        _ => return config_error("running more than one stream per spec is not supported yet", None),
-    };
-    let lake = match args.sink {
-        SinkKind::SecurityLake => match args.lake.options(&spec.name, &stream.name) {
-            Ok(o) => Some(o),
-            Err(problems) => return config_error(problems.join("; "), None),
-        },
-        _ => None,
-    };
-    let faults = match parse_fault_list(&args.simulate_faults) {
-        Ok(f) => f,
-        Err(e) => return config_error(format!("--simulate-faults: {e}"), None),
-    };
+    planned.unit = pipeline_name;
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -260,7 +232,81 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    runtime.block_on(async move {
+    runtime.block_on(run_planned(planned, super::fleet::Context::default()))
+}
+
+/// A run checked as far as it can be before it starts: its flags, its spec and its stream.
+pub(super) struct Planned {
+    args: RunArgs,
+    spec: SourceSpec,
+    stream: crate::source::stream::StreamSpec,
+    sets: Vec<(String, String)>,
+    lake: Option<crate::sink::security_lake::config::SecurityLakeOptions>,
+    faults: std::collections::BTreeSet<crate::simulator::Fault>,
+    /// The pipeline's name in a coordination store (default: the spec's name).
+    unit: Option<String>,
+}
+
+/// Checks the flags, loads the spec and picks its stream; `Err` is the exit code, the
+/// problem already reported.
+pub(super) fn plan(args: RunArgs) -> Result<Planned, ExitCode> {
+    if args.log_group.is_some() && args.sink != SinkKind::CloudwatchLogs {
+        return Err(config_error("--log-group needs --sink cloudwatch_logs", None));
+    }
+    if args.sink == SinkKind::CloudwatchLogs && args.log_group.is_none() {
+        return Err(config_error("--sink cloudwatch_logs needs --log-group NAME", None));
+    }
+    if args.lake.any_given() && args.sink != SinkKind::SecurityLake {
+        return Err(config_error(
+            "--bucket, --region, --account-id, --source-name, --flush-interval and --max-object-size need --sink security_lake",
+            None,
+        ));
+    }
+    if let Err(e) = args.coord.check(args.sink, args.dry_run) {
+        return Err(config_error(e, None));
+    }
+    let mut diags = Diagnostics::default();
+    let sets = parse_sets(&args.sets, &mut diags);
+    if !diags.is_empty() {
+        report(&diags.0);
+        return Err(ExitCode::from(EXIT_CONFIG));
+    }
+    let spec = match SourceSpec::load(&args.spec) {
+        Ok(s) => s,
+        Err(d) => {
+            report(&d);
+            return Err(ExitCode::from(EXIT_CONFIG));
+        }
+    };
+    let stream = match spec.streams.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            return Err(config_error(
+                format!("`{}` declares no `streams`; it can be used offline by `engine map` only", args.spec.display()),
+                None,
+            ));
+        }
+        _ => return Err(config_error("running more than one stream per spec is not supported yet", None)),
+    };
+    let lake = match args.sink {
+        SinkKind::SecurityLake => match args.lake.options(&spec.name, &stream.name) {
+            Ok(o) => Some(o),
+            Err(problems) => return Err(config_error(problems.join("; "), None)),
+        },
+        _ => None,
+    };
+    let faults = match parse_fault_list(&args.simulate_faults) {
+        Ok(f) => f,
+        Err(e) => return Err(config_error(format!("--simulate-faults: {e}"), None)),
+    };
+    Ok(Planned { args, spec, stream, sets, lake, faults, unit: None })
+}
+
+/// Runs a planned run to its end; `ctx` says whether it is one pipeline of several.
+pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) -> ExitCode {
+    let Planned { args, spec, stream, mut sets, lake, faults, unit } = planned;
+    let who = ctx.who();
+    async move {
         // The simulator, when asked for, and the parameters that point at it.
         let mut sim = None;
         if args.simulate {
@@ -279,7 +325,12 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 Ok(s) => {
                     let has = |name: &str| spec.params.iter().any(|p| p.name == name);
                     let given = |sets: &[(String, String)], name: &str| sets.iter().any(|(k, _)| k == name);
-                    let mut extra = vec![("hostname", s.addr().to_string())];
+                    // One of several pipelines keeps its own hostname: the simulator tells its
+                    // tenants apart by it.
+                    let mut extra = Vec::new();
+                    if ctx.by_host.is_none() {
+                        extra.push(("hostname", s.addr().to_string()));
+                    }
                     extra.push(("client_id", DEMO_APPLICATION_ID.to_string()));
                     extra.push(("client_secret", DEMO_SHARED_SECRET.to_string()));
                     // The simulated tenant holds the last day.
@@ -290,7 +341,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                             sets.push((k.to_string(), v));
                         }
                     }
-                    if tracing::enabled!(tracing::Level::INFO) {
+                    if tracing::enabled!(tracing::Level::INFO) && ctx.name.is_none() {
                         match &s {
                             Simulator::Own(own) => eprintln!(
                                 "engine run: simulated Entrust IDaaS tenant at {} ({} events)",
@@ -305,7 +356,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                     sim = Some(s);
                 }
                 Err(e) => {
-                    eprintln!("engine run: cannot start the simulator: {e}");
+                    eprintln!("{who}: cannot start the simulator: {e}");
                     return ExitCode::from(EXIT_RUNTIME);
                 }
             }
@@ -317,8 +368,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 return ExitCode::from(EXIT_CONFIG);
             }
         };
-        let prepared = match prepare(&spec, &stream, &params, args.simulate) {
-            Ok(p) => p,
+        let prepared = match prepare(&spec, &stream, &params, args.simulate).map(|p| ctx.route(p)) {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return config_error(e, None),
             Err(d) => {
                 report(&d);
                 return ExitCode::from(EXIT_CONFIG);
@@ -372,7 +424,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         let _locks = match super::run_state::take(&state_dir, args.sink, &output, &dead_letter_path) {
             Ok(locks) => locks,
             Err(e) => {
-                eprintln!("engine run: error: {e}");
+                eprintln!("{who}: error: {e}");
                 // Another run holds it, or one file named twice: a usage error; a lock that
                 // cannot be made: the state.
                 let held = matches!(
@@ -382,7 +434,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 return ExitCode::from(if held { EXIT_CONFIG } else { EXIT_RUNTIME });
             }
         };
-        let unit = pipeline_name.clone().unwrap_or_else(|| spec.name.clone());
+        let unit = ctx.name.clone().or(unit).unwrap_or_else(|| spec.name.clone());
         let checkpoint_at = args.coord.location(&unit, &spec.name, &stream.name);
         let resume_note =
             super::run_state::resume_note(temp_state.is_some(), checkpoint_at.as_deref().unwrap_or(store.path()));
@@ -404,7 +456,7 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 match CloudWatchSink::connect(&config, options, refused).await {
                     Ok(s) => Box::new(s),
                     Err(e) => {
-                        eprintln!("engine run: {e}");
+                        eprintln!("{who}: {e}");
                         let missing = e.contains("does not exist");
                         return ExitCode::from(if missing { EXIT_CONFIG } else { EXIT_RUNTIME });
                     }
@@ -419,21 +471,34 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             _ => match FileSink::open(&output, DEFAULT_ROTATE_BYTES, fresh && args.output.is_none()) {
                 Ok(f) => Box::new(f),
                 Err(e) => {
-                    eprintln!("engine run: {e}");
+                    eprintln!("{who}: {e}");
                     return ExitCode::from(EXIT_RUNTIME);
                 }
             },
         };
         let mut dead_letters = DeadLetterFile::new(&dead_letter_path, fresh && args.dead_letter.is_none());
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        watch_signals(stop_tx.clone(), resume_note.clone());
-        // With a shared store: this run's lease, fenced checkpoint and lease-checked sink.
+        // One of several pipelines stops with the others, on the signal its supervisor watches.
+        let (stop_tx, own_stop) = tokio::sync::watch::channel(false);
+        let stop_rx = match ctx.stop.clone() {
+            Some(rx) => rx,
+            None => {
+                watch_signals(stop_tx.clone(), resume_note.clone());
+                own_stop
+            }
+        };
+        // With a shared store: this run's lease (taken here, or by the scheduler of a worker of
+        // several pipelines), fenced checkpoint and lease-checked sink.
         let names = (spec.name.as_str(), stream.name.as_str());
-        let joined =
-            match super::coordinated::join(&args.coord, &unit, names, &state_dir, stop_tx, stop_rx.clone()).await {
-                Ok(j) => j,
-                Err(code) => return code,
-            };
+        let joined = match &ctx.lease {
+            Some(held) => {
+                super::coordinated::attach(held, &args.coord, &unit, names, &state_dir, stop_rx.clone()).await
+            }
+            None => super::coordinated::join(&args.coord, &unit, names, &state_dir, stop_tx, stop_rx.clone()).await,
+        };
+        let joined = match joined {
+            Ok(j) => j,
+            Err(code) => return code,
+        };
         let store = joined.as_ref().map_or(store, |j| j.store.clone());
         if let Some(j) = &joined {
             sink = j.fence_sink(sink);
@@ -449,18 +514,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             }))
         });
         let metrics = std::sync::Arc::new(crate::metrics::Metrics::new());
-        let _metrics_server = match args.metrics_addr {
-            Some(addr) => match crate::metrics::serve(addr, std::sync::Arc::clone(&metrics)).await {
-                Ok(server) => {
-                    tracing::info!("metrics at http://{}/metrics", server.addr);
-                    Some(server)
-                }
-                Err(e) => {
-                    eprintln!("engine run: cannot serve metrics on {addr}: {e}");
-                    return ExitCode::from(EXIT_CONFIG);
-                }
-            },
-            None => None,
+        let _metrics_server = match serve_metrics(args.metrics_addr, &metrics).await {
+            Ok(server) => server,
+            Err(code) => return code,
         };
         let progress_every = if !tracing::enabled!(target: crate::logging::PROGRESS, tracing::Level::INFO) {
             None
@@ -487,8 +543,9 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             once: args.once,
             progress_every,
             watch,
-            metrics: args.metrics_addr.is_some().then_some(metrics),
+            metrics: ctx.metrics.clone().or(args.metrics_addr.is_some().then_some(metrics)),
             plain_http_on_loopback: args.simulate,
+            resolve: ctx.by_host,
             refresh_params,
             batch_max_events,
             batch_max_bytes,
@@ -513,17 +570,19 @@ pub fn run(mut args: RunArgs) -> ExitCode {
         match result {
             Ok(summary) => {
                 if tracing::enabled!(tracing::Level::INFO) {
-                    eprint!("\n{}", summary.table());
-                    eprintln!("events:             {where_to}");
+                    // One write, so that the summaries of several pipelines do not interleave.
+                    let mut text = format!("\n{}{}", ctx.heading(), summary.table());
+                    text.push_str(&format!("events:             {where_to}\n"));
                     if summary.total_dead_letters() > 0 {
-                        eprintln!("dead letters in:    {}", dead_letter_path.display());
+                        text.push_str(&format!("dead letters in:    {}\n", dead_letter_path.display()));
                     }
                     if summary.sink_rejected > 0
                         && matches!(args.sink, SinkKind::CloudwatchLogs | SinkKind::SecurityLake)
                     {
-                        eprintln!("refused events in:  {}", refused_path.display());
+                        text.push_str(&format!("refused events in:  {}\n", refused_path.display()));
                     }
-                    eprintln!("state:              {resume_note}");
+                    text.push_str(&format!("state:              {resume_note}\n"));
+                    eprint!("{text}");
                 }
                 if summary.total_dead_letters() > 0 || summary.sink_rejected > 0 {
                     ExitCode::from(1)
@@ -532,11 +591,16 @@ pub fn run(mut args: RunArgs) -> ExitCode {
                 }
             }
             Err(failure) => {
-                eprint!("\n{}", failure.summary.table());
-                eprintln!("engine run: error: {}", failure.message);
-                eprintln!("engine run: {}", super::run_state::after_failure(&store, temp_state.is_some()));
+                eprint!(
+                    "\n{}{}{who}: error: {}\n{who}: {}\n",
+                    ctx.heading(),
+                    failure.summary.table(),
+                    failure.message,
+                    super::run_state::after_failure(&store, temp_state.is_some())
+                );
                 ExitCode::from(EXIT_RUNTIME)
             }
         }
-    })
+    }
+    .await
 }

@@ -15,7 +15,7 @@ use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 
-pub use progress::ProgressLine;
+pub use progress::{PIPELINE_SPAN, ProgressLine};
 
 /// The target of progress events: fields `stream`, `covered_ms`, `total_ms`, `events`,
 /// `per_second`, `retries`.
@@ -110,7 +110,10 @@ pub fn init(args: &LogArgs) {
         LogFormat::Text => fmt.boxed(),
         LogFormat::Json => fmt.with_target(true).json().flatten_event(true).with_current_span(false).boxed(),
     };
-    let progress = bar.then(|| ProgressLine::new(bar_drawn).with_filter(filter_fn(|m| m.target() == PROGRESS)));
+    let progress = bar.then(|| {
+        ProgressLine::new(bar_drawn)
+            .with_filter(filter_fn(|m| m.target() == PROGRESS || (m.is_span() && m.name() == progress::PIPELINE_SPAN)))
+    });
     let subscriber = tracing_subscriber::registry()
         .with(tracing_subscriber::filter::LevelFilter::from_level(level))
         .with(fmt.with_filter(filter_fn(keep)))

@@ -1,5 +1,6 @@
-//! The progress line drawn on a terminal from progress events: per stream, the share of the
-//! time range covered, events so far, the rate and the retries, redrawn in place.
+//! The progress line drawn on a terminal from progress events: per stream (of each pipeline,
+//! named by the `pipeline` span its events happen in), the share of the time range covered,
+//! events so far, the rate and the retries, redrawn in place.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,6 +12,8 @@ use tracing_subscriber::layer::Context;
 /// What one progress event says.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Progress {
+    /// The pipeline's name, when the run has several.
+    pub pipeline: String,
     pub stream: String,
     pub covered_ms: u64,
     pub total_ms: u64,
@@ -54,9 +57,10 @@ impl Progress {
         const WIDTH: usize = 24;
         let share = if self.total_ms == 0 { 1.0 } else { (self.covered_ms as f64 / self.total_ms as f64).min(1.0) };
         let filled = (share * WIDTH as f64).round() as usize;
+        let name =
+            if self.pipeline.is_empty() { self.stream.clone() } else { format!("{}/{}", self.pipeline, self.stream) };
         let mut line = format!(
-            "{} [{}{}] {:>3.0}% {} events {}/s",
-            self.stream,
+            "{name} [{}{}] {:>3.0}% {} events {}/s",
             "#".repeat(filled),
             "-".repeat(WIDTH - filled),
             share * 100.0,
@@ -72,7 +76,7 @@ impl Progress {
 
 /// The layer that draws the line.
 pub struct ProgressLine {
-    streams: Mutex<BTreeMap<String, Progress>>,
+    streams: Mutex<BTreeMap<(String, String), Progress>>,
     drawn: Arc<AtomicBool>,
 }
 
@@ -82,12 +86,52 @@ impl ProgressLine {
     }
 }
 
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ProgressLine {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
+/// The span that names a pipeline: `pipeline` with a `pipeline` field.
+pub const PIPELINE_SPAN: &str = "pipeline";
+
+/// The name a `pipeline` span was given, kept in its extensions.
+struct PipelineName(String);
+
+impl Visit for PipelineName {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "pipeline" {
+            self.0 = value.to_string();
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "pipeline" {
+            self.0 = format!("{value:?}").trim_matches('"').to_string();
+        }
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for ProgressLine
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &tracing::span::Attributes<'_>, id: &tracing::span::Id, ctx: Context<'_, S>) {
+        if attrs.metadata().name() != PIPELINE_SPAN {
+            return;
+        }
+        let mut name = PipelineName(String::new());
+        attrs.record(&mut name);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(name);
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: Context<'_, S>) {
         let mut p = Progress::default();
         event.record(&mut p);
+        if let Some(scope) = ctx.event_scope(event) {
+            p.pipeline = scope
+                .from_root()
+                .find_map(|s| s.extensions().get::<PipelineName>().map(|n| n.0.clone()))
+                .unwrap_or_default();
+        }
         let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
-        streams.insert(p.stream.clone(), p);
+        streams.insert((p.pipeline.clone(), p.stream.clone()), p);
         let line = streams.values().map(Progress::render).collect::<Vec<_>>().join("  |  ");
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r\x1b[2K{line}");
@@ -103,6 +147,7 @@ mod tests {
     #[test]
     fn the_line_shows_share_events_rate_and_retries() {
         let p = Progress {
+            pipeline: String::new(),
             stream: "audit".into(),
             covered_ms: 50,
             total_ms: 100,
@@ -113,5 +158,7 @@ mod tests {
         assert_eq!(p.render(), "audit [############------------]  50% 12000 events 4100/s 3 retries");
         let done = Progress { stream: "audit".into(), covered_ms: 7, total_ms: 0, ..Default::default() };
         assert_eq!(done.render(), "audit [########################] 100% 0 events 0/s");
+        let named = Progress { pipeline: "t01".into(), ..done };
+        assert_eq!(named.render(), "t01/audit [########################] 100% 0 events 0/s");
     }
 }

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Distinct label sets one metric keeps; later ones are counted under `other`.
@@ -131,21 +131,28 @@ impl Histogram {
     }
 }
 
+/// Label values are keyed with the pipeline's name first (empty for a run of one unnamed
+/// pipeline, whose series have no `pipeline` label).
 #[derive(Default)]
 struct Series {
     /// By metric index, by label values.
     values: Vec<BTreeMap<Vec<String>, f64>>,
-    latency: BTreeMap<String, Histogram>,
+    /// By pipeline and stream.
+    latency: BTreeMap<(String, String), Histogram>,
 }
 
-/// The registry. Cheap to share (`Arc<Metrics>`); every method takes `&self`.
+/// The registry. Cheap to share (`Arc<Metrics>`); every method takes `&self`. The handle of one
+/// of several pipelines ([`Metrics::for_pipeline`]) writes into the same series with a
+/// `pipeline` label.
 pub struct Metrics {
-    series: Mutex<Series>,
+    series: Arc<Mutex<Series>>,
+    pipeline: String,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        Metrics { series: Mutex::new(Series { values: vec![BTreeMap::new(); DEFS.len()], latency: BTreeMap::new() }) }
+        let series = Series { values: vec![BTreeMap::new(); DEFS.len()], latency: BTreeMap::new() };
+        Metrics { series: Arc::new(Mutex::new(series)), pipeline: String::new() }
     }
 }
 
@@ -164,16 +171,27 @@ impl Metrics {
         Self::default()
     }
 
+    /// A handle on the same registry whose series carry `pipeline="<name>"`.
+    pub fn for_pipeline(&self, name: &str) -> Metrics {
+        Metrics { series: Arc::clone(&self.series), pipeline: name.to_string() }
+    }
+
+    fn key(&self, labels: &[&str]) -> Vec<String> {
+        std::iter::once(self.pipeline.as_str()).chain(labels.iter().copied()).map(str::to_string).collect()
+    }
+
     fn update(&self, name: &str, labels: &[&str], f: impl FnOnce(&mut f64)) {
         let i = index(name);
         debug_assert_eq!(labels.len(), DEFS[i].labels.len(), "{name}");
         let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         let map = &mut series.values[i];
-        let mut key: Vec<String> = labels.iter().map(|l| (*l).to_string()).collect();
-        if !map.contains_key(&key) && map.len() >= MAX_SERIES {
-            if let Some(last) = key.last_mut() {
-                *last = "other".into();
-            }
+        let mut key = self.key(labels);
+        // The cap is per pipeline, so that one pipeline's source cannot crowd out the others.
+        if !map.contains_key(&key)
+            && map.keys().filter(|k| k[0] == self.pipeline).count() >= MAX_SERIES
+            && let Some(last) = key.last_mut()
+        {
+            *last = "other".into();
         }
         f(map.entry(key).or_insert(0.0));
     }
@@ -195,14 +213,14 @@ impl Metrics {
         let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
         self.add("api_responses_total", &[stream, &status], 1);
         let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        series.latency.entry(stream.to_string()).or_default().observe(took.as_secs_f64());
+        let key = (self.pipeline.clone(), stream.to_string());
+        series.latency.entry(key).or_default().observe(took.as_secs_f64());
     }
 
     /// A counter's or gauge's current value (0 when never set).
     pub fn value(&self, name: &str, labels: &[&str]) -> f64 {
         let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let key: Vec<String> = labels.iter().map(|l| (*l).to_string()).collect();
-        series.values[index(name)].get(&key).copied().unwrap_or(0.0)
+        series.values[index(name)].get(&self.key(labels)).copied().unwrap_or(0.0)
     }
 
     /// Everything, in the Prometheus text format.
@@ -217,15 +235,15 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {PREFIX}{} {}", def.name, def.help);
             let _ = writeln!(out, "# TYPE {PREFIX}{} {kind}", def.name);
             for (labels, value) in values {
-                let _ =
-                    writeln!(out, "{PREFIX}{}{} {}", def.name, label_text(def.labels, labels, None), number(*value));
+                let labels = label_text(def.labels, labels, None);
+                let _ = writeln!(out, "{PREFIX}{}{labels} {}", def.name, number(*value));
             }
         }
         let name = "api_request_duration_seconds";
         let _ = writeln!(out, "# HELP {PREFIX}{name} Time from sending an API request to its answer.");
         let _ = writeln!(out, "# TYPE {PREFIX}{name} histogram");
-        for (stream, h) in &series.latency {
-            let labels = [stream.clone()];
+        for ((pipeline, stream), h) in &series.latency {
+            let labels = [pipeline.clone(), stream.clone()];
             for (bound, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
                 let le = number(*bound);
                 let _ = writeln!(out, "{PREFIX}{name}_bucket{} {n}", label_text(&["stream"], &labels, Some(&le)));
@@ -243,11 +261,14 @@ fn number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
 }
 
-/// `{a="x",b="y"}` with the exposition format's escapes.
+/// `{pipeline="p",a="x",b="y"}` with the exposition format's escapes; `values` starts with the
+/// pipeline's name, left out when empty.
 fn label_text(names: &[&str], values: &[String], le: Option<&str>) -> String {
-    let mut parts: Vec<String> = names
-        .iter()
-        .zip(values)
+    let (pipeline, values) = values.split_first().map_or(("", values), |(p, rest)| (p.as_str(), rest));
+    let named = (!pipeline.is_empty()).then_some(("pipeline", pipeline));
+    let mut parts: Vec<String> = named
+        .into_iter()
+        .chain(names.iter().copied().zip(values.iter().map(String::as_str)))
         .map(|(n, v)| format!("{n}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
         .collect();
     if let Some(le) = le {
@@ -273,6 +294,30 @@ mod tests {
         assert!(text.contains("ocsf_engine_dead_letters_total{stream=\"audit\",reason=\"invalid_ocsf\"} 1\n"));
         assert!(text.contains("ocsf_engine_checkpoint_lag_seconds{stream=\"audit\"} 61.5\n"));
         assert_eq!(m.value("dead_letters_total", &["audit", "no_mapping"]), 5.0);
+    }
+
+    #[test]
+    fn a_pipeline_s_handle_labels_its_series_and_shares_the_registry() {
+        let m = Metrics::new();
+        let (a, b) = (m.for_pipeline("t01"), m.for_pipeline("t02"));
+        a.add("records_fetched_total", &["audit"], 3);
+        b.add("records_fetched_total", &["audit"], 5);
+        b.api_response("audit", Some(200), Duration::from_millis(20));
+        let text = m.render();
+        assert!(text.contains("ocsf_engine_records_fetched_total{pipeline=\"t01\",stream=\"audit\"} 3\n"), "{text}");
+        assert!(text.contains("ocsf_engine_records_fetched_total{pipeline=\"t02\",stream=\"audit\"} 5\n"), "{text}");
+        assert!(text.contains("ocsf_engine_api_responses_total{pipeline=\"t02\",stream=\"audit\",status=\"200\"} 1\n"));
+        assert!(text.contains("ocsf_engine_api_request_duration_seconds_count{pipeline=\"t02\",stream=\"audit\"} 1\n"));
+        assert_eq!(
+            (a.value("records_fetched_total", &["audit"]), m.value("records_fetched_total", &["audit"])),
+            (3.0, 0.0)
+        );
+        // Each pipeline has its own cap on series from the API.
+        for i in 0..MAX_SERIES {
+            a.add("unknown_event_types_total", &["audit", &format!("Type{i}")], 1);
+        }
+        b.add("unknown_event_types_total", &["audit", "Mine"], 1);
+        assert_eq!(b.value("unknown_event_types_total", &["audit", "Mine"]), 1.0);
     }
 
     #[test]

@@ -59,6 +59,17 @@ pub fn base_url(rendered: &str, plain_http_on_loopback: bool) -> Result<Url, Str
     Ok(url)
 }
 
+/// The HTTP client: redirects within the origin only, timeouts, the engine's user agent.
+fn client(builder: reqwest::ClientBuilder, timeout: Duration) -> Result<reqwest::Client, String> {
+    builder
+        .redirect(super::origin::same_origin_redirects())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .user_agent(concat!("ocsf-engine/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
 /// A response that went wrong, before the retry decision.
 enum Failure {
     Transient {
@@ -104,13 +115,7 @@ impl Api {
         stats: Arc<Stats>,
         stop: watch::Receiver<bool>,
     ) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .redirect(super::origin::same_origin_redirects())
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .user_agent(concat!("ocsf-engine/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let client = client(reqwest::Client::builder(), timeout)?;
         Ok(Api {
             client,
             base,
@@ -125,6 +130,16 @@ impl Api {
             refresh: None,
             metrics: None,
         })
+    }
+
+    /// Sends the requests for the base URL's host to `addr` instead of where its name resolves
+    /// (a simulator serving many tenants on loopback): the URL, and so the `Host` header, keep
+    /// the tenant's name.
+    pub fn resolving(mut self, addr: Option<std::net::SocketAddr>, timeout: Duration) -> Result<Self, String> {
+        if let (Some(addr), Some(host)) = (addr, self.base.host_str()) {
+            self.client = client(reqwest::Client::builder().resolve(host, addr), timeout)?;
+        }
+        Ok(self)
     }
 
     /// Records every response's status and latency in `metrics`, labelled by `stream`.

@@ -65,6 +65,9 @@ pub struct RunOptions {
     pub progress_every: Option<Duration>,
     /// Talk plain http to a loopback base URL written with https (the built-in simulator).
     pub plain_http_on_loopback: bool,
+    /// Send the requests for the base URL's host to this loopback address (a simulator that
+    /// serves many tenants, told apart by the host name).
+    pub resolve: Option<std::net::SocketAddr>,
     /// Reads the parameters again when a login is refused (rotated credentials).
     pub refresh_params: Option<ParamsRefresh>,
     /// Prometheus metrics to keep up to date (`--metrics-addr`).
@@ -97,6 +100,7 @@ impl Default for RunOptions {
             timeout: Duration::from_secs(30),
             progress_every: Some(Duration::from_secs(5)),
             plain_http_on_loopback: false,
+            resolve: None,
             refresh_params: None,
             metrics: None,
             max_windows: None,
@@ -315,6 +319,8 @@ pub async fn run_stream<'a>(
         Arc::clone(&stats),
         stop.clone(),
     )
+    .map_err(fail)?
+    .resolving(opts.resolve, opts.timeout)
     .map_err(fail)?
     .with_metrics(opts.metrics.clone(), &stream.name)
     .with_refresh(opts.refresh_params.clone().map(|r| {

@@ -107,12 +107,7 @@ struct Pools {
 
 /// A stable UUID for a label, so that the same named entity keeps its id.
 fn stable_uuid(seed: u64, label: &str) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in label.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    Rng::derive(seed, mix64(h)).uuid()
+    Rng::derive(seed, mix64(super::rng::hash_str(label))).uuid()
 }
 
 fn doc_ipv4(rng: &mut Rng) -> String {

@@ -15,6 +15,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use super::config::{Credentials, SimConfig};
 use super::errors::SimError;
 use super::faults::Fault;
+use super::hosts::Hosts;
 use super::server::{self, Shared};
 use super::tenant::Tenant;
 
@@ -43,21 +44,22 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let mut shared = Shared::new(config, tenant);
     shared.elsewhere = elsewhere.as_ref().map(|e| e.addr);
     let shared = Arc::new(shared);
+    let hosts = Arc::new(Hosts::new(Arc::clone(&shared)));
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(serve(listener, Arc::clone(&shared), stopped));
+    let task = tokio::spawn(serve(listener, Arc::clone(&hosts), stopped));
     Ok(SimHandle { addr: local, shared, stop, task: Some(task), elsewhere })
 }
 
-async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+async fn serve(listener: TcpListener, hosts: Arc<Hosts>, mut stopped: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let shared = Arc::clone(&shared);
+                    let hosts = Arc::clone(&hosts);
                     let mut stop = stopped.clone();
                     connections.spawn(async move {
-                        let service = service_fn(move |req| server::handle(Arc::clone(&shared), peer, req));
+                        let service = service_fn(move |req| server::handle(Arc::clone(&hosts), peer, req));
                         // No timer, hence no header-read timeout: idle keep-alive connections
                         // stay open, so a pooled client never races a server-side close.
                         let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);

@@ -29,6 +29,15 @@
 //! * `OPTIONS` on the report paths answers 200 or 401 for the token sent.
 //! * Not Entrust's: `GET /__sim/ids` (`{ids, lateIds}`, the ground truth) and `GET /__sim/stats`.
 //!
+//! # Tenants by host name
+//!
+//! Every host name a request is sent to (`Host: t01.example.trustedauth.com:PORT`) is a tenant
+//! of its own, generated from the seed and the name when first asked for (the same name, the
+//! same tenant), with its own records, tokens, faults and ground truth; an IP address or
+//! `localhost` reaches the default tenant. A named tenant's records end five minutes before the
+//! simulator started and its logins are not audit records, so that it holds still (see
+//! `hosts.rs`).
+//!
 //! Protected endpoints take `Authorization: <token>` or `Authorization: Bearer <token>`
 //! (plus the `INTELLITRUST_SESSION_ID` cookie for web sessions); a missing header is 401
 //! `access_denied`, an unknown, expired or revoked token 401 `invalid_session_token`.
@@ -98,6 +107,7 @@ mod gate;
 mod generate;
 mod handle;
 mod hostile;
+mod hosts;
 mod poison;
 mod query;
 mod record;
@@ -267,6 +277,10 @@ pub fn main(args: SimulateArgs) -> ExitCode {
             "Entrust IDaaS simulator listening on {} applicationId={} ({secret_note})",
             sim.base_url(),
             sim.credentials().application_id
+        );
+        println!(
+            "Any other host name it is sent to (e.g. Host: t01.example.trustedauth.com:{}) is a tenant of its own",
+            sim.addr().port()
         );
         use std::io::Write;
         let _ = std::io::stdout().flush();

@@ -7,6 +7,16 @@ pub struct Rng {
 }
 
 /// Mixes one 64-bit value into a well-distributed one (the SplitMix64 finaliser).
+/// FNV-1a of a string: a stable 64-bit hash (the same on every platform and run).
+pub fn hash_str(label: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in label.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
 pub fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

@@ -5,6 +5,7 @@
 //! (also served at the v1 path), `POST /api/web/v2/reports/auditeventspaged`, and `OPTIONS`
 //! on the report paths to test a token. Not part of Entrust's API, for tests and demos only:
 //! `GET /__sim/ids` (every record id in the tenant, in SIEM order) and `GET /__sim/stats`.
+//! Each request is served by the tenant its `Host` header names (`hosts.rs`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -191,10 +192,15 @@ fn route(path: &str) -> Option<Route> {
 /// Serves one request. Every problem becomes an `ErrorInfo` reply; the only error is the
 /// `reset` fault, which makes the server drop the connection without answering.
 pub async fn handle(
-    shared: Arc<Shared>,
+    hosts: Arc<super::hosts::Hosts>,
     peer: SocketAddr,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, ConnectionReset> {
+    // The tenant is the one the `Host` header names (hosts.rs).
+    let shared = match hosts.for_headers(req.headers()).await {
+        Ok(shared) => shared,
+        Err(e) => return Ok(Reply::from(ApiError::bad_request(codes::INVALID_REQUEST, e.to_string())).into_response()),
+    };
     let route_of = route(req.uri().path());
     if !matches!(route_of, Some(Route::SimIds | Route::SimStats)) {
         shared.gate.pass().await;

@@ -1,7 +1,9 @@
 //! Pipeline files: a configuration in the shape of Amazon CloudWatch pipelines
 //! (`source: entrust_idaas: {…}`, optional `processor: - ocsf: {…}`, `sink: - cloudwatch_logs:
-//! {log_group}` or `- security_lake: {…}`, see [`super::pipeline_lake`]) translated into the equivalent `engine run <SPEC>` invocation: the source spec
-//! whose `name` is the source's, `--set` values for its parameters, and the sink.
+//! {log_group}`, `- security_lake: {…}` (see [`super::pipeline_lake`]) or `- file: {path}`)
+//! translated into the equivalent `engine run <SPEC>` invocation: the source spec whose `name`
+//! is the source's, `--set` values for its parameters, and the sink. The body is decoded by
+//! [`super::pipeline_decode`]; files of several named pipelines by [`super::pipelines`].
 
 use std::path::{Path, PathBuf};
 
@@ -19,141 +21,34 @@ pub struct PipelineRun {
     pub log_group: Option<String>,
     /// The Security Lake sink, when the sink is `security_lake`.
     pub lake: Option<super::pipeline_lake::LakeSink>,
+    /// The NDJSON file, when the sink is `file: {path}`.
+    pub output: Option<PathBuf>,
 }
 
-/// The OCSF version the engine's mappings produce.
-const OCSF_VERSION: &str = "1.5.0";
+/// The keys at the top of a file that holds one unnamed pipeline.
+pub const SINGLE_KEYS: [&str; 4] = ["source", "processor", "sink", "version"];
 
-fn scalar(v: &serde_json::Value) -> Option<String> {
-    match v {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// A list of single-key maps (`- ocsf: {…}`), or one map, as `(name, settings)` pairs.
-fn entries(v: &serde_json::Value, what: &str) -> Result<Vec<(String, serde_json::Value)>, String> {
-    let one = |m: &serde_json::Map<String, serde_json::Value>| -> Result<Vec<(String, serde_json::Value)>, String> {
-        Ok(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-    };
-    match v {
-        serde_json::Value::Array(items) => {
-            let mut out = Vec::new();
-            for item in items {
-                match item {
-                    serde_json::Value::Object(m) => out.extend(one(m)?),
-                    _ => return Err(format!("`{what}` items must be maps such as `- cloudwatch_logs: {{…}}`")),
-                }
-            }
-            Ok(out)
-        }
-        serde_json::Value::Object(m) => one(m),
-        serde_json::Value::Null => Ok(Vec::new()),
-        _ => Err(format!("`{what}` must be a list of maps")),
-    }
-}
-
-/// Translates pipeline `text`; `find_spec` maps a source name to its spec file.
+/// Translates pipeline `text` (one unnamed pipeline); `find_spec` maps a source name to its
+/// spec file. The first problem is the error, as `line:col: message`.
 pub fn translate(text: &str, find_spec: impl Fn(&str) -> Option<PathBuf>) -> Result<PipelineRun, String> {
-    let options = serde_saphyr::options! { strict_booleans: true };
-    let doc: serde_json::Value =
-        serde_saphyr::from_str_with_options(text, options).map_err(|e| format!("not valid YAML: {e}"))?;
-    let top = doc.as_object().ok_or("a pipeline file is a map with `source` and `sink`")?;
-    for key in top.keys() {
-        if !matches!(key.as_str(), "source" | "processor" | "sink" | "version") {
-            return Err(format!("unknown top-level key `{key}`; a pipeline has `source`, `processor` and `sink`"));
-        }
-    }
-    // Source: exactly one.
-    let sources = entries(top.get("source").ok_or("the pipeline has no `source`")?, "source")?;
-    let [(source, settings)] = sources.as_slice() else {
-        return Err(format!("`source` must name exactly one source, found {}", sources.len()));
+    let file = crate::diagnostic::SourceFile::new("", text);
+    let doc = crate::yaml::parse(&file).map_err(|d| format!("not valid YAML: {}", d.kind))?;
+    let crate::yaml::NodeValue::Map(top) = &doc.value else {
+        return Err("a pipeline file is a map with `source` and `sink`".into());
     };
-    let spec = find_spec(source)
-        .ok_or_else(|| format!("no source spec named `{source}` (looked for `name: {source}` in sources/*.yaml)"))?;
-    let settings = match settings {
-        serde_json::Value::Object(m) => m.clone(),
-        serde_json::Value::Null => serde_json::Map::new(),
-        _ => return Err(format!("`source.{source}` must be a map")),
-    };
-    let mut sets = Vec::new();
-    for (key, value) in &settings {
-        match key.as_str() {
-            "authentication" => {
-                let auth = value
-                    .as_object()
-                    .ok_or("`authentication` must be a map such as `oauth2: {client_id, client_secret}`")?;
-                for (kind, creds) in auth {
-                    if kind != "oauth2" {
-                        return Err(format!(
-                            "authentication `{kind}` is not supported; use `oauth2: {{client_id, client_secret}}`"
-                        ));
-                    }
-                    let creds = creds.as_object().ok_or("`authentication.oauth2` must be a map")?;
-                    for (k, v) in creds {
-                        if !matches!(k.as_str(), "client_id" | "client_secret") {
-                            return Err(format!(
-                                "unknown key `authentication.oauth2.{k}`; expected client_id, client_secret"
-                            ));
-                        }
-                        let v = scalar(v).ok_or_else(|| format!("`authentication.oauth2.{k}` must be a string"))?;
-                        sets.push((k.clone(), v));
-                    }
-                }
-            }
-            _ => {
-                let v = scalar(value).ok_or_else(|| format!("`source.{source}.{key}` must be a single value"))?;
-                sets.push((key.clone(), v));
-            }
-        }
+    if let Some((key, _)) = top.iter().find(|(k, _)| !SINGLE_KEYS.contains(&k.name.as_str())) {
+        return Err(format!(
+            "{}:{}: unknown top-level key `{}`; a pipeline has `source`, `processor` and `sink`",
+            key.span.line, key.span.column, key.name
+        ));
     }
-    // Processors: only OCSF, and only the version the mappings produce.
-    if let Some(p) = top.get("processor") {
-        for (name, conf) in entries(p, "processor")? {
-            if name != "ocsf" {
-                return Err(format!(
-                    "processor `{name}` is not supported; the engine maps to OCSF itself (`- ocsf: {{…}}`)"
-                ));
-            }
-            for key in ["version", "mapping_version"] {
-                if let Some(v) = conf.get(key).and_then(scalar) {
-                    let ok = OCSF_VERSION == v || OCSF_VERSION.strip_suffix(".0") == Some(v.as_str());
-                    if !ok {
-                        return Err(format!(
-                            "ocsf {key} `{v}` is not supported; the engine produces OCSF {OCSF_VERSION}"
-                        ));
-                    }
-                }
-            }
-        }
+    let mut diags = crate::diagnostic::Diagnostics::default();
+    let decoded = super::pipeline_decode::decode(&doc, "the pipeline", &find_spec, &mut diags);
+    match (decoded, diags.0.first()) {
+        (Some(d), None) => Ok(d.run),
+        (_, Some(first)) => Err(super::pipeline_decode::one_line(first)),
+        (None, None) => Err("the pipeline cannot run".into()),
     }
-    // Sink: one, cloudwatch_logs or security_lake.
-    let sinks = entries(top.get("sink").ok_or("the pipeline has no `sink`")?, "sink")?;
-    let (mut log_group, mut lake) = (None, None);
-    for (name, conf) in &sinks {
-        if log_group.is_some() || lake.is_some() {
-            return Err("only one sink per pipeline is supported".into());
-        }
-        match name.as_str() {
-            "cloudwatch_logs" => {
-                let group =
-                    conf.get("log_group").and_then(scalar).ok_or("`cloudwatch_logs` needs `log_group: NAME`")?;
-                log_group = Some(group);
-            }
-            "security_lake" => lake = Some(super::pipeline_lake::decode(conf, text)?),
-            _ => {
-                return Err(format!(
-                    "sink `{name}` is not supported; use `- cloudwatch_logs: {{log_group: NAME}}` or `- security_lake: {{bucket, region, account_id}}`"
-                ));
-            }
-        }
-    }
-    if log_group.is_none() && lake.is_none() {
-        return Err("the pipeline's `sink` is empty; add `- cloudwatch_logs: {log_group: NAME}` or `- security_lake: {bucket, region, account_id}`".into());
-    }
-    Ok(PipelineRun { source: source.clone(), spec, sets, log_group, lake })
 }
 
 /// The `name:` at the top of a source spec file.
@@ -166,7 +61,9 @@ fn spec_name(path: &Path) -> Option<String> {
 /// pipeline file's directory and its parents.
 pub fn find_spec(source: &str, pipeline: &Path) -> Option<PathBuf> {
     let mut dirs = vec![PathBuf::from("sources")];
-    let mut dir = pipeline.parent();
+    // A relative path's parents end at the working directory: walk up from its absolute form.
+    let absolute = std::path::absolute(pipeline).unwrap_or_else(|_| pipeline.to_path_buf());
+    let mut dir = absolute.parent();
     while let Some(d) = dir {
         dirs.push(d.join("sources"));
         dir = d.parent();

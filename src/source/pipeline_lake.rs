@@ -2,7 +2,9 @@
 //! account_id, source_names, flush_interval, max_object_size}`), decoded into the values of the
 //! `engine run --sink security_lake` flags; an unknown key is reported at its line and column.
 
-use serde_json::Value;
+use super::pipeline_decode::{check_keys, scalar};
+use crate::diagnostic::Diagnostics;
+use crate::yaml::{Node, NodeValue, wrong_type};
 
 /// The keys a `security_lake` sink takes.
 const KEYS: [&str; 6] = ["bucket", "region", "account_id", "source_names", "flush_interval", "max_object_size"];
@@ -21,85 +23,82 @@ pub struct LakeSink {
     pub max_object_size: Option<String>,
 }
 
-/// `line:col` of the first `key:` under the `security_lake:` line of `text` (1-based).
-fn locate(text: &str, key: &str) -> String {
-    let mut lines = text.lines().enumerate().skip_while(|(_, l)| !l.contains("security_lake:"));
-    let found = lines.find_map(|(n, l)| {
-        let col = l.find(&format!("{key}:"))?;
-        let before = &l[..col];
-        before.chars().all(|c| c.is_whitespace() || matches!(c, '-' | '{' | ',')).then_some((n + 1, col + 1))
-    });
-    found.map_or_else(String::new, |(l, c)| format!("{l}:{c}: "))
-}
-
-fn unknown(text: &str, key: &str, path: &str, expected: &[&str]) -> String {
-    let hint = expected
-        .iter()
-        .filter(|e| strsim::jaro_winkler(e, key) > 0.8)
-        .max_by(|a, b| strsim::jaro_winkler(a, key).total_cmp(&strsim::jaro_winkler(b, key)))
-        .map(|e| format!(" (did you mean `{e}`?)"))
-        .unwrap_or_default();
-    format!("{}unknown key `{path}{key}`{hint}; expected {}", locate(text, key), expected.join(", "))
-}
-
-fn string(text: &str, v: &Value, key: &str) -> Result<String, String> {
-    match v {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        _ => Err(format!("{}`security_lake.{key}` must be a single value", locate(text, key))),
+fn string(key: &str, v: &Node, diags: &mut Diagnostics) -> Option<String> {
+    let s = scalar(v);
+    if s.is_none() {
+        diags.push(wrong_type(&format!("security_lake.{key}"), "a single value", v));
     }
+    s
 }
 
-/// Decodes the settings of a `security_lake` sink; `text` is the pipeline file (for locations).
-pub fn decode(conf: &Value, text: &str) -> Result<LakeSink, String> {
-    let map = match conf {
-        Value::Object(m) => m.clone(),
-        Value::Null => serde_json::Map::new(),
+/// Decodes the settings of a `security_lake` sink; every problem is a located diagnostic.
+pub fn decode(conf: &Node, diags: &mut Diagnostics) -> LakeSink {
+    let mut sink = LakeSink::default();
+    let map = match &conf.value {
+        NodeValue::Map(m) => m.as_slice(),
+        NodeValue::Null => &[],
         _ => {
-            return Err("`security_lake` must be a map such as `{bucket: NAME, region: REGION, account_id: ID}`".into());
+            diags.push(wrong_type(
+                "security_lake",
+                "a map such as `{bucket: NAME, region: REGION, account_id: ID}`",
+                conf,
+            ));
+            return sink;
         }
     };
-    let mut sink = LakeSink::default();
-    for (key, value) in &map {
-        match key.as_str() {
-            "bucket" => sink.bucket = Some(string(text, value, key)?),
-            "region" => sink.region = Some(string(text, value, key)?),
-            "account_id" => sink.account_id = Some(string(text, value, key)?),
-            "flush_interval" => sink.flush_interval = Some(string(text, value, key)?),
-            "max_object_size" => sink.max_object_size = Some(string(text, value, key)?),
+    check_keys(map, "security_lake.", &KEYS, "the `security_lake` sink", diags);
+    for (key, value) in map {
+        let k = key.name.as_str();
+        match k {
+            "bucket" => sink.bucket = string(k, value, diags),
+            "region" => sink.region = string(k, value, diags),
+            "account_id" => sink.account_id = string(k, value, diags),
+            "flush_interval" => sink.flush_interval = string(k, value, diags),
+            "max_object_size" => sink.max_object_size = string(k, value, diags),
             "source_names" => {
-                let names = value.as_object().ok_or_else(|| {
-                    format!(
-                        "{}`security_lake.source_names` must be a map such as `{{authentication: NAME, entity_management: NAME}}`",
-                        locate(text, key)
-                    )
-                })?;
-                for (class, name) in names {
-                    if !CLASSES.contains(&class.as_str()) {
-                        return Err(unknown(text, class, "security_lake.source_names.", &CLASSES));
+                let NodeValue::Map(names) = &value.value else {
+                    diags.push(wrong_type(
+                        "security_lake.source_names",
+                        "a map such as `{authentication: NAME, entity_management: NAME}`",
+                        value,
+                    ));
+                    continue;
+                };
+                check_keys(names, "security_lake.source_names.", &CLASSES, "the `security_lake` sink", diags);
+                for (class, name) in names.iter().filter(|(c, _)| CLASSES.contains(&c.name.as_str())) {
+                    if let Some(n) = string(&class.name, name, diags) {
+                        sink.source_names.push(format!("{}={n}", class.name));
                     }
-                    sink.source_names.push(format!("{class}={}", string(text, name, class)?));
                 }
             }
-            _ => return Err(unknown(text, key, "security_lake.", &KEYS)),
+            _ => {}
         }
     }
-    Ok(sink)
+    sink
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::SourceFile;
 
-    fn conf(text: &str) -> Value {
-        let doc: Value = serde_saphyr::from_str(text).unwrap();
-        doc["sink"][0]["security_lake"].clone()
+    /// Decodes the first sink of `text`; the diagnostics in their one-line form.
+    fn decoded(text: &str) -> (LakeSink, Vec<String>) {
+        let doc = crate::yaml::parse(&SourceFile::new("pipeline.yaml", text)).unwrap();
+        let NodeValue::Map(top) = &doc.value else { panic!("a map") };
+        let sink = &top.iter().find(|(k, _)| k.name == "sink").unwrap().1;
+        let NodeValue::Seq(items) = &sink.value else { panic!("a list") };
+        let NodeValue::Map(first) = &items[0].value else { panic!("a map") };
+        let mut diags = Diagnostics::default();
+        let lake = decode(&first[0].1, &mut diags);
+        (lake, diags.0.iter().map(super::super::pipeline_decode::one_line).collect())
     }
 
     #[test]
     fn every_key_becomes_a_flag_value() {
         let text = "sink:\n  - security_lake:\n      bucket: b\n      region: us-east-1\n      account_id: \"123456789012\"\n      source_names:\n        authentication: idaas-logins\n      flush_interval: PT1M\n      max_object_size: 32MiB\n";
-        let sink = decode(&conf(text), text).unwrap();
+        let (sink, errors) = decoded(text);
+        assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(sink.bucket.as_deref(), Some("b"));
         assert_eq!(sink.account_id.as_deref(), Some("123456789012"));
         assert_eq!(sink.source_names, ["authentication=idaas-logins"]);
@@ -109,11 +108,12 @@ mod tests {
     #[test]
     fn unknown_keys_are_located_with_a_hint() {
         let text = "source:\n  entrust_idaas: {}\nsink:\n  - security_lake:\n      bucket: b\n      acount_id: x\n";
-        let e = decode(&conf(text), text).unwrap_err();
-        assert!(e.starts_with("6:7: unknown key `security_lake.acount_id` (did you mean `account_id`?)"), "{e}");
+        let (_, e) = decoded(text);
+        assert_eq!(e, ["6:7: unknown key `security_lake.acount_id` (did you mean `account_id`?)"]);
         let text = "sink:\n  - security_lake:\n      source_names:\n        auth: x\n";
-        let e = decode(&conf(text), text).unwrap_err();
-        assert!(e.starts_with("4:9: unknown key `security_lake.source_names.auth`"), "{e}");
-        assert!(e.contains("expected authentication, entity_management"), "{e}");
+        let (_, e) = decoded(text);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("4:9: unknown key `security_lake.source_names.auth`"), "{e:?}");
+        assert!(e[0].contains("expected authentication, entity_management"), "{e:?}");
     }
 }

@@ -228,10 +228,10 @@ pub async fn download(
     out
 }
 
-/// The message of every event of `stream` in `group`, oldest first.
-pub async fn log_messages(conf: &aws_config::SdkConfig, group: &str, stream: &str) -> Vec<String> {
+/// Every event of `stream` in `group`, oldest first: (timestamp, message).
+pub async fn read_stream(conf: &aws_config::SdkConfig, group: &str, stream: &str) -> Vec<(i64, String)> {
     let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
-    let mut messages = Vec::new();
+    let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let page = logs
@@ -239,18 +239,27 @@ pub async fn log_messages(conf: &aws_config::SdkConfig, group: &str, stream: &st
             .log_group_name(group)
             .log_stream_name(stream)
             .start_from_head(true)
+            .limit(10_000)
             .set_next_token(token.clone())
             .send()
             .await
             .expect("GetLogEvents");
-        messages.extend(page.events().iter().map(|e| e.message().expect("message").to_string()));
+        let events = page.events();
+        for e in events {
+            out.push((e.timestamp().expect("timestamp"), e.message().expect("message").to_string()));
+        }
         let next = page.next_forward_token().map(str::to_string);
-        if page.events().is_empty() || next.is_none() || next == token {
+        if events.is_empty() || next.is_none() || next == token {
             break;
         }
         token = next;
     }
-    messages
+    out
+}
+
+/// The message of every event of `stream` in `group`, oldest first.
+pub async fn log_messages(conf: &aws_config::SdkConfig, group: &str, stream: &str) -> Vec<String> {
+    read_stream(conf, group, stream).await.into_iter().map(|(_, m)| m).collect()
 }
 
 /// The `metadata.uid` of every OCSF event of `stream` in `group`, oldest first.
