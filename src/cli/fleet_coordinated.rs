@@ -13,6 +13,7 @@ use super::fleet::{Context, Outcome, keep_running, overview};
 use super::load::{EXIT_CONFIG, EXIT_RUNTIME, report};
 use super::run::{RunArgs, serve_metrics};
 use crate::coord::finished::{finished_since, mark_finished};
+use crate::coord::heartbeat::{self, Heartbeat};
 use crate::coord::s3::S3Store;
 use crate::coord::target::{Target, default_worker_id};
 use crate::coord::{Lease, Leases, Scheduler, Store};
@@ -42,6 +43,9 @@ enum Stopped {
 /// A pipeline's task.
 struct Running {
     lease: Arc<Lease>,
+    /// Renews the lease every third of its duration, whatever a slow round of the scheduler
+    /// takes; stops with the task.
+    _heartbeat: Heartbeat,
     stop: watch::Sender<bool>,
     why: Option<Stopped>,
     /// When it began, by this worker's clock (a finish mark's `since_ms`).
@@ -175,8 +179,18 @@ impl Worker {
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(next) => {
-                    let wait = if draining { self.renew().await } else { self.round().await };
-                    next = tokio::time::Instant::now() + wait;
+                    // Counted from the round's start, so that a slow store does not stretch the
+                    // time between renewals.
+                    let began = tokio::time::Instant::now();
+                    // While draining, the heartbeats keep the leases of the pipelines finishing their batch.
+                    let wait = if draining { self.leases.ttl() } else { self.round().await };
+                    if began.elapsed() > self.leases.ttl() / 3 {
+                        tracing::warn!(
+                            "a scheduler round took {:.1} s, more than a third of the lease: the store is slow",
+                            began.elapsed().as_secs_f64()
+                        );
+                    }
+                    next = began + wait;
                 }
                 Some(done) = self.tasks.join_next_with_id() => {
                     match done {
@@ -209,9 +223,6 @@ impl Worker {
 
     /// One scheduler round (finish marks first, with `--once`); how long until the next.
     async fn round(&mut self) -> Duration {
-        if self.args.once {
-            self.finished_elsewhere().await;
-        }
         let wait = match self.sched.round().await {
             Ok(round) => {
                 for name in &round.lost {
@@ -236,17 +247,11 @@ impl Worker {
             }
         };
         self.reconcile();
-        wait
-    }
-
-    /// While draining: keeps the leases of the pipelines still finishing their batch.
-    async fn renew(&mut self) -> Duration {
-        for r in self.running.values() {
-            if let Err(e) = self.leases.renew(&r.lease).await {
-                tracing::warn!("cannot renew the lease on `{}`: {e}", r.lease.unit);
-            }
+        // After the renewals, which must not wait on these reads.
+        if self.args.once {
+            self.finished_elsewhere().await;
         }
-        self.leases.ttl() / 3
+        wait
     }
 
     /// With `--once`: units another worker caught up since this worker started are finished.
@@ -310,7 +315,13 @@ impl Worker {
         );
         self.ids.insert(task.id(), name.to_string());
         let began_ms = self.leases.clock().now_ms();
-        self.running.insert(name.to_string(), Running { lease, stop: stop_tx, why: None, began_ms });
+        let (tx, unit) = (stop_tx.clone(), name.to_string());
+        let heartbeat = heartbeat::start(Arc::clone(&self.leases), Arc::clone(&lease), move |why| {
+            eprintln!("engine run [{unit}]: {why}; another worker runs this pipeline now");
+            let _ = tx.send(true);
+        });
+        let running = Running { lease, _heartbeat: heartbeat, stop: stop_tx, why: None, began_ms };
+        self.running.insert(name.to_string(), running);
     }
 
     /// Tells `name`'s task to stop (after its batch in flight; a lost lease refuses any send
