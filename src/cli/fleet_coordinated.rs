@@ -12,7 +12,7 @@ use super::coordinated::Held;
 use super::fleet::{Context, Outcome, keep_running, overview};
 use super::load::{EXIT_CONFIG, EXIT_RUNTIME, report};
 use super::run::{RunArgs, serve_metrics};
-use crate::coord::finished::{finished_since, mark_finished};
+use crate::coord::finished::{FINISHED_PREFIX, finished_key, finished_since, mark_finished};
 use crate::coord::heartbeat::{self, Heartbeat};
 use crate::coord::s3::S3Store;
 use crate::coord::target::{Target, default_worker_id};
@@ -256,7 +256,12 @@ impl Worker {
 
     /// With `--once`: units another worker caught up since this worker started are finished.
     async fn finished_elsewhere(&mut self) {
-        for unit in self.sched.unclaimed() {
+        // One LIST, and a GET only for the units that have a mark.
+        let marked = match self.store.list(FINISHED_PREFIX).await {
+            Ok(keys) => keys,
+            Err(e) => return tracing::warn!("cannot list the finish marks: {e}"),
+        };
+        for unit in self.sched.unclaimed().into_iter().filter(|u| marked.contains(&finished_key(u))) {
             match finished_since(self.store.as_ref(), &unit).await {
                 Ok(Some(since)) if since >= self.started_ms => {
                     if let Err(e) = self.sched.finish(&unit).await {
