@@ -90,6 +90,13 @@ impl CoordArgs {
     }
 }
 
+/// A lease a worker's scheduler took for one of its pipelines (it renews and releases it).
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub leases: Arc<Leases>,
+    pub lease: Arc<Lease>,
+}
+
 /// A run holding its pipeline's lease.
 #[derive(Debug)]
 pub struct Joined {
@@ -97,7 +104,8 @@ pub struct Joined {
     pub store: CheckpointStore,
     leases: Arc<Leases>,
     lease: Arc<Lease>,
-    _heartbeat: Heartbeat,
+    /// The run's own heartbeat; `None` when a scheduler renews the lease (and releases it).
+    heartbeat: Option<Heartbeat>,
 }
 
 impl Joined {
@@ -110,6 +118,7 @@ impl Joined {
     /// failure it is left to expire, so that the next owner waits out whatever may be in flight.
     pub async fn finish(self, clean: bool) {
         if clean
+            && self.heartbeat.is_some()
             && self.lease.check().is_ok()
             && let Err(e) = self.leases.release(&self.lease).await
         {
@@ -186,6 +195,42 @@ pub async fn join(
         eprintln!("engine run: error: pipeline `{unit_name}`: {why}");
         let _ = stop_tx.send(true);
     });
+    let held = Held { leases, lease };
+    let mut joined = fence(&held, args, unit, (source, stream), state_dir, stop, "engine run").await?;
+    joined.heartbeat = Some(heartbeat);
+    Ok(Some(joined))
+}
+
+/// A pipeline of a worker of several: fences the checkpoint of its stream under the lease its
+/// scheduler took (see [`fence`]).
+pub async fn attach(
+    held: &Held,
+    args: &CoordArgs,
+    unit: &str,
+    names: (&str, &str),
+    state_dir: &Path,
+    stop: watch::Receiver<bool>,
+) -> Result<Option<Joined>, ExitCode> {
+    let who = format!("engine run [{unit}]");
+    fence(held, args, unit, names, state_dir, stop, &who).await.map(Some)
+}
+
+/// Fences the checkpoint of `unit`'s stream under `held` and, when the last owner died with a
+/// batch in flight, waits out the longest send before the run reads it back.
+async fn fence(
+    held: &Held,
+    args: &CoordArgs,
+    unit: &str,
+    (source, stream): (&str, &str),
+    state_dir: &Path,
+    mut stop: watch::Receiver<bool>,
+    who: &str,
+) -> Result<Joined, ExitCode> {
+    let Held { leases, lease } = held.clone();
+    let fail = |e: crate::coord::CoordError| {
+        eprintln!("{who}: error: {e}");
+        ExitCode::from(EXIT_RUNTIME)
+    };
     let machine = host_name();
     let key = checkpoint_key(unit, source, stream);
     let (fenced, before) =
@@ -198,11 +243,11 @@ pub async fn join(
         // The lease is waited out; a send begun just before it ran out lasts at most this much more.
         let longest_send = lease.ttl();
         eprintln!(
-            "engine run: worker `{from}` may have left a batch in flight; waiting {} s before reading it back",
+            "{who}: worker `{from}` may have left a batch in flight; waiting {} s before reading it back",
             longest_send.as_secs_f64()
         );
         if wait_or_stop(longest_send, &mut stop).await {
-            eprintln!("engine run: stopped before reading the pipeline `{unit}`; nothing was read");
+            eprintln!("{who}: stopped before reading the pipeline `{unit}`; nothing was read");
             return Err(ExitCode::SUCCESS);
         }
     }
@@ -210,5 +255,5 @@ pub async fn join(
     let digests = CheckpointStore::new(state_dir, source, stream).digests_path();
     let location = args.location(unit, source, stream).unwrap_or_else(|| PathBuf::from(&key));
     let store = CheckpointStore::with_backend(location, digests, Arc::new(backend));
-    Ok(Some(Joined { store, leases, lease, _heartbeat: heartbeat }))
+    Ok(Joined { store, leases, lease, heartbeat: None })
 }

@@ -32,6 +32,8 @@ pub struct Context {
     /// A simulator on loopback serving every tenant by its host name: requests go there, over
     /// plain HTTP, with the pipeline's own hostname.
     pub by_host: Option<SocketAddr>,
+    /// With `--coordination s3://…`: the lease the worker's scheduler holds on the pipeline.
+    pub lease: Option<super::coordinated::Held>,
 }
 
 impl Context {
@@ -127,6 +129,9 @@ pub fn run(args: RunArgs) -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
+    if args.coord.coordination != crate::coord::target::Target::Local {
+        return runtime.block_on(super::fleet_coordinated::supervise(args, loaded));
+    }
     runtime.block_on(supervise(args, loaded))
 }
 
@@ -161,7 +166,7 @@ pub async fn run_pipeline(name: &str, run: &PipelineRun, base: &RunArgs, ctx: &C
 /// retried), otherwise until it succeeds or the process stops. `first` is the pipeline as the
 /// supervisor loaded it; later attempts read its entry from the file again, so that a fixed
 /// file heals a misconfigured pipeline.
-async fn keep_running(
+pub(super) async fn keep_running(
     name: &str,
     first: Result<PipelineRun, Vec<Diagnostic>>,
     base: &RunArgs,
@@ -230,6 +235,7 @@ pub async fn supervise(args: RunArgs, loaded: Vec<Loaded>) -> ExitCode {
             stop: Some(stop_rx.clone()),
             metrics: Some(Arc::new(metrics.for_pipeline(&name))),
             by_host: args.simulate_at,
+            lease: None,
         };
         let args = Arc::clone(&args);
         let span = tracing::info_span!(target: "ocsf_engine::pipeline", "pipeline", pipeline = name.as_str());
@@ -257,7 +263,7 @@ pub async fn supervise(args: RunArgs, loaded: Vec<Loaded>) -> ExitCode {
 }
 
 /// A line per pipeline: how it ended, and after how many attempts.
-fn overview(names: &[String], outcomes: &[Option<Outcome>]) -> String {
+pub(super) fn overview(names: &[String], outcomes: &[Option<Outcome>]) -> String {
     let width = names.iter().map(String::len).max().unwrap_or(0);
     let mut text = String::from("pipelines:\n");
     for (name, outcome) in names.iter().zip(outcomes) {

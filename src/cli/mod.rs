@@ -8,6 +8,7 @@ mod coverage;
 mod dry_run;
 mod explain;
 mod fleet;
+mod fleet_coordinated;
 mod lake_register;
 mod load;
 mod map;

@@ -514,24 +514,26 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
         };
         let mut dead_letters = DeadLetterFile::new(&dead_letter_path, fresh && args.dead_letter.is_none());
         // One of several pipelines stops with the others, on the signal its supervisor watches.
-        let (stop_tx, stop_rx) = match ctx.stop.clone() {
-            Some(rx) => (None, rx),
+        let (stop_tx, own_stop) = tokio::sync::watch::channel(false);
+        let stop_rx = match ctx.stop.clone() {
+            Some(rx) => rx,
             None => {
-                let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
                 watch_signals(stop_tx.clone(), resume_note.clone());
-                (Some(stop_tx), stop_rx)
+                own_stop
             }
         };
-        // With a shared store: this run's lease, fenced checkpoint and lease-checked sink.
+        // With a shared store: this run's lease (taken here, or by the scheduler of a worker of
+        // several pipelines), fenced checkpoint and lease-checked sink.
         let names = (spec.name.as_str(), stream.name.as_str());
-        let joined = match stop_tx {
-            Some(stop_tx) => {
-                match super::coordinated::join(&args.coord, &unit, names, &state_dir, stop_tx, stop_rx.clone()).await {
-                    Ok(j) => j,
-                    Err(code) => return code,
-                }
+        let joined = match &ctx.lease {
+            Some(held) => {
+                super::coordinated::attach(held, &args.coord, &unit, names, &state_dir, stop_rx.clone()).await
             }
-            None => None,
+            None => super::coordinated::join(&args.coord, &unit, names, &state_dir, stop_tx, stop_rx.clone()).await,
+        };
+        let joined = match joined {
+            Ok(j) => j,
+            Err(code) => return code,
         };
         let store = joined.as_ref().map_or(store, |j| j.store.clone());
         if let Some(j) = &joined {

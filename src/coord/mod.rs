@@ -11,12 +11,13 @@
 //! did, guarded by the directory's exclusive lock (src/lock.rs).
 //!
 //! Layout under the prefix: `leases/<unit>.json`, `workers/<worker>.json`,
-//! `state/<unit>/<source>/<stream>.checkpoint.json`.
+//! `state/<unit>/<source>/<stream>.checkpoint.json`, `finished/<unit>.json` ([`finished`]).
 
 pub mod backend;
 pub mod error;
 pub mod fenced;
 pub mod fenced_sink;
+pub mod finished;
 pub mod heartbeat;
 pub mod lease;
 pub mod local;
