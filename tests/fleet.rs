@@ -72,9 +72,11 @@ async fn three_tenants_each_land_in_their_own_file_once_and_a_failing_pipeline_o
     let sim = simulator(150, 61).await;
     let dir = workspace("files");
     let mut text: String = (1..=3).map(|n| pipeline(n, &format!("file: {{ path: out/t{n:02}.ndjson }}"))).collect();
-    // t04's output is a directory: every attempt fails at run time and is retried.
-    std::fs::create_dir_all(dir.join("out/t04.ndjson")).unwrap();
-    text.push_str(&pipeline(4, "file: { path: out/t04.ndjson }"));
+    // t04's output lies under a regular file, so it cannot be created: every attempt fails at
+    // run time and is retried. (An output that is a directory is refused at start-up instead.)
+    std::fs::create_dir_all(dir.join("out")).unwrap();
+    std::fs::write(dir.join("out/t04"), "not a directory").unwrap();
+    text.push_str(&pipeline(4, "file: { path: out/t04/events.ndjson }"));
     // t05 asks for more than the spec allows: a configuration error, not retried with --once.
     text.push_str(&pipeline(5, "file: { path: out/t05.ndjson }").replace("PT8H", "P1000D"));
     // t06 misspells a key: reported when the file is loaded; the others run all the same.
