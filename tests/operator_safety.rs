@@ -485,14 +485,7 @@ async fn a_full_disk_under_the_state_dir_says_what_to_do_and_never_claims_a_chec
     // whatever the wall clock says when they start): its position moved back by less than the
     // overlap, whose ids the checkpoint keeps. New records arrive, dated after it; then the
     // disk holding the state is full (every write: ENOSPC).
-    let checkpoint = dir.join("state/entrust_idaas/audit.checkpoint.json");
-    let mut saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
-    let a_minute = 60_000;
-    for key in ["watermark_ms", "resume_from_ms"] {
-        saved[key] = (saved[key].as_i64().expect("a position") - a_minute).into();
-    }
-    std::fs::write(&checkpoint, serde_json::to_vec(&saved).unwrap()).unwrap();
-    let watermark = saved["watermark_ms"].as_i64().unwrap();
+    let watermark = common::pipeline::rewind_checkpoint(&dir);
     sim.insert_records_at(&(0..60).map(|i| watermark + i * 1000).collect::<Vec<_>>());
     let tmp = dir.join("state/entrust_idaas/audit.checkpoint.json.tmp");
     std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
