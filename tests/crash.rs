@@ -7,6 +7,11 @@
 //! The simulator lives in the test process, so it outlives every killed engine and holds the
 //! ground truth (`SimHandle::record_ids`); the engine reaches it with `--simulate-at`.
 
+#![allow(
+    clippy::await_holding_lock,
+    reason = "each test has its own runtime; the std guard only makes the tests take turns"
+)]
+
 mod common;
 
 use common::moto::{Moto, download, log_event_uids};

@@ -58,7 +58,7 @@ fn snapshot_events() -> BTreeMap<String, Value> {
             }
             let text = std::fs::read_to_string(&p).unwrap();
             // The insta header ends at the second `---` line.
-            let body = text.splitn(3, "\n---\n").nth(1).unwrap_or_else(|| panic!("{}: no insta header", p.display()));
+            let body = text.split("\n---\n").nth(1).unwrap_or_else(|| panic!("{}: no insta header", p.display()));
             let event: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
             out.insert(p.strip_prefix(root()).unwrap().display().to_string(), event);
         }

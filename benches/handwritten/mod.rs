@@ -770,11 +770,11 @@ fn group_management(r: &Record) -> EntityManagement<'_> {
 
 /// Whether the baseline maps this record.
 pub fn covers(r: &Record) -> bool {
-    match (present(&r.event_category), present(&r.event_type), present(&r.entity_type)) {
-        (Some("AUTHENTICATION"), Some("AuthenticationPasswordSuccessEvent" | "AuthenticationDeniedEvent"), _) => true,
-        (Some("MANAGEMENT"), _, Some("GROUPS" | "AUTHORIZATIONGROUPS")) => true,
-        _ => false,
-    }
+    matches!(
+        (present(&r.event_category), present(&r.event_type), present(&r.entity_type)),
+        (Some("AUTHENTICATION"), Some("AuthenticationPasswordSuccessEvent" | "AuthenticationDeniedEvent"), _)
+            | (Some("MANAGEMENT"), _, Some("GROUPS" | "AUTHORIZATIONGROUPS"))
+    )
 }
 
 /// Maps one raw record to one line of OCSF JSON appended to `out`; `false` when not covered.

@@ -13,7 +13,7 @@ use ocsf_engine::sink::{Ack, Batch, BoxFuture, Sink, SinkError};
 use ocsf_engine::source::SourceSpec;
 use ocsf_engine::source::stream::StreamSpec;
 use ocsf_engine::source::values::{Params, run_params};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -107,11 +107,5 @@ impl<S: Sink> Sink for StopAfter<S> {
 
 /// The set of `ids`, after checking that none is there twice.
 pub fn once_each(ids: &[String]) -> BTreeSet<String> {
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for id in ids {
-        *counts.entry(id).or_default() += 1;
-    }
-    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "delivered more than once: {twice:?}");
-    ids.iter().cloned().collect()
+    super::pipeline::once_each("delivered", ids)
 }
