@@ -11,11 +11,12 @@ use hyper::header::{AUTHORIZATION, COOKIE, HeaderMap};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::base64;
 use super::config::Credentials;
 use super::errors::{ApiError, codes};
 use super::rng::{Rng, mix64};
 use super::time;
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 /// Name of the web-session cookie.
 pub const SESSION_COOKIE: &str = "INTELLITRUST_SESSION_ID";
@@ -134,11 +135,11 @@ impl TokenStore {
         self.prune(now_ms);
         let mut bytes = vec![0u8; 900];
         self.rng.fill_bytes(&mut bytes);
-        let token = base64::encode_standard(&bytes);
+        let token = STANDARD.encode(&bytes);
         let cookie = web_session.then(|| {
             let mut c = [0u8; 24];
             self.rng.fill_bytes(&mut c);
-            base64::encode_url_safe(&c)
+            URL_SAFE_NO_PAD.encode(&c)
         });
         let created_s = now_ms.div_euclid(1000) * 1000;
         let expires_ms = now_ms.saturating_add(ttl_ms);

@@ -7,10 +7,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::base64;
 use super::errors::{ApiError, codes};
 use super::query::{MAX_LIMIT, SearchQuery, SiemQuery};
 use super::rng::{Rng, mix64};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// Longest cursor accepted.
 const MAX_CURSOR_CHARS: usize = 16 * 1024;
@@ -83,7 +84,7 @@ pub fn encode(cursor: &Cursor, key: u64) -> String {
     let sum = checksum(&data, key);
     data.extend_from_slice(&sum.to_le_bytes());
     scramble(&mut data, key);
-    base64::encode_url_safe(&data)
+    URL_SAFE_NO_PAD.encode(&data)
 }
 
 /// XORs the bytes with a keystream, so that a cursor reads as the opaque token it is meant
@@ -110,7 +111,7 @@ pub fn decode(text: &str, key: u64) -> Result<Cursor, ApiError> {
     if text.len() > MAX_CURSOR_CHARS {
         return Err(invalid_cursor());
     }
-    let mut data = base64::decode_url_safe(text).ok_or_else(invalid_cursor)?;
+    let mut data = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid_cursor())?;
     scramble(&mut data, key);
     if data.len() < 8 {
         return Err(invalid_cursor());
@@ -174,6 +175,17 @@ mod tests {
     }
 
     #[test]
+    fn a_cursor_has_one_spelling() {
+        let text = encode(&siem_cursor(), 42);
+        // Padded is another spelling: refused.
+        assert!(decode(&format!("{text}="), 42).is_err());
+        // Non-canonical trailing bits (`Zh` is `Zg` with a stray bit), padding, other alphabets.
+        for bad in ["Zg==", "Zh", "a", "Zm9v!", "é"] {
+            assert!(URL_SAFE_NO_PAD.decode(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn rejects_tampering_and_garbage() {
         let text = encode(&siem_cursor(), 42);
         assert!(decode(&text, 43).is_err(), "another key");
@@ -190,7 +202,7 @@ mod tests {
         let sum = checksum(&data, 42);
         data.extend_from_slice(&sum.to_le_bytes());
         scramble(&mut data, 42);
-        assert!(decode(&base64::encode_url_safe(&data), 42).is_err());
+        assert!(decode(&URL_SAFE_NO_PAD.encode(&data), 42).is_err());
         // Valid structure but a limit out of range.
         let mut c = siem_cursor();
         c.limit = 101;

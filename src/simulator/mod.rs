@@ -95,7 +95,6 @@
 
 mod audit;
 mod auth;
-mod base64;
 mod compress;
 mod config;
 mod cursor;
