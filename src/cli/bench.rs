@@ -2,7 +2,8 @@
 //! process (`engine simulate`), `engine run --once` pulls it into the file sink in another, and
 //! its wall time and peak RSS (the child's rusage) are reported; then a raw-transport baseline
 //! fetches the same pages over the same HTTP path and writes the raw records, one per line, so
-//! that the engine's overhead is a ratio.
+//! that the engine's overhead is a ratio. A Markdown table by default; with `--json`, one JSON
+//! object (`{"sizes": [{"records", "engine_rps", "raw_rps", "engine_peak_rss_mib", …}]}`).
 
 use crate::simulator::{DEMO_APPLICATION_ID, DEMO_SHARED_SECRET, LOGIN_PATH, SIEM_PATH};
 use crate::source::timefmt::{iso_millis, now_ms};
@@ -23,6 +24,45 @@ pub struct BenchArgs {
     /// Where outputs and state go (emptied first).
     #[arg(long, default_value = "target/engine-bench")]
     pub dir: PathBuf,
+    /// Print one JSON object instead of the table (for scripts and checks).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The figures of one size.
+#[derive(serde::Serialize)]
+struct Row {
+    /// Records the simulator generated.
+    records: usize,
+    /// Records the engine wrote (the simulator's own login records included).
+    engine_records: usize,
+    engine_wall_s: f64,
+    engine_rps: f64,
+    engine_peak_rss_mib: Option<f64>,
+    simulator_peak_rss_mib: Option<f64>,
+    /// Records the raw-transport baseline wrote.
+    raw_records: usize,
+    raw_wall_s: f64,
+    raw_rps: f64,
+    /// `engine_rps / raw_rps`.
+    engine_over_raw: f64,
+}
+
+impl Row {
+    fn markdown(&self) -> String {
+        let mib = |m: Option<f64>| m.map_or("?".to_string(), |m| format!("{m:.1}"));
+        format!(
+            "| {} | {:.2} | {:.0} | {} | {} | {:.2} | {:.0} | {:.2} |",
+            self.records,
+            self.engine_wall_s,
+            self.engine_rps,
+            mib(self.engine_peak_rss_mib),
+            mib(self.simulator_peak_rss_mib),
+            self.raw_wall_s,
+            self.raw_rps,
+            self.engine_wall_s / self.raw_wall_s
+        )
+    }
 }
 
 /// What one measured process did.
@@ -54,23 +94,30 @@ pub fn run(args: BenchArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    println!(
-        "| records | engine wall s | engine records/s | engine peak RSS MiB | simulator peak RSS MiB | raw wall s | raw records/s | engine / raw time |"
-    );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    if !args.json {
+        println!(
+            "| records | engine wall s | engine records/s | engine peak RSS MiB | simulator peak RSS MiB | raw wall s | raw records/s | engine / raw time |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    }
+    let mut rows = Vec::new();
     for &n in &args.events {
         match one(&exe, &args, n) {
-            Ok(line) => println!("{line}"),
+            Ok(row) if args.json => rows.push(row),
+            Ok(row) => println!("{}", row.markdown()),
             Err(e) => {
                 eprintln!("engine bench: {n} records: {e}");
                 return ExitCode::from(3);
             }
         }
     }
+    if args.json {
+        println!("{}", json!({ "spec": args.spec.display().to_string(), "sizes": rows }));
+    }
     ExitCode::SUCCESS
 }
 
-fn one(exe: &Path, args: &BenchArgs, n: usize) -> Result<String, String> {
+fn one(exe: &Path, args: &BenchArgs, n: usize) -> Result<Row, String> {
     let dir = args.dir.join(n.to_string());
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -88,17 +135,19 @@ fn one(exe: &Path, args: &BenchArgs, n: usize) -> Result<String, String> {
         ));
     }
     let rate = |m: &Measured| m.records as f64 / m.wall.as_secs_f64();
-    let mib = |k: Option<u64>| k.map_or("?".to_string(), |k| format!("{:.1}", k as f64 / 1024.0));
-    Ok(format!(
-        "| {n} | {:.2} | {:.0} | {} | {} | {:.2} | {:.0} | {:.2} |",
-        engine.wall.as_secs_f64(),
-        rate(&engine),
-        mib(engine.peak_rss_kib),
-        mib(sim_rss),
-        raw.wall.as_secs_f64(),
-        rate(&raw),
-        engine.wall.as_secs_f64() / raw.wall.as_secs_f64()
-    ))
+    let mib = |k: Option<u64>| k.map(|k| k as f64 / 1024.0);
+    Ok(Row {
+        records: n,
+        engine_records: engine.records,
+        engine_wall_s: engine.wall.as_secs_f64(),
+        engine_rps: rate(&engine),
+        engine_peak_rss_mib: mib(engine.peak_rss_kib),
+        simulator_peak_rss_mib: mib(sim_rss),
+        raw_records: raw.records,
+        raw_wall_s: raw.wall.as_secs_f64(),
+        raw_rps: rate(&raw),
+        engine_over_raw: rate(&engine) / rate(&raw),
+    })
 }
 
 fn start_simulator(exe: &Path, n: usize) -> Result<Simulator, String> {
