@@ -139,7 +139,7 @@ impl TokenStore {
         let cookie = web_session.then(|| {
             let mut c = [0u8; 24];
             self.rng.fill_bytes(&mut c);
-            URL_SAFE_NO_PAD.encode(&c)
+            URL_SAFE_NO_PAD.encode(c)
         });
         let created_s = now_ms.div_euclid(1000) * 1000;
         let expires_ms = now_ms.saturating_add(ttl_ms);

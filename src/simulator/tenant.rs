@@ -259,6 +259,7 @@ mod tests {
 #[cfg(test)]
 mod digests {
     use super::*;
+    use crate::simulator::rng::hash_str;
     use std::time::{Duration, UNIX_EPOCH};
 
     /// FNV-1a over every record's time, late flag and JSON, in served order.
@@ -269,7 +270,7 @@ mod digests {
             text.push_str(&serde_json::to_string(&r.event).expect("json"));
             text.push('\n');
         }
-        super::super::rng::hash_str(&text)
+        hash_str(&text)
     }
 
     fn config(seed: u64, events: usize, issuance_share: f64, faulty: bool) -> SimConfig {
@@ -300,7 +301,7 @@ mod digests {
         ];
         for ((seed, events, issuance, faulty), want) in pinned {
             let t = Tenant::generate(&config(seed, events, issuance, faulty));
-            let poison = super::super::rng::hash_str(&t.poison().ids().join(","));
+            let poison = hash_str(&t.poison().ids().join(","));
             let counts = (t.data_fault_count(Fault::TimeVariant), t.data_fault_count(Fault::TimeNoZone));
             assert_eq!((digest(&t), poison, counts), want, "seed {seed}, {events} events");
         }
