@@ -102,6 +102,11 @@ pub struct RunArgs {
     /// with exit code 3.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub max_retries: u32,
+    /// Windows read at once during a catch-up (each with its own cursor, delivered in order);
+    /// overrides the stream's `concurrency` (default 1). Requests to one host share one budget
+    /// that halves on 429 and recovers.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub concurrency: Option<u64>,
     #[command(flatten)]
     pub report: super::run_report::SummaryArgs,
     #[command(flatten)]
@@ -593,6 +598,7 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
                 max_retry_after: Duration::from_secs(args.max_retry_after),
                 ..RetryPolicy::default()
             },
+            concurrency: args.concurrency.map(|n| n as usize),
             ..RunOptions::default()
         };
         let outputs = Outputs { sink: sink.as_mut(), dead_letters: &mut dead_letters, store: &store };

@@ -5,6 +5,7 @@
 //! followed within the API's origin only: credentials and tokens never go anywhere else.
 //! Every message that quotes an answer has the secrets masked before it is cut short.
 
+use super::budget::{Answer, Budget};
 use super::retry::{Jitter, RetryPolicy, parse_retry_after};
 use super::summary::Stats;
 use crate::source::auth::{AuthSpec, LoginAuth, Token};
@@ -98,6 +99,8 @@ pub struct Api {
     refresh: Option<ParamRefresh>,
     /// Metrics to record each response in, with the stream's name.
     metrics: Option<(Arc<crate::metrics::Metrics>, String)>,
+    /// The host's request budget, shared with every other user of the host in the process.
+    budget: Option<Arc<Budget>>,
 }
 
 /// Resolves a source's parameters again: request-template values and the secrets to scrub.
@@ -129,7 +132,43 @@ impl Api {
             stop,
             refresh: None,
             metrics: None,
+            budget: None,
         })
+    }
+
+    /// Takes a slot of `budget` for every request (requests in flight and their rate).
+    pub fn with_budget(mut self, budget: Arc<Budget>) -> Self {
+        self.budget = Some(budget);
+        self
+    }
+
+    /// The process-wide budget of this API's host, with at most `concurrency` requests in
+    /// flight and `rate` per second.
+    pub fn host_budget(&self, concurrency: usize, rate: Option<f64>) -> Arc<Budget> {
+        Budget::for_host(&self.host(), concurrency, rate)
+    }
+
+    /// What a read-ahead task needs to send requests of its own: the client, its budget and
+    /// its counters, without the session (it never logs in).
+    pub fn sender(&self) -> Sender {
+        Sender {
+            client: self.client.clone(),
+            base: self.base.clone(),
+            stats: Arc::clone(&self.stats),
+            metrics: self.metrics.clone(),
+            budget: self.budget.clone(),
+        }
+    }
+
+    /// The auth header of the next request, logging in when needed (with retries), and until
+    /// when it may be sent (Unix ms): a token's renewal time, or for ever.
+    pub async fn auth(&mut self) -> Result<(Option<(String, String)>, i64), CallError> {
+        let header = self.auth_header().await?;
+        let until = match (&self.auth, &self.token) {
+            (Some(AuthSpec::Login(_)), Some((_, renew))) => *renew,
+            _ => i64::MAX,
+        };
+        Ok((header, until))
     }
 
     /// Sends the requests for the base URL's host to `addr` instead of where its name resolves
@@ -206,13 +245,6 @@ impl Api {
         d
     }
 
-    fn url(&self, path: &str) -> Result<Url, CallError> {
-        let mut url = self.base.clone();
-        let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
-        url.set_path(&joined);
-        Ok(url)
-    }
-
     /// Sleeps unless shutdown is requested first.
     async fn pause(&mut self, d: Duration) -> Result<(), CallError> {
         if *self.stop.borrow() {
@@ -233,24 +265,26 @@ impl Api {
         body: Option<&Value>,
         auth_header: Option<(&str, &str)>,
     ) -> Result<Vec<u8>, Failure> {
-        let mut url = self.url(path).map_err(|e| Failure::Refused(e.to_string()))?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        }
-        let mut req = self.client.request(method.clone(), url).header("Accept", "application/json");
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        if let Some((name, value)) = auth_header {
-            req = req.header(name, value);
-        }
+        let url = endpoint(&self.base, path, query);
+        let req = request(&self.client, method, url, body, auth_header);
+        let stopped = || Failure::Transient { what: "stopped".into(), retry_after: None };
+        let permit = match self.budget.clone() {
+            Some(b) => tokio::select! {
+                p = b.acquire() => Some(p),
+                _ = self.stop.changed() => return Err(stopped()),
+            },
+            None => None,
+        };
         self.stats.add_request();
         let started = std::time::Instant::now();
         let send = req.send();
         let resp = tokio::select! {
             r = send => r,
-            _ = self.stop.changed() => return Err(Failure::Transient { what: "stopped".into(), retry_after: None }),
+            _ = self.stop.changed() => return Err(stopped()),
         };
+        if let (Some(p), Ok(r)) = (permit, &resp) {
+            p.answered(verdict(r.status()));
+        }
         let resp = match resp {
             Ok(r) => r,
             Err(e) => {
@@ -468,6 +502,93 @@ impl Api {
             let d = self.backoff(retries, retry_after, &what);
             self.pause(d).await?;
         }
+    }
+}
+
+/// The URL of `path` under `base`, with `query`.
+fn endpoint(base: &Url, path: &str, query: &[(String, String)]) -> Url {
+    let mut url = base.clone();
+    let joined = format!("{}/{}", url.path().trim_end_matches('/'), path.trim_start_matches('/'));
+    url.set_path(&joined);
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    url
+}
+
+/// A request as every exchange sends it: JSON accepted, the body as JSON, the auth header.
+fn request(
+    client: &reqwest::Client,
+    method: &Method,
+    url: Url,
+    body: Option<&Value>,
+    auth_header: Option<(&str, &str)>,
+) -> reqwest::RequestBuilder {
+    let mut req = client.request(method.clone(), url).header("Accept", "application/json");
+    if let Some(b) = body {
+        req = req.json(b);
+    }
+    if let Some((name, value)) = auth_header {
+        req = req.header(name, value);
+    }
+    req
+}
+
+/// How an HTTP status bears on the host's budget.
+fn verdict(status: StatusCode) -> Answer {
+    if status == StatusCode::TOO_MANY_REQUESTS { Answer::Throttled } else { Answer::Calm }
+}
+
+/// Sends single requests for a read-ahead task: no login, no retry, no message. Anything but
+/// a successful answer is `None`, and the runner sends that request itself, through
+/// [`Api::call`], so that every failure is handled (and reported) in one place.
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    base: Url,
+    stats: Arc<Stats>,
+    metrics: Option<(Arc<crate::metrics::Metrics>, String)>,
+    budget: Option<Arc<Budget>>,
+}
+
+impl Sender {
+    pub async fn once(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        auth_header: Option<(&str, &str)>,
+    ) -> Option<Vec<u8>> {
+        let req = request(&self.client, method, endpoint(&self.base, path, query), body, auth_header);
+        let permit = match &self.budget {
+            Some(b) => Some(b.acquire().await),
+            None => None,
+        };
+        self.stats.add_request();
+        let started = std::time::Instant::now();
+        let resp = req.send().await;
+        let status = resp.as_ref().ok().map(|r| r.status());
+        if let (Some(p), Some(s)) = (permit, status) {
+            p.answered(verdict(s));
+        }
+        let bytes = match resp {
+            Ok(r) if r.status().is_success() => r.bytes().await.ok(),
+            _ => None,
+        };
+        let ok = bytes.as_ref().is_some_and(|b| super::mask::ok_error_info(b).is_none());
+        tracing::debug!(
+            %method,
+            path,
+            status = status.map(|s| s.as_u16()),
+            ms = started.elapsed().as_millis() as u64,
+            outcome = if ok { "ok" } else { "not used: the runner asks again" },
+            "API request (read ahead)"
+        );
+        if let Some((m, stream)) = &self.metrics {
+            m.api_response(stream, status.map(|s| s.as_u16()), started.elapsed());
+        }
+        if ok { bytes.map(Vec::from) } else { None }
     }
 }
 

@@ -8,6 +8,7 @@
 //! read. Memory holds one page and one batch; the dedup state holds the ids of the overlap
 //! region (and, with `reconcile`, 16-byte digests for its span: reconcile.rs).
 
+pub mod budget;
 pub mod checkpoint;
 pub mod clock;
 pub mod dedup;
@@ -20,6 +21,7 @@ pub mod pause;
 mod poison;
 pub mod probe;
 pub mod progress_guard;
+pub mod read_ahead;
 mod read_window;
 pub mod reconcile;
 pub mod reload;
@@ -81,6 +83,9 @@ pub struct RunOptions {
     pub clock: clock::Clock,
     /// What `/readyz` answers from (`--metrics-addr`).
     pub health: Option<Arc<crate::metrics::Health>>,
+    /// Windows read at once (`--concurrency`, a pipeline's `concurrency`); the stream's own
+    /// `concurrency` when `None`.
+    pub concurrency: Option<usize>,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -110,6 +115,7 @@ impl Default for RunOptions {
             watch: None,
             clock: clock::Clock::system(),
             health: None,
+            concurrency: None,
         }
     }
 }
@@ -249,6 +255,8 @@ struct Run<'a> {
     /// where the re-reads stand.
     digests: Option<reconcile::Digests>,
     reconcile_mark: Option<checkpoint::ReconcileMark>,
+    /// With a concurrency above one: the windows read ahead of the one being delivered.
+    ahead: Option<read_ahead::ReadAhead>,
 }
 
 /// Runs one stream until caught up (`once`) or until `stop` turns true.
@@ -313,7 +321,7 @@ pub async fn run_stream<'a>(
         }
     };
     let stats = Arc::new(Stats::default());
-    let mut api = Api::new(
+    let api = Api::new(
         prepared.base.clone(),
         spec.auth.clone(),
         params_value(params),
@@ -326,8 +334,10 @@ pub async fn run_stream<'a>(
     .map_err(fail)?
     .resolving(opts.resolve, opts.timeout)
     .map_err(fail)?
-    .with_metrics(opts.metrics.clone(), &stream.name)
-    .with_refresh(opts.refresh_params.clone().map(|r| {
+    .with_metrics(opts.metrics.clone(), &stream.name);
+    let concurrency = opts.concurrency.unwrap_or(stream.concurrency).max(1);
+    let budget = api.host_budget(concurrency, stream.requests_per_second);
+    let mut api = api.with_budget(budget).with_refresh(opts.refresh_params.clone().map(|r| {
         let refresh: http::ParamRefresh = Arc::new(move || {
             let params = (r.0)()?;
             Ok((params_value(&params), params.secret_values()))
@@ -368,6 +378,7 @@ pub async fn run_stream<'a>(
         reconcile_mark,
         watcher: opts.watch.as_ref().map(|(dir, reload)| reload::Watcher::new(dir, reload.clone())),
         reloaded: None,
+        ahead: None,
     };
     let result = run.go(api, params, started).await;
     run.summary.elapsed = started.elapsed();
@@ -388,7 +399,18 @@ impl Run<'_> {
     }
 
     async fn go(&mut self, mut api: Api, params: &Params, started: Instant) -> Result<(), String> {
-        let pager = Pager::new(self.stream, params_value(params));
+        let pager = Arc::new(Pager::new(self.stream, params_value(params)));
+        let concurrency = self.opts.concurrency.unwrap_or(self.stream.concurrency).max(1);
+        if concurrency > 1 {
+            let method = reqwest::Method::from_bytes(self.stream.method.as_bytes()).unwrap_or(reqwest::Method::POST);
+            self.ahead = Some(read_ahead::ReadAhead::new(
+                concurrency,
+                api.sender(),
+                Arc::clone(&pager),
+                method,
+                &self.stream.path,
+            ));
+        }
         'poll: loop {
             let target = self.planner.target(self.opts.clock.now_ms());
             self.target_ms = target;
@@ -396,6 +418,9 @@ impl Run<'_> {
             while let Some(w) = self.planner.next(self.pos, target) {
                 if self.opts.max_windows.is_some_and(|max| self.filled_windows >= max) {
                     break 'poll;
+                }
+                if let Some(ahead) = &mut self.ahead {
+                    ahead.plan(&read_ahead::ReadAhead::upcoming(&self.planner, self.pos, target, concurrency));
                 }
                 let read_before = self.records_read;
                 self.summary.windows += 1;
@@ -409,6 +434,9 @@ impl Run<'_> {
                     self.filled_windows += 1;
                 }
                 self.pass_window(w).await?;
+                if let Some(ahead) = &mut self.ahead {
+                    ahead.finish(w);
+                }
                 self.answered();
             }
             if self.out.sink.due() {

@@ -23,18 +23,19 @@ pub struct PageRequest {
     pub body: Option<Value>,
 }
 
-pub struct Pager<'a> {
-    stream: &'a StreamSpec,
+/// The pager of one stream; it owns what it needs, so that read-ahead tasks can hold it.
+pub struct Pager {
+    stream: std::sync::Arc<StreamSpec>,
     params: minijinja::Value,
 }
 
-impl<'a> Pager<'a> {
-    pub fn new(stream: &'a StreamSpec, params: minijinja::Value) -> Self {
-        Pager { stream, params }
+impl Pager {
+    pub fn new(stream: &StreamSpec, params: minijinja::Value) -> Self {
+        Pager { stream: std::sync::Arc::new(stream.clone()), params }
     }
 
     pub fn request(&self, w: Window, cursor: Option<&str>) -> Result<PageRequest, String> {
-        let s = self.stream;
+        let s = &*self.stream;
         let ctx = minijinja::context! {
             params => self.params.clone(),
             window => minijinja::context! {

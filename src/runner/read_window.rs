@@ -5,8 +5,9 @@
 
 use super::Run;
 use super::http::{Api, CallError};
-use super::pager::Pager;
+use super::pager::{Page, PageRequest, Pager};
 use super::progress_guard::{Next, Restart, WindowGuard};
+use super::read_ahead::Taken;
 use super::window::Window;
 use crate::json::Parsed;
 use crate::source::timefmt::iso_millis;
@@ -33,7 +34,7 @@ impl Run<'_> {
     pub(super) async fn read_window(
         &mut self,
         api: &mut Api,
-        pager: &Pager<'_>,
+        pager: &Pager,
         w: Window,
         purpose: Purpose,
         started: Instant,
@@ -48,49 +49,48 @@ impl Run<'_> {
                 return Ok(Read::Stopped);
             }
             let req = pager.request(guard.query(), cursor.as_deref())?;
-            let page =
-                match api.call(&method, &self.stream.path, &req.query, req.body.as_ref(), |v| pager.parse(v)).await {
-                    Ok(p) => p,
-                    Err(CallError::Stopped) => return Ok(Read::Stopped),
-                    // A cursor the API no longer accepts (expired, forgotten): send again the last
-                    // cursor it accepted, then query again from the newest record delivered (or
-                    // the window's start when records came in another order), after a backoff
-                    // pause; records already delivered are dropped by id. Only refusals that
-                    // brought nothing new in between count against the retry bound.
-                    Err(CallError::RequestRefused(m)) if cursor.is_some() => {
-                        let progress = self.dedup.len();
-                        if progress != progress_at_refusal {
-                            refusals = 0;
-                            progress_at_refusal = progress;
-                        }
-                        refusals += 1;
-                        if refusals > self.opts.retry.max_retries {
-                            self.flush_and_commit().await?;
-                            return Err(format!(
-                                "stream `{}`: the API refused the cursor {refusals} times in a row; last error: {m}",
-                                self.stream.name
-                            ));
-                        }
-                        self.summary.cursor_restarts += 1;
-                        self.stats.add_retry();
-                        let pause = self.opts.retry.delay(refusals, None, &mut self.jitter);
-                        let mut stop = self.stop.clone();
-                        tokio::select! {
-                            _ = tokio::time::sleep(pause) => {}
-                            _ = stop.changed() => {}
-                        }
-                        cursor = match guard.after_refusal() {
-                            Restart::Cursor(c) => c,
-                            Restart::From(_) => None,
-                        };
-                        continue;
+            let page = match self.fetch(api, pager, &method, w, purpose, &req).await {
+                Ok(p) => p,
+                Err(CallError::Stopped) => return Ok(Read::Stopped),
+                // A cursor the API no longer accepts (expired, forgotten): send again the last
+                // cursor it accepted, then query again from the newest record delivered (or
+                // the window's start when records came in another order), after a backoff
+                // pause; records already delivered are dropped by id. Only refusals that
+                // brought nothing new in between count against the retry bound.
+                Err(CallError::RequestRefused(m)) if cursor.is_some() => {
+                    let progress = self.dedup.len();
+                    if progress != progress_at_refusal {
+                        refusals = 0;
+                        progress_at_refusal = progress;
                     }
-                    Err(e) => {
-                        // Keep what was read: ship it and commit, then fail.
+                    refusals += 1;
+                    if refusals > self.opts.retry.max_retries {
                         self.flush_and_commit().await?;
-                        return Err(format!("stream `{}`: {e}", self.stream.name));
+                        return Err(format!(
+                            "stream `{}`: the API refused the cursor {refusals} times in a row; last error: {m}",
+                            self.stream.name
+                        ));
                     }
-                };
+                    self.summary.cursor_restarts += 1;
+                    self.stats.add_retry();
+                    let pause = self.opts.retry.delay(refusals, None, &mut self.jitter);
+                    let mut stop = self.stop.clone();
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = stop.changed() => {}
+                    }
+                    cursor = match guard.after_refusal() {
+                        Restart::Cursor(c) => c,
+                        Restart::From(_) => None,
+                    };
+                    continue;
+                }
+                Err(e) => {
+                    // Keep what was read: ship it and commit, then fail.
+                    self.flush_and_commit().await?;
+                    return Err(format!("stream `{}`: {e}", self.stream.name));
+                }
+            };
             self.summary.pages += 1;
             self.records_read += page.records.len() as u64;
             self.metric("records_fetched_total", page.records.len() as u64);
@@ -165,6 +165,34 @@ impl Run<'_> {
                 }
             }
         }
+    }
+
+    /// The page that answers `req`: read ahead when the window is (catch-up only), else asked
+    /// for now. Before a read-ahead page is waited for, the session is brought up to date (a
+    /// login when due, with its retries and failures as a direct call would have them) and its
+    /// header handed to the read-ahead tasks.
+    async fn fetch(
+        &mut self,
+        api: &mut Api,
+        pager: &Pager,
+        method: &reqwest::Method,
+        w: Window,
+        purpose: Purpose,
+        req: &PageRequest,
+    ) -> Result<Page, CallError> {
+        let mut stop = self.stop.clone();
+        if purpose == Purpose::CatchUp
+            && let Some(ahead) = self.ahead.as_mut().filter(|a| a.has(w))
+        {
+            let (header, until) = api.auth().await?;
+            ahead.publish(header, until);
+            match ahead.take(w, req, &mut stop).await {
+                Taken::Page(page) => return Ok(page),
+                Taken::Stopped => return Err(CallError::Stopped),
+                Taken::Direct => {}
+            }
+        }
+        api.call(method, &self.stream.path, &req.query, req.body.as_ref(), |v| pager.parse(v)).await
     }
 
     /// Records settled so far: delivered, dead-lettered or dropped as known.

@@ -161,7 +161,7 @@ impl Run<'_> {
     pub(super) async fn reconcile_if_due(
         &mut self,
         api: &mut Api,
-        pager: &Pager<'_>,
+        pager: &Pager,
         started: Instant,
     ) -> Result<Read, String> {
         let (Some(r), Some(mark)) = (self.stream.reconcile, self.reconcile_mark) else { return Ok(Read::Whole) };

@@ -59,6 +59,10 @@ pub struct SimConfig {
     pub accept_credentials_header: bool,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Every audit page (SIEM and search) is answered this much later, as a real API's
+    /// 200–300 ms per page would be (the wait holds no lock: pages asked for at once wait at
+    /// once).
+    pub page_latency: Duration,
 }
 
 impl Default for SimConfig {
@@ -77,6 +81,7 @@ impl Default for SimConfig {
             login_events: true,
             accept_credentials_header: false,
             max_body_bytes: 1 << 20,
+            page_latency: Duration::ZERO,
         }
     }
 }

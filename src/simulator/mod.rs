@@ -196,6 +196,21 @@ pub struct SimulateArgs {
     /// Also accept the undocumented `Authorization: <applicationId>,<sharedSecret>` header.
     #[arg(long)]
     pub accept_credentials_header: bool,
+    /// Answer every audit page this much later, e.g. `200ms` or `1s` (a real API takes
+    /// 200–300 ms per page): for measuring concurrent reading.
+    #[arg(long, value_name = "DURATION", value_parser = latency, default_value = "0ms")]
+    pub page_latency: Duration,
+}
+
+/// `200ms` or `1s`.
+fn latency(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let number = |n: &str| n.trim().parse::<u64>().map_err(|_| format!("`{text}` is not a duration like 200ms or 1s"));
+    match (t.strip_suffix("ms"), t.strip_suffix('s')) {
+        (Some(ms), _) => Ok(Duration::from_millis(number(ms)?)),
+        (None, Some(s)) => Ok(Duration::from_secs(number(s)?)),
+        _ => Err(format!("`{text}` is not a duration like 200ms or 1s")),
+    }
 }
 
 impl SimulateArgs {
@@ -229,6 +244,7 @@ impl SimulateArgs {
             },
             issuance_share: self.issuance_share,
             accept_credentials_header: self.accept_credentials_header,
+            page_latency: self.page_latency,
             ..SimConfig::default()
         }
     }

@@ -237,6 +237,9 @@ pub async fn handle(
             format!("no such endpoint: {}", time::truncate_for_message(req.uri().path())),
         )),
     };
+    if matches!(route_of, Some(Route::Siem | Route::Search)) && !shared.config.page_latency.is_zero() {
+        tokio::time::sleep(shared.config.page_latency).await;
+    }
     if reply.reset {
         return Err(ConnectionReset);
     }

@@ -76,6 +76,16 @@ const DOCS: &[(&str, &str)] = &[
         "A periodic re-read of the recent past, for records written later than `overlap` covers: \
          every `every`, the last `span` is read again and what was not delivered yet is delivered.",
     ),
+    (
+        "stream.concurrency",
+        "Windows read at once during a catch-up (1–64, default 1): each by its own task with its own \
+         cursor, delivered in order. `engine run --concurrency` and a pipeline's `concurrency` override it.",
+    ),
+    (
+        "stream.requests_per_second",
+        "At most this many requests per second to the API's host, shared by every stream and pipeline \
+         of the process that talks to it (default: no limit but `concurrency`).",
+    ),
     ("reconcile.every", "How often, e.g. `PT1H` (at least PT1M)."),
     ("reconcile.span", "How far back each re-read reaches, e.g. `P1D`; longer than `overlap`."),
     ("paging.cursor", "Cursor paging: the request field that carries the cursor ← the response path of the next one."),
@@ -137,6 +147,8 @@ pub fn source_schema() -> Value {
             _ => string(),
         }),
         "stall_pages" => json!({ "type": "integer", "minimum": 1, "maximum": 10_000 }),
+        "concurrency" => json!({ "type": "integer", "minimum": 1, "maximum": super::stream::MAX_CONCURRENCY }),
+        "requests_per_second" => json!({ "type": "number", "exclusiveMinimum": 0 }),
         "reconcile" => keyed("reconcile", RECONCILE_KEYS, |_| duration()),
         _ => string(),
     });

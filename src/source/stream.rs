@@ -31,6 +31,8 @@ pub(crate) const STREAM_KEYS: &[&str] = &[
     "lookback",
     "stall_pages",
     "reconcile",
+    "concurrency",
+    "requests_per_second",
 ];
 
 pub(crate) const LOOKBACK_KEYS: &[&str] = &["param", "max"];
@@ -63,6 +65,10 @@ pub struct StreamSpec {
     pub stall_pages: u32,
     /// A periodic re-read of the recent past for records written later than the overlap.
     pub reconcile: Option<Reconcile>,
+    /// Windows read at once during a catch-up (1: one after the other).
+    pub concurrency: usize,
+    /// At most this many requests per second to the API's host (shared by its streams).
+    pub requests_per_second: Option<f64>,
     pub span: Span,
 }
 
@@ -83,6 +89,9 @@ pub struct Lookback {
 
 /// Pages in a row without anything new before a window's paging counts as stalled.
 pub const DEFAULT_STALL_PAGES: u32 = 10;
+
+/// The most windows a stream reads at once.
+pub const MAX_CONCURRENCY: usize = 64;
 
 fn duration(r: &MapReader, key: &str, default: Duration, diags: &mut Diagnostics) -> Duration {
     match r.str(key, diags) {
@@ -249,6 +258,47 @@ pub fn decode(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) -> O
         }
         Some(Reconcile { every, span: span_ })
     });
+    let concurrency = match r.node("concurrency") {
+        Some(n) => match &n.value {
+            NodeValue::Int(i) if (1..=MAX_CONCURRENCY as i64).contains(i) => *i as usize,
+            NodeValue::Int(_) => {
+                diags.push(
+                    Diagnostic::new(ErrorKind::InvalidValue {
+                        key: "concurrency".into(),
+                        reason: format!("must be between 1 and {MAX_CONCURRENCY}"),
+                    })
+                    .at(n.span.clone()),
+                );
+                1
+            }
+            _ => {
+                diags.push(wrong_type("concurrency", "an integer", n));
+                1
+            }
+        },
+        None => 1,
+    };
+    let requests_per_second = match r.node("requests_per_second") {
+        Some(n) => match &n.value {
+            NodeValue::Int(i) if *i > 0 => Some(*i as f64),
+            NodeValue::Float(f) if *f > 0.0 && f.is_finite() => Some(*f),
+            NodeValue::Int(_) | NodeValue::Float(_) => {
+                diags.push(
+                    Diagnostic::new(ErrorKind::InvalidValue {
+                        key: "requests_per_second".into(),
+                        reason: "must be a number above 0".into(),
+                    })
+                    .at(n.span.clone()),
+                );
+                None
+            }
+            _ => {
+                diags.push(wrong_type("requests_per_second", "a number", n));
+                None
+            }
+        },
+        None => None,
+    };
     Some(StreamSpec {
         name: name.to_string(),
         method,
@@ -269,6 +319,8 @@ pub fn decode(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) -> O
         lookback,
         stall_pages,
         reconcile,
+        concurrency,
+        requests_per_second,
         span,
     })
 }
