@@ -73,10 +73,22 @@ struct Ran {
 /// One `--once` run at `clock_ms`, resuming from `state`; stops after `stop_after` batches.
 async fn run(
     sim: &SimHandle,
+    spec_stream: &(SourceSpec, StreamSpec),
+    state: &Path,
+    clock_ms: i64,
+    stop_after: Option<usize>,
+) -> Ran {
+    run_at(sim, spec_stream, state, clock_ms, stop_after, 1).await
+}
+
+/// [`run`] reading `concurrency` windows at once.
+async fn run_at(
+    sim: &SimHandle,
     (spec, stream): &(SourceSpec, StreamSpec),
     state: &Path,
     clock_ms: i64,
     stop_after: Option<usize>,
+    concurrency: usize,
 ) -> Ran {
     let Ready { params, prepared, mappings } = ready(sim, spec, stream, "PT3H");
     let lines = Arc::new(Mutex::new(Vec::new()));
@@ -91,6 +103,7 @@ async fn run(
     let store = CheckpointStore::new(state, &spec.name, &stream.name);
     let opts = RunOptions {
         clock: Clock::fixed(clock_ms),
+        concurrency: Some(concurrency),
         ..quick_options(20, Duration::from_millis(20), Duration::from_secs(5))
     };
     let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
@@ -117,6 +130,17 @@ fn truth(sim: &SimHandle) -> BTreeSet<String> {
 /// what the engine noticed counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_hostile_fault_alone_and_together_delivers_each_record_exactly_once() {
+    every_hostile_fault(1).await;
+}
+
+/// The same with four windows read at once: read-ahead pages the guards would not have asked
+/// for are never delivered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_hostile_fault_at_concurrency_4_delivers_each_record_exactly_once() {
+    every_hostile_fault(4).await;
+}
+
+async fn every_hostile_fault(concurrency: usize) {
     let mut cases: Vec<(String, Vec<Fault>)> =
         Fault::HOSTILE.iter().map(|f| (f.name().to_string(), vec![*f])).collect();
     cases.push(("hostile".into(), Fault::HOSTILE.to_vec()));
@@ -124,8 +148,8 @@ async fn every_hostile_fault_alone_and_together_delivers_each_record_exactly_onc
     for (i, (name, faults)) in cases.iter().enumerate() {
         let (events, rate) = if faults.len() > 1 { (3000, 0.5) } else { (500, 0.5) };
         let sim = tenant(events, 40 + i as u64, faults, rate).await;
-        let state = temp_dir("engine-hostile", &name.replace(' ', "-"));
-        let ran = run(&sim, &stream(), &state, END_MS + 60_000, None).await;
+        let state = temp_dir("engine-hostile", &format!("{}-c{concurrency}", name.replace(' ', "-")));
+        let ran = run_at(&sim, &stream(), &state, END_MS + 60_000, None, concurrency).await;
         let got = once_each(&ran.ids);
         let counts = sim.fault_counts();
         for f in faults {
@@ -142,6 +166,7 @@ async fn every_hostile_fault_alone_and_together_delivers_each_record_exactly_onc
             ran.summary
         );
         let s = &ran.summary;
+        assert_eq!(s.read_ahead > 0, concurrency > 1, "{name}: pages read ahead and used: {s:?}");
         if faults.iter().any(|f| matches!(f, Fault::OutOfWindow | Fault::FarFuture | Fault::IgnoreTimeFilter)) {
             assert!(s.out_of_window > 0, "{name}: {s:?}");
         }
@@ -157,15 +182,15 @@ async fn every_hostile_fault_alone_and_together_delivers_each_record_exactly_onc
 /// delivers the rest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_stopped_mid_window_under_newest_first_pages_loses_nothing() {
-    for seed in [51, 52, 53] {
+    for (seed, concurrency) in [(51, 1), (52, 1), (53, 1), (54, 4)] {
         let sim = tenant(600, seed, &[Fault::NewestFirst, Fault::Unsorted, Fault::FarFuture], 1.0).await;
         let s = stream();
         let state = temp_dir("engine-hostile", &format!("newest-first-{seed}"));
-        let first = run(&sim, &s, &state, END_MS + 60_000, Some(3)).await;
+        let first = run_at(&sim, &s, &state, END_MS + 60_000, Some(3), concurrency).await;
         assert!(first.summary.interrupted, "{:?}", first.summary);
         let got1 = once_each(&first.ids);
         assert!(!got1.is_empty() && got1.len() < 600);
-        let second = run(&sim, &s, &state, END_MS + 60_000, None).await;
+        let second = run_at(&sim, &s, &state, END_MS + 60_000, None, concurrency).await;
         let got2 = once_each(&second.ids);
         assert!(got1.is_disjoint(&got2), "nothing twice across the restart");
         let all: BTreeSet<String> = got1.union(&got2).cloned().collect();

@@ -83,6 +83,19 @@ async fn run_once(
     stop_after_batches: Option<usize>,
     clock: &Clock,
 ) -> Ran {
+    run_once_at(sim, spec, stream, state, stop_after_batches, clock, 1).await
+}
+
+/// [`run_once`] reading `concurrency` windows at once.
+async fn run_once_at(
+    sim: &SimHandle,
+    spec: &SourceSpec,
+    stream: &StreamSpec,
+    state: &Path,
+    stop_after_batches: Option<usize>,
+    clock: &Clock,
+    concurrency: usize,
+) -> Ran {
     let Ready { params, prepared, mappings } = ready(sim, spec, stream, "PT3H");
     let (stop_tx, stop_rx) = watch::channel(false);
     let lines = Arc::new(Mutex::new(Vec::new()));
@@ -90,8 +103,11 @@ async fn run_once(
     let mut sink = StopAfter { inner: memory, n: stop_after_batches.unwrap_or(usize::MAX), sent: 0, stop: stop_tx };
     let mut dead = DeadLetterFile::new(&state.join("dead.ndjson"), false);
     let store = CheckpointStore::new(state, &spec.name, &stream.name);
-    let opts =
-        RunOptions { clock: clock.clone(), ..quick_options(100, Duration::from_millis(50), Duration::from_secs(5)) };
+    let opts = RunOptions {
+        clock: clock.clone(),
+        concurrency: Some(concurrency),
+        ..quick_options(100, Duration::from_millis(50), Duration::from_secs(5))
+    };
     let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
     let summary = run_stream(spec, stream, &params, &mappings, &prepared, outputs, &opts, stop_rx)
         .await
@@ -112,7 +128,18 @@ async fn run_once(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_enabled_every_record_exactly_once() {
-    let mut cfg = sim_config(1500, 21, 2 * 3600);
+    every_fault_enabled(1, 21).await;
+}
+
+/// The same with four windows read at once: every fault a read-ahead request meets is met
+/// again, and handled, by the runner's own request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_fault_enabled_at_concurrency_4_every_record_exactly_once() {
+    every_fault_enabled(4, 22).await;
+}
+
+async fn every_fault_enabled(concurrency: usize, seed: u64) {
+    let mut cfg = sim_config(1500, seed, 2 * 3600);
     cfg.faults = FaultConfig {
         kinds: Fault::ALL.into_iter().collect(),
         rate: 0.4,
@@ -123,9 +150,9 @@ async fn every_fault_enabled_every_record_exactly_once() {
     };
     let sim = start(cfg).await.expect("simulator");
     let (spec, stream) = entrust(1800, 300, 50);
-    let state = temp_dir("engine-run-test", "faults");
+    let state = temp_dir("engine-run-test", &format!("faults-c{concurrency}"));
     let clock = clock_after(&sim, 0);
-    let run = run_once(&sim, &spec, &stream, &state, None, &clock).await;
+    let run = run_once_at(&sim, &spec, &stream, &state, None, &clock, concurrency).await;
     let got = once_each(&run.ids);
 
     let counts = sim.fault_counts();
@@ -134,6 +161,7 @@ async fn every_fault_enabled_every_record_exactly_once() {
     }
     assert!(run.summary.retries > 0 && run.summary.unauthorized > 0 && run.summary.logins > 1, "{:?}", run.summary);
     assert!(run.summary.duplicates > 0, "repeated edges and overlaps were dropped: {:?}", run.summary);
+    assert_eq!(run.summary.read_ahead > 0, concurrency > 1, "pages read ahead and used: {:?}", run.summary);
 
     // Everything the tenant holds was delivered, except records the fault inserted behind a
     // cursor already passed and outside every later overlap (a cursor never returns those).
@@ -146,14 +174,21 @@ async fn every_fault_enabled_every_record_exactly_once() {
     assert!(got.len() >= 1500, "{}", got.len());
 
     // A second run with the same state (faults still on) repeats nothing.
-    let again = run_once(&sim, &spec, &stream, &state, None, &clock_after(&sim, clock.now_ms())).await;
+    let again = run_once_at(&sim, &spec, &stream, &state, None, &clock_after(&sim, clock.now_ms()), concurrency).await;
     assert!(once_each(&again.ids).is_disjoint(&got), "a resumed run repeats nothing");
 
     // A fresh read of the same tenant with faults paused is exactly the tenant, each once.
     sim.set_faults_paused(true);
-    let fresh = run_once(&sim, &spec, &stream, &temp_dir("engine-run-test", "faults-fresh"), None, &clock).await;
+    let fresh_state = temp_dir("engine-run-test", &format!("faults-fresh-c{concurrency}"));
+    let fresh = run_once_at(&sim, &spec, &stream, &fresh_state, None, &clock, concurrency).await;
     assert_eq!(once_each(&fresh.ids), truth);
     assert_eq!(fresh.ids.len(), truth.len());
+    if concurrency > 1 {
+        // Without faults, the runner asks for what was read ahead: nearly every page comes
+        // from the read-ahead (the exceptions: pages past a window's last record).
+        let s = &fresh.summary;
+        assert!(s.read_ahead * 10 >= s.pages * 9, "{s:?}");
+    }
 
     let checkpoint = std::fs::read_to_string(CheckpointStore::new(&state, &spec.name, &stream.name).path()).unwrap();
     assert!(!checkpoint.contains(DEMO_SHARED_SECRET) && !checkpoint.contains(DEMO_APPLICATION_ID));

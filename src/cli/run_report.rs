@@ -99,6 +99,8 @@ pub fn summary_fields(s: &Summary) -> Map<String, Value> {
         ("reconciliations", s.reconciliations),
         ("reconciled", s.reconciled),
         ("refused_by_sink", s.sink_rejected),
+        ("pages_read_ahead", s.read_ahead),
+        ("pages_read_ahead_unused", s.read_ahead_unused),
     ] {
         f.insert(key.into(), json!(n));
     }

@@ -387,6 +387,11 @@ pub async fn run_stream<'a>(
     run.summary.logins = run.stats.logins();
     run.summary.unauthorized = run.stats.unauthorized();
     run.summary.watermark = iso_millis(run.pos.watermark_ms);
+    if let Some(ahead) = &mut run.ahead {
+        ahead.close();
+        run.summary.read_ahead = ahead.used;
+        run.summary.read_ahead_unused = ahead.discarded;
+    }
     match result {
         Ok(()) => Ok(run.summary),
         Err(message) => Err(RunFailure { message, summary: run.summary }),

@@ -168,6 +168,13 @@ impl ReadAhead {
         }
     }
 
+    /// The run ends: every partition stops, and what they held counts as unused.
+    pub fn close(&mut self) {
+        while let Some(mut p) = self.partitions.pop_front() {
+            self.discarded += drain(&mut p.pages);
+        }
+    }
+
     /// Window `w` is read: its partition ends.
     pub fn finish(&mut self, w: Window) {
         if self.has(w) {

@@ -73,6 +73,10 @@ pub struct Summary {
     pub reconciled: u64,
     /// Events a sink refused.
     pub sink_rejected: u64,
+    /// Pages taken from the windows read ahead (`concurrency` above one), and pages read ahead
+    /// that were not used (the runner asked for something else, or the window ended first).
+    pub read_ahead: u64,
+    pub read_ahead_unused: u64,
     pub elapsed: Duration,
     /// The run was stopped before it caught up.
     pub interrupted: bool,
@@ -160,6 +164,12 @@ impl Summary {
             out.push_str(&format!(
                 "reconciled:         {} records found late by {} re-reads\n",
                 self.reconciled, self.reconciliations
+            ));
+        }
+        if self.read_ahead + self.read_ahead_unused > 0 {
+            out.push_str(&format!(
+                "read ahead:         {} pages used, {} not (asked for again, or past a window's end)\n",
+                self.read_ahead, self.read_ahead_unused
             ));
         }
         out.push_str(&format!("batches:            {}\n", self.batches));
