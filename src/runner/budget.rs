@@ -34,6 +34,8 @@ struct State {
     refilled: Instant,
     /// The largest number of requests in flight at once (for tests and metrics).
     peak: usize,
+    /// The lowest limit so far.
+    lowest: usize,
     throttled: u64,
 }
 
@@ -83,6 +85,7 @@ impl Budget {
                 tokens: rate.unwrap_or(0.0).clamp(1.0, f64::MAX),
                 refilled: Instant::now(),
                 peak: 0,
+                lowest: max,
                 throttled: 0,
             }),
             freed: Notify::new(),
@@ -160,6 +163,7 @@ impl Budget {
                     );
                 }
                 s.limit = halved;
+                s.lowest = s.lowest.min(halved);
                 s.calm = 0;
             }
             Some(Answer::Calm) => {
@@ -183,6 +187,11 @@ impl Budget {
     /// The most requests in flight at once so far.
     pub fn peak(&self) -> usize {
         self.lock().peak
+    }
+
+    /// The lowest the limit has been.
+    pub fn lowest(&self) -> usize {
+        self.lock().lowest
     }
 
     /// 429 answers seen.

@@ -119,6 +119,26 @@ impl SimHandle {
         self.shared.gate.waiting(n).await;
     }
 
+    /// Holds audit page requests (logins pass) from now on until [`SimHandle::release_pages`].
+    pub fn hold_pages(&self) {
+        self.shared.pages_gate.set_open(false);
+    }
+
+    /// Serves the held page requests and every later one.
+    pub fn release_pages(&self) {
+        self.shared.pages_gate.set_open(true);
+    }
+
+    /// Returns once at least `n` page requests are being held.
+    pub async fn pages_held(&self, n: usize) {
+        self.shared.pages_gate.waiting(n).await;
+    }
+
+    /// The most audit page requests the simulator was serving at once (held ones included).
+    pub fn pages_peak(&self) -> usize {
+        self.shared.pages_peak.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The other origin the redirect faults point at, when one of them is enabled.
     pub fn elsewhere_addr(&self) -> Option<SocketAddr> {
         self.elsewhere.as_ref().map(|e| e.addr)

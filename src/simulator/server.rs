@@ -56,6 +56,29 @@ pub struct Shared {
     pub gzipped: std::sync::atomic::AtomicU64,
     /// Answers of the echo and redirect faults so far (their variants take turns).
     pub hostile_answers: std::sync::atomic::AtomicU64,
+    /// Holds audit page requests only (logins pass) while closed (tests).
+    pub pages_gate: super::gate::Gate,
+    /// Audit page requests being served now, and the most at once so far.
+    pub pages_in_flight: std::sync::atomic::AtomicUsize,
+    pub pages_peak: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts an audit page request as in flight while it lives.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = shared.pages_in_flight.fetch_add(1, SeqCst) + 1;
+        shared.pages_peak.fetch_max(now, SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.pages_in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -69,6 +92,9 @@ impl Shared {
             elsewhere: None,
             gzipped: Default::default(),
             hostile_answers: Default::default(),
+            pages_gate: super::gate::Gate::default(),
+            pages_in_flight: Default::default(),
+            pages_peak: Default::default(),
             tenant: RwLock::new(tenant),
             config,
         }
@@ -204,6 +230,10 @@ pub async fn handle(
     let route_of = route(req.uri().path());
     if !matches!(route_of, Some(Route::SimIds | Route::SimStats)) {
         shared.gate.pass().await;
+    }
+    let _in_flight = matches!(route_of, Some(Route::Siem | Route::Search)).then(|| InFlight::new(&shared));
+    if _in_flight.is_some() {
+        shared.pages_gate.pass().await;
     }
     let gzip = super::compress::accepts_gzip(req.headers());
     let mut reply = match (route_of, req.method().clone()) {

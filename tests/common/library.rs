@@ -109,3 +109,30 @@ impl<S: Sink> Sink for StopAfter<S> {
 pub fn once_each(ids: &[String]) -> BTreeSet<String> {
     super::pipeline::once_each("delivered", ids)
 }
+
+/// A sink that keeps the events' lines in memory.
+pub struct MemorySink(pub std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Sink for MemorySink {
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>> {
+        Box::pin(async move {
+            self.0.lock().unwrap().extend(batch.events.iter().map(|e| e.line.clone()));
+            Ok(Ack { accepted: batch.len(), rejected: 0 })
+        })
+    }
+}
+
+/// The `metadata.uid` of each event line.
+pub fn uids(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("events are JSON");
+            v["metadata"]["uid"].as_str().expect("metadata.uid").to_string()
+        })
+        .collect()
+}
