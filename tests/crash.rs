@@ -68,14 +68,24 @@ fn finished(status: ExitStatus, stderr: &str) {
 
 /// Runs to the end without interruption; returns how long it took.
 fn run_to_end(dir: &Path, sim: &SimHandle, extra: &[&str], env: &[(&'static str, String)]) -> Duration {
+    run_to_end_with_summary(dir, sim, extra, env).0
+}
+
+/// [`run_to_end`], with the run's standard error (its summary).
+fn run_to_end_with_summary(
+    dir: &Path,
+    sim: &SimHandle,
+    extra: &[&str],
+    env: &[(&'static str, String)],
+) -> (Duration, String) {
     let began = Instant::now();
     let out = engine_run(dir, sim.addr(), &[RUN, extra].concat())
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("engine runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     finished(out.status, &stderr);
-    began.elapsed()
+    (began.elapsed(), stderr)
 }
 
 /// Whether a kill landed between a write and its commit: the output holds bytes past the
@@ -217,22 +227,33 @@ fn kill_parked(dir: &Path, sim: &SimHandle, extra: &[&str], env: &[(&'static str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
+    sigkill_at_random_moments(&[], 61, "sigkill").await;
+}
+
+/// The same with four windows read at once: a kill lands while pages are read ahead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_moments_at_concurrency_4_neither_loses_nor_repeats_a_record() {
+    sigkill_at_random_moments(&["--concurrency", "4"], 62, "sigkill-c4").await;
+}
+
+async fn sigkill_at_random_moments(extra: &[&str], seed: u64, name: &str) {
     let faults = [Fault::Slow, Fault::InternalServerError, Fault::TooManyRequests, Fault::EdgeDuplicates];
-    let sim = start(tenant(2_400, 61, &faults, 40)).await.expect("simulator");
+    let sim = start(tenant(2_400, seed, &faults, 40)).await.expect("simulator");
     let truth = truth(&sim);
 
     let _turn = take_turn();
     // An uninterrupted run: the reference.
-    let reference = temp_dir("engine-crash", "reference");
-    let whole = run_to_end(&reference, &sim, &[], &[]);
+    let reference = temp_dir("engine-crash", &format!("{name}-reference"));
+    let (whole, said) = run_to_end_with_summary(&reference, &sim, extra, &[]);
+    assert_eq!(said.contains("read ahead:"), !extra.is_empty(), "pages read ahead only with a concurrency:\n{said}");
     let (ref_events, ref_dead) =
         (event_uids(&reference.join("out/events.ndjson")), dead_letter_ids(&reference.join("out/dead.ndjson")));
     assert!(!ref_dead.is_empty(), "ISSUANCE records are dead-lettered");
     assert_exactly_once(&ref_events, &ref_dead, &truth);
 
-    let dir = temp_dir("engine-crash", "sigkill");
+    let dir = temp_dir("engine-crash", name);
     let kills = 24;
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], kills, 7, None, &["sent"]);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, extra, &[], kills, 7, None, &["sent"]);
     // Lines written, committed or not (the last may be torn).
     let progress =
         std::fs::read(dir.join("out/events.ndjson")).unwrap_or_default().iter().filter(|b| **b == b'\n').count();
@@ -245,7 +266,7 @@ async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
     assert!(torn > 0, "no kill landed between a write and its commit; the test proves nothing");
     assert!(progress > ref_events.len() / 4, "the killed runs did a good part of the work");
 
-    run_to_end(&dir, &sim, &[], &[]);
+    run_to_end(&dir, &sim, extra, &[]);
     let (events, dead) = (event_uids(&dir.join("out/events.ndjson")), dead_letter_ids(&dir.join("out/dead.ndjson")));
     assert_exactly_once(&events, &dead, &truth);
     // The same split as the uninterrupted run.
@@ -258,6 +279,16 @@ async fn sigkill_at_random_moments_neither_loses_nor_repeats_a_record() {
 /// of errors and slow answers. Killed runs resume without losing or repeating a record.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_a_hostile_server_neither_loses_nor_repeats_a_record() {
+    sigkill_under_a_hostile_server(&[], 63, "hostile").await;
+}
+
+/// The same with four windows read at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_a_hostile_server_at_concurrency_4_neither_loses_nor_repeats_a_record() {
+    sigkill_under_a_hostile_server(&["--concurrency", "4"], 64, "hostile-c4").await;
+}
+
+async fn sigkill_under_a_hostile_server(extra: &[&str], seed: u64, name: &str) {
     let faults = [
         Fault::Slow,
         Fault::InternalServerError,
@@ -269,13 +300,13 @@ async fn sigkill_under_a_hostile_server_neither_loses_nor_repeats_a_record() {
         Fault::CursorLoop,
         Fault::EmptyPages,
     ];
-    let sim = start(tenant(2_400, 63, &faults, 40)).await.expect("simulator");
+    let sim = start(tenant(2_400, seed, &faults, 40)).await.expect("simulator");
     let truth = truth(&sim);
     let _turn = take_turn();
-    let dir = temp_dir("engine-crash", "hostile");
-    let (kills, torn) = kill_repeatedly(&dir, &sim, &[], &[], 10, 13, None, &["sent"]);
+    let dir = temp_dir("engine-crash", name);
+    let (kills, torn) = kill_repeatedly(&dir, &sim, extra, &[], 10, 13, None, &["sent"]);
     eprintln!("{kills} kills under a hostile server, {torn} between a write and its commit");
-    run_to_end(&dir, &sim, &[], &[]);
+    run_to_end(&dir, &sim, extra, &[]);
     let (events, dead) = (event_uids(&dir.join("out/events.ndjson")), dead_letter_ids(&dir.join("out/dead.ndjson")));
     assert_exactly_once(&events, &dead, &truth);
     for f in faults {
