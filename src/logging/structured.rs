@@ -19,16 +19,10 @@ pub fn json() -> bool {
     JSON.load(Relaxed)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
 /// One JSON line: `timestamp`, `level`, `target`, `message`, then `fields`.
 pub fn object(level: &str, target: &str, message: &str, fields: Map<String, Value>) -> Value {
     let mut line = Map::new();
-    line.insert("timestamp".into(), json!(crate::source::timefmt::iso_millis(now_ms())));
+    line.insert("timestamp".into(), json!(crate::source::timefmt::iso_millis(crate::source::timefmt::now_ms())));
     line.insert("level".into(), json!(level));
     line.insert("target".into(), json!(target));
     line.insert("message".into(), json!(message));

@@ -21,7 +21,7 @@ mod schema;
 mod template;
 mod unmapped;
 
-pub use coerce::parse_datetime;
+pub use crate::source::timefmt::parse_datetime;
 pub use explain::{Explanation, FieldOrigin, Provenance};
 pub use program::Mapping;
 pub use recommended::Recommended;

@@ -1,5 +1,9 @@
 //! UTC time as Unix milliseconds: formatting the Entrust timestamp forms and parsing query values.
+//! On jiff directly, not the engine's time module, so that client and server do not agree by
+//! construction; the query grammar (seconds required, `T` only) is the server's own.
 
+use jiff::civil::{Date, DateTime, Time};
+use jiff::{SignedDuration, Timestamp};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch for a `SystemTime` (negative before 1970).
@@ -12,91 +16,35 @@ pub fn system_time_ms(t: SystemTime) -> i64 {
 
 /// The wall clock in Unix milliseconds.
 pub fn now_ms() -> i64 {
-    system_time_ms(SystemTime::now())
+    Timestamp::now().as_millisecond()
 }
 
-/// Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let d = i64::from(d);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
+const EPOCH: DateTime = DateTime::constant(1970, 1, 1, 0, 0, 0, 0);
 
-/// The date for a count of days since 1970-01-01.
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-fn is_leap(y: i64) -> bool {
-    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-}
-
-fn days_in_month(y: i64, m: u32) -> u32 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap(y) => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
-struct Parts {
-    y: i64,
-    mo: u32,
-    d: u32,
-    h: u32,
-    mi: u32,
-    s: u32,
-    ms: u32,
-}
-
-fn parts(ms: i64) -> Parts {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, mo, d) = civil_from_days(days);
-    let secs = (rem / 1000) as u32;
-    Parts { y, mo, d, h: secs / 3600, mi: secs / 60 % 60, s: secs % 60, ms: (rem % 1000) as u32 }
-}
-
-fn base(p: &Parts) -> String {
-    format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", p.y, p.mo, p.d, p.h, p.mi, p.s)
+/// `ms` in UTC with a `strftime` pattern (years held to -9999..9999).
+fn format(ms: i64, pattern: &str) -> String {
+    let utc = EPOCH.checked_add(SignedDuration::from_millis(ms));
+    utc.unwrap_or(if ms < 0 { DateTime::MIN } else { DateTime::MAX }).strftime(pattern).to_string()
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` (sub-second part dropped).
 pub fn format_seconds_z(ms: i64) -> String {
-    format!("{}Z", base(&parts(ms)))
+    format(ms, "%Y-%m-%dT%H:%M:%SZ")
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.sssZ`.
 pub fn format_millis_z(ms: i64) -> String {
-    let p = parts(ms);
-    format!("{}.{:03}Z", base(&p), p.ms)
+    format(ms, "%Y-%m-%dT%H:%M:%S%.3fZ")
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.sss+0000`, the form of Entrust's 2018 samples.
 pub fn format_millis_plus0000(ms: i64) -> String {
-    let p = parts(ms);
-    format!("{}.{:03}+0000", base(&p), p.ms)
+    format(ms, "%Y-%m-%dT%H:%M:%S%.3f+0000")
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` with no zone designator (meaning UTC), sub-second part dropped.
 pub fn format_seconds_no_zone(ms: i64) -> String {
-    base(&parts(ms))
+    format(ms, "%Y-%m-%dT%H:%M:%S")
 }
 
 /// Why a time value was rejected.
@@ -142,10 +90,9 @@ pub fn parse_timestamp(s: &str) -> Result<i64, TimeParseError> {
     let h = digits(b, 11, 2).ok_or_else(err)?;
     let mi = digits(b, 14, 2).ok_or_else(err)?;
     let sec = digits(b, 17, 2).ok_or_else(err)?;
-    let y = i64::from(y);
-    if !(1..=12).contains(&mo) || d == 0 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
-        return Err(err());
-    }
+    let small = |v: u32| i8::try_from(v).map_err(|_| err());
+    let date = Date::new(i16::try_from(y).map_err(|_| err())?, small(mo)?, small(d)?).map_err(|_| err())?;
+    let time = Time::new(small(h)?, small(mi)?, small(sec)?, 0).map_err(|_| err())?;
     let mut i = 19;
     let mut millis: u32 = 0;
     if b.get(i) == Some(&b'.') {
@@ -180,9 +127,8 @@ pub fn parse_timestamp(s: &str) -> Result<i64, TimeParseError> {
         }
         _ => return Err(err()),
     };
-    let days = days_from_civil(y, mo, d);
-    let secs = days * 86_400 + i64::from(h * 3600 + mi * 60 + sec) - offset_minutes * 60;
-    Ok(secs * 1000 + i64::from(millis))
+    let since_epoch = i64::try_from(date.to_datetime(time).duration_since(EPOCH).as_millis()).map_err(|_| err())?;
+    Ok(since_epoch - offset_minutes * 60_000 + i64::from(millis))
 }
 
 /// Shortens user input before echoing it in an error message.
@@ -198,16 +144,6 @@ pub fn truncate_for_message(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn civil_round_trip() {
-        for days in [-800_000i64, -1, 0, 1, 59, 365, 11_016, 20_000, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days, "{y}-{m}-{d}");
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-    }
 
     #[test]
     fn formats() {

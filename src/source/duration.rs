@@ -1,5 +1,7 @@
 //! ISO-8601 durations (`PT5M`, `P1D`, `P2W`, `PT1H30M`, `PT0.5S`) as used in source specs and
-//! parameters such as `range`.
+//! parameters such as `range`. Hand-written, not jiff's span parser: jiff 1.0 refuses forms specs
+//! are accepted with (`P1.5D`: "expected to find date unit designator"; `PT1.5H30M`: "unparsed
+//! input") and takes signed ones (`-P1D`), and its `PT0.5S` is not our `PT0.500S`.
 
 use std::time::Duration;
 

@@ -1,5 +1,11 @@
-//! Instants as a source API wants them in requests (window bounds) and as records carry them.
+//! The engine's instants, on jiff: read from records (the one reading the mapping's `as:
+//! timestamp` and the runner's windows share), written in requests, messages, state files and
+//! partition names. The date-time grammar stays ours: jiff's Temporal parser also takes forms
+//! records were never accepted in (`20251201T201004Z`, `2025-12-01T20Z`, `…[Europe/Paris]`,
+//! offsets with seconds), and accepting them would change what maps.
 
+use jiff::civil::{Date, DateTime, Time};
+use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 /// How window bounds are written in requests.
@@ -53,51 +59,108 @@ impl TimeFormat {
     }
 }
 
+const EPOCH: DateTime = DateTime::constant(1970, 1, 1, 0, 0, 0, 0);
+
+/// The UTC date and time of `ms` (Unix milliseconds), held to the years jiff writes (-9999 to
+/// 9999).
+fn utc(ms: i64) -> DateTime {
+    EPOCH.checked_add(SignedDuration::from_millis(ms)).unwrap_or(if ms < 0 { DateTime::MIN } else { DateTime::MAX })
+}
+
 /// `YYYY-MM-DDTHH:MM:SS` of a Unix millisecond instant (UTC).
 pub fn iso_seconds(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}", sod / 3600, sod % 3600 / 60, sod % 60)
+    utc(ms).strftime("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.sssZ`, for messages and state files.
 pub fn iso_millis(ms: i64) -> String {
-    format!("{}.{:03}Z", iso_seconds(ms), ms.rem_euclid(1000))
+    utc(ms).strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The UTC day of a Unix millisecond instant as `YYYYMMDD`, the way partitions name days.
+pub fn utc_day(ms: i64) -> String {
+    utc(ms).strftime("%Y%m%d").to_string()
 }
 
 /// Reads a record's time: an ISO-8601 date-time (`Z`, `.SSS`, `+0000`, `+00:00`, no zone =
-/// UTC) or a number of Unix seconds (below 10^11) or milliseconds.
+/// UTC; [`parse_datetime`]) or a number of Unix seconds (below 10^11) or milliseconds, also
+/// written as a string. Surrounding blanks are ignored, as the mapping's `as: timestamp` does.
 pub fn parse_instant(v: &Value) -> Option<i64> {
+    let epoch = |x: i64| if x.abs() < 100_000_000_000 { x * 1000 } else { x };
     match v {
-        Value::String(s) => crate::mapping::parse_datetime(s),
-        Value::Number(n) => {
-            let x = n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))?;
-            Some(if x.abs() < 100_000_000_000 { x * 1000 } else { x })
-        }
+        Value::String(s) => s.trim().parse::<i64>().ok().map(epoch).or_else(|| parse_datetime(s.trim())),
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)).map(epoch),
         _ => None,
     }
 }
 
-/// Milliseconds of the current time.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+/// Parses `YYYY-MM-DD[(T|t| )hh:mm[:ss[.fff…]][Z|z|±hh|±hhmm|±hh:mm]]` into Unix milliseconds:
+/// the one reading of a date-time that the mapping's `as: timestamp` and the runner share. No
+/// zone means UTC, fractions beyond milliseconds are truncated, second 60 is the next minute's
+/// first. The shape is checked here; dates, clock times and their distance from the epoch are
+/// jiff's.
+pub fn parse_datetime(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |from: usize, len: usize| -> Option<i16> {
+        let part = b.get(from..from + len)?;
+        part.iter().all(u8::is_ascii_digit).then(|| part.iter().fold(0, |acc, d| acc * 10 + i16::from(d - b'0')))
+    };
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let date = Date::new(num(0, 4)?, i8::try_from(num(5, 2)?).ok()?, i8::try_from(num(8, 2)?).ok()?).ok()?;
+    let (mut time, mut offset_ms, mut extra_ms) = (Time::midnight(), 0, 0);
+    if b.len() > 10 {
+        if !matches!(b[10], b'T' | b't' | b' ') || b.get(13) != Some(&b':') {
+            return None;
+        }
+        let (hour, minute, mut second) = (num(11, 2)?, num(14, 2)?, 0);
+        let mut i = 16;
+        if b.get(i) == Some(&b':') {
+            second = num(i + 1, 2)?;
+            i += 3;
+            if b.get(i) == Some(&b'.') {
+                let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
+                if digits == 0 {
+                    return None;
+                }
+                let millis = &b[i + 1..i + 1 + digits.min(3)];
+                extra_ms =
+                    millis.iter().fold(0, |acc, d| acc * 10 + i64::from(d - b'0')) * 10i64.pow(3 - millis.len() as u32);
+                i += 1 + digits;
+            }
+        }
+        if second == 60 {
+            (second, extra_ms) = (59, extra_ms + 1000);
+        }
+        time = Time::new(i8::try_from(hour).ok()?, i8::try_from(minute).ok()?, i8::try_from(second).ok()?, 0).ok()?;
+        offset_ms = zone_offset_ms(&s[i..])?;
+    }
+    let since_epoch = date.to_datetime(time).duration_since(EPOCH).as_millis();
+    Some(i64::try_from(since_epoch).ok()? + extra_ms - offset_ms)
 }
 
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// The offset of a zone designator (none, `Z`, `±hh`, `±hhmm` or `±hh:mm`) in milliseconds east
+/// of UTC.
+fn zone_offset_ms(zone: &str) -> Option<i64> {
+    let sign = match zone.as_bytes().first() {
+        None | Some(b'Z' | b'z') if zone.len() <= 1 => return Some(0),
+        Some(b'+') => 1,
+        Some(b'-') => -1,
+        _ => return None,
+    };
+    let digits: String = zone[1..].chars().filter(|c| *c != ':').collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) || zone[1..].len() > 5 {
+        return None;
+    }
+    let hours: i64 = digits[..2].parse().ok()?;
+    let minutes: i64 = if digits.len() == 4 { digits[2..].parse().ok()? } else { 0 };
+    (hours <= 23 && minutes <= 59).then_some(sign * (hours * 3_600_000 + minutes * 60_000))
+}
+
+/// Milliseconds of the current time.
+pub fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
 }
 
 #[cfg(test)]
@@ -125,7 +188,40 @@ mod tests {
         assert_eq!(parse_instant(&json!("2025-12-01T00:00:00")), Some(T - 123));
         assert_eq!(parse_instant(&json!(1_764_547_200)), Some(T - 123));
         assert_eq!(parse_instant(&json!(T)), Some(T));
+        assert_eq!(parse_instant(&json!(" 2025-12-01T00:00:00.123Z\n")), Some(T));
+        assert_eq!(parse_instant(&json!("1764547200123")), Some(T));
         assert_eq!(parse_instant(&json!("yesterday")), None);
         assert_eq!(parse_instant(&json!(null)), None);
+    }
+
+    #[test]
+    fn every_entrust_time_form() {
+        // 2025-12-01T20:10:04Z = 1764619804 s
+        assert_eq!(parse_datetime("2025-12-01T20:10:04Z"), Some(1_764_619_804_000));
+        assert_eq!(parse_datetime("2025-12-01T20:10:04.123Z"), Some(1_764_619_804_123));
+        assert_eq!(parse_datetime("2025-12-01T20:10:04"), Some(1_764_619_804_000));
+        assert_eq!(parse_datetime("2018-05-28T19:07:50.328+0000"), Some(1_527_534_470_328));
+        assert_eq!(parse_datetime("2025-12-01T21:10:04+01:00"), Some(1_764_619_804_000));
+        assert_eq!(parse_datetime("2025-12-01T15:10:04.5-05:00"), Some(1_764_619_804_500));
+        assert_eq!(parse_datetime("2025-12-01T20:10:04.123456789Z"), Some(1_764_619_804_123));
+        assert_eq!(parse_datetime("1970-01-01"), Some(0));
+        assert_eq!(parse_datetime("2024-02-29T00:00:00Z"), Some(1_709_164_800_000));
+    }
+
+    #[test]
+    fn rejects_malformed_times() {
+        for bad in [
+            "",
+            "yesterday",
+            "2025-13-01T00:00:00Z",
+            "2025-02-30",
+            "2025-12-01T25:00:00Z",
+            "2025-12-01T20:10:04.Z",
+            "2025-12-01T20:10:04+5",
+            "2025-12-01X20:10",
+            "2025-12-01T20:10:04Zjunk",
+        ] {
+            assert_eq!(parse_datetime(bad), None, "{bad}");
+        }
     }
 }

@@ -26,6 +26,7 @@ pub mod retry;
 pub mod service;
 
 use crate::sink::{Ack, Batch, BoxFuture, Sink, SinkError};
+use crate::source::timefmt::now_ms;
 use batch::{Stamp, plan};
 use recovery::{Committed, Intent, Present, identity};
 use rejected::RejectedFile;
@@ -86,12 +87,6 @@ fn fingerprint(batch: &Batch) -> u64 {
         e.line.hash(&mut h);
     }
     h.finish()
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl<A: LogsApi> CloudWatchSink<A> {

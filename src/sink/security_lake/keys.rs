@@ -54,7 +54,7 @@ pub fn check_source_name(name: &str) -> Result<(), String> {
 
 /// The UTC day of `time_ms` as `YYYYMMDD`.
 pub fn event_day(time_ms: i64) -> String {
-    crate::source::timefmt::iso_millis(time_ms).get(..10).unwrap_or_default().replace('-', "")
+    crate::source::timefmt::utc_day(time_ms)
 }
 
 /// The partition prefix of a source's events of one UTC day.
