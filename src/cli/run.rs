@@ -179,6 +179,9 @@ pub(super) fn apply_pipeline(args: &mut RunArgs, p: crate::source::pipeline::Pip
     sets.append(&mut args.sets);
     args.sets = sets;
     args.spec = p.spec;
+    if args.concurrency.is_none() {
+        args.concurrency = p.concurrency;
+    }
     if let Some(group) = p.log_group
         && args.log_group.is_none()
         && args.output.is_none()

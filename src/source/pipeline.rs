@@ -23,6 +23,8 @@ pub struct PipelineRun {
     pub lake: Option<super::pipeline_lake::LakeSink>,
     /// The NDJSON file, when the sink is `file: {path}`.
     pub output: Option<PathBuf>,
+    /// Windows read at once (`concurrency` among the source's settings).
+    pub concurrency: Option<u64>,
 }
 
 /// The keys at the top of a file that holds one unnamed pipeline.
@@ -144,6 +146,20 @@ sink:
         let run = translate(text, spec).unwrap();
         assert_eq!(run.sets, [("hostname".to_string(), "h".to_string())]);
         assert_eq!(run.log_group.as_deref(), Some("g"));
+        assert_eq!(run.concurrency, None);
+    }
+
+    #[test]
+    fn a_pipeline_sets_its_concurrency_among_the_source_settings() {
+        let text =
+            "source:\n  entrust_idaas:\n    hostname: h\n    concurrency: 8\nsink:\n  - file: {path: o.ndjson}\n";
+        let run = translate(text, spec).unwrap();
+        assert_eq!(run.concurrency, Some(8));
+        assert_eq!(run.sets, [("hostname".to_string(), "h".to_string())], "not a spec parameter");
+        for (bad, want) in [("0", "between 1 and 64"), ("65", "between 1 and 64"), ("many", "an integer")] {
+            let err = translate(&text.replace("concurrency: 8", &format!("concurrency: {bad}")), spec).unwrap_err();
+            assert!(err.contains(want), "{bad}: {err}");
+        }
     }
 
     #[test]

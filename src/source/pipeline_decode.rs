@@ -122,6 +122,7 @@ pub fn decode(
     let mut sets = Vec::new();
     let mut params = Vec::new();
     let mut source_name = String::new();
+    let mut concurrency = None;
     match get("source") {
         None => diags.push(missing("source")),
         Some((key, node)) => {
@@ -143,7 +144,7 @@ pub fn decode(
                             .help("the source is the `name:` of a spec under `sources/`, e.g. `entrust_idaas`"),
                         );
                     }
-                    source_settings(&name.name, settings_node, &mut sets, &mut params, diags);
+                    source_settings(&name.name, settings_node, &mut sets, &mut params, &mut concurrency, diags);
                 }
                 other => diags.push(
                     invalid(
@@ -167,6 +168,7 @@ pub fn decode(
         log_group: None,
         lake: None,
         output: None,
+        concurrency,
     };
     let mut sink_span = body.span.clone();
     match get("sink") {
@@ -196,15 +198,29 @@ pub fn decode(
     spec.is_some().then_some(Decoded { run, params, sink_span })
 }
 
-/// A source's settings: its spec parameters (`hostname`, `range`, …) and `authentication`.
+/// A source's settings: its spec parameters (`hostname`, `range`, …), `authentication`, and
+/// `concurrency` (windows read at once, over the stream's own).
 fn source_settings(
     source: &str,
     node: &Node,
     sets: &mut Vec<(String, String)>,
     params: &mut Vec<(String, Span)>,
+    concurrency: &mut Option<u64>,
     diags: &mut Diagnostics,
 ) {
     for (key, value) in settings(node, &format!("source.{source}"), diags) {
+        if key.name == "concurrency" {
+            let max = super::stream::MAX_CONCURRENCY as i64;
+            match &value.value {
+                NodeValue::Int(n) if (1..=max).contains(n) => *concurrency = Some(*n as u64),
+                NodeValue::Int(_) => diags.push(
+                    invalid("concurrency", format!("must be between 1 and {max}"), &value.span)
+                        .help("windows read at once, e.g. `concurrency: 4`"),
+                ),
+                _ => diags.push(wrong_type(&format!("source.{source}.concurrency"), "an integer", value)),
+            }
+            continue;
+        }
         if key.name != "authentication" {
             match scalar(value) {
                 Some(v) => {
