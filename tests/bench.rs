@@ -42,3 +42,34 @@ fn bench_json_gives_every_size_with_consistent_figures() {
         assert!((1.0..65_536.0).contains(&f("engine_peak_rss_mib")), "{size}");
     }
 }
+
+/// Concurrency mode: one run per concurrency against a simulator with a page latency, every
+/// record delivered by each, the rates consistent with the wall times.
+#[test]
+fn bench_concurrency_mode_runs_each_concurrency_over_the_same_tenant() {
+    let dir = temp_dir("engine-bench", "concurrency");
+    let out = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .current_dir(root())
+        .args(["bench", "--json", "--events", "300", "--page-latency", "2ms", "--concurrency", "1,4", "--dir"])
+        .arg(dir.join("work"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_str(String::from_utf8(out.stdout).unwrap().trim()).unwrap();
+    let runs = report["runs"].as_array().unwrap_or_else(|| panic!("no runs: {report}"));
+    let concurrencies: Vec<u64> = runs.iter().map(|r| r["concurrency"].as_u64().unwrap()).collect();
+    assert_eq!(concurrencies, [1, 4], "{report}");
+    assert_eq!(runs[0]["over_first"].as_f64(), Some(1.0), "{report}");
+    for r in runs {
+        let f = |key: &str| r[key].as_f64().unwrap_or_else(|| panic!("{key}: {r}"));
+        assert!(f("engine_records") >= 300.0, "{r}");
+        assert!(((f("engine_rps") * f("engine_wall_s")) - f("engine_records")).abs() < 1e-6 * f("engine_records"));
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_engine"))
+        .current_dir(root())
+        .args(["bench", "--page-latency", "2ms", "--concurrency", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -27,6 +27,30 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table (for scripts and checks).
     #[arg(long)]
     pub json: bool,
+    /// Concurrency mode: the simulator answers each page this much later (e.g. `200ms`, as a
+    /// real API does), and the engine runs once per `--concurrency` value against it (no raw
+    /// baseline).
+    #[arg(long, value_name = "DURATION")]
+    pub page_latency: Option<String>,
+    /// With --page-latency: the concurrencies to run, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    pub concurrency: Vec<usize>,
+    /// Generated records span this many hours (a backfill of that long).
+    #[arg(long, default_value_t = 24)]
+    pub span_hours: u64,
+}
+
+/// The figures of one run in concurrency mode.
+#[derive(serde::Serialize)]
+struct ConcurrencyRow {
+    records: usize,
+    concurrency: usize,
+    engine_records: usize,
+    engine_wall_s: f64,
+    engine_rps: f64,
+    engine_peak_rss_mib: Option<f64>,
+    /// `engine_rps` over the first concurrency's.
+    over_first: f64,
 }
 
 /// The figures of one size.
@@ -94,6 +118,9 @@ pub fn run(args: BenchArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(latency) = &args.page_latency {
+        return concurrency_mode(&exe, &args, latency);
+    }
     if !args.json {
         println!(
             "| records | engine wall s | engine records/s | engine peak RSS MiB | simulator peak RSS MiB | raw wall s | raw records/s | engine / raw time |"
@@ -117,12 +144,86 @@ pub fn run(args: BenchArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// For each size, one simulator with the page latency, and one engine run per concurrency.
+fn concurrency_mode(exe: &Path, args: &BenchArgs, latency: &str) -> ExitCode {
+    if args.concurrency.is_empty() || args.concurrency.iter().any(|c| !(1..=64).contains(c)) {
+        eprintln!("engine bench: --concurrency takes values from 1 to 64");
+        return ExitCode::from(2);
+    }
+    if !args.json {
+        println!(
+            "| records | concurrency | engine wall s | engine records/s | engine peak RSS MiB | rate over the first |"
+        );
+        println!("|---:|---:|---:|---:|---:|---:|");
+    }
+    let mut rows = Vec::new();
+    for &n in &args.events {
+        let sim =
+            match start_simulator(exe, n, &["--page-latency", latency, "--span-hours", &args.span_hours.to_string()]) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("engine bench: {e}");
+                    return ExitCode::from(3);
+                }
+            };
+        let mut first = None;
+        for &c in &args.concurrency {
+            let dir = args.dir.join(format!("{n}-c{c}"));
+            let _ = std::fs::remove_dir_all(&dir);
+            let range = format!("range=P{}D", args.span_hours.div_ceil(24) + 1);
+            let extra = ["--concurrency", &c.to_string(), "--set", &range];
+            let measured = std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))
+                .and_then(|()| run_engine(exe, &args.spec, &sim.addr, &dir, &extra));
+            let _ = std::fs::remove_dir_all(&dir);
+            let m = match measured {
+                Ok(m) if m.records >= n => m,
+                Ok(m) => {
+                    eprintln!("engine bench: expected {n} records at concurrency {c}, the engine wrote {}", m.records);
+                    return ExitCode::from(3);
+                }
+                Err(e) => {
+                    eprintln!("engine bench: {n} records at concurrency {c}: {e}");
+                    return ExitCode::from(3);
+                }
+            };
+            let rps = m.records as f64 / m.wall.as_secs_f64();
+            let base = *first.get_or_insert(rps);
+            let row = ConcurrencyRow {
+                records: n,
+                concurrency: c,
+                engine_records: m.records,
+                engine_wall_s: m.wall.as_secs_f64(),
+                engine_rps: rps,
+                engine_peak_rss_mib: m.peak_rss_kib.map(|k| k as f64 / 1024.0),
+                over_first: rps / base,
+            };
+            if args.json {
+                rows.push(row);
+            } else {
+                let mib = row.engine_peak_rss_mib.map_or("?".to_string(), |m| format!("{m:.1}"));
+                println!(
+                    "| {} | {} | {:.2} | {:.0} | {mib} | {:.2} |",
+                    row.records, row.concurrency, row.engine_wall_s, row.engine_rps, row.over_first
+                );
+            }
+        }
+    }
+    if args.json {
+        println!(
+            "{}",
+            json!({ "spec": args.spec.display().to_string(), "page_latency": latency, "span_hours": args.span_hours, "runs": rows })
+        );
+    }
+    ExitCode::SUCCESS
+}
+
 fn one(exe: &Path, args: &BenchArgs, n: usize) -> Result<Row, String> {
     let dir = args.dir.join(n.to_string());
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let sim = start_simulator(exe, n)?;
-    let engine = run_engine(exe, &args.spec, &sim.addr, &dir)?;
+    let sim = start_simulator(exe, n, &[])?;
+    let engine = run_engine(exe, &args.spec, &sim.addr, &dir, &[])?;
     let sim_rss = peak_rss_of(sim.child.id());
     let raw = raw_transport(&sim.addr, &dir.join("raw.ndjson"))?;
     drop(sim);
@@ -150,11 +251,12 @@ fn one(exe: &Path, args: &BenchArgs, n: usize) -> Result<Row, String> {
     })
 }
 
-fn start_simulator(exe: &Path, n: usize) -> Result<Simulator, String> {
+fn start_simulator(exe: &Path, n: usize, extra: &[&str]) -> Result<Simulator, String> {
     // Records end well before now − the stream's settle delay, so that one `--once` run reads all.
     let end = iso_millis(now_ms() - 5 * 60_000);
     let mut child = Command::new(exe)
         .args(["simulate", "--port", "0", "--events", &n.to_string(), "--end-time", &end])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -170,13 +272,14 @@ fn start_simulator(exe: &Path, n: usize) -> Result<Simulator, String> {
     Ok(Simulator { child, addr })
 }
 
-fn run_engine(exe: &Path, spec: &Path, addr: &str, dir: &Path) -> Result<Measured, String> {
+fn run_engine(exe: &Path, spec: &Path, addr: &str, dir: &Path, extra: &[&str]) -> Result<Measured, String> {
     let output = dir.join("events.ndjson");
     let started = Instant::now();
     let child = Command::new(exe)
         .arg("run")
         .arg(spec)
         .args(["--simulate-at", addr, "--once"])
+        .args(extra)
         .arg("--output")
         .arg(&output)
         .arg("--state-dir")
