@@ -47,6 +47,11 @@ fn blocks(text: &str) -> Vec<Block> {
                 open = Some(Block { info: info.trim().to_string(), body: String::new(), line: i + 1 })
             }
             (Some(_), Some("")) => out.extend(open.take()),
+            // A fence with text after it inside a block: a closing fence run into the next
+            // paragraph, which would hide every example after it.
+            (Some(b), Some(rest)) if !rest.starts_with('`') => {
+                panic!("line {}: a fence with text after it inside the block opened at line {}: {line}", i + 1, b.line)
+            }
             (Some(b), _) => {
                 b.body.push_str(line);
                 b.body.push('\n');
