@@ -5,7 +5,8 @@
 //!
 //! Beside the position it holds what makes the output exactly-once across crashes: the
 //! sink's committed state (a file's committed length), the dead-letter file's committed
-//! length, and, between a sink's write-ahead intent and the commit of its batch, that intent.
+//! length (and the archive's), and, between a sink's write-ahead intent and the commit of its
+//! batch, that intent.
 //!
 //! A fleet keeps the checkpoint elsewhere, behind [`Backend`] (the coordination store of
 //! src/coord, where every save is a fenced compare-and-swap); the file is the default.
@@ -41,6 +42,10 @@ pub struct Checkpoint {
     /// The committed length of the dead-letter file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letters: Option<FileMark>,
+    /// With `--archive`: the committed length of each archive day file that may hold bytes
+    /// past this commit (src/archive/writer.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<Vec<FileMark>>,
     /// The sink's write-ahead intent for a batch sent but not yet committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Value>,
@@ -70,6 +75,7 @@ impl Checkpoint {
             updated: iso_millis(now_ms),
             sink: None,
             dead_letters: None,
+            archive: None,
             pending: None,
             reconcile: None,
         }
