@@ -35,6 +35,7 @@ pub mod logging;
 pub mod mapping;
 pub mod metrics;
 pub mod ocsf;
+pub mod replay;
 pub mod runner;
 pub mod simulator;
 pub mod sink;

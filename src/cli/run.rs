@@ -161,7 +161,7 @@ pub(super) async fn serve_metrics(
 }
 
 /// `<dir>/<stem>.dead-letter.ndjson` beside `output`.
-fn dead_letter_beside(output: &Path) -> PathBuf {
+pub(super) fn dead_letter_beside(output: &Path) -> PathBuf {
     let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "ocsf-events".into());
     output.with_file_name(format!("{stem}.dead-letter.ndjson"))
 }
@@ -221,7 +221,7 @@ fn check_output_paths(args: &RunArgs) -> Result<(), String> {
 }
 
 /// A region and credentials for an AWS sink, or the exit code after saying what to set.
-async fn aws_ready(config: &aws_config::SdkConfig, what: &str) -> Result<(), ExitCode> {
+pub(super) async fn aws_ready(config: &aws_config::SdkConfig, what: &str) -> Result<(), ExitCode> {
     crate::aws::preflight::check(config, what).await.map_err(|e| {
         error_line(&format!("error: {e}"));
         ExitCode::from(if e.is_configuration() { EXIT_CONFIG } else { EXIT_RUNTIME })

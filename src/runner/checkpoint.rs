@@ -17,7 +17,6 @@ use crate::sink::mark::FileMark;
 use crate::source::timefmt::iso_millis;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FORMAT: u32 = 1;
@@ -188,32 +187,8 @@ impl CheckpointStore {
     }
 
     fn replace(&self, cp: &Checkpoint) -> Result<(), String> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let err = |what: &str, e: std::io::Error| {
-            let advice = super::storage::advice(&e, dir);
-            format!("cannot {what} checkpoint `{}`: {e}; {advice}", self.path.display())
-        };
-        std::fs::create_dir_all(dir).map_err(|e| err("create the directory of", e))?;
-        let tmp = self.path.with_extension("json.tmp");
         let body = serde_json::to_vec_pretty(cp).map_err(|e| format!("cannot encode checkpoint: {e}"))?;
-        {
-            let mut o = std::fs::OpenOptions::new();
-            o.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                o.mode(0o600);
-            }
-            let mut f = o.open(&tmp).map_err(|e| err("write", e))?;
-            f.write_all(&body).and_then(|()| f.write_all(b"\n")).map_err(|e| err("write", e))?;
-            f.sync_all().map_err(|e| err("sync", e))?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(|e| err("replace", e))?;
-        #[cfg(unix)]
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        super::storage::replace_private(&self.path, &body, "checkpoint")
     }
 }
 
