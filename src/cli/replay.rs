@@ -78,10 +78,7 @@ fn inputs(path: &Path) -> Result<Vec<Input>, String> {
     }
     let kind = if crate::archive::is_archive(path) { Kind::Archive } else { Kind::DeadLetters };
     if path.is_dir() && kind == Kind::DeadLetters {
-        return Err(format!(
-            "`{}` is a directory without archive day files (`YYYY-MM-DD.ndjson.gz`)",
-            path.display()
-        ));
+        return Err(format!("`{}` is a directory without archive day files (`YYYY-MM-DD.ndjson.gz`)", path.display()));
     }
     let files = crate::archive::day_files(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
     Ok(files.into_iter().map(|f| Input { path: absolute(&f), kind, limit: None }).collect())
@@ -108,7 +105,10 @@ pub fn run(args: ReplayArgs) -> ExitCode {
     };
     let (spec, mappings) = (loaded.spec, loaded.mappings);
     let Some(stream) = spec.streams.first().cloned() else {
-        return config_error(format!("`{}` declares no `streams`; replay the records with `engine map`", args.spec.display()));
+        return config_error(format!(
+            "`{}` declares no `streams`; replay the records with `engine map`",
+            args.spec.display()
+        ));
     };
     let mut inputs = match inputs(&args.input) {
         Ok(i) => i,
@@ -160,7 +160,11 @@ pub fn run(args: ReplayArgs) -> ExitCode {
     let store = ReplayStore::beside(&checkpoints);
     let mut locks = Vec::new();
     let state_lock = crate::lock::file_lock_path(store.path());
-    match crate::lock::acquire(&state_lock, &format!("the replay state `{}`", store.path().display()), "another --state-dir") {
+    match crate::lock::acquire(
+        &state_lock,
+        &format!("the replay state `{}`", store.path().display()),
+        "another --state-dir",
+    ) {
         Ok(l) => locks.push(l),
         Err(e) => return config_error(e.to_string()),
     }

@@ -38,7 +38,9 @@ pub fn read(kind: Kind, bytes: &[u8], at: &str) -> Line {
     let refused = |message: String| Line::Refused(Box::new(DeadLetter::raw(Reason::InvalidRecord, message, text)));
     let value = match crate::json::record::parse(text) {
         Ok(Parsed::Record(v)) => v,
-        Ok(Parsed::Poison(p)) => return refused(format!("{at}: the record cannot be read as JSON without loss: {}", p.problem)),
+        Ok(Parsed::Poison(p)) => {
+            return refused(format!("{at}: the record cannot be read as JSON without loss: {}", p.problem));
+        }
         Err(e) => return refused(format!("{at}: not JSON: {e}")),
     };
     match kind {
@@ -88,7 +90,11 @@ mod tests {
         let poison = DeadLetter::raw(Reason::InvalidRecord, "the record cannot be read", b"{\"id\":\xff}");
         let again = refused(read(Kind::DeadLetters, poison.to_json_line().as_bytes(), "d:3"));
         assert_eq!(again.reason, Reason::InvalidRecord);
-        assert!(again.message.contains("d:3") && again.message.contains("the record cannot be read"), "{}", again.message);
+        assert!(
+            again.message.contains("d:3") && again.message.contains("the record cannot be read"),
+            "{}",
+            again.message
+        );
         assert_eq!(again.record, poison.record);
         // Not a dead letter, not JSON.
         assert!(refused(read(Kind::DeadLetters, b"{\"id\":\"1\"}", "d:4")).message.contains("not a dead letter"));

@@ -12,11 +12,11 @@ pub mod state;
 
 use crate::deadletter::{DeadLetter, Reason};
 use crate::mapping::MappingSet;
+use crate::runner::RunFailure;
 use crate::runner::pager::record_id;
 use crate::runner::pause;
 use crate::runner::retry::{Jitter, RetryPolicy};
 use crate::runner::summary::Summary;
-use crate::runner::RunFailure;
 use crate::sink::{Batcher, DeadLetterFile, EncodedEvent, Sink, SinkError};
 use crate::source::stream::StreamSpec;
 use crate::source::timefmt::{iso_millis, parse_instant};
@@ -221,6 +221,10 @@ impl Replay<'_> {
             offset += n as u64;
             digest.update(&buf);
             self.reading = Some(Reading { path: input.path.clone(), offset, digest: digest.clone() });
+            // Only now, the line counted as read, may a full batch be committed with it.
+            if self.batcher.is_full() {
+                self.flush_and_commit().await?;
+            }
         }
         self.inputs.insert(input.path.clone(), Done { offset, sha256: hex(digest) });
         self.reading = None;
@@ -253,9 +257,6 @@ impl Replay<'_> {
                 }
                 self.newest_ms = self.newest_ms.max(Some(time_ms));
                 self.batcher.push(encoded);
-                if self.batcher.is_full() {
-                    self.flush_and_commit().await?;
-                }
                 Ok(())
             }
             Err(dl) => self.dead_letter(&dl),
