@@ -35,7 +35,7 @@ pub fn run(args: MapArgs) -> ExitCode {
         }
     };
     // Open every file first, so that a missing one is reported before any output.
-    let mut inputs: Vec<(String, Box<dyn BufRead>)> = Vec::new();
+    let mut inputs: Vec<Named> = Vec::new();
     if args.files.is_empty() {
         inputs.push(("<stdin>".to_string(), Box::new(std::io::stdin().lock())));
     }
@@ -119,9 +119,12 @@ pub fn run(args: MapArgs) -> ExitCode {
     if dead > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
+/// An input by name, opened.
+type Named = (String, Box<dyn BufRead>);
+
 /// The day files of an archive, in date order, each read decompressed.
-fn archive_inputs(path: &std::path::Path) -> Result<Vec<(String, Box<dyn BufRead>)>, std::io::Error> {
-    let mut days: Vec<(String, Box<dyn BufRead>)> = Vec::new();
+fn archive_inputs(path: &std::path::Path) -> Result<Vec<Named>, std::io::Error> {
+    let mut days: Vec<Named> = Vec::new();
     for day in crate::archive::day_files(path)? {
         days.push((day.display().to_string(), Box::new(crate::archive::open_day(&day)?)));
     }
