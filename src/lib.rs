@@ -22,6 +22,7 @@ macro_rules! print {
     ($($arg:tt)*) => { $crate::logging::console::out(format_args!($($arg)*)) };
 }
 
+pub mod archive;
 pub mod aws;
 pub mod cli;
 pub mod coord;
@@ -34,6 +35,7 @@ pub mod logging;
 pub mod mapping;
 pub mod metrics;
 pub mod ocsf;
+pub mod replay;
 pub mod runner;
 pub mod simulator;
 pub mod sink;

@@ -33,7 +33,7 @@ pub struct DryRun<'a> {
 
 /// The checkpoint's position only: the outputs' marks belong to the real run's files.
 fn position_only(cp: &Checkpoint) -> Checkpoint {
-    Checkpoint { sink: None, dead_letters: None, pending: None, ..cp.clone() }
+    Checkpoint { sink: None, dead_letters: None, archive: None, pending: None, ..cp.clone() }
 }
 
 pub async fn run(d: DryRun<'_>) -> ExitCode {

@@ -1,6 +1,7 @@
 //! `engine map`: raw records in, one OCSF event per line out, in input order; records that
 //! cannot be mapped, and input that is not JSON, go to standard error as reason-coded dead
-//! letters; an input that cannot be read is an error (exit 2) naming it.
+//! letters; an input that cannot be read is an error (exit 2) naming it. A raw archive
+//! (`engine run --archive DIR`: the directory, or one `*.ndjson.gz` day file) is read too.
 
 use super::load::{EXIT_CONFIG, EXIT_RUNTIME, load, page_paths, report};
 use crate::deadletter::{DeadLetter, Reason};
@@ -14,7 +15,8 @@ use std::process::ExitCode;
 pub struct MapArgs {
     /// The source spec, e.g. sources/entrust.yaml.
     pub spec: PathBuf,
-    /// Raw records: NDJSON, a JSON array, a JSON object or an API page. Standard input when none.
+    /// Raw records: NDJSON, a JSON array, a JSON object or an API page; or a raw archive (its
+    /// directory, or a `*.ndjson.gz` day file). Standard input when none.
     pub files: Vec<PathBuf>,
     /// Give a spec parameter a value (e.g. `--set hostname=example.us.trustedauth.com`).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -33,11 +35,21 @@ pub fn run(args: MapArgs) -> ExitCode {
         }
     };
     // Open every file first, so that a missing one is reported before any output.
-    let mut inputs: Vec<(String, Box<dyn BufRead>)> = Vec::new();
+    let mut inputs: Vec<Named> = Vec::new();
     if args.files.is_empty() {
         inputs.push(("<stdin>".to_string(), Box::new(std::io::stdin().lock())));
     }
     for file in &args.files {
+        if crate::archive::is_archive(file) {
+            match archive_inputs(file) {
+                Ok(days) => inputs.extend(days),
+                Err(e) => {
+                    eprintln!("error: cannot read `{}`: {e}", file.display());
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+            continue;
+        }
         let opened = std::fs::File::open(file).and_then(|f| match f.metadata() {
             Ok(m) if m.is_dir() => Err(std::io::Error::other("it is a directory; give the files in it")),
             _ => Ok(f),
@@ -105,6 +117,18 @@ pub fn run(args: MapArgs) -> ExitCode {
         }
     }
     if dead > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+/// An input by name, opened.
+type Named = (String, Box<dyn BufRead>);
+
+/// The day files of an archive, in date order, each read decompressed.
+fn archive_inputs(path: &std::path::Path) -> Result<Vec<Named>, std::io::Error> {
+    let mut days: Vec<Named> = Vec::new();
+    for day in crate::archive::day_files(path)? {
+        days.push((day.display().to_string(), Box::new(crate::archive::open_day(&day)?)));
+    }
+    Ok(days)
 }
 
 fn plural(n: usize) -> &'static str {

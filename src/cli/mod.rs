@@ -1,4 +1,4 @@
-//! The command line: `engine run`, `map`, `check`, `test`, `explain`, `coverage`, `schema`,
+//! The command line: `engine run`, `replay`, `map`, `check`, `test`, `explain`, `coverage`, `schema`,
 //! `simulate`, `completions`, `man`, and the logging flags every command takes.
 
 mod bench;
@@ -15,6 +15,7 @@ mod map;
 mod output;
 mod packaging;
 mod preflight;
+mod replay;
 mod run;
 mod run_report;
 mod run_state;
@@ -51,6 +52,8 @@ enum Command {
     Coverage(coverage::CoverageArgs),
     /// Pull a source's records into a sink, with checkpoints (the main job).
     Run(run::RunArgs),
+    /// Map dead letters (after a fix) or a raw archive again into a sink, exactly once.
+    Replay(replay::ReplayArgs),
     /// Print the JSON Schema of mapping files or source specs, for editors.
     Schema(schema::SchemaArgs),
     /// Run the built-in Entrust IDaaS simulator on loopback.
@@ -86,6 +89,7 @@ pub fn main() -> ExitCode {
         Command::Schema(args) => schema::run(args),
         Command::Simulate(args) => crate::simulator::main(args),
         Command::Run(args) => run::run(args),
+        Command::Replay(args) => replay::run(args),
         Command::Bench(args) => bench::run(args),
         Command::SecurityLake(args) => lake_register::run(args),
         Command::Completions(args) => packaging::completions(args),

@@ -63,6 +63,11 @@ pub struct RunArgs {
     pub log_stream: Option<String>,
     #[command(flatten)]
     pub lake: super::security_lake::LakeArgs,
+    /// Keep every raw record taken from the API in this directory, gzip-compressed NDJSON, one
+    /// file per UTC day of the record's time (`YYYY-MM-DD.ndjson.gz`), committed with the
+    /// checkpoint; `engine map` and `engine replay` read it back. Never pruned by the engine.
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
     /// Where checkpoints are kept [default: .engine-state; with --simulate (not --simulate-at),
     /// a temporary directory removed at the end].
     #[arg(long, value_name = "DIR")]
@@ -161,7 +166,7 @@ pub(super) async fn serve_metrics(
 }
 
 /// `<dir>/<stem>.dead-letter.ndjson` beside `output`.
-fn dead_letter_beside(output: &Path) -> PathBuf {
+pub(super) fn dead_letter_beside(output: &Path) -> PathBuf {
     let stem = output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "ocsf-events".into());
     output.with_file_name(format!("{stem}.dead-letter.ndjson"))
 }
@@ -214,11 +219,17 @@ fn check_output_paths(args: &RunArgs) -> Result<(), String> {
         not_a_directory(&output, "--output")?;
     }
     let dead_letter = args.dead_letter.clone().unwrap_or_else(|| dead_letter_beside(&output));
-    not_a_directory(&dead_letter, "--dead-letter")
+    not_a_directory(&dead_letter, "--dead-letter")?;
+    match &args.archive {
+        Some(dir) if dir.exists() && !dir.is_dir() => {
+            Err(format!("--archive `{}` is a file; give a directory (it is created when missing)", dir.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A region and credentials for an AWS sink, or the exit code after saying what to set.
-async fn aws_ready(config: &aws_config::SdkConfig, what: &str) -> Result<(), ExitCode> {
+pub(super) async fn aws_ready(config: &aws_config::SdkConfig, what: &str) -> Result<(), ExitCode> {
     crate::aws::preflight::check(config, what).await.map_err(|e| {
         error_line(&format!("error: {e}"));
         ExitCode::from(if e.is_configuration() { EXIT_CONFIG } else { EXIT_RUNTIME })
@@ -472,6 +483,15 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
                 return ExitCode::from(if held { EXIT_CONFIG } else { EXIT_RUNTIME });
             }
         };
+        // One of several pipelines archives in a directory of its own.
+        let archive = args.archive.as_ref().map(|d| ctx.name.as_ref().map_or_else(|| d.clone(), |n| d.join(n)));
+        let _archive_lock = match archive.as_deref().map(super::run_state::take_archive).transpose() {
+            Ok(lock) => lock,
+            Err(e) => {
+                error_line_as(&who, &format!("error: {e}"));
+                return ExitCode::from(EXIT_CONFIG);
+            }
+        };
         let unit = ctx.name.clone().or(unit).unwrap_or_else(|| spec.name.clone());
         let checkpoint_at = args.coord.location(&unit, &spec.name, &stream.name);
         let resume_note =
@@ -596,6 +616,7 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
             refresh_params,
             batch_max_events,
             batch_max_bytes,
+            archive,
             retry: RetryPolicy {
                 max_retries: args.max_retries,
                 max_retry_after: Duration::from_secs(args.max_retry_after),

@@ -45,6 +45,11 @@ pub fn take(state_dir: &Path, sink: SinkKind, output: &Path, dead_letter: &Path)
     Ok(RunLocks { _held: held })
 }
 
+/// Locks an archive directory (`--archive`), so that no second run appends to its day files.
+pub fn take_archive(dir: &Path) -> Result<Lock, LockError> {
+    acquire(&state_dir_lock_path(dir), &format!("the archive `{}`", dir.display()), "another --archive")
+}
+
 /// Where the next run starts.
 pub fn resume_note(temporary: bool, checkpoint: &Path) -> String {
     if temporary {

@@ -31,6 +31,7 @@ impl StoredCheckpoint {
 /// `cp` as read on another machine than the one that wrote it (see the module doc).
 pub fn without_local_marks(mut cp: Checkpoint) -> Checkpoint {
     cp.dead_letters = None;
+    cp.archive = None;
     if let Some(serde_json::Value::Object(sink)) = &mut cp.sink {
         sink.remove("refused");
     }

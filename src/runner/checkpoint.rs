@@ -5,7 +5,8 @@
 //!
 //! Beside the position it holds what makes the output exactly-once across crashes: the
 //! sink's committed state (a file's committed length), the dead-letter file's committed
-//! length, and, between a sink's write-ahead intent and the commit of its batch, that intent.
+//! length (and the archive's), and, between a sink's write-ahead intent and the commit of its
+//! batch, that intent.
 //!
 //! A fleet keeps the checkpoint elsewhere, behind [`Backend`] (the coordination store of
 //! src/coord, where every save is a fenced compare-and-swap); the file is the default.
@@ -16,7 +17,6 @@ use crate::sink::mark::FileMark;
 use crate::source::timefmt::iso_millis;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const FORMAT: u32 = 1;
@@ -41,6 +41,10 @@ pub struct Checkpoint {
     /// The committed length of the dead-letter file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dead_letters: Option<FileMark>,
+    /// With `--archive`: the committed length of each archive day file that may hold bytes
+    /// past this commit (src/archive/writer.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive: Option<Vec<FileMark>>,
     /// The sink's write-ahead intent for a batch sent but not yet committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<Value>,
@@ -70,6 +74,7 @@ impl Checkpoint {
             updated: iso_millis(now_ms),
             sink: None,
             dead_letters: None,
+            archive: None,
             pending: None,
             reconcile: None,
         }
@@ -182,32 +187,8 @@ impl CheckpointStore {
     }
 
     fn replace(&self, cp: &Checkpoint) -> Result<(), String> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        let err = |what: &str, e: std::io::Error| {
-            let advice = super::storage::advice(&e, dir);
-            format!("cannot {what} checkpoint `{}`: {e}; {advice}", self.path.display())
-        };
-        std::fs::create_dir_all(dir).map_err(|e| err("create the directory of", e))?;
-        let tmp = self.path.with_extension("json.tmp");
         let body = serde_json::to_vec_pretty(cp).map_err(|e| format!("cannot encode checkpoint: {e}"))?;
-        {
-            let mut o = std::fs::OpenOptions::new();
-            o.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                o.mode(0o600);
-            }
-            let mut f = o.open(&tmp).map_err(|e| err("write", e))?;
-            f.write_all(&body).and_then(|()| f.write_all(b"\n")).map_err(|e| err("write", e))?;
-            f.sync_all().map_err(|e| err("sync", e))?;
-        }
-        std::fs::rename(&tmp, &self.path).map_err(|e| err("replace", e))?;
-        #[cfg(unix)]
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
+        super::storage::replace_private(&self.path, &body, "checkpoint")
     }
 }
 

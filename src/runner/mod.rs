@@ -9,6 +9,7 @@
 //! region (and, with `reconcile`, 16-byte digests for its span: reconcile.rs).
 
 pub mod budget;
+mod archive;
 pub mod checkpoint;
 pub mod clock;
 pub mod dedup;
@@ -86,6 +87,8 @@ pub struct RunOptions {
     /// Windows read at once (`--concurrency`, a pipeline's `concurrency`); the stream's own
     /// `concurrency` when `None`.
     pub concurrency: Option<usize>,
+    /// Keep every record taken in this raw archive directory (`--archive`).
+    pub archive: Option<std::path::PathBuf>,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -116,6 +119,7 @@ impl Default for RunOptions {
             clock: clock::Clock::system(),
             health: None,
             concurrency: None,
+            archive: None,
         }
     }
 }
@@ -257,6 +261,8 @@ struct Run<'a> {
     reconcile_mark: Option<checkpoint::ReconcileMark>,
     /// With a concurrency above one: the windows read ahead of the one being delivered.
     ahead: Option<read_ahead::ReadAhead>,
+    /// With `--archive`: the records taken since the last write.
+    archive: Option<crate::archive::Archive>,
 }
 
 /// Runs one stream until caught up (`once`) or until `stop` turns true.
@@ -292,6 +298,7 @@ pub async fn run_stream<'a>(
         if let Some(mark) = &cp.dead_letters {
             out.dead_letters.restore(mark).map_err(|e| checkpoint_note(format!("dead letters: {e}")))?;
         }
+        archive::restore(cp.archive.as_deref()).map_err(checkpoint_note)?;
     }
     let (pos, dedup) = match &loaded {
         Some(cp) => (cp.position(), cp.dedup()),
@@ -379,6 +386,7 @@ pub async fn run_stream<'a>(
         watcher: opts.watch.as_ref().map(|(dir, reload)| reload::Watcher::new(dir, reload.clone())),
         reloaded: None,
         ahead: None,
+        archive: opts.archive.as_deref().map(crate::archive::Archive::new),
     };
     let result = run.go(api, params, started).await;
     run.summary.elapsed = started.elapsed();
@@ -478,6 +486,7 @@ impl Run<'_> {
             self.metric("duplicates_dropped_total", 1);
             return Ok(());
         }
+        let raw = self.archive.is_some().then(|| serde_json::to_vec(&record).unwrap_or_default());
         let mappings = self.reloaded.as_deref().unwrap_or(self.mappings);
         match mappings.map_counted(record) {
             Ok((event, unknown)) => {
@@ -495,6 +504,7 @@ impl Run<'_> {
                 if let Some(t) = unknown {
                     *self.pending_unknown.entry(t).or_insert(0) += 1;
                 }
+                self.archive_record(raw, time);
                 self.seen(id, time, w);
                 self.batcher.push(encoded);
                 if self.batcher.is_full() {
@@ -503,6 +513,7 @@ impl Run<'_> {
                 Ok(())
             }
             Err(dl) => {
+                self.archive_record(raw, time);
                 self.dead_letter(&dl)?;
                 self.seen(id, time, w);
                 Ok(())
@@ -529,6 +540,7 @@ impl Run<'_> {
     /// Ships the pending batch (retrying a sink that asks for it), makes dead letters durable,
     /// then commits the position.
     async fn flush_and_commit(&mut self) -> Result<(), String> {
+        let archived = self.write_archive()?;
         if !self.batcher.is_empty() {
             let batch = self.batcher.take();
             // Write-ahead: what the sink must find in the checkpoint if this run dies mid-send.
@@ -583,6 +595,7 @@ impl Run<'_> {
             Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, &self.dedup, self.opts.clock.now_ms());
         cp.sink = self.out.sink.committed();
         cp.dead_letters = Some(self.out.dead_letters.mark());
+        cp.archive = archived;
         cp.reconcile = self.reconcile_mark;
         self.out.store.save(&cp)?;
         self.committed = cp;

@@ -81,7 +81,7 @@ impl Run<'_> {
         let time = member(&p.raw, &self.stream.event_time).as_ref().and_then(parse_instant);
         let message = format!("the record cannot be read as JSON without loss: {}", p.problem);
         let dl = DeadLetter::raw(Reason::InvalidRecord, message, &p.raw);
-        self.dead_letter_once(bytes_key(&p.raw), time, w, &dl)
+        self.dead_letter_once(bytes_key(&p.raw), time, w, &dl, &p.raw)
     }
 
     /// A record without a usable id: dead-lettered once.
@@ -89,17 +89,27 @@ impl Run<'_> {
         let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
         // Keys in a fixed order, no whitespace: the same record gives the same key however
         // the API spaced it.
-        let key = bytes_key(record.to_string().as_bytes());
+        let text = record.to_string();
+        let key = bytes_key(text.as_bytes());
         let message = no_id(&record, &self.stream.record_id.join("."));
-        self.dead_letter_once(key, time, w, &DeadLetter::new(Reason::InvalidRecord, message, record))
+        self.dead_letter_once(key, time, w, &DeadLetter::new(Reason::InvalidRecord, message, record), text.as_bytes())
     }
 
-    fn dead_letter_once(&mut self, key: String, time: Option<i64>, w: Window, dl: &DeadLetter) -> Result<(), String> {
+    /// `raw`: the record's bytes, for the archive.
+    fn dead_letter_once(
+        &mut self,
+        key: String,
+        time: Option<i64>,
+        w: Window,
+        dl: &DeadLetter,
+        raw: &[u8],
+    ) -> Result<(), String> {
         if self.dedup.contains(&key) || self.delivered_long_ago(&key) {
             self.summary.duplicates += 1;
             self.metric("duplicates_dropped_total", 1);
             return Ok(());
         }
+        self.archive_record(self.archive.is_some().then(|| raw.to_vec()), time);
         self.dead_letter(dl)?;
         self.seen(key, time, w);
         Ok(())

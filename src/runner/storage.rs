@@ -1,8 +1,38 @@
-//! What to tell an operator when the state directory (or an output beside it) cannot be
-//! written: which directory, why, and what to do before running again.
+//! Writing state files, and what to tell an operator when the state directory (or an output
+//! beside it) cannot be written: which directory, why, and what to do before running again.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::Path;
+
+/// Replaces the state file `path` (`what` names it in errors: `checkpoint`) with `body` and a
+/// newline atomically: a temporary file, fsync, rename, fsync of the directory; mode 0600.
+pub fn replace_private(path: &Path, body: &[u8], what: &str) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let err = |verb: &str, e: std::io::Error| {
+        let advice = advice(&e, dir);
+        format!("cannot {verb} {what} `{}`: {e}; {advice}", path.display())
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err("create the directory of", e))?;
+    let tmp = path.with_extension("json.tmp");
+    {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            o.mode(0o600);
+        }
+        let mut f = o.open(&tmp).map_err(|e| err("write", e))?;
+        f.write_all(body).and_then(|()| f.write_all(b"\n")).map_err(|e| err("write", e))?;
+        f.sync_all().map_err(|e| err("sync", e))?;
+    }
+    std::fs::rename(&tmp, path).map_err(|e| err("replace", e))?;
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
 
 /// The advice for an error writing in `dir`.
 pub fn advice(e: &std::io::Error, dir: &Path) -> String {
