@@ -66,7 +66,11 @@ async fn lake(registered: &[&str]) -> (Scripted, Arc<Mutex<BTreeSet<String>>>) {
 
 /// `engine security-lake register sources/entrust.yaml …` against `server`: exit code, stdout, stderr.
 fn register(server: &Scripted, extra: &[&str]) -> (i32, String, String) {
-    let dir = temp_dir("engine-lake-register", "run");
+    // One directory per call: the tests of this file run at once and must not empty each
+    // other's working directory.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = temp_dir("engine-lake-register", &format!("run-{n}"));
     let out = Command::new(env!("CARGO_BIN_EXE_engine"))
         .current_dir(&dir)
         .args(["security-lake", "register"])
