@@ -190,6 +190,13 @@ async fn replay_after_a_mapping_fix_delivers_the_fixed_records_once_and_a_second
     // A file that is not there: exit 2, named.
     let stderr = done(replay(&dir, &spec, "out/none.ndjson", &[]).output().unwrap(), &[2]);
     assert!(stderr.contains("out/none.ndjson") && stderr.contains("does not exist"), "{stderr}");
+    // With the input alone, the spec is sources/entrust.yaml: found in the repository, named
+    // where it is not.
+    let none = dir.join("out/none.ndjson");
+    let stderr = done(engine(&root()).arg("replay").arg(&none).output().unwrap(), &[2]);
+    assert!(stderr.contains("none.ndjson") && stderr.contains("does not exist"), "{stderr}");
+    let stderr = done(engine(&dir).arg("replay").arg(&none).output().unwrap(), &[2]);
+    assert!(stderr.contains("sources/entrust.yaml"), "{stderr}");
     sim.shutdown().await;
 }
 

@@ -24,11 +24,14 @@ const WHO: &str = "engine replay";
 
 #[derive(clap::Args, Debug)]
 pub struct ReplayArgs {
-    /// The source spec whose current mappings the records go through (e.g. sources/entrust.yaml).
-    pub spec: PathBuf,
+    /// The source spec whose current mappings the records go through, then the input; with
+    /// the input alone, the spec is sources/entrust.yaml.
+    #[arg(value_name = "SPEC", required = true)]
+    pub first: PathBuf,
     /// A dead-letter file of `engine run`, or its raw archive (`--archive`: the directory, or
     /// one `*.ndjson.gz` day file).
-    pub input: PathBuf,
+    #[arg(value_name = "INPUT")]
+    pub second: Option<PathBuf>,
     /// Give a spec parameter a value.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
@@ -89,14 +92,28 @@ fn marks(mark: Option<&serde_json::Value>, path: &Path) -> bool {
     mark.and_then(|m| serde_json::from_value::<FileMark>(m.clone()).ok()).is_some_and(|m| m.is_for(path))
 }
 
+/// The spec a replay without one uses: the bundled Entrust spec.
+pub const DEFAULT_SPEC: &str = "sources/entrust.yaml";
+
+impl ReplayArgs {
+    /// The spec and the input: `SPEC INPUT`, or `INPUT` with the default spec.
+    pub fn spec_and_input(&self) -> (PathBuf, PathBuf) {
+        match &self.second {
+            Some(input) => (self.first.clone(), input.clone()),
+            None => (PathBuf::from(DEFAULT_SPEC), self.first.clone()),
+        }
+    }
+}
+
 pub fn run(args: ReplayArgs) -> ExitCode {
+    let (spec_path, input_path) = args.spec_and_input();
     if args.sink == SinkKind::SecurityLake {
         return config_error("engine replay writes to --sink file, stdout or cloudwatch_logs");
     }
     if args.log_group.is_some() != (args.sink == SinkKind::CloudwatchLogs) {
         return config_error("--sink cloudwatch_logs and --log-group NAME go together");
     }
-    let loaded = match load(&args.spec, &args.sets, MapOptions::default()) {
+    let loaded = match load(&spec_path, &args.sets, MapOptions::default()) {
         Ok(l) => l,
         Err(diags) => {
             report(&diags);
@@ -107,10 +124,10 @@ pub fn run(args: ReplayArgs) -> ExitCode {
     let Some(stream) = spec.streams.first().cloned() else {
         return config_error(format!(
             "`{}` declares no `streams`; replay the records with `engine map`",
-            args.spec.display()
+            spec_path.display()
         ));
     };
-    let mut inputs = match inputs(&args.input) {
+    let mut inputs = match inputs(&input_path) {
         Ok(i) => i,
         Err(e) => return config_error(e),
     };
@@ -120,7 +137,7 @@ pub fn run(args: ReplayArgs) -> ExitCode {
     if inputs.iter().any(|i| same(&i.path, &dead_letter_path) || same(&i.path, &output)) {
         return config_error(format!(
             "`{}` is the input: give --output and --dead-letter other files",
-            args.input.display()
+            input_path.display()
         ));
     }
     for (path, flag) in [(&output, "--output"), (&dead_letter_path, "--dead-letter")] {
