@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::pipeline::{engine_run, event_uids, once_each, root, temp_dir};
+use common::pipeline::{engine_run, event_uids, once_each, root, signal, temp_dir, wait_at_most};
 use ocsf_engine::simulator::Fault;
 use std::process::Command;
 use std::time::Duration;
@@ -229,6 +229,50 @@ async fn with_json_logs_the_summary_the_errors_and_the_final_line_are_json_too()
     assert!(!stderr.contains("duplicates dropped:"), "{stderr}");
     let last: serde_json::Value = serde_json::from_str(stderr.lines().last().unwrap()).unwrap();
     assert_eq!(last["target"], "engine::summary");
+    sim.shutdown().await;
+}
+
+/// With JSON logs, a usage error clap finds and the lines about stop signals are JSON too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_json_logs_usage_errors_and_signal_lines_are_json() {
+    for args in [&["--log-format", "json", "run", "--bogus"][..], &["run", "--log-format=json", "--bogus"][..]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_engine")).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let lines = json_lines_of(&String::from_utf8_lossy(&out.stderr));
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert_eq!((lines[0]["level"].as_str(), lines[0]["code"].as_str()), (Some("ERROR"), Some("usage")));
+        assert!(lines[0]["message"].as_str().unwrap().contains("'--bogus'"), "{lines:?}");
+        assert!(lines[0]["usage"].as_str().unwrap().starts_with("engine run"), "{lines:?}");
+    }
+    // Text logs keep clap's own text.
+    let out = Command::new(env!("CARGO_BIN_EXE_engine")).args(["run", "--bogus"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: unexpected argument"));
+
+    // Parked between a send and its commit, stopped by SIGTERM, then at once by a second one.
+    let sim = common::pipeline::tenant(150, 31, 2).await;
+    let dir = temp_dir("engine-operability", "json-signals");
+    let log = dir.join("stderr");
+    let mut child = engine_run(&dir, sim.addr(), &["--log-format", "json", "--progress-interval", "0"])
+        .env("ENGINE_PAUSE_AT", "sent:1")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    until(Duration::from_secs(60), "the run to park", async || read().contains("ENGINE_PAUSE_AT: parked")).await;
+    signal(&child, "TERM");
+    until(Duration::from_secs(10), "the stopping line", async || read().contains("stopping after the batch")).await;
+    signal(&child, "TERM");
+    let status = wait_at_most(&mut child, Duration::from_secs(10)).expect("stopped at once");
+    assert_eq!(status.code(), Some(130), "{}", read());
+    let text = read();
+    let about: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| l.contains("SIGTERM") || l.contains("stopped at once"))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(about.len(), 2, "{text}");
+    assert!(about[0]["message"].as_str().unwrap().starts_with("SIGTERM: stopping after the batch in flight"));
+    assert!(about[1]["message"].as_str().unwrap().starts_with("stopped at once"), "{text}");
     sim.shutdown().await;
 }
 

@@ -75,7 +75,12 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { load::EXIT_CONFIG } else { 0 };
-            let _ = e.print();
+            let args: Vec<String> = std::env::args().collect();
+            if e.use_stderr() && asks_for_json_logs(&args) {
+                usage_error_as_json(&e);
+            } else {
+                let _ = e.print();
+            }
             return ExitCode::from(code);
         }
     };
@@ -95,4 +100,28 @@ pub fn main() -> ExitCode {
         Command::Completions(args) => packaging::completions(args),
         Command::Man(args) => packaging::man(args),
     }
+}
+
+/// Whether the command line asks for JSON logs (read before it parses, for its own errors).
+fn asks_for_json_logs(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--log-format=json") || args.windows(2).any(|w| w[0] == "--log-format" && w[1] == "json")
+}
+
+/// A usage error as one JSON `ERROR` line: the message, and clap's usage line and hint.
+fn usage_error_as_json(e: &clap::Error) {
+    use crate::logging::structured;
+    let text = e.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let message = lines.next().unwrap_or("invalid command line").trim_start_matches("error: ").to_string();
+    let mut fields = serde_json::Map::new();
+    fields.insert("code".into(), serde_json::json!("usage"));
+    let rest: Vec<&str> = lines.collect();
+    if let Some(usage) = rest.iter().find_map(|l| l.strip_prefix("Usage: ")) {
+        fields.insert("usage".into(), serde_json::json!(usage));
+    }
+    let details: Vec<&str> = rest.into_iter().filter(|l| !l.starts_with("Usage: ")).collect();
+    if !details.is_empty() {
+        fields.insert("notes".into(), serde_json::json!(details));
+    }
+    structured::emit(&structured::object("ERROR", "engine::cli", &message, fields));
 }

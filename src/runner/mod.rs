@@ -8,8 +8,8 @@
 //! read. Memory holds one page and one batch; the dedup state holds the ids of the overlap
 //! region (and, with `reconcile`, 16-byte digests for its span: reconcile.rs).
 
-pub mod budget;
 mod archive;
+pub mod budget;
 pub mod checkpoint;
 pub mod clock;
 pub mod dedup;

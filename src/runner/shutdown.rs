@@ -31,22 +31,35 @@ async fn stop_signal() -> std::io::Result<&'static str> {
     }
 }
 
+/// A line about a signal: `engine run: {text}`, or a JSON line with `--log-format json`.
+fn say(level: &str, text: &str) {
+    use crate::logging::structured;
+    if structured::json() {
+        structured::emit(&structured::object(level, "engine::run", text, serde_json::Map::new()));
+    } else {
+        eprintln!("engine run: {text}");
+    }
+}
+
 /// Watches for stop signals for as long as the runtime lives: sets `stop` on the first, and
 /// exits the process after [`GRACE`] or on a second one. `resume` says where the next run
 /// starts from (the checkpoint and its path, or that no state is kept).
 pub fn watch_signals(stop: watch::Sender<bool>, resume: String) {
     tokio::spawn(async move {
         let Ok(name) = stop_signal().await else { return };
-        eprintln!(
-            "engine run: {name}: stopping after the batch in flight (at most {} s; a second signal stops at once)",
-            GRACE.as_secs()
+        say(
+            "WARN",
+            &format!(
+                "{name}: stopping after the batch in flight (at most {} s; a second signal stops at once)",
+                GRACE.as_secs()
+            ),
         );
         let _ = stop.send(true);
         tokio::select! {
-            _ = stop_signal() => eprintln!("engine run: stopped at once; {resume}"),
-            _ = tokio::time::sleep(GRACE) => eprintln!(
-                "engine run: the batch in flight did not finish within {} s; abandoned; {resume}",
-                GRACE.as_secs()
+            _ = stop_signal() => say("ERROR", &format!("stopped at once; {resume}")),
+            _ = tokio::time::sleep(GRACE) => say(
+                "ERROR",
+                &format!("the batch in flight did not finish within {} s; abandoned; {resume}", GRACE.as_secs()),
             ),
         }
         std::process::exit(EXIT_ABANDONED);
