@@ -175,13 +175,10 @@ async fn scrape(metrics: Arc<Metrics>) -> (String, String) {
 }
 
 #[tokio::test]
-async fn the_exposition_holds_every_update_by_name_labels_and_value_in_the_format_its_type_names() {
+async fn the_exposition_holds_every_update_by_name_labels_and_value_as_openmetrics() {
     let (content_type, text) = scrape(scripted()).await;
-    if text.ends_with("# EOF\n") {
-        assert_eq!(content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
-    } else {
-        assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
-    }
+    assert_eq!(content_type, "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert!(text.ends_with("\n# EOF\n"), "an OpenMetrics text ends with `# EOF`: {text}");
     let (samples, types) = parse(&text);
     let expected = expected();
     let names = |s: &[Sample]| s.iter().map(|(n, l, _)| (n.clone(), l.clone())).collect::<Vec<_>>();

@@ -1,6 +1,6 @@
 //! Prometheus metrics of a run: a registry of counters, gauges and histograms that the runner
 //! and its HTTP client update as they work, and a small HTTP server that exposes them in the
-//! Prometheus text format at `/metrics` (`engine run --metrics-addr HOST:PORT`), beside the
+//! OpenMetrics text format at `/metrics` (`engine run --metrics-addr HOST:PORT`), beside the
 //! probes `/healthz` and `/readyz` (health.rs).
 
 mod health;

@@ -1,16 +1,24 @@
-//! The metrics a run keeps, by name and labels, and their rendering in the Prometheus text
-//! exposition format (version 0.0.4).
+//! The metrics a run keeps, by name and labels, on a `prometheus-client` registry rendered in
+//! the OpenMetrics text format (a counter's family is named without `_total`, its samples with
+//! it; the seconds metrics carry a `# UNIT`; the text ends with `# EOF`).
 //!
-//! Updates are a map lookup under a short lock per batch or request, not per record: the runner
-//! adds its per-batch counts at once. Label values that come from the API (unknown event types)
-//! are capped, so that a misbehaving source cannot grow the registry without bound.
+//! Updates are a family lookup per batch or request, not per record: the runner adds its
+//! per-batch counts at once. Label values that come from the API (unknown event types) are
+//! capped, so that a misbehaving source cannot grow the registry without bound.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::{Family, MetricConstructor};
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use std::collections::HashMap;
+use std::ops::Deref;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Distinct label sets one metric keeps; later ones are counted under `other`.
+/// Distinct label sets one metric keeps per pipeline; later ones are counted under `other`.
 const MAX_SERIES: usize = 200;
 
 /// Upper bounds (seconds) of the API latency histogram's buckets.
@@ -22,7 +30,7 @@ enum Kind {
     Gauge,
 }
 
-/// One metric's definition.
+/// One metric's definition; `name` is the sample's name without the prefix.
 struct Def {
     name: &'static str,
     help: &'static str,
@@ -108,51 +116,71 @@ const DEFS: &[Def] = &[
     },
 ];
 
-const PREFIX: &str = "ocsf_engine_";
+const PREFIX: &str = "ocsf_engine";
 
-/// A latency histogram.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Histogram {
-    /// Cumulative counts per bucket of [`LATENCY_BUCKETS`].
-    buckets: [u64; LATENCY_BUCKETS.len()],
-    count: u64,
-    sum: f64,
+/// A series' labels: `pipeline` first when the handle names one, then the metric's own.
+type Labels = Vec<(&'static str, String)>;
+
+type Gauge64 = Gauge<f64, AtomicU64>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
 }
 
-impl Histogram {
-    fn observe(&mut self, seconds: f64) {
-        for (bound, n) in LATENCY_BUCKETS.iter().zip(self.buckets.iter_mut()) {
-            if seconds <= *bound {
-                *n += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += seconds;
-    }
+/// One metric's series.
+enum Series {
+    Counter(Family<Labels, Counter>),
+    Gauge(Family<Labels, Gauge64>),
 }
 
-/// Label values are keyed with the pipeline's name first (empty for a run of one unnamed
-/// pipeline, whose series have no `pipeline` label).
-#[derive(Default)]
-struct Series {
-    /// By metric index, by label values.
-    values: Vec<BTreeMap<Vec<String>, f64>>,
-    /// By pipeline and stream.
-    latency: BTreeMap<(String, String), Histogram>,
+struct Inner {
+    registry: Registry,
+    /// By index in [`DEFS`].
+    series: Vec<Series>,
+    latency: Family<Labels, Histogram, fn() -> Histogram>,
+    /// Series made so far, by metric index and pipeline, for the cap.
+    made: Mutex<HashMap<(usize, String), usize>>,
 }
 
 /// The registry. Cheap to share (`Arc<Metrics>`); every method takes `&self`. The handle of one
 /// of several pipelines ([`Metrics::for_pipeline`]) writes into the same series with a
-/// `pipeline` label.
+/// `pipeline` label (none for a run of one unnamed pipeline).
 pub struct Metrics {
-    series: Arc<Mutex<Series>>,
+    inner: Arc<Inner>,
     pipeline: String,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        let series = Series { values: vec![BTreeMap::new(); DEFS.len()], latency: BTreeMap::new() };
-        Metrics { series: Arc::new(Mutex::new(series)), pipeline: String::new() }
+        let mut registry = Registry::with_prefix(PREFIX);
+        // The library ends every help with a full stop.
+        let help = |def: &Def| def.help.strip_suffix('.').unwrap_or(def.help);
+        let series = DEFS
+            .iter()
+            .map(|def| match def.kind {
+                Kind::Counter => {
+                    let family = Family::default();
+                    let name = def.name.strip_suffix("_total").expect("a counter's name ends with _total");
+                    registry.register(name, help(def), family.clone());
+                    Series::Counter(family)
+                }
+                Kind::Gauge => {
+                    let family = Family::default();
+                    let name = def.name.strip_suffix("_seconds").expect("a gauge's name ends with its unit");
+                    registry.register_with_unit(name, help(def), Unit::Seconds, family.clone());
+                    Series::Gauge(family)
+                }
+            })
+            .collect();
+        let latency: Family<Labels, Histogram, fn() -> Histogram> = Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "api_request_duration",
+            "Time from sending an API request to its answer",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        let inner = Inner { registry, series, latency, made: Mutex::new(HashMap::new()) };
+        Metrics { inner: Arc::new(inner), pipeline: String::new() }
     }
 }
 
@@ -173,108 +201,81 @@ impl Metrics {
 
     /// A handle on the same registry whose series carry `pipeline="<name>"`.
     pub fn for_pipeline(&self, name: &str) -> Metrics {
-        Metrics { series: Arc::clone(&self.series), pipeline: name.to_string() }
+        Metrics { inner: Arc::clone(&self.inner), pipeline: name.to_string() }
     }
 
-    fn key(&self, labels: &[&str]) -> Vec<String> {
-        std::iter::once(self.pipeline.as_str()).chain(labels.iter().copied()).map(str::to_string).collect()
+    fn labels(&self, names: &[&'static str], values: &[&str]) -> Labels {
+        debug_assert_eq!(names.len(), values.len(), "{names:?}");
+        let pipeline = (!self.pipeline.is_empty()).then(|| ("pipeline", self.pipeline.clone()));
+        pipeline.into_iter().chain(names.iter().copied().zip(values.iter().map(|v| v.to_string()))).collect()
     }
 
-    fn update(&self, name: &str, labels: &[&str], f: impl FnOnce(&mut f64)) {
-        let i = index(name);
-        debug_assert_eq!(labels.len(), DEFS[i].labels.len(), "{name}");
-        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let map = &mut series.values[i];
-        let mut key = self.key(labels);
-        // The cap is per pipeline, so that one pipeline's source cannot crowd out the others.
-        if !map.contains_key(&key)
-            && map.keys().filter(|k| k[0] == self.pipeline).count() >= MAX_SERIES
-            && let Some(last) = key.last_mut()
+    /// The series of metric `i` in `family` that an update of `values` goes to, made if new:
+    /// `values`, or with the last one `other` once the pipeline has [`MAX_SERIES`] series of the
+    /// metric. The cap is per pipeline, so that one pipeline's source cannot crowd out the others.
+    fn series<'f, M, C: MetricConstructor<M>>(
+        &self,
+        i: usize,
+        family: &'f Family<Labels, M, C>,
+        values: &[&str],
+    ) -> impl Deref<Target = M> + 'f {
+        let mut labels = self.labels(DEFS[i].labels, values);
+        if let Some(series) = family.get(&labels) {
+            return series;
+        }
+        // Counted and made under the lock, so that a series made twice at once counts once.
+        let mut made = self.inner.made.lock().unwrap_or_else(|e| e.into_inner());
+        let count = made.entry((i, self.pipeline.clone())).or_insert(0);
+        if *count >= MAX_SERIES
+            && let Some((_, last)) = labels.last_mut()
         {
             *last = "other".into();
         }
-        f(map.entry(key).or_insert(0.0));
+        if family.get(&labels).is_none() {
+            *count += 1;
+        }
+        family.get_or_create(&labels)
     }
 
     /// Adds `n` to a counter.
     pub fn add(&self, name: &str, labels: &[&str], n: u64) {
+        let i = index(name);
+        let Series::Counter(family) = &self.inner.series[i] else { panic!("`{name}` is a gauge: set it") };
         if n > 0 {
-            self.update(name, labels, |v| *v += n as f64);
+            self.series(i, family, labels).inc_by(n);
         }
     }
 
     /// Sets a gauge.
     pub fn set(&self, name: &str, labels: &[&str], value: f64) {
-        self.update(name, labels, |v| *v = value);
+        let i = index(name);
+        let Series::Gauge(family) = &self.inner.series[i] else { panic!("`{name}` is a counter: add to it") };
+        self.series(i, family, labels).set(value);
     }
 
     /// Records one API response (or `None` for no response) and how long it took.
     pub fn api_response(&self, stream: &str, status: Option<u16>, took: Duration) {
         let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
         self.add("api_responses_total", &[stream, &status], 1);
-        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (self.pipeline.clone(), stream.to_string());
-        series.latency.entry(key).or_default().observe(took.as_secs_f64());
+        self.inner.latency.get_or_create(&self.labels(&["stream"], &[stream])).observe(took.as_secs_f64());
     }
 
     /// A counter's or gauge's current value (0 when never set).
     pub fn value(&self, name: &str, labels: &[&str]) -> f64 {
-        let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        series.values[index(name)].get(&self.key(labels)).copied().unwrap_or(0.0)
+        let i = index(name);
+        let labels = self.labels(DEFS[i].labels, labels);
+        match &self.inner.series[i] {
+            Series::Counter(family) => family.get(&labels).map_or(0.0, |c| c.get() as f64),
+            Series::Gauge(family) => family.get(&labels).map_or(0.0, |g| g.get()),
+        }
     }
 
-    /// Everything, in the Prometheus text format.
+    /// Everything, in the OpenMetrics text format.
     pub fn render(&self) -> String {
-        let series = self.series.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        for (def, values) in DEFS.iter().zip(&series.values) {
-            let kind = match def.kind {
-                Kind::Counter => "counter",
-                Kind::Gauge => "gauge",
-            };
-            let _ = writeln!(out, "# HELP {PREFIX}{} {}", def.name, def.help);
-            let _ = writeln!(out, "# TYPE {PREFIX}{} {kind}", def.name);
-            for (labels, value) in values {
-                let labels = label_text(def.labels, labels, None);
-                let _ = writeln!(out, "{PREFIX}{}{labels} {}", def.name, number(*value));
-            }
-        }
-        let name = "api_request_duration_seconds";
-        let _ = writeln!(out, "# HELP {PREFIX}{name} Time from sending an API request to its answer.");
-        let _ = writeln!(out, "# TYPE {PREFIX}{name} histogram");
-        for ((pipeline, stream), h) in &series.latency {
-            let labels = [pipeline.clone(), stream.clone()];
-            for (bound, n) in LATENCY_BUCKETS.iter().zip(h.buckets) {
-                let le = number(*bound);
-                let _ = writeln!(out, "{PREFIX}{name}_bucket{} {n}", label_text(&["stream"], &labels, Some(&le)));
-            }
-            let _ =
-                writeln!(out, "{PREFIX}{name}_bucket{} {}", label_text(&["stream"], &labels, Some("+Inf")), h.count);
-            let _ = writeln!(out, "{PREFIX}{name}_sum{} {}", label_text(&["stream"], &labels, None), number(h.sum));
-            let _ = writeln!(out, "{PREFIX}{name}_count{} {}", label_text(&["stream"], &labels, None), h.count);
-        }
+        encode(&mut out, &self.inner.registry).expect("writing to a String does not fail");
         out
     }
-}
-
-fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
-}
-
-/// `{pipeline="p",a="x",b="y"}` with the exposition format's escapes; `values` starts with the
-/// pipeline's name, left out when empty.
-fn label_text(names: &[&str], values: &[String], le: Option<&str>) -> String {
-    let (pipeline, values) = values.split_first().map_or(("", values), |(p, rest)| (p.as_str(), rest));
-    let named = (!pipeline.is_empty()).then_some(("pipeline", pipeline));
-    let mut parts: Vec<String> = named
-        .into_iter()
-        .chain(names.iter().copied().zip(values.iter().map(String::as_str)))
-        .map(|(n, v)| format!("{n}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
-        .collect();
-    if let Some(le) = le {
-        parts.push(format!("le=\"{le}\""));
-    }
-    if parts.is_empty() { String::new() } else { format!("{{{}}}", parts.join(",")) }
 }
 
 #[cfg(test)]
@@ -289,7 +290,8 @@ mod tests {
         m.add("dead_letters_total", &["audit", "invalid_ocsf"], 1);
         m.set("checkpoint_lag_seconds", &["audit"], 61.5);
         let text = m.render();
-        assert!(text.contains("# TYPE ocsf_engine_dead_letters_total counter\n"));
+        assert!(text.contains("# TYPE ocsf_engine_dead_letters counter\n"), "{text}");
+        assert!(text.contains("# UNIT ocsf_engine_checkpoint_lag_seconds seconds\n") && text.ends_with("\n# EOF\n"));
         assert!(text.contains("ocsf_engine_dead_letters_total{stream=\"audit\",reason=\"no_mapping\"} 5\n"));
         assert!(text.contains("ocsf_engine_dead_letters_total{stream=\"audit\",reason=\"invalid_ocsf\"} 1\n"));
         assert!(text.contains("ocsf_engine_checkpoint_lag_seconds{stream=\"audit\"} 61.5\n"));
@@ -346,12 +348,12 @@ mod tests {
         m.api_response("audit", None, Duration::from_secs(30));
         let text = m.render();
         let bucket =
-            |le: &str| format!("ocsf_engine_api_request_duration_seconds_bucket{{stream=\"audit\",le=\"{le}\"}}");
-        assert!(text.contains(&format!("{} 0\n", bucket("0.025"))));
-        assert!(text.contains(&format!("{} 1\n", bucket("0.05"))));
-        assert!(text.contains(&format!("{} 2\n", bucket("1"))));
-        assert!(text.contains(&format!("{} 2\n", bucket("10"))));
-        assert!(text.contains(&format!("{} 3\n", bucket("+Inf"))));
+            |le: &str| format!("ocsf_engine_api_request_duration_seconds_bucket{{le=\"{le}\",stream=\"audit\"}}");
+        assert!(text.contains(&format!("{} 0\n", bucket("0.025"))), "{text}");
+        assert!(text.contains(&format!("{} 1\n", bucket("0.05"))), "{text}");
+        assert!(text.contains(&format!("{} 2\n", bucket("1.0"))), "{text}");
+        assert!(text.contains(&format!("{} 2\n", bucket("10.0"))), "{text}");
+        assert!(text.contains(&format!("{} 3\n", bucket("+Inf"))), "{text}");
         assert!(text.contains("ocsf_engine_api_request_duration_seconds_count{stream=\"audit\"} 3\n"));
         assert!(text.contains("ocsf_engine_api_responses_total{stream=\"audit\",status=\"error\"} 1\n"));
         assert!(text.contains("ocsf_engine_api_responses_total{stream=\"audit\",status=\"429\"} 1\n"));

@@ -1,4 +1,4 @@
-//! The metrics endpoint: `GET /metrics` answers the registry in the Prometheus text format,
+//! The metrics endpoint: `GET /metrics` answers the registry in the OpenMetrics text format,
 //! `GET /healthz` 200 while the process serves, `GET /readyz` 200 when the run is ready (see
 //! health.rs) and 503 with the reason when not; anything else is 404. It runs on the run's
 //! tokio runtime and stops with it.
@@ -28,10 +28,13 @@ impl Drop for MetricsServer {
     }
 }
 
+/// The content type of the OpenMetrics text format, which Prometheus asks for first.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 fn answer(metrics: &Metrics, health: Option<&Health>, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     const TEXT: &str = "text/plain; charset=utf-8";
     let (status, body, content_type) = match (req.method(), req.uri().path()) {
-        (&Method::GET, "/metrics") => (StatusCode::OK, metrics.render(), "text/plain; version=0.0.4; charset=utf-8"),
+        (&Method::GET, "/metrics") => (StatusCode::OK, metrics.render(), OPENMETRICS),
         (&Method::GET, "/healthz") => (StatusCode::OK, "ok\n".to_string(), TEXT),
         (&Method::GET, "/readyz") => match health.map_or(Ok(()), Health::readiness) {
             Ok(()) => (StatusCode::OK, "ready\n".to_string(), TEXT),
@@ -92,7 +95,7 @@ mod tests {
         let client = reqwest::Client::new();
         let r = client.get(format!("http://{}/metrics", server.addr)).send().await.unwrap();
         assert_eq!(r.status(), 200);
-        assert!(r.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+        assert!(r.headers()[CONTENT_TYPE].to_str().unwrap() == OPENMETRICS);
         assert!(r.text().await.unwrap().contains("ocsf_engine_records_fetched_total{stream=\"audit\"} 42\n"));
         let r = client.get(format!("http://{}/", server.addr)).send().await.unwrap();
         assert_eq!(r.status(), 404);
