@@ -1,6 +1,10 @@
 //! The progress line drawn on a terminal from progress events: per stream (of each pipeline,
 //! named by the `pipeline` span its events happen in), the share of the time range covered,
 //! events so far, the rate and the retries, redrawn in place.
+//! Hand-drawn rather than on `indicatif`, which would add 4 crates to the build (indicatif,
+//! console, portable-atomic, unit-prefix) for one line: the streams of every pipeline are
+//! segments of that one line (joined by `|`), and the log writer (mod.rs) clears it before each
+//! log line through one shared flag.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,4 +1,8 @@
 //! A small seeded pseudo-random generator (SplitMix64) so that a seed always yields the same tenant.
+//! Hand-written rather than `rand_chacha` (3 crates: rand_chacha, rand_core, ppv-lite86), which
+//! would replace only the two-line step of `next_u64` (the helpers below stay either way; `mix64`
+//! and `hash_str` are hashes used elsewhere) and would give every seed another tenant, changing
+//! the digests `tenant.rs` pins (`a_seed_gives_the_same_tenant`).
 
 /// SplitMix64: tiny, fast, and good enough for synthetic data. Not for secrets.
 #[derive(Debug, Clone)]
@@ -6,7 +10,6 @@ pub struct Rng {
     state: u64,
 }
 
-/// Mixes one 64-bit value into a well-distributed one (the SplitMix64 finaliser).
 /// FNV-1a of a string: a stable 64-bit hash (the same on every platform and run).
 pub fn hash_str(label: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -17,6 +20,7 @@ pub fn hash_str(label: &str) -> u64 {
     h
 }
 
+/// Mixes one 64-bit value into a well-distributed one (the SplitMix64 finaliser).
 pub fn mix64(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
