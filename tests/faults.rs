@@ -8,13 +8,14 @@ mod common;
 use common::library::{Ready, entrust, quick_options, ready};
 use common::pipeline::{assert_exactly_once, dead_letter_ids, engine_run, event_uids, temp_dir};
 use ocsf_engine::runner::checkpoint::CheckpointStore;
+use ocsf_engine::runner::clock::Clock;
 use ocsf_engine::runner::summary::Summary;
-use ocsf_engine::runner::{Outputs, run_stream};
+use ocsf_engine::runner::{Outputs, RunOptions, run_stream};
 use ocsf_engine::simulator::{DEMO_SHARED_SECRET, Fault, FaultConfig, SimConfig, SimHandle, start};
 use ocsf_engine::sink::{DeadLetterFile, FileSink};
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
 fn tenant(events: usize, seed: u64, kinds: &[Fault], rate: f64, slow: Duration) -> SimConfig {
@@ -23,7 +24,10 @@ fn tenant(events: usize, seed: u64, kinds: &[Fault], rate: f64, slow: Duration) 
         seed,
         login_events: false,
         issuance_share: 0.05,
-        end_time: Some(SystemTime::now() - Duration::from_secs(10)),
+        // On a whole second, ten seconds ago: the run's clock is fixed from it (`run`).
+        end_time: Some(
+            UNIX_EPOCH + Duration::from_secs(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() - 10),
+        ),
         span: Duration::from_secs(2 * 3600),
         faults: FaultConfig {
             kinds: kinds.iter().copied().collect(),
@@ -45,7 +49,13 @@ async fn run(sim: &SimHandle, dir: &Path, timeout: Duration) -> Result<Summary, 
     let mut sink = FileSink::open(&dir.join("events.ndjson"), 1 << 30, false).expect("file sink");
     let mut dead = DeadLetterFile::new(&dir.join("dead.ndjson"), false);
     let store = CheckpointStore::new(&dir.join("state"), &spec.name, &stream.name);
-    let opts = quick_options(30, Duration::from_millis(40), timeout);
+    // Windows fall in the same places among the records whenever the test runs: the run's
+    // clock is fixed a minute after the tenant's last record, not read from the wall.
+    let end = sim.config().end_time.expect("an end time").duration_since(UNIX_EPOCH).unwrap();
+    let opts = RunOptions {
+        clock: Clock::fixed(end.as_millis() as i64 + 60_000),
+        ..quick_options(30, Duration::from_millis(40), timeout)
+    };
     let (_stop_tx, stop_rx) = watch::channel(false);
     let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
     run_stream(&spec, &stream, &params, &mappings, &prepared, outputs, &opts, stop_rx).await.map_err(|f| f.message)
