@@ -6,14 +6,14 @@
 
 mod common;
 
-use common::library::{Ready, StopAfter, once_each, quick_options, ready};
+use common::library::{MemorySink, Ready, StopAfter, once_each, quick_options, ready, uids};
 use common::pipeline::temp_dir;
 use ocsf_engine::runner::checkpoint::CheckpointStore;
 use ocsf_engine::runner::clock::Clock;
 use ocsf_engine::runner::summary::Summary;
 use ocsf_engine::runner::{Outputs, RunOptions, run_stream};
 use ocsf_engine::simulator::{Fault, FaultConfig, SimConfig, SimHandle, start};
-use ocsf_engine::sink::{Ack, Batch, BoxFuture, DeadLetterFile, Sink, SinkError};
+use ocsf_engine::sink::DeadLetterFile;
 use ocsf_engine::source::SourceSpec;
 use ocsf_engine::source::stream::{Reconcile, StreamSpec};
 use std::collections::BTreeSet;
@@ -25,21 +25,6 @@ use tokio::sync::watch;
 /// Where the tenant's records end: a fixed instant, so that nothing depends on the wall clock.
 const END_MS: i64 = 1_764_547_200_000; // 2025-12-01T00:00:00Z
 const H: i64 = 3_600_000;
-
-struct MemorySink(Arc<Mutex<Vec<String>>>);
-
-impl Sink for MemorySink {
-    fn describe(&self) -> String {
-        "memory".into()
-    }
-
-    fn send<'a>(&'a mut self, batch: &'a Batch) -> BoxFuture<'a, Result<Ack, SinkError>> {
-        Box::pin(async move {
-            self.0.lock().unwrap().extend(batch.events.iter().map(|e| e.line.clone()));
-            Ok(Ack { accepted: batch.len(), rejected: 0 })
-        })
-    }
-}
 
 async fn tenant(events: usize, seed: u64, faults: &[Fault], rate: f64) -> SimHandle {
     let cfg = SimConfig {
@@ -110,15 +95,7 @@ async fn run_at(
     let summary = run_stream(spec, stream, &params, &mappings, &prepared, outputs, &opts, stop_rx)
         .await
         .unwrap_or_else(|f| panic!("run failed: {}", f.message));
-    let ids = lines
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("JSON");
-            v["metadata"]["uid"].as_str().expect("metadata.uid").to_string()
-        })
-        .collect();
+    let ids = uids(&lines.lock().unwrap());
     Ran { ids, summary }
 }
 
