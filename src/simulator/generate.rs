@@ -773,11 +773,18 @@ fn second_factor_type(rng: &mut Rng) -> &'static str {
     SECOND[rng.weighted(&weights)].0
 }
 
-/// A time in `[start, end]`, denser during working hours (UTC) than at night.
+/// The tenant's local time of day at its end time (20:10:04): its working day is placed
+/// relative to the end, not to the wall clock, so that a seed and a span name the same records,
+/// at the same distances from the end, whenever the tenant is generated (tests fix their clocks
+/// from the end). The value is the UTC time of day of the end the pinned digests use, so those
+/// tenants are the ones they were when the working day followed UTC.
+const LOCAL_TIME_AT_END_MS: i64 = (20 * 3600 + 10 * 60 + 4) * 1000;
+
+/// A time in `[start, end]`, denser during the tenant's working hours than at night.
 fn draw_time(rng: &mut Rng, start_ms: i64, end_ms: i64) -> i64 {
     for _ in 0..8 {
         let t = rng.range_i64(start_ms, end_ms);
-        let hour = t.rem_euclid(86_400_000) / 3_600_000;
+        let hour = (t - end_ms + LOCAL_TIME_AT_END_MS).rem_euclid(86_400_000) / 3_600_000;
         let weight = if (8..18).contains(&hour) { 1.0 } else { 0.35 };
         if rng.chance(weight) {
             return t;
