@@ -11,7 +11,7 @@ impl Run<'_> {
     /// The API answered for everything due so far (a window passed, or a whole poll).
     pub(super) fn answered(&self) {
         if let Some(health) = &self.opts.health {
-            let logs_in = matches!(self.spec.auth, Some(AuthSpec::Login(_)));
+            let logs_in = self.spec.auth.as_ref().is_some_and(AuthSpec::logs_in);
             health.polled(!logs_in || self.stats.logins() > 0);
         }
     }

@@ -8,9 +8,11 @@
 use super::budget::{Answer, Budget};
 use super::retry::{Jitter, RetryPolicy, parse_retry_after};
 use super::summary::Stats;
-use crate::source::auth::{AuthSpec, LoginAuth, Token};
+use crate::source::auth::{AuthSpec, ClientAuth, Token};
 use crate::source::template::Template;
 use crate::source::timefmt::now_ms;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value;
 use std::sync::Arc;
@@ -165,7 +167,7 @@ impl Api {
     pub async fn auth(&mut self) -> Result<(Option<(String, String)>, i64), CallError> {
         let header = self.auth_header().await?;
         let until = match (&self.auth, &self.token) {
-            (Some(AuthSpec::Login(_)), Some((_, renew))) => *renew,
+            (Some(a), Some((_, renew))) if a.logs_in() => *renew,
             _ => i64::MAX,
         };
         Ok((header, until))
@@ -267,6 +269,12 @@ impl Api {
     ) -> Result<Vec<u8>, Failure> {
         let url = endpoint(&self.base, path, query);
         let req = request(&self.client, method, url, body, auth_header);
+        self.send(method, path, req).await
+    }
+
+    /// Sends a built request within the host's budget, classified; `path` names it in
+    /// messages and metrics.
+    async fn send(&mut self, method: &Method, path: &str, req: reqwest::RequestBuilder) -> Result<Vec<u8>, Failure> {
         let stopped = || Failure::Transient { what: "stopped".into(), retry_after: None };
         let permit = match self.budget.clone() {
             Some(b) => tokio::select! {
@@ -340,30 +348,87 @@ impl Api {
         })
     }
 
+    /// The request that opens a session, rendered from the current parameters: a `login`
+    /// body, or an OAuth 2.0 token request; its method and what names it in messages.
+    /// Forms of the secret that the request carries and an answer may quote (the secret
+    /// form-encoded, the Basic credentials) join the secrets masked in messages.
+    fn session_request(&mut self, auth: &AuthSpec) -> Result<(Method, String, reqwest::RequestBuilder), CallError> {
+        let ctx = minijinja::context! { params => self.params.clone() };
+        match auth {
+            AuthSpec::Login(login) => {
+                let body = login.body.render(&ctx).map_err(|e| CallError::Refused(format!("login body: {e}")))?;
+                let method = Method::from_bytes(login.method.as_bytes()).unwrap_or(Method::POST);
+                let url = endpoint(&self.base, &login.path, &[]);
+                let req = request(&self.client, &method, url, (!body.is_null()).then_some(&body), None);
+                Ok((method, login.path.clone(), req))
+            }
+            AuthSpec::OAuth2(o) => {
+                let render = |t: &Template, what: &str| {
+                    t.render_string(&ctx).map_err(|e| CallError::Refused(format!("oauth2 {what}: {e}")))
+                };
+                let url =
+                    token_endpoint(&self.base, &render(&o.token_url, "token_url")?).map_err(CallError::Refused)?;
+                let (id, secret) = (render(&o.client_id, "client_id")?, render(&o.client_secret, "client_secret")?);
+                let mut form = vec![("grant_type", "client_credentials".to_string())];
+                if !o.scopes.is_empty() {
+                    form.push(("scope", o.scopes.join(" ")));
+                }
+                let mut req = self.client.post(url.clone()).header("Accept", "application/json");
+                let mut carried = vec![form_encode(&secret)];
+                match o.client_auth {
+                    ClientAuth::Basic => {
+                        let basic = STANDARD.encode(format!("{}:{}", form_encode(&id), form_encode(&secret)));
+                        req = req.header("Authorization", format!("Basic {basic}"));
+                        carried.push(basic);
+                    }
+                    ClientAuth::Post => form.extend([("client_id", id), ("client_secret", secret)]),
+                }
+                for c in carried {
+                    if !self.secrets.contains(&c) {
+                        self.secrets.push(c);
+                    }
+                }
+                let body =
+                    form.iter().map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v))).collect::<Vec<_>>();
+                let req = req.header("Content-Type", "application/x-www-form-urlencoded").body(body.join("&"));
+                Ok((Method::POST, url.path().to_string(), req))
+            }
+            AuthSpec::ApiKey { .. } => Err(CallError::Refused("an api_key opens no session".into())),
+        }
+    }
+
+    /// The token a session answer gives, with its renewal time.
+    fn session_token(auth: &AuthSpec, answer: &Value, issued: i64) -> Result<(Token, i64), String> {
+        match auth {
+            AuthSpec::Login(l) => l.parse_response(answer, issued).map(|t| {
+                let renew = l.renew_at(&t, issued);
+                (t, renew)
+            }),
+            AuthSpec::OAuth2(o) => o.parse_response(answer, issued).map(|t| {
+                let renew = o.renew_at(&t, issued);
+                (t, renew)
+            }),
+            AuthSpec::ApiKey { .. } => Err("an api_key opens no session".into()),
+        }
+    }
+
     /// Logs in (with retries) and caches the token.
-    async fn login(&mut self, login: &LoginAuth) -> Result<(), CallError> {
-        let render = |params: &minijinja::Value| -> Result<Option<serde_json::Value>, CallError> {
-            let ctx = minijinja::context! { params => params.clone() };
-            let body = login.body.render(&ctx).map_err(|e| CallError::Refused(format!("login body: {e}")))?;
-            Ok((!body.is_null()).then_some(body))
-        };
-        let method = Method::from_bytes(login.method.as_bytes()).unwrap_or(Method::POST);
-        let mut body = render(&self.params)?;
+    async fn login(&mut self, auth: &AuthSpec) -> Result<(), CallError> {
+        let word = if matches!(auth, AuthSpec::OAuth2(_)) { "token request" } else { "login" };
         let mut retries = 0;
         let mut refreshed = false;
         loop {
             let issued = now_ms();
-            match self.exchange(&method, &login.path, &[], body.as_ref(), None).await.and_then(|b| {
+            let (method, path, req) = self.session_request(auth)?;
+            match self.send(&method, &path, req).await.and_then(|b| {
                 serde_json::from_slice::<Value>(&b).map_err(|e| Failure::Transient {
-                    what: format!("{method} {}: a successful answer with a body that is not JSON ({e})", login.path),
+                    what: format!("{method} {path}: a successful answer with a body that is not JSON ({e})"),
                     retry_after: None,
                 })
             }) {
                 Ok(v) => {
-                    let token = login
-                        .parse_response(&v, issued)
-                        .map_err(|e| CallError::Refused(format!("login: {}", self.scrub(&e))))?;
-                    let renew = login.renew_at(&token, issued);
+                    let (token, renew) = Self::session_token(auth, &v, issued)
+                        .map_err(|e| CallError::Refused(format!("{word}: {}", self.scrub(&e))))?;
                     // Kept among the secrets: an answer may quote an older token too.
                     let value = token.value.expose().to_string();
                     if !self.secrets.contains(&value) {
@@ -373,7 +438,7 @@ impl Api {
                     self.stats.add_login();
                     return Ok(());
                 }
-                Err(Failure::CrossOrigin(what)) => return Err(CallError::Refused(format!("login refused: {what}"))),
+                Err(Failure::CrossOrigin(what)) => return Err(CallError::Refused(format!("{word} refused: {what}"))),
                 Err(Failure::Unauthorized(what) | Failure::Refused(what)) => {
                     if !refreshed && let Some(refresh) = self.refresh.clone() {
                         // The credentials may have been rotated: read them again, once.
@@ -382,12 +447,11 @@ impl Api {
                             Ok((params, secrets)) => {
                                 self.params = params;
                                 self.secrets.extend(secrets);
-                                body = render(&self.params)?;
                                 continue;
                             }
                             Err(e) => {
                                 return Err(CallError::Refused(format!(
-                                    "login failed: {}; reading the credentials again failed: {}",
+                                    "{word} failed: {}; reading the credentials again failed: {}",
                                     self.scrub(&what),
                                     self.scrub(&e)
                                 )));
@@ -395,7 +459,7 @@ impl Api {
                         }
                     }
                     return Err(CallError::Refused(format!(
-                        "login failed: {}; check the credentials parameters",
+                        "{word} failed: {}; check the credentials parameters",
                         self.scrub(&what)
                     )));
                 }
@@ -406,13 +470,13 @@ impl Api {
                     retries += 1;
                     if retries > self.retry.max_retries {
                         return Err(CallError::GaveUp(format!(
-                            "login: gave up after {} attempts: {}",
+                            "{word}: gave up after {} attempts: {}",
                             retries,
                             self.scrub(&what)
                         )));
                     }
                     self.stats.add_retry();
-                    let d = self.backoff(retries, retry_after, &format!("login: {what}"));
+                    let d = self.backoff(retries, retry_after, &format!("{word}: {what}"));
                     self.pause(d).await?;
                 }
             }
@@ -422,23 +486,19 @@ impl Api {
     /// The auth header for the next request, logging in when needed.
     async fn auth_header(&mut self) -> Result<Option<(String, String)>, CallError> {
         let Some(auth) = self.auth.clone() else { return Ok(None) };
-        let (template, token): (&Template, Option<String>) = match &auth {
-            AuthSpec::ApiKey { header } => (&header.value, None),
-            AuthSpec::Login(login) => {
-                let fresh = self.token.as_ref().is_some_and(|(_, renew)| now_ms() < *renew);
-                if !fresh {
-                    self.login(login).await?;
-                }
-                (&login.header.value, self.token.as_ref().map(|(t, _)| t.value.expose().to_string()))
+        let token = if auth.logs_in() {
+            let fresh = self.token.as_ref().is_some_and(|(_, renew)| now_ms() < *renew);
+            if !fresh {
+                self.login(&auth).await?;
             }
+            self.token.as_ref().map(|(t, _)| t.value.expose().to_string())
+        } else {
+            None
         };
-        let name = match &auth {
-            AuthSpec::ApiKey { header } => header.name.clone(),
-            AuthSpec::Login(l) => l.header.name.clone(),
-        };
+        let header = auth.header();
         let ctx = minijinja::context! { params => self.params.clone(), token => token };
-        let value = template.render_string(&ctx).map_err(|e| CallError::Refused(format!("auth header: {e}")))?;
-        Ok(Some((name, value)))
+        let value = header.value.render_string(&ctx).map_err(|e| CallError::Refused(format!("auth header: {e}")))?;
+        Ok(Some((header.name.clone(), value)))
     }
 
     /// An API call: authenticated, retried, classified.
@@ -472,7 +532,7 @@ impl Api {
                 Err(Failure::Unauthorized(what)) => {
                     self.stats.add_unauthorized();
                     self.token = None;
-                    if self.auth.is_none() || matches!(self.auth, Some(AuthSpec::ApiKey { .. })) {
+                    if !self.auth.as_ref().is_some_and(AuthSpec::logs_in) {
                         return Err(CallError::Refused(format!(
                             "the API refused the credentials: {}",
                             self.scrub(&what)
@@ -514,6 +574,32 @@ fn endpoint(base: &Url, path: &str, query: &[(String, String)]) -> Url {
         url.query_pairs_mut().extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     }
     url
+}
+
+/// The token endpoint: a path under `base`, or an absolute URL. One on the API's own origin
+/// keeps the base's scheme (plain http on loopback where the base has it); any other must be
+/// https (or http on loopback).
+fn token_endpoint(base: &Url, rendered: &str) -> Result<Url, String> {
+    if rendered.starts_with('/') {
+        return Ok(endpoint(base, rendered, &[]));
+    }
+    let url = Url::parse(rendered).map_err(|e| format!("oauth2 token_url `{rendered}` is not a URL or a path: {e}"))?;
+    if url.host_str() == base.host_str() && url.port_or_known_default() == base.port_or_known_default() {
+        let mut same = url.clone();
+        let _ = same.set_scheme(base.scheme());
+        return Ok(same);
+    }
+    base_url(rendered, false).map_err(|e| match e.strip_prefix("insecure:") {
+        Some(u) => format!("oauth2 token_url `{u}` is not https: the client secret would travel in clear"),
+        None => e,
+    })
+}
+
+/// `s` as `application/x-www-form-urlencoded` text.
+fn form_encode(s: &str) -> String {
+    let mut url = Url::parse("http://form.invalid/").expect("a valid URL");
+    url.query_pairs_mut().append_key_only(s);
+    url.query().unwrap_or_default().to_string()
 }
 
 /// A request as every exchange sends it: JSON accepted, the body as JSON, the auth header.

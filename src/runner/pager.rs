@@ -21,6 +21,8 @@ pub struct Page {
 pub struct PageRequest {
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
+    /// The cursor the request carries (an offset or page number for counting strategies).
+    pub cursor: Option<String>,
 }
 
 /// The pager of one stream; it owns what it needs, so that read-ahead tasks can hold it.
@@ -54,7 +56,8 @@ impl Pager {
             Some(t) => Some(t.render(&ctx).map_err(|e| format!("stream `{}` body: {e}", s.name))?),
             None => None,
         };
-        if let Some(c) = cursor {
+        let cursor = cursor.map(str::to_string).or_else(|| s.paging.first());
+        if let Some(c) = cursor.as_deref() {
             if s.method == "GET" {
                 if let Some(name) = s.paging.query_name() {
                     query.retain(|(k, _)| k != &name);
@@ -65,14 +68,16 @@ impl Pager {
                 s.paging.apply_to_body(b, c);
             }
         }
-        Ok(PageRequest { query, body })
+        Ok(PageRequest { query, body, cursor })
     }
 
     /// Records and next cursor of a response body; an error (the page is fetched again) when
     /// the body is not JSON or its record list is not a list. Each record is parsed on its
     /// own: one the parser refuses is a [`Parsed::Poison`] among the others. A page without
-    /// a record list is empty, with a warning, unless it is an error answer.
-    pub fn parse(&self, body: &[u8]) -> Result<Page, String> {
+    /// a record list is empty, with a warning, unless it is an error answer. `sent` is the
+    /// cursor the request carried: counting strategies (`offset`, `page`) take the next one
+    /// from it and the number of records.
+    pub fn parse(&self, body: &[u8], sent: Option<&str>) -> Result<Page, String> {
         let path = &self.stream.records;
         let env = envelope::parse(body, path, self.stream.paging.response_path())
             .map_err(|e| format!("the body is not JSON ({e})"))?;
@@ -98,8 +103,11 @@ impl Pager {
             None => None,
         };
         let at = path.join(".");
+        let counted = |records: &[Parsed]| {
+            if self.stream.paging.counts() { self.stream.paging.count_on(sent, records.len()) } else { next.clone() }
+        };
         match env.records {
-            Records::List(records) => Ok(Page { records, next }),
+            Records::List(records) => Ok(Page { next: counted(&records), records }),
             Records::NotAList(kind) => Err(format!("`{at}` in the response is {kind}, not a list")),
             Records::Missing if env.error_code.is_some() || env.error_message.is_some() => Err(format!(
                 "the API answered an error: {}: {}",
@@ -111,7 +119,7 @@ impl Pager {
                     stream = self.stream.name.as_str(),
                     "the response has no record list at `{at}`: read as a page without records"
                 );
-                Ok(Page { records: Vec::new(), next })
+                Ok(Page { next: counted(&[]), records: Vec::new() })
             }
         }
     }
@@ -184,7 +192,7 @@ page_size: 50
     fn parses_pages_and_refuses_shapeless_ones() {
         let s = stream(SIEM);
         let p = Pager::new(&s, minijinja::Value::from(()));
-        let parse = |v: serde_json::Value| p.parse(v.to_string().as_bytes());
+        let parse = |v: serde_json::Value| p.parse(v.to_string().as_bytes(), None);
         let page = parse(json!({"paging": {"nextCursor": "n"}, "results": [{"id": "a"}, {"id": 7}]})).unwrap();
         assert_eq!(page.records.len(), 2);
         assert_eq!(page.next.as_deref(), Some("n"));
@@ -194,17 +202,17 @@ page_size: 50
         assert!(last.records.is_empty() && last.next.is_none());
         assert!(parse(json!({"results": {"a": 1}})).unwrap_err().contains("is an object, not a list"));
         assert!(parse(json!([1])).is_err());
-        assert!(p.parse(b"{\"results\": [").unwrap_err().contains("not JSON"));
+        assert!(p.parse(b"{\"results\": [", None).unwrap_err().contains("not JSON"));
     }
 
     #[test]
     fn a_page_without_a_record_list_is_empty_unless_it_is_an_error() {
         let s = stream(SIEM);
         let p = Pager::new(&s, minijinja::Value::from(()));
-        let page = p.parse(br#"{"paging": {"limit": 50, "nextCursor": null}}"#).unwrap();
+        let page = p.parse(br#"{"paging": {"limit": 50, "nextCursor": null}}"#, None).unwrap();
         assert!(page.records.is_empty() && page.next.is_none());
-        assert!(p.parse(br#"{"results": null, "paging": {"nextCursor": "c"}}"#).unwrap().next.is_some());
-        let e = p.parse(br#"{"errorCode": "internal_error", "errorMessage": "try later"}"#).unwrap_err();
+        assert!(p.parse(br#"{"results": null, "paging": {"nextCursor": "c"}}"#, None).unwrap().next.is_some());
+        let e = p.parse(br#"{"errorCode": "internal_error", "errorMessage": "try later"}"#, None).unwrap_err();
         assert_eq!(e, "the API answered an error: internal_error: try later");
     }
 
@@ -212,8 +220,9 @@ page_size: 50
     fn a_poison_record_is_set_aside_and_the_others_parsed() {
         let s = stream(SIEM);
         let p = Pager::new(&s, minijinja::Value::from(()));
-        let page =
-            p.parse(b"{\"results\": [{\"id\": \"a\"}, {\"id\": \"b\", \"s\": \"\xff\"}, {\"id\": \"c\"}]}").unwrap();
+        let page = p
+            .parse(b"{\"results\": [{\"id\": \"a\"}, {\"id\": \"b\", \"s\": \"\xff\"}, {\"id\": \"c\"}]}", None)
+            .unwrap();
         let kinds: Vec<bool> = page.records.iter().map(|r| matches!(r, Parsed::Poison(_))).collect();
         assert_eq!(kinds, [false, true, false]);
     }

@@ -68,6 +68,9 @@ pub struct WindowGuard {
     /// the query is no progress, however their times are dressed.
     identities: HashSet<u64>,
     fresh_on_page: u32,
+    /// Whether the record last identified was new to this query: only such records are
+    /// evidence of the order (a page served again is old records, not disorder).
+    last_fresh: bool,
     /// Times of every record of this query, in or out of the window: their span so far, and
     /// before the last page (what a page read again is compared with).
     span: Option<(i64, i64)>,
@@ -90,6 +93,8 @@ pub struct WindowGuard {
     /// stalls since then.
     fruitless: u32,
     stall_resends: u32,
+    /// Cursors sent again after a stall before a new query (none for counted paging).
+    max_stall_resends: u32,
 }
 
 /// The most record identities a query remembers (8 MiB); past it, a page whose records
@@ -123,6 +128,7 @@ impl WindowGuard {
             idle_pages: 0,
             identities: HashSet::new(),
             fresh_on_page: 0,
+            last_fresh: true,
             span: None,
             span_before_last: None,
             newest_ms: None,
@@ -135,7 +141,17 @@ impl WindowGuard {
             passed_end: false,
             fruitless: 0,
             stall_resends: 0,
+            max_stall_resends: MAX_STALL_RESENDS,
         }
+    }
+
+    /// For paging by offset or page number: an honest server never answers a page of records
+    /// this query returned already, so one such page is a stall, and sending its offset again
+    /// would only bring it again: the next query starts from the newest record instead.
+    pub fn counted(mut self) -> Self {
+        self.stall_pages = 1;
+        self.max_stall_resends = 0;
+        self
     }
 
     /// The window of the query being paged (after a restart, it starts later).
@@ -154,10 +170,12 @@ impl WindowGuard {
     /// every record of a page, in the window or not, before [`Self::after_page`].
     pub fn identify(&mut self, identity: u64) {
         if self.identities.len() < MAX_IDENTITIES {
-            if self.identities.insert(identity) {
+            self.last_fresh = self.identities.insert(identity);
+            if self.last_fresh {
                 self.fresh_on_page += 1;
             }
         } else {
+            self.last_fresh = true;
             self.fresh_on_page = u32::MAX;
         }
     }
@@ -172,7 +190,9 @@ impl WindowGuard {
         self.page_records += 1;
         if inside {
             self.newest_ms = Some(self.newest_ms.map_or(time_ms, |n| n.max(time_ms)));
-            self.page_oldest = Some(self.page_oldest.map_or(time_ms, |o| o.min(time_ms)));
+            if std::mem::replace(&mut self.last_fresh, true) {
+                self.page_oldest = Some(self.page_oldest.map_or(time_ms, |o| o.min(time_ms)));
+            }
         } else if time_ms >= self.window.end_ms {
             self.page_past_end += 1;
         }
@@ -265,7 +285,7 @@ impl WindowGuard {
     /// [`MAX_FRUITLESS_RESTARTS`] new queries in a row without a new record, `None`: the
     /// window ends.
     pub fn after_stall(&mut self) -> Option<Restart> {
-        if self.stall_resends < MAX_STALL_RESENDS {
+        if self.stall_resends < self.max_stall_resends {
             self.stall_resends += 1;
             self.idle_pages = 0;
             self.span = self.span_before_last;
@@ -321,6 +341,36 @@ mod tests {
         let g = WindowGuard::new(W, 1000, 5);
         assert!(g.contains(10_000) && g.contains(20_000) && g.contains(20_999));
         assert!(!g.contains(9_999) && !g.contains(21_000) && !g.contains(253_402_300_799_000));
+    }
+
+    #[test]
+    fn under_counted_paging_a_page_served_again_restarts_from_the_newest_record_at_once() {
+        let mut g = WindowGuard::new(W, 1000, 10).counted();
+        for (id, t) in [(1, 11_000), (2, 12_500)] {
+            g.identify(id);
+            g.observe(t);
+        }
+        assert_eq!(g.after_page(Some("0"), 2, None, Some("2".into())), Next::Follow("2".into()));
+        // The offset is ignored: the same records again. Old records are no evidence of
+        // disorder, so the next query can start from the newest one, without re-sending "2".
+        let s = g.span();
+        for (id, t) in [(1, 11_000), (2, 12_500)] {
+            g.identify(id);
+            g.observe(t);
+        }
+        assert_eq!(g.after_page(Some("2"), 0, s, Some("4".into())), Next::Stalled(Stall::NothingNew(1)));
+        assert_eq!(g.after_stall(), Some(Restart::From(12_000)));
+        // A record new to the query and older than the newest is disorder: the next restart
+        // goes back to the window's start.
+        g.identify(3);
+        g.observe(11_500);
+        g.identify(2);
+        g.observe(12_500);
+        assert_eq!(g.after_page(Some("0"), 1, None, Some("2".into())), Next::Follow("2".into()));
+        g.identify(2);
+        g.observe(12_500);
+        assert_eq!(g.after_page(Some("2"), 0, g.span(), Some("3".into())), Next::Stalled(Stall::NothingNew(1)));
+        assert_eq!(g.after_stall(), Some(Restart::From(W.start_ms)));
     }
 
     #[test]

@@ -41,6 +41,9 @@ impl Run<'_> {
     ) -> Result<Read, String> {
         let method = reqwest::Method::from_bytes(self.stream.method.as_bytes()).unwrap_or(reqwest::Method::POST);
         let mut guard = WindowGuard::new(w, self.stream.time_format.precision_ms(), self.stream.stall_pages);
+        if self.stream.paging.counts() {
+            guard = guard.counted();
+        }
         let mut cursor: Option<String> = None;
         let mut refusals = 0;
         let mut progress_at_refusal = usize::MAX;
@@ -192,7 +195,8 @@ impl Run<'_> {
                 Taken::Direct => {}
             }
         }
-        api.call(method, &self.stream.path, &req.query, req.body.as_ref(), |v| pager.parse(v)).await
+        api.call(method, &self.stream.path, &req.query, req.body.as_ref(), |v| pager.parse(v, req.cursor.as_deref()))
+            .await
     }
 
     /// Records settled so far: delivered, dead-lettered or dropped as known.

@@ -1,6 +1,8 @@
 //! Auth strategies of a source spec, a closed set: `login` (POST credentials, read a token and
-//! its expiry from the response, send it in a header) and `api_key` (a header built from
-//! parameters). `oauth2_client_credentials` is not supported yet.
+//! its expiry from the response, send it in a header), `api_key` (a header built from
+//! parameters) and `oauth2_client_credentials` (RFC 6749 §4.4: a form POST to a token endpoint
+//! with the client's id and secret, in HTTP Basic or in the form, for an `access_token` that
+//! lasts `expires_in` seconds).
 
 use super::duration::parse_duration;
 use super::template::Template;
@@ -15,12 +17,92 @@ pub(crate) const LOGIN_KEYS: &[&str] =
     &["method", "path", "body", "token", "expires_at", "ttl", "renew_before", "header"];
 pub(crate) const API_KEY_KEYS: &[&str] = &["header"];
 pub(crate) const HEADER_KEYS: &[&str] = &["name", "value"];
+pub(crate) const OAUTH2_KEYS: &[&str] =
+    &["token_url", "client_id", "client_secret", "scopes", "client_auth", "ttl", "renew_before", "header"];
+pub(crate) const CLIENT_AUTH: &[&str] = &["basic", "post"];
 
 /// How requests are authenticated.
 #[derive(Debug, Clone)]
 pub enum AuthSpec {
     Login(LoginAuth),
     ApiKey { header: HeaderTemplate },
+    OAuth2(OAuth2Auth),
+}
+
+impl AuthSpec {
+    /// Whether the strategy gets a token from a login (and so can log in again on a 401).
+    pub fn logs_in(&self) -> bool {
+        matches!(self, AuthSpec::Login(_) | AuthSpec::OAuth2(_))
+    }
+
+    /// The header every request carries.
+    pub fn header(&self) -> &HeaderTemplate {
+        match self {
+            AuthSpec::Login(l) => &l.header,
+            AuthSpec::ApiKey { header } => header,
+            AuthSpec::OAuth2(o) => &o.header,
+        }
+    }
+}
+
+/// `oauth2_client_credentials`: a token from the token endpoint (RFC 6749 §4.4).
+#[derive(Debug, Clone)]
+pub struct OAuth2Auth {
+    /// The token endpoint: a path under `base_url`, or an absolute URL (a template over `params`).
+    pub token_url: Template,
+    pub client_id: Template,
+    pub client_secret: Template,
+    /// Sent space-separated as `scope`; none: the server's default scope.
+    pub scopes: Vec<String>,
+    pub client_auth: ClientAuth,
+    /// Lifetime assumed when the answer gives no `expires_in`.
+    pub ttl: Duration,
+    pub renew_before: Duration,
+    /// Default `Authorization: Bearer {{ token }}`.
+    pub header: HeaderTemplate,
+}
+
+/// How the client authenticates to the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// HTTP Basic with the form-encoded id and secret (`client_secret_basic`).
+    Basic,
+    /// `client_id` and `client_secret` in the form body (`client_secret_post`).
+    Post,
+}
+
+impl OAuth2Auth {
+    /// Reads `access_token` and `expires_in` (seconds, a number or numeric text) from a token
+    /// response; `now_ms` is the local clock.
+    pub fn parse_response(&self, body: &Value, now_ms: i64) -> Result<Token, String> {
+        let token = match body.get("access_token") {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            _ => return Err("the token response has no `access_token`".into()),
+        };
+        let seconds = match body.get("expires_in") {
+            Some(Value::Number(n)) => n.as_f64(),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        let lifetime_ms = match seconds.filter(|s| s.is_finite() && *s > 0.0) {
+            Some(s) => (s * 1000.0).min(i64::MAX as f64 / 4.0) as i64,
+            None => i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX / 4),
+        };
+        Ok(Token { value: super::values::Secret::new(token), expires_at_ms: now_ms.saturating_add(lifetime_ms) })
+    }
+
+    /// When a token should be replaced (as for `login`).
+    pub fn renew_at(&self, token: &Token, issued_ms: i64) -> i64 {
+        renew_at(self.renew_before, token, issued_ms)
+    }
+}
+
+/// `renew_before` ahead of a token's expiry, but never sooner than half-way through a short
+/// lifetime.
+fn renew_at(renew_before: Duration, token: &Token, issued_ms: i64) -> i64 {
+    let before = i64::try_from(renew_before.as_millis()).unwrap_or(i64::MAX);
+    let half = (token.expires_at_ms - issued_ms) / 2;
+    token.expires_at_ms - before.min(half.max(0))
 }
 
 /// `login`: send credentials, get a token and its expiry.
@@ -102,9 +184,7 @@ impl LoginAuth {
     /// When a token should be replaced: `renew_before` ahead of its expiry, but never sooner
     /// than half-way through a short lifetime.
     pub fn renew_at(&self, token: &Token, issued_ms: i64) -> i64 {
-        let before = i64::try_from(self.renew_before.as_millis()).unwrap_or(i64::MAX);
-        let half = (token.expires_at_ms - issued_ms) / 2;
-        token.expires_at_ms - before.min(half.max(0))
+        renew_at(self.renew_before, token, issued_ms)
     }
 }
 
@@ -141,7 +221,7 @@ pub fn decode(node: &Node, diags: &mut Diagnostics) -> Option<AuthSpec> {
     match present.as_slice() {
         [] => {
             if !r.had_unknown_keys() {
-                diags.push(r.missing("login").help("choose one strategy: login, api_key"));
+                diags.push(r.missing("login").help("choose one strategy: login, api_key, oauth2_client_credentials"));
             }
             None
         }
@@ -169,19 +249,60 @@ pub fn decode(node: &Node, diags: &mut Diagnostics) -> Option<AuthSpec> {
                 }
             }
         }
-        _ => {
-            let (k, _) = r.entry("oauth2_client_credentials")?;
-            diags.push(
-                Diagnostic::new(ErrorKind::InvalidValue {
-                    key: "oauth2_client_credentials".into(),
-                    reason: "this auth strategy is not supported yet".into(),
-                })
-                .at(k.span.clone())
-                .help("use `login` or `api_key`"),
-            );
+        _ => decode_oauth2(r.node("oauth2_client_credentials")?, diags).map(AuthSpec::OAuth2),
+    }
+}
+
+fn decode_oauth2(node: &Node, diags: &mut Diagnostics) -> Option<OAuth2Auth> {
+    let r = MapReader::new(node, "`auth.oauth2_client_credentials`", OAUTH2_KEYS, diags)?;
+    let mut template = |key: &str, example: &str| match r.node(key) {
+        Some(n) => Some(Template::decode(n, diags)),
+        None => {
+            diags.push(r.missing(key).help(format!("e.g. `{key}: {example}`")));
             None
         }
-    }
+    };
+    let token_url = template("token_url", "/oauth2/token");
+    let client_id = template("client_id", "\"{{ params.client_id }}\"");
+    let client_secret = template("client_secret", "\"{{ params.client_secret }}\"");
+    let scopes: Vec<String> = r.strings("scopes", diags).into_iter().map(|(s, _)| s).collect();
+    let client_auth = match r.str("client_auth", diags) {
+        Some((v, span)) => match v.as_str() {
+            "basic" => ClientAuth::Basic,
+            "post" => ClientAuth::Post,
+            _ => {
+                diags.push(
+                    Diagnostic::new(ErrorKind::InvalidValue {
+                        key: "client_auth".into(),
+                        reason: format!("`{v}` is neither `basic` nor `post`"),
+                    })
+                    .at(span)
+                    .help("`basic` (HTTP Basic, the default) or `post` (id and secret in the form)"),
+                );
+                ClientAuth::Basic
+            }
+        },
+        None => ClientAuth::Basic,
+    };
+    let ttl = duration_key(&r, "ttl", Duration::from_secs(3600), diags);
+    let renew_before = duration_key(&r, "renew_before", Duration::from_secs(60), diags);
+    let header = match r.node("header") {
+        Some(n) => decode_header(n, "`auth.oauth2_client_credentials.header`", diags)?,
+        None => HeaderTemplate {
+            name: "Authorization".into(),
+            value: Template::string("Bearer {{ token }}").expect("a valid template"),
+        },
+    };
+    Some(OAuth2Auth {
+        token_url: token_url?,
+        client_id: client_id?,
+        client_secret: client_secret?,
+        scopes,
+        client_auth,
+        ttl,
+        renew_before,
+        header,
+    })
 }
 
 fn decode_login(node: &Node, diags: &mut Diagnostics) -> Option<LoginAuth> {
@@ -277,5 +398,52 @@ mod tests {
         assert_eq!(l.renew_at(&tok(900_000), 0), 840_000);
         // A 10-second token is renewed half-way, not before it was issued.
         assert_eq!(l.renew_at(&tok(10_000), 0), 5_000);
+    }
+
+    fn decoded(yaml: &str) -> (Option<AuthSpec>, Vec<String>) {
+        let file = crate::diagnostic::SourceFile::new("s.yaml", yaml);
+        let node = crate::yaml::parse(&file).unwrap();
+        let mut diags = Diagnostics::default();
+        let a = decode(&node, &mut diags);
+        (a, diags.0.iter().map(|d| d.to_string()).collect())
+    }
+
+    #[test]
+    fn oauth2_decodes_with_defaults_and_says_what_is_missing() {
+        let (a, errors) = decoded(
+            "oauth2_client_credentials: { token_url: /t, client_id: \"{{ params.id }}\", client_secret: s, scopes: a b }",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        let Some(AuthSpec::OAuth2(o)) = a else { panic!("{a:?}") };
+        assert_eq!(
+            (o.client_auth, o.scopes.as_slice(), o.ttl),
+            (ClientAuth::Basic, &["a b".to_string()][..], Duration::from_secs(3600))
+        );
+        assert_eq!(o.header.name, "Authorization");
+        let (a, errors) = decoded("oauth2_client_credentials: { token_url: /t, client_auth: mtls }");
+        assert!(a.is_none());
+        for wanted in ["client_id", "client_secret", "mtls"] {
+            assert!(errors.iter().any(|e| e.contains(wanted)), "{wanted}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn oauth2_reads_the_token_and_its_lifetime_in_seconds() {
+        let (Some(AuthSpec::OAuth2(o)), _) =
+            decoded("oauth2_client_credentials: { token_url: /t, client_id: i, client_secret: s, ttl: PT10M }")
+        else {
+            panic!()
+        };
+        let t = o.parse_response(&json!({"access_token": "at", "expires_in": 3600}), 1_000).unwrap();
+        assert_eq!((t.value.expose(), t.expires_at_ms), ("at", 1_000 + 3_600_000));
+        let t = o.parse_response(&json!({"access_token": "at", "expires_in": "120"}), 0).unwrap();
+        assert_eq!(t.expires_at_ms, 120_000);
+        for odd in [json!(null), json!(-5), json!("soon"), json!(0)] {
+            let t = o.parse_response(&json!({"access_token": "at", "expires_in": odd}), 0).unwrap();
+            assert_eq!(t.expires_at_ms, 600_000, "{odd}: the configured ttl");
+        }
+        assert!(o.parse_response(&json!({"error": "invalid_client"}), 0).unwrap_err().contains("access_token"));
+        // A two-minute token: renewed a minute (`renew_before`) ahead, which is half-way.
+        assert_eq!(o.renew_at(&t, 0), 60_000);
     }
 }

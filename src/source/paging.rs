@@ -1,14 +1,16 @@
 //! Paging strategies of a stream, a closed set: `cursor` (the request field that carries the
-//! cursor ← the response path that gives the next one). Without `paging`, a window is one
-//! request. `offset` and `link_header` are not supported yet.
+//! cursor ← the response path that gives the next one), `offset` (the request field that
+//! carries how many records were read before the page) and `page` (the field that carries the
+//! page number). Without `paging`, a window is one request. `link_header` is not supported yet.
 
-use super::auth::{dotted, lookup};
+use super::auth::dotted;
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::yaml::{MapReader, Node};
 use serde_json::{Map, Value};
 
-pub(crate) const STRATEGIES: &[&str] = &["cursor", "offset", "link_header"];
+pub(crate) const STRATEGIES: &[&str] = &["cursor", "offset", "page", "link_header"];
 pub(crate) const CURSOR_KEYS: &[&str] = &["request", "response"];
+pub(crate) const COUNTER_KEYS: &[&str] = &["request", "start"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PagingSpec {
@@ -16,25 +18,69 @@ pub enum PagingSpec {
     Single,
     /// `request` (a dotted field of the body, or a query parameter for GET) ← `response`.
     Cursor { request: Vec<String>, response: Vec<String> },
+    /// `request` carries the number of records read before the page, from `start`.
+    Offset { request: Vec<String>, start: u64 },
+    /// `request` carries the page number, from `start`.
+    Page { request: Vec<String>, start: u64 },
 }
 
 impl PagingSpec {
-    /// The next cursor of a response page; `None` at the end (absent, null or empty).
-    pub fn next_cursor(&self, page: &Value) -> Option<String> {
-        cursor_of(lookup(page, self.response_path()?)?)
-    }
-
-    /// Where a response gives the next cursor.
+    /// Where a response gives the next cursor (cursor paging only).
     pub fn response_path(&self) -> Option<&[String]> {
         match self {
-            PagingSpec::Single => None,
             PagingSpec::Cursor { response, .. } => Some(response),
+            _ => None,
         }
     }
 
-    /// Puts `cursor` into a request body.
+    /// The request field that carries the cursor, the offset or the page number.
+    fn request_path(&self) -> Option<&[String]> {
+        match self {
+            PagingSpec::Single => None,
+            PagingSpec::Cursor { request, .. }
+            | PagingSpec::Offset { request, .. }
+            | PagingSpec::Page { request, .. } => Some(request),
+        }
+    }
+
+    /// What the first request of a window carries: the start of a counter (an offset or a page
+    /// number), nothing for a cursor.
+    pub fn first(&self) -> Option<String> {
+        match self {
+            PagingSpec::Offset { start, .. } | PagingSpec::Page { start, .. } => Some(start.to_string()),
+            _ => None,
+        }
+    }
+
+    /// The next page's cursor of a counting strategy, from the request's (`None`: the start)
+    /// and the number of records its answer held; `None` at the end, a page without records
+    /// (a short page is not taken as the end: servers cap the page size they are asked for).
+    /// `None` for the other strategies, whose next cursor comes from the response.
+    pub fn count_on(&self, sent: Option<&str>, records: usize) -> Option<String> {
+        let (start, step) = match self {
+            PagingSpec::Offset { start, .. } => (*start, records as u64),
+            PagingSpec::Page { start, .. } => (*start, 1),
+            _ => return None,
+        };
+        if records == 0 {
+            return None;
+        }
+        let at = sent.and_then(|c| c.parse::<u64>().ok()).unwrap_or(start);
+        Some(at.saturating_add(step).to_string())
+    }
+
+    /// Whether the next page is counted (`offset`, `page`) rather than read from a response.
+    pub fn counts(&self) -> bool {
+        matches!(self, PagingSpec::Offset { .. } | PagingSpec::Page { .. })
+    }
+
+    /// Puts `cursor` into a request body: a counter as a number, a cursor as a string.
     pub fn apply_to_body(&self, body: &mut Value, cursor: &str) {
-        let PagingSpec::Cursor { request, .. } = self else { return };
+        let Some(request) = self.request_path() else { return };
+        let value = match cursor.parse::<u64>() {
+            Ok(n) if self.counts() => Value::from(n),
+            _ => Value::String(cursor.to_string()),
+        };
         if !body.is_object() {
             *body = Value::Object(Map::new());
         }
@@ -42,7 +88,7 @@ impl PagingSpec {
         for (i, key) in request.iter().enumerate() {
             let Value::Object(map) = at else { return };
             if i + 1 == request.len() {
-                map.insert(key.clone(), Value::String(cursor.to_string()));
+                map.insert(key.clone(), value);
                 return;
             }
             at = map.entry(key.clone()).or_insert_with(|| Value::Object(Map::new()));
@@ -51,10 +97,7 @@ impl PagingSpec {
 
     /// The query parameter that carries the cursor (GET streams).
     pub fn query_name(&self) -> Option<String> {
-        match self {
-            PagingSpec::Cursor { request, .. } => Some(request.join(".")),
-            PagingSpec::Single => None,
-        }
+        self.request_path().map(|r| r.join("."))
     }
 }
 
@@ -81,18 +124,49 @@ pub fn decode(node: &Node, diags: &mut Diagnostics) -> Option<PagingSpec> {
         }
         return Some(PagingSpec::Cursor { request: dotted(&request?.0), response: dotted(&response?.0) });
     }
-    for other in ["offset", "link_header"] {
-        if let Some((k, _)) = r.entry(other) {
-            diags.push(
-                Diagnostic::new(ErrorKind::InvalidValue {
-                    key: other.into(),
-                    reason: "this paging strategy is not supported yet".into(),
-                })
-                .at(k.span.clone())
-                .help("use `cursor`"),
-            );
-            return None;
+    for (strategy, start) in [("offset", 0), ("page", 1)] {
+        if let Some(n) = r.node(strategy) {
+            let context = format!("`paging.{strategy}`");
+            let c = MapReader::new(n, &context, COUNTER_KEYS, diags)?;
+            let request = c.str("request", diags);
+            if !c.has("request") {
+                diags.push(c.missing("request").help(format!("e.g. `{strategy}: {{ request: {strategy} }}`")));
+            }
+            let start = match c.node("start") {
+                Some(n) => match n.value {
+                    crate::yaml::NodeValue::Int(v) if v >= 0 => v as u64,
+                    _ => {
+                        diags.push(
+                            Diagnostic::new(ErrorKind::InvalidValue {
+                                key: "start".into(),
+                                reason: "not a whole number of 0 or more".into(),
+                            })
+                            .at(n.span.clone())
+                            .help(format!("e.g. `start: {start}`")),
+                        );
+                        start
+                    }
+                },
+                None => start,
+            };
+            let request = dotted(&request?.0);
+            return Some(if strategy == "offset" {
+                PagingSpec::Offset { request, start }
+            } else {
+                PagingSpec::Page { request, start }
+            });
         }
+    }
+    if let Some((k, _)) = r.entry("link_header") {
+        diags.push(
+            Diagnostic::new(ErrorKind::InvalidValue {
+                key: "link_header".into(),
+                reason: "this paging strategy is not supported yet".into(),
+            })
+            .at(k.span.clone())
+            .help("use `cursor`, `offset` or `page`"),
+        );
+        return None;
     }
     if !r.had_unknown_keys() {
         diags.push(r.missing("cursor"));
@@ -108,17 +182,66 @@ mod tests {
     #[test]
     fn cursor_in_and_out() {
         let p = PagingSpec::Cursor { request: dotted("cursor"), response: dotted("paging.nextCursor") };
-        assert_eq!(p.next_cursor(&json!({"paging": {"nextCursor": "abc"}})).as_deref(), Some("abc"));
-        assert_eq!(p.next_cursor(&json!({"paging": {"nextCursor": null}})), None);
-        assert_eq!(p.next_cursor(&json!({"paging": {"nextCursor": ""}})), None);
-        assert_eq!(p.next_cursor(&json!({"results": []})), None);
+        assert_eq!(p.response_path(), Some(&dotted("paging.nextCursor")[..]));
+        assert_eq!(p.first(), None);
+        assert_eq!(p.count_on(Some("abc"), 10), None);
         let mut body = json!({"limit": 100});
         p.apply_to_body(&mut body, "abc");
         assert_eq!(body, json!({"limit": 100, "cursor": "abc"}));
+        // A cursor that looks like a number stays a string.
+        p.apply_to_body(&mut body, "17");
+        assert_eq!(body, json!({"limit": 100, "cursor": "17"}));
         let nested = PagingSpec::Cursor { request: dotted("page.after"), response: dotted("next") };
         let mut body = Value::Null;
         nested.apply_to_body(&mut body, "x");
         assert_eq!(body, json!({"page": {"after": "x"}}));
-        assert_eq!(PagingSpec::Single.next_cursor(&json!({"next": "x"})), None);
+        assert_eq!(PagingSpec::Single.response_path(), None);
+        assert_eq!(PagingSpec::Single.query_name(), None);
+    }
+
+    #[test]
+    fn counters_count_records_or_pages_and_end_on_an_empty_page() {
+        let offset = PagingSpec::Offset { request: dotted("offset"), start: 0 };
+        assert_eq!(offset.first().as_deref(), Some("0"));
+        assert_eq!(offset.count_on(None, 100).as_deref(), Some("100"));
+        assert_eq!(offset.count_on(Some("100"), 37).as_deref(), Some("137"));
+        // A short page is not the end (the server may cap the page size): an empty one is.
+        assert_eq!(offset.count_on(Some("137"), 0), None);
+        assert_eq!(offset.response_path(), None);
+        let page = PagingSpec::Page { request: dotted("paging.page"), start: 1 };
+        assert_eq!(page.first().as_deref(), Some("1"));
+        assert_eq!(page.count_on(Some("1"), 3).as_deref(), Some("2"));
+        assert_eq!(page.count_on(Some("2"), 0), None);
+        let mut body = json!({"size": 50});
+        page.apply_to_body(&mut body, "2");
+        assert_eq!(body, json!({"size": 50, "paging": {"page": 2}}));
+        assert_eq!(page.query_name().as_deref(), Some("paging.page"));
+    }
+
+    fn decoded(yaml: &str) -> (Option<PagingSpec>, Vec<String>) {
+        let file = crate::diagnostic::SourceFile::new("s.yaml", yaml);
+        let node = crate::yaml::parse(&file).unwrap();
+        let mut diags = Diagnostics::default();
+        let p = decode(&node, &mut diags);
+        (p, diags.0.iter().map(|d| d.to_string()).collect())
+    }
+
+    #[test]
+    fn decodes_every_strategy_and_says_what_is_wrong() {
+        assert_eq!(
+            decoded("offset: { request: skip }").0,
+            Some(PagingSpec::Offset { request: dotted("skip"), start: 0 })
+        );
+        assert_eq!(
+            decoded("page: { request: p, start: 0 }").0,
+            Some(PagingSpec::Page { request: dotted("p"), start: 0 })
+        );
+        assert_eq!(decoded("page: { request: p }").0, Some(PagingSpec::Page { request: dotted("p"), start: 1 }));
+        let (p, errors) = decoded("page: { request: p, start: -1 }");
+        assert_eq!(p, Some(PagingSpec::Page { request: dotted("p"), start: 1 }));
+        assert!(errors.iter().any(|e| e.contains("start")), "{errors:?}");
+        let (p, errors) = decoded("offset: {}");
+        assert_eq!(p, None);
+        assert!(errors.iter().any(|e| e.contains("request")), "{errors:?}");
     }
 }

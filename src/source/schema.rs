@@ -3,8 +3,8 @@
 //! description of every key; `engine schema source` prints it and `sources/_source.schema.json`
 //! is its committed copy.
 
-use super::auth::{API_KEY_KEYS, HEADER_KEYS, LOGIN_KEYS, STRATEGIES as AUTH_STRATEGIES};
-use super::paging::{CURSOR_KEYS, STRATEGIES as PAGING_STRATEGIES};
+use super::auth::{API_KEY_KEYS, CLIENT_AUTH, HEADER_KEYS, LOGIN_KEYS, OAUTH2_KEYS, STRATEGIES as AUTH_STRATEGIES};
+use super::paging::{COUNTER_KEYS, CURSOR_KEYS, STRATEGIES as PAGING_STRATEGIES};
 use super::spec::{PARAM_KEYS, ParamFormat, SPEC_KEYS};
 use super::stream::{LOOKBACK_KEYS, RECONCILE_KEYS, STREAM_KEYS};
 use super::timefmt::TimeFormat;
@@ -34,7 +34,19 @@ const DOCS: &[(&str, &str)] = &[
     ("param.format", "A shape the value must have; `hostname`: a bare host name, optionally with `:port`."),
     ("auth.login", "Send credentials, read a token and its expiry, send the token with every request."),
     ("auth.api_key", "A header built from parameters, sent with every request."),
-    ("auth.oauth2_client_credentials", "Not supported yet."),
+    (
+        "auth.oauth2_client_credentials",
+        "OAuth 2.0 client credentials (RFC 6749 §4.4): a token from the token endpoint, renewed before it \
+         expires and once on a 401.",
+    ),
+    ("oauth2.token_url", "The token endpoint: a path under `base_url` or an https URL (a template over `params`)."),
+    ("oauth2.client_id", "The client id (a template over `params`)."),
+    ("oauth2.client_secret", "The client secret (a template over `params`; make its parameter `secret`)."),
+    ("oauth2.scopes", "Scopes asked for, a string or a list (sent space-separated); none: the server's default."),
+    ("oauth2.client_auth", "`basic` (HTTP Basic, the default) or `post` (id and secret in the form body)."),
+    ("oauth2.ttl", "The token's lifetime when the answer gives no `expires_in` (default PT1H)."),
+    ("oauth2.renew_before", "Ask for a new token this long before the expiry (default PT1M)."),
+    ("oauth2.header", "The header that carries the token (default `Authorization: Bearer {{ token }}`)."),
     ("login.method", "`POST` (default) or `GET`."),
     ("login.path", "The login endpoint's path."),
     ("login.body", "The request body: YAML whose strings are templates over `params`."),
@@ -89,8 +101,21 @@ const DOCS: &[(&str, &str)] = &[
     ("reconcile.every", "How often, e.g. `PT1H` (at least PT1M)."),
     ("reconcile.span", "How far back each re-read reaches, e.g. `P1D`; longer than `overlap`."),
     ("paging.cursor", "Cursor paging: the request field that carries the cursor ← the response path of the next one."),
-    ("paging.offset", "Not supported yet."),
+    (
+        "paging.offset",
+        "Offset paging: the request field that carries how many records came before the page; a page \
+         without records ends the window.",
+    ),
+    (
+        "paging.page",
+        "Page-number paging: the request field that carries the page number; a page without records ends the window.",
+    ),
     ("paging.link_header", "Not supported yet."),
+    (
+        "counter.request",
+        "The request field (dotted, in the body as a number; a query parameter for GET) that carries the count.",
+    ),
+    ("counter.start", "The count of a window's first request: default 0 for `offset`, 1 for `page`."),
     ("cursor.request", "The request field (dotted, in the body; a query parameter for GET) that carries the cursor."),
     ("cursor.response", "Dotted path of the next cursor in a response; absent, null or empty ends the window."),
     ("lookback.param", "The parameter, e.g. `range`."),
@@ -127,11 +152,22 @@ pub fn source_schema() -> Value {
     });
     let auth = keyed("auth", AUTH_STRATEGIES, |key| match key {
         "login" => json!({ "$ref": "#/definitions/login" }),
+        "oauth2_client_credentials" => keyed("oauth2", OAUTH2_KEYS, |key| match key {
+            "scopes" => json!({ "type": ["string", "array"], "items": { "type": "string" } }),
+            "client_auth" => json!({ "enum": CLIENT_AUTH }),
+            "ttl" | "renew_before" => duration(),
+            "header" => json!({ "$ref": "#/definitions/header" }),
+            _ => string(),
+        }),
         "api_key" => keyed("api_key", API_KEY_KEYS, |_| json!({ "$ref": "#/definitions/header" })),
         _ => json!({}),
     });
     let paging = keyed("paging", PAGING_STRATEGIES, |key| match key {
         "cursor" => keyed("cursor", CURSOR_KEYS, |_| string()),
+        "offset" | "page" => keyed("counter", COUNTER_KEYS, |key| match key {
+            "start" => json!({ "type": "integer", "minimum": 0 }),
+            _ => string(),
+        }),
         _ => json!({}),
     });
     let stream = keyed("stream", STREAM_KEYS, |key| match key {
@@ -183,11 +219,13 @@ mod tests {
             ("param", PARAM_KEYS),
             ("auth", AUTH_STRATEGIES),
             ("login", LOGIN_KEYS),
+            ("oauth2", OAUTH2_KEYS),
             ("api_key", API_KEY_KEYS),
             ("header", HEADER_KEYS),
             ("stream", STREAM_KEYS),
             ("paging", PAGING_STRATEGIES),
             ("cursor", CURSOR_KEYS),
+            ("counter", COUNTER_KEYS),
             ("lookback", LOOKBACK_KEYS),
             ("reconcile", RECONCILE_KEYS),
         ];
