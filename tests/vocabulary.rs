@@ -45,16 +45,29 @@ struct Vendor {
     ignores_offset: bool,
 }
 
-/// The tenant's records: `(time, id)`, sorted.
+/// The tenant's sign-ins: `(time, id)`, sorted, in the five hours before the run's clock.
 fn records(n: usize) -> Vec<(i64, String)> {
-    let mut out: Vec<(i64, String)> = (0..n)
-        .map(|i| (NOW_MS - 5 * 3_600_000 + (i as i64 * 7_919_123) % (5 * 3_600_000), format!("g-{i:05}")))
-        .collect();
+    records_before(NOW_MS, n, "g")
+}
+
+/// `n` records of kind `prefix` (`g` sign-ins, `a` administration) in the five hours before
+/// `end_ms`, sorted.
+fn records_before(end_ms: i64, n: usize, prefix: &str) -> Vec<(i64, String)> {
+    let span = 5 * 3_600_000;
+    let mut out: Vec<(i64, String)> =
+        (0..n).map(|i| (end_ms - span + (i as i64 * 7_919_123) % span, format!("{prefix}-{i:05}"))).collect();
     out.sort();
     out
 }
 
 fn record_json(time: i64, id: &str) -> serde_json::Value {
+    if id.starts_with("a-") {
+        let action = ["group.create", "group.update", "group.delete"][id.len() % 3];
+        return serde_json::json!({
+            "id": id, "action": action, "time": iso_millis(time), "actor": "admin-carol",
+            "group_id": "grp-42", "group": "Auditors", "ip": "198.51.100.9",
+        });
+    }
     let outcome = if id.ends_with('7') { "denied" } else { "ok" };
     serde_json::json!({
         "id": id, "action": "user.signin", "time": iso_millis(time), "actor": "bob",
@@ -120,7 +133,25 @@ async fn serve(vendor: Vendor, data: Arc<Vec<(i64, String)>>) -> scripted::Scrip
                 return Answer::json(401, r#"{"error":"invalid_token","error_description":"expired"}"#);
             }
         }
-        let q = query(req);
+        // The administration log: a POST of `{range: {from, to}, size, page}`.
+        let admin = req.path == "/api/v2/admin-events/search";
+        let (q, prefix) = if admin {
+            let body: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+            let text = |v: &serde_json::Value| match v {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            };
+            let pairs = [
+                ("from", &body["range"]["from"]),
+                ("to", &body["range"]["to"]),
+                ("limit", &body["size"]),
+                ("page", &body["page"]),
+            ];
+            (pairs.into_iter().filter_map(|(k, v)| Some((k.to_string(), text(v)?))).collect(), "a-")
+        } else {
+            (query(req), "g-")
+        };
         let get = |k: &str| q.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let from = get("from").and_then(|s| parse_datetime(&s)).unwrap_or(i64::MIN);
         let to = get("to").and_then(|s| parse_datetime(&s)).unwrap_or(i64::MAX);
@@ -133,7 +164,7 @@ async fn serve(vendor: Vendor, data: Arc<Vec<(i64, String)>>) -> scripted::Scrip
         };
         let items: Vec<_> = data
             .iter()
-            .filter(|(t, _)| *t >= from && *t < to)
+            .filter(|(t, id)| id.starts_with(prefix) && *t >= from && *t < to)
             .skip(skip)
             .take(limit)
             .map(|(t, id)| record_json(*t, id))
@@ -292,4 +323,80 @@ async fn refused_client_credentials_end_the_run_with_the_servers_reason_and_no_s
         }
         assert!(failure.contains("grant_type=client_credentials"), "the answer is quoted: {failure}");
     }
+}
+
+/// The Globex example in a directory of its own, its `base_url` on plain http (accepted for a
+/// loopback address).
+fn example_copy(dir: &Path) -> std::path::PathBuf {
+    let from = root().join("docs/examples/globex");
+    std::fs::create_dir_all(dir.join("globex/mappings")).unwrap();
+    for entry in std::fs::read_dir(from.join("mappings")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join("globex/mappings").join(path.file_name().unwrap())).unwrap();
+    }
+    let spec = std::fs::read_to_string(from.join("source.yaml")).unwrap();
+    assert!(spec.contains("base_url: \"https://"));
+    let spec = spec.replace("base_url: \"https://", "base_url: \"http://");
+    std::fs::write(dir.join("globex/source.yaml"), spec).unwrap();
+    dir.join("globex/source.yaml")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engine_run_of_a_spec_of_two_streams_runs_both_each_with_its_checkpoint_and_files() {
+    let now = ocsf_engine::source::timefmt::now_ms();
+    let mut data = records_before(now - 60_000, 260, "g");
+    data.extend(records_before(now - 60_000, 140, "a"));
+    let data = Arc::new(data);
+    let server =
+        serve(Vendor { client_auth: ClientAuth::Basic, token_uses: u64::MAX, ignores_offset: false }, data.clone())
+            .await;
+    let dir = temp_dir("engine-vocabulary", "two-streams");
+    let spec = example_copy(&dir);
+    let run_in = |state: &str, output: &str, extra: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_engine"));
+        cmd.current_dir(&dir)
+            .arg("run")
+            .arg(&spec)
+            .args(["--once", "--state-dir", state, "--output", output])
+            .args(["--set", &format!("hostname={}", server.addr), "--set", &format!("client_id={CLIENT_ID}")])
+            .args(["--set", &format!("client_secret={CLIENT_SECRET}"), "--set", "range=PT6H"])
+            .args(extra);
+        cmd.output().expect("engine runs")
+    };
+    let run = |extra: &[&str]| run_in("state", "out/events.ndjson", extra);
+    let out = run(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("2 streams of") && stderr.contains("streams:\n"), "{stderr}");
+    let kind = |prefix: &str| -> BTreeSet<String> {
+        data.iter().filter(|(_, id)| id.starts_with(prefix)).map(|(_, id)| id.clone()).collect()
+    };
+    assert_eq!(once_each("audit", &event_uids(&dir.join("out/events.audit.ndjson"))), kind("g-"));
+    assert_eq!(once_each("admin", &event_uids(&dir.join("out/events.admin.ndjson"))), kind("a-"));
+    for stream in ["audit", "admin"] {
+        let checkpoint = dir.join(format!("state/{stream}/globex_directory/{stream}.checkpoint.json"));
+        assert!(checkpoint.exists(), "{}", checkpoint.display());
+    }
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    // The administration log was paged by page number, in the body.
+    let pages: BTreeSet<u64> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/api/v2/admin-events/search")
+        .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.body).ok()?["page"].as_u64())
+        .collect();
+    assert!(pages.contains(&1) && pages.contains(&2), "{pages:?}");
+    // Again: each stream resumes from its own checkpoint, and nothing is written twice.
+    let again = run(&[]);
+    assert_eq!(again.status.code(), Some(0), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(once_each("audit", &event_uids(&dir.join("out/events.audit.ndjson"))), kind("g-"));
+    assert_eq!(once_each("admin", &event_uids(&dir.join("out/events.admin.ndjson"))), kind("a-"));
+    // One stream by name; a name that is not a stream is refused with the closest one.
+    let one = run_in("state-admin", "out/admin-only.ndjson", &["--stream", "admin"]);
+    assert_eq!(one.status.code(), Some(0), "{}", String::from_utf8_lossy(&one.stderr));
+    assert_eq!(once_each("admin only", &event_uids(&dir.join("out/admin-only.ndjson"))), kind("a-"));
+    let typo = run(&["--stream", "admn"]);
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    assert_eq!(typo.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no such stream") && stderr.contains("did you mean `admin`"), "{stderr}");
 }

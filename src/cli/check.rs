@@ -33,8 +33,7 @@ pub fn run(args: CheckArgs) -> ExitCode {
         }
         match load(spec, &args.sets, MapOptions::default()) {
             Ok(loaded) => {
-                let mut found = runnable(&loaded.spec);
-                found.extend(loaded.mappings.lint());
+                let found = loaded.mappings.lint();
                 let n = loaded.mappings.mappings().len();
                 let warnings = found.iter().filter(|d| !d.is_error()).count();
                 if found.iter().all(|d| !d.is_error()) {
@@ -90,8 +89,8 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// What `engine run` would refuse in a spec that loads: every stream after the first, each at
-/// its place.
+/// What a pipeline's run would refuse in the spec it uses: every stream after the first, each
+/// at its place (a spec run on its own runs every stream).
 fn runnable(spec: &crate::source::SourceSpec) -> Vec<Diagnostic> {
     let Some((first, rest)) = spec.streams.split_first() else { return Vec::new() };
     rest.iter()
@@ -99,7 +98,9 @@ fn runnable(spec: &crate::source::SourceSpec) -> Vec<Diagnostic> {
             Diagnostic::new(ErrorKind::SeveralStreams { first: first.name.clone(), second: s.name.clone() })
                 .at(s.span.clone())
                 .note(first.span.clone(), "the first stream")
-                .help("put each stream in a spec of its own (each keeps its own checkpoint under its own name)")
+                .help(
+                    "run the spec itself (`engine run SPEC` runs every stream), or give each stream a spec of its own",
+                )
         })
         .collect()
 }

@@ -86,7 +86,7 @@ pub fn backoff(attempt: u32) -> Duration {
 }
 
 /// The exit code of a run's `ExitCode` (which std does not expose).
-fn code_of(exit: ExitCode) -> u8 {
+pub(super) fn code_of(exit: ExitCode) -> u8 {
     [0, 1, EXIT_CONFIG, EXIT_RUNTIME, 130].into_iter().find(|c| exit == ExitCode::from(*c)).unwrap_or(EXIT_RUNTIME)
 }
 
@@ -247,25 +247,36 @@ pub async fn supervise(args: RunArgs, loaded: Vec<Loaded>) -> ExitCode {
             .instrument(span),
         );
     }
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; named.len()];
+    gather("pipelines", &named, tasks).await
+}
+
+/// Waits for every task of `tasks` (each says which of `names` it ran), prints a line for each
+/// under `heading`, and returns the worst exit code.
+pub(super) async fn gather(
+    heading: &str,
+    names: &[String],
+    mut tasks: tokio::task::JoinSet<(usize, Outcome)>,
+) -> ExitCode {
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; names.len()];
     while let Some(done) = tasks.join_next().await {
         match done {
             Ok((i, o)) => outcomes[i] = Some(o),
-            Err(e) => eprintln!("engine run: a pipeline's task ended abnormally: {e}"),
+            Err(e) => eprintln!("engine run: a task of {heading} ended abnormally: {e}"),
         }
     }
     if tracing::enabled!(tracing::Level::INFO) {
-        eprint!("\n{}", overview(&named, &outcomes));
+        eprint!("\n{}", overview(heading, names, &outcomes));
     }
     // A task that ended abnormally counts as a failure at run time.
     let worst = outcomes.iter().map(|o| o.map_or(EXIT_RUNTIME, |o| o.code)).max().unwrap_or(0);
     ExitCode::from(worst)
 }
 
-/// A line per pipeline: how it ended, and after how many attempts.
-pub(super) fn overview(names: &[String], outcomes: &[Option<Outcome>]) -> String {
+/// A line per pipeline (or stream, as `heading` says): how it ended, and after how many
+/// attempts.
+pub(super) fn overview(heading: &str, names: &[String], outcomes: &[Option<Outcome>]) -> String {
     let width = names.iter().map(String::len).max().unwrap_or(0);
-    let mut text = String::from("pipelines:\n");
+    let mut text = format!("{heading}:\n");
     for (name, outcome) in names.iter().zip(outcomes) {
         let how = match outcome {
             None => "ended abnormally (exit 3)".to_string(),

@@ -151,7 +151,7 @@ pub async fn supervise(args: RunArgs, loaded: Vec<Loaded>) -> ExitCode {
             names.push(name);
             outcomes.push(Some(Outcome { code: EXIT_CONFIG, attempts: 1 }));
         }
-        let mut text = format!("\nworker {worker_id}: {}", overview(&names, &outcomes));
+        let mut text = format!("\nworker {worker_id}: {}", overview("pipelines", &names, &outcomes));
         if !worker.by_others.is_empty() {
             text.push_str(&format!("caught up by other workers: {}\n", worker.by_others.join(", ")));
         }

@@ -22,6 +22,7 @@ mod run_state;
 mod schema;
 mod security_lake;
 mod simulate_demo;
+mod streams;
 mod test;
 
 use clap::{Parser, Subcommand};

@@ -43,6 +43,10 @@ pub struct RunArgs {
     /// `'…=${{file:PATH}}'` or `'…=${{aws_secrets:NAME:KEY}}'`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub sets: Vec<String>,
+    /// Run this stream of the spec only [default: every stream; a spec of several runs each
+    /// as a task of its own, with its state under `<state-dir>/<stream>/`].
+    #[arg(long, value_name = "NAME")]
+    pub stream: Option<String>,
     /// Where events go.
     #[arg(long, value_enum, default_value = "file")]
     pub sink: SinkKind,
@@ -263,7 +267,14 @@ pub fn run(mut args: RunArgs) -> ExitCode {
             }
             Err(e) => return config_error(e, None),
         },
-        crate::source::pipelines::Shape::Spec => {}
+        crate::source::pipelines::Shape::Spec => {
+            if args.stream.is_none()
+                && let Ok(spec) = SourceSpec::load(&args.spec)
+                && spec.streams.len() > 1
+            {
+                return super::streams::run(args, &spec);
+            }
+        }
     }
     let mut planned = match plan(args) {
         Ok(p) => p,
@@ -326,15 +337,36 @@ pub(super) fn plan(args: RunArgs) -> Result<Planned, ExitCode> {
             return Err(ExitCode::from(EXIT_CONFIG));
         }
     };
-    let stream = match spec.streams.as_slice() {
-        [one] => one.clone(),
-        [] => {
+    let stream = match (spec.streams.as_slice(), &args.stream) {
+        ([], _) => {
             return Err(config_error(
                 format!("`{}` declares no `streams`; it can be used offline by `engine map` only", args.spec.display()),
                 None,
             ));
         }
-        _ => return Err(config_error("running more than one stream per spec is not supported yet", None)),
+        (streams, Some(name)) => match streams.iter().find(|s| &s.name == name) {
+            Some(s) => s.clone(),
+            None => {
+                let names: Vec<&str> = streams.iter().map(|s| s.name.as_str()).collect();
+                let closest = crate::diagnostic::did_you_mean(name, names.iter().copied());
+                let help = match closest {
+                    Some(c) => format!("did you mean `{c}`? the spec's streams: {}", names.join(", ")),
+                    None => format!("the spec's streams: {}", names.join(", ")),
+                };
+                return Err(config_error(
+                    format!("--stream {name}: `{}` has no such stream", args.spec.display()),
+                    Some(help),
+                ));
+            }
+        },
+        ([one], None) => one.clone(),
+        (streams, None) => {
+            let names: Vec<&str> = streams.iter().map(|s| s.name.as_str()).collect();
+            return Err(config_error(
+                format!("`{}` has several streams ({}): name one", args.spec.display(), names.join(", ")),
+                Some("add --stream NAME, or run the spec on its own: every stream then runs".into()),
+            ));
+        }
     };
     let lake = match args.sink {
         SinkKind::SecurityLake => match args.lake.options(&spec.name, &stream.name) {

@@ -115,9 +115,7 @@ pub enum ErrorKind {
     RequiredParam { name: String },
     #[error("parameter `{name}`: {reason}")]
     BadParamValue { name: String, reason: String },
-    #[error(
-        "stream `{second}`: a spec can hold one stream for now (`{first}` is the first), and `engine run` refuses more"
-    )]
+    #[error("stream `{second}`: a pipeline runs a spec of one stream (`{first}` is the first)")]
     SeveralStreams { first: String, second: String },
 }
 
