@@ -43,6 +43,21 @@ struct Vendor {
     token_uses: u64,
     /// Every page is the first one, whatever offset is asked for.
     ignores_offset: bool,
+    /// Whether, and how, the audit endpoint names its next page in a `Link` header.
+    links: Links,
+}
+
+/// How the scripted vendor writes its `Link` header's next page.
+#[derive(Clone, Copy, PartialEq)]
+enum Links {
+    /// No `Link` header.
+    None,
+    /// An absolute URL on the vendor's own origin.
+    Absolute,
+    /// A path and query, relative to the request.
+    Relative,
+    /// An absolute URL on another origin (a server the token must never reach).
+    Foreign(std::net::SocketAddr),
 }
 
 /// The tenant's sign-ins: `(time, id)`, sorted, in the five hours before the run's clock.
@@ -158,6 +173,7 @@ async fn serve(vendor: Vendor, data: Arc<Vec<(i64, String)>>) -> scripted::Scrip
         let limit: usize = get("limit").and_then(|s| s.parse().ok()).unwrap_or(CAP).min(CAP);
         let skip = match (get("offset"), get("page")) {
             _ if vendor.ignores_offset => 0,
+            _ if vendor.links != Links::None => get("skip").and_then(|s| s.parse().ok()).unwrap_or(0),
             (Some(o), _) => o.parse().unwrap_or(0),
             (None, Some(p)) => (p.parse::<usize>().unwrap_or(1).max(1) - 1) * limit,
             (None, None) => 0,
@@ -169,7 +185,21 @@ async fn serve(vendor: Vendor, data: Arc<Vec<(i64, String)>>) -> scripted::Scrip
             .take(limit)
             .map(|(t, id)| record_json(*t, id))
             .collect();
-        Answer::json(200, serde_json::json!({ "items": items }).to_string())
+        let mut answer = Answer::json(200, serde_json::json!({ "items": items }).to_string());
+        let more = data.iter().filter(|(t, id)| id.starts_with(prefix) && *t >= from && *t < to).count() > skip + limit;
+        if more && vendor.links != Links::None {
+            let (f, t) = (encode(&get("from").unwrap_or_default()), encode(&get("to").unwrap_or_default()));
+            let next = format!("/api/v2/audit?from={f}&to={t}&limit={limit}&skip={}", skip + limit);
+            let target = match vendor.links {
+                Links::Absolute => format!("http://{}{next}", req.header("host").unwrap_or("")),
+                Links::Foreign(addr) => format!("http://{addr}{next}"),
+                _ => next,
+            };
+            answer
+                .headers
+                .push(("Link".into(), format!(r#"<{target}>; rel="next", </api/v2/audit?skip=0>; rel="first""#)));
+        }
+        answer
     })
     .await
 }
@@ -238,9 +268,11 @@ fn truth(data: &[(i64, String)]) -> BTreeSet<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offset_paging_with_a_basic_client_reads_every_record_once_through_capped_pages() {
     let data = Arc::new(records(700));
-    let server =
-        serve(Vendor { client_auth: ClientAuth::Basic, token_uses: u64::MAX, ignores_offset: false }, data.clone())
-            .await;
+    let server = serve(
+        Vendor { client_auth: ClientAuth::Basic, token_uses: u64::MAX, ignores_offset: false, links: Links::None },
+        data.clone(),
+    )
+    .await;
     let dir = temp_dir("engine-vocabulary", "offset-basic");
     let summary = run(server.addr, &dir, None, ClientAuth::Basic).await;
     assert_eq!(once_each("events", &event_uids(&dir.join("events.ndjson"))), truth(&data));
@@ -274,7 +306,7 @@ async fn offset_paging_with_a_basic_client_reads_every_record_once_through_cappe
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_paging_with_a_post_client_renews_a_token_refused_early_and_reads_every_record_once() {
     let data = Arc::new(records(430));
-    let vendor = Vendor { client_auth: ClientAuth::Post, token_uses: 4, ignores_offset: false };
+    let vendor = Vendor { client_auth: ClientAuth::Post, token_uses: 4, ignores_offset: false, links: Links::None };
     let server = serve(vendor, data.clone()).await;
     let dir = temp_dir("engine-vocabulary", "page-post");
     let paging = PagingSpec::Page { request: vec!["page".into()], start: 1 };
@@ -294,7 +326,8 @@ async fn page_paging_with_a_post_client_renews_a_token_refused_early_and_reads_e
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_vendor_that_ignores_the_offset_ends_each_window_with_a_stall_not_a_loop() {
     let data = Arc::new(records(300));
-    let vendor = Vendor { client_auth: ClientAuth::Basic, token_uses: u64::MAX, ignores_offset: true };
+    let vendor =
+        Vendor { client_auth: ClientAuth::Basic, token_uses: u64::MAX, ignores_offset: true, links: Links::None };
     let server = serve(vendor, data.clone()).await;
     let dir = temp_dir("engine-vocabulary", "ignored-offset");
     let summary = run(server.addr, &dir, None, ClientAuth::Basic).await;
@@ -312,7 +345,7 @@ async fn a_vendor_that_ignores_the_offset_ends_each_window_with_a_stall_not_a_lo
 async fn refused_client_credentials_end_the_run_with_the_servers_reason_and_no_secret() {
     // The vendor expects the other way of sending the id and secret, and quotes what it got.
     for (expects, sends) in [(ClientAuth::Post, ClientAuth::Basic), (ClientAuth::Basic, ClientAuth::Post)] {
-        let vendor = Vendor { client_auth: expects, token_uses: u64::MAX, ignores_offset: false };
+        let vendor = Vendor { client_auth: expects, token_uses: u64::MAX, ignores_offset: false, links: Links::None };
         let server = serve(vendor, Arc::new(records(10))).await;
         let dir = temp_dir("engine-vocabulary", &format!("refused-{sends:?}"));
         let failure = try_run(server.addr, &dir, None, sends).await.expect_err("refused credentials fail the run");
@@ -347,9 +380,11 @@ async fn engine_run_of_a_spec_of_two_streams_runs_both_each_with_its_checkpoint_
     let mut data = records_before(now - 60_000, 260, "g");
     data.extend(records_before(now - 60_000, 140, "a"));
     let data = Arc::new(data);
-    let server =
-        serve(Vendor { client_auth: ClientAuth::Basic, token_uses: u64::MAX, ignores_offset: false }, data.clone())
-            .await;
+    let server = serve(
+        Vendor { client_auth: ClientAuth::Basic, token_uses: u64::MAX, ignores_offset: false, links: Links::None },
+        data.clone(),
+    )
+    .await;
     let dir = temp_dir("engine-vocabulary", "two-streams");
     let spec = example_copy(&dir);
     let run_in = |state: &str, output: &str, extra: &[&str]| {
@@ -399,4 +434,45 @@ async fn engine_run_of_a_spec_of_two_streams_runs_both_each_with_its_checkpoint_
     let stderr = String::from_utf8_lossy(&typo.stderr);
     assert_eq!(typo.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("no such stream") && stderr.contains("did you mean `admin`"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn link_header_paging_follows_absolute_and_relative_next_links_on_the_apis_origin() {
+    for links in [Links::Absolute, Links::Relative] {
+        let data = Arc::new(records(333));
+        let vendor = Vendor { client_auth: ClientAuth::Basic, token_uses: u64::MAX, ignores_offset: false, links };
+        let server = serve(vendor, data.clone()).await;
+        let dir =
+            temp_dir("engine-vocabulary", if links == Links::Absolute { "link-absolute" } else { "link-relative" });
+        let summary =
+            run(server.addr, &dir, Some(PagingSpec::LinkHeader { rel: "next".into() }), ClientAuth::Basic).await;
+        assert_eq!(once_each("events", &event_uids(&dir.join("events.ndjson"))), truth(&data));
+        let audits: Vec<Request> =
+            server.requests().into_iter().filter(|r| r.path.starts_with("/api/v2/audit")).collect();
+        // The first page of each window from the stream's query, every next one from a link.
+        let followed = audits.iter().filter(|r| r.path.contains("skip=")).count();
+        assert!(followed > 0 && followed + summary.windows as usize == audits.len(), "{followed} of {}", audits.len());
+        assert!(audits.iter().all(|r| r.header("authorization").is_some_and(|h| h.starts_with("Bearer at-"))));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_next_link_to_another_origin_is_not_followed_and_the_token_never_goes_there() {
+    let elsewhere = scripted::serve(|_| Answer::json(200, r#"{"items": []}"#)).await;
+    let data = Arc::new(records(400));
+    let vendor = Vendor {
+        client_auth: ClientAuth::Basic,
+        token_uses: u64::MAX,
+        ignores_offset: false,
+        links: Links::Foreign(elsewhere.addr),
+    };
+    let server = serve(vendor, data).await;
+    let dir = temp_dir("engine-vocabulary", "link-foreign");
+    let failure = try_run(server.addr, &dir, Some(PagingSpec::LinkHeader { rel: "next".into() }), ClientAuth::Basic)
+        .await
+        .expect_err("a link off the API's origin fails the run");
+    assert!(failure.contains("is not followed") && failure.contains(&elsewhere.addr.to_string()), "{failure}");
+    assert!(elsewhere.requests().is_empty(), "{:?}", elsewhere.requests());
+    // What was read before the link is delivered and committed.
+    assert!(!event_uids(&dir.join("events.ndjson")).is_empty());
 }

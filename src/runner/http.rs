@@ -73,6 +73,19 @@ fn client(builder: reqwest::ClientBuilder, timeout: Duration) -> Result<reqwest:
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
+/// A successful answer: its body, and its `Link` header values (joined by `, `), if any.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reply {
+    pub body: Vec<u8>,
+    pub link: Option<String>,
+}
+
+/// Every `Link` header of an answer, joined as one value.
+fn link_header(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let values: Vec<&str> = headers.get_all(reqwest::header::LINK).iter().filter_map(|v| v.to_str().ok()).collect();
+    (!values.is_empty()).then(|| values.join(", "))
+}
+
 /// A response that went wrong, before the retry decision.
 enum Failure {
     Transient {
@@ -266,7 +279,7 @@ impl Api {
         query: &[(String, String)],
         body: Option<&Value>,
         auth_header: Option<(&str, &str)>,
-    ) -> Result<Vec<u8>, Failure> {
+    ) -> Result<Reply, Failure> {
         let url = endpoint(&self.base, path, query);
         let req = request(&self.client, method, url, body, auth_header);
         self.send(method, path, req).await
@@ -274,7 +287,7 @@ impl Api {
 
     /// Sends a built request within the host's budget, classified; `path` names it in
     /// messages and metrics.
-    async fn send(&mut self, method: &Method, path: &str, req: reqwest::RequestBuilder) -> Result<Vec<u8>, Failure> {
+    async fn send(&mut self, method: &Method, path: &str, req: reqwest::RequestBuilder) -> Result<Reply, Failure> {
         let stopped = || Failure::Transient { what: "stopped".into(), retry_after: None };
         let permit = match self.budget.clone() {
             Some(b) => tokio::select! {
@@ -317,6 +330,7 @@ impl Api {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, now_ms()));
+        let link = link_header(resp.headers());
         let bytes = match resp.bytes().await {
             Ok(b) => b,
             Err(e) => {
@@ -335,7 +349,7 @@ impl Api {
                     retry_after,
                 });
             }
-            return Ok(Vec::from(bytes));
+            return Ok(Reply { body: Vec::from(bytes), link });
         }
         // Masked while the message is whole, before anything is cut from it.
         let detail = error_detail(&bytes, |text| self.scrub(text));
@@ -421,7 +435,7 @@ impl Api {
             let issued = now_ms();
             let (method, path, req) = self.session_request(auth)?;
             match self.send(&method, &path, req).await.and_then(|b| {
-                serde_json::from_slice::<Value>(&b).map_err(|e| Failure::Transient {
+                serde_json::from_slice::<Value>(&b.body).map_err(|e| Failure::Transient {
                     what: format!("{method} {path}: a successful answer with a body that is not JSON ({e})"),
                     retry_after: None,
                 })
@@ -510,7 +524,7 @@ impl Api {
         path: &str,
         query: &[(String, String)],
         body: Option<&Value>,
-        check: impl Fn(&[u8]) -> Result<T, String>,
+        check: impl Fn(&Reply) -> Result<T, String>,
     ) -> Result<T, CallError> {
         let mut retries = 0u32;
         let mut relogged = false;
@@ -518,7 +532,7 @@ impl Api {
             let header = self.auth_header().await?;
             let h = header.as_ref().map(|(n, v)| (n.as_str(), v.as_str()));
             let (what, retry_after) = match self.exchange(method, path, query, body, h).await {
-                Ok(body) => match check(&body) {
+                Ok(reply) => match check(&reply) {
                     Ok(t) => return Ok(t),
                     Err(e) => (format!("{method} {path}: unusable response: {e}"), None),
                 },
@@ -645,7 +659,7 @@ impl Sender {
         query: &[(String, String)],
         body: Option<&Value>,
         auth_header: Option<(&str, &str)>,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<Reply> {
         let req = request(&self.client, method, endpoint(&self.base, path, query), body, auth_header);
         let permit = match &self.budget {
             Some(b) => Some(b.acquire().await),
@@ -658,9 +672,12 @@ impl Sender {
         if let (Some(p), Some(s)) = (permit, status) {
             p.answered(verdict(s));
         }
-        let bytes = match resp {
-            Ok(r) if r.status().is_success() => r.bytes().await.ok(),
-            _ => None,
+        let (bytes, link) = match resp {
+            Ok(r) if r.status().is_success() => {
+                let link = link_header(r.headers());
+                (r.bytes().await.ok(), link)
+            }
+            _ => (None, None),
         };
         let ok = bytes.as_ref().is_some_and(|b| super::mask::ok_error_info(b).is_none());
         tracing::debug!(
@@ -674,7 +691,7 @@ impl Sender {
         if let Some((m, stream)) = &self.metrics {
             m.api_response(stream, status.map(|s| s.as_u16()), started.elapsed());
         }
-        if ok { bytes.map(Vec::from) } else { None }
+        if ok { bytes.map(|b| Reply { body: Vec::from(b), link }) } else { None }
     }
 }
 

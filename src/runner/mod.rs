@@ -412,7 +412,7 @@ impl Run<'_> {
     }
 
     async fn go(&mut self, mut api: Api, params: &Params, started: Instant) -> Result<(), String> {
-        let pager = Arc::new(Pager::new(self.stream, params_value(params)));
+        let pager = Arc::new(Pager::new(self.stream, params_value(params)).at(api.base()));
         let concurrency = self.opts.concurrency.unwrap_or(self.stream.concurrency).max(1);
         if concurrency > 1 {
             let method = reqwest::Method::from_bytes(self.stream.method.as_bytes()).unwrap_or(reqwest::Method::POST);

@@ -2,11 +2,13 @@
 //! templates, the cursor put in by the paging strategy) and the records and next cursor of
 //! a response.
 
+use super::http::Reply;
 use super::window::Window;
 use crate::json::{Parsed, Records, envelope};
 use crate::source::auth::lookup;
-use crate::source::paging::cursor_of;
+use crate::source::paging::{PagingSpec, cursor_of, link_target};
 use crate::source::stream::StreamSpec;
+use reqwest::Url;
 use serde_json::Value;
 
 /// One page of records, each parsed on its own.
@@ -21,23 +23,57 @@ pub struct Page {
 pub struct PageRequest {
     pub query: Vec<(String, String)>,
     pub body: Option<Value>,
-    /// The cursor the request carries (an offset or page number for counting strategies).
+    /// The cursor the request carries (an offset or page number for counting strategies, the
+    /// next page's URL for `link_header`).
     pub cursor: Option<String>,
+    /// The path asked for instead of the stream's (a `Link` header's target, under the base).
+    pub path: Option<String>,
 }
 
 /// The pager of one stream; it owns what it needs, so that read-ahead tasks can hold it.
 pub struct Pager {
     stream: std::sync::Arc<StreamSpec>,
     params: minijinja::Value,
+    /// The API's base URL: where `Link` targets are resolved and must lead.
+    base: Option<Url>,
 }
 
 impl Pager {
     pub fn new(stream: &StreamSpec, params: minijinja::Value) -> Self {
-        Pager { stream: std::sync::Arc::new(stream.clone()), params }
+        Pager { stream: std::sync::Arc::new(stream.clone()), params, base: None }
+    }
+
+    /// The pager of an API at `base`.
+    pub fn at(mut self, base: &Url) -> Self {
+        self.base = Some(base.clone());
+        self
+    }
+
+    /// The request of a `Link` target: its path under the base and its query, refused when it
+    /// leads off the API's origin or out of the base's path (credentials go nowhere else).
+    fn link_request(&self, target: &str) -> Result<PageRequest, String> {
+        let base = self.base.as_ref().ok_or("a `Link` header cannot be followed without the API's base URL")?;
+        let url = base.join(target).map_err(|e| format!("the API's next link `{target}` is not a URL: {e}"))?;
+        let same_origin =
+            url.host_str() == base.host_str() && url.port_or_known_default() == base.port_or_known_default();
+        let prefix = base.path().trim_end_matches('/');
+        let path = url.path().strip_prefix(prefix).filter(|p| p.starts_with('/') || p.is_empty());
+        let Some(path) = path.filter(|_| same_origin) else {
+            return Err(format!(
+                "the API's next link leads to {}{}, outside the API at {base}: it is not followed (the token would go with it)",
+                url.origin().ascii_serialization(),
+                url.path()
+            ));
+        };
+        let query = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        Ok(PageRequest { query, body: None, cursor: Some(url.to_string()), path: Some(path.to_string()) })
     }
 
     pub fn request(&self, w: Window, cursor: Option<&str>) -> Result<PageRequest, String> {
         let s = &*self.stream;
+        if let (PagingSpec::LinkHeader { .. }, Some(target)) = (&s.paging, cursor) {
+            return self.link_request(target);
+        }
         let ctx = minijinja::context! {
             params => self.params.clone(),
             window => minijinja::context! {
@@ -68,7 +104,7 @@ impl Pager {
                 s.paging.apply_to_body(b, c);
             }
         }
-        Ok(PageRequest { query, body, cursor })
+        Ok(PageRequest { query, body, cursor, path: None })
     }
 
     /// Records and next cursor of a response body; an error (the page is fetched again) when
@@ -77,7 +113,8 @@ impl Pager {
     /// a record list is empty, with a warning, unless it is an error answer. `sent` is the
     /// cursor the request carried: counting strategies (`offset`, `page`) take the next one
     /// from it and the number of records.
-    pub fn parse(&self, body: &[u8], sent: Option<&str>) -> Result<Page, String> {
+    pub fn parse(&self, reply: &Reply, sent: Option<&str>) -> Result<Page, String> {
+        let body = reply.body.as_slice();
         let path = &self.stream.records;
         let env = envelope::parse(body, path, self.stream.paging.response_path())
             .map_err(|e| format!("the body is not JSON ({e})"))?;
@@ -103,8 +140,10 @@ impl Pager {
             None => None,
         };
         let at = path.join(".");
-        let counted = |records: &[Parsed]| {
-            if self.stream.paging.counts() { self.stream.paging.count_on(sent, records.len()) } else { next.clone() }
+        let counted = |records: &[Parsed]| match &self.stream.paging {
+            p if p.counts() => p.count_on(sent, records.len()),
+            PagingSpec::LinkHeader { rel } => reply.link.as_deref().and_then(|h| link_target(h, rel)),
+            _ => next.clone(),
         };
         match env.records {
             Records::List(records) => Ok(Page { next: counted(&records), records }),
@@ -145,8 +184,13 @@ pub fn record_id(record: &Value, path: &[String]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::diagnostic::Diagnostics;
     use serde_json::json;
+
+    fn reply(body: &[u8]) -> Reply {
+        Reply { body: body.to_vec(), link: None }
+    }
 
     fn stream(yaml: &str) -> StreamSpec {
         let file = crate::diagnostic::SourceFile::new("s.yaml", yaml);
@@ -192,7 +236,7 @@ page_size: 50
     fn parses_pages_and_refuses_shapeless_ones() {
         let s = stream(SIEM);
         let p = Pager::new(&s, minijinja::Value::from(()));
-        let parse = |v: serde_json::Value| p.parse(v.to_string().as_bytes(), None);
+        let parse = |v: serde_json::Value| p.parse(&reply(v.to_string().as_bytes()), None);
         let page = parse(json!({"paging": {"nextCursor": "n"}, "results": [{"id": "a"}, {"id": 7}]})).unwrap();
         assert_eq!(page.records.len(), 2);
         assert_eq!(page.next.as_deref(), Some("n"));
@@ -202,17 +246,17 @@ page_size: 50
         assert!(last.records.is_empty() && last.next.is_none());
         assert!(parse(json!({"results": {"a": 1}})).unwrap_err().contains("is an object, not a list"));
         assert!(parse(json!([1])).is_err());
-        assert!(p.parse(b"{\"results\": [", None).unwrap_err().contains("not JSON"));
+        assert!(p.parse(&reply(b"{\"results\": ["), None).unwrap_err().contains("not JSON"));
     }
 
     #[test]
     fn a_page_without_a_record_list_is_empty_unless_it_is_an_error() {
         let s = stream(SIEM);
         let p = Pager::new(&s, minijinja::Value::from(()));
-        let page = p.parse(br#"{"paging": {"limit": 50, "nextCursor": null}}"#, None).unwrap();
+        let page = p.parse(&reply(br#"{"paging": {"limit": 50, "nextCursor": null}}"#), None).unwrap();
         assert!(page.records.is_empty() && page.next.is_none());
-        assert!(p.parse(br#"{"results": null, "paging": {"nextCursor": "c"}}"#, None).unwrap().next.is_some());
-        let e = p.parse(br#"{"errorCode": "internal_error", "errorMessage": "try later"}"#, None).unwrap_err();
+        assert!(p.parse(&reply(br#"{"results": null, "paging": {"nextCursor": "c"}}"#), None).unwrap().next.is_some());
+        let e = p.parse(&reply(br#"{"errorCode": "internal_error", "errorMessage": "try later"}"#), None).unwrap_err();
         assert_eq!(e, "the API answered an error: internal_error: try later");
     }
 
@@ -221,9 +265,48 @@ page_size: 50
         let s = stream(SIEM);
         let p = Pager::new(&s, minijinja::Value::from(()));
         let page = p
-            .parse(b"{\"results\": [{\"id\": \"a\"}, {\"id\": \"b\", \"s\": \"\xff\"}, {\"id\": \"c\"}]}", None)
+            .parse(&reply(b"{\"results\": [{\"id\": \"a\"}, {\"id\": \"b\", \"s\": \"\xff\"}, {\"id\": \"c\"}]}"), None)
             .unwrap();
         let kinds: Vec<bool> = page.records.iter().map(|r| matches!(r, Parsed::Poison(_))).collect();
         assert_eq!(kinds, [false, true, false]);
+    }
+
+    const LINKED: &str = r#"
+method: GET
+path: /v1/logs
+query: { since: "{{ window.start }}", limit: "{{ page_size }}" }
+paging: { link_header: {} }
+records: data
+record_id: id
+event_time: at
+"#;
+
+    #[test]
+    fn link_targets_are_followed_on_the_apis_origin_and_under_its_path_only() {
+        let s = stream(LINKED);
+        let base = Url::parse("https://api.test/tenant-1").unwrap();
+        let p = Pager::new(&s, minijinja::Value::from(())).at(&base);
+        let w = Window { start_ms: 0, end_ms: 1000 };
+        let linked = |link: &str| Reply { body: br#"{"data": [{"id": "a"}]}"#.to_vec(), link: Some(link.into()) };
+        let page = p.parse(&linked(r#"</tenant-1/v1/logs?after=x>; rel="next""#), None).unwrap();
+        assert_eq!(page.next.as_deref(), Some("/tenant-1/v1/logs?after=x"));
+        let req = p.request(w, page.next.as_deref()).unwrap();
+        assert_eq!(req.path.as_deref(), Some("/v1/logs"));
+        assert_eq!(req.query, vec![("after".to_string(), "x".to_string())]);
+        assert_eq!(req.body, None);
+        // Without a link of relation `next`, the window ends.
+        assert_eq!(p.parse(&linked(r#"</tenant-1/v1/logs?p=1>; rel="first""#), None).unwrap().next, None);
+        assert_eq!(p.parse(&reply(br#"{"data": []}"#), None).unwrap().next, None);
+        for elsewhere in [
+            "https://evil.test/tenant-1/v1/logs",
+            "http://api.test:8080/tenant-1/v1/logs",
+            "/tenant-2/v1/logs",
+            "/tenant-10/x",
+        ] {
+            let e = p.request(w, Some(elsewhere)).unwrap_err();
+            assert!(e.contains("is not followed"), "{elsewhere}: {e}");
+        }
+        // The first page is the stream's own query.
+        assert_eq!(p.request(w, None).unwrap().path, None);
     }
 }

@@ -25,7 +25,7 @@ pub async fn probe(
     let start = planner.align(pos.resume_from_ms.max(end.saturating_sub(window_ms))).min(end - step);
     let req = pager.request(Window { start_ms: start, end_ms: end }, None)?;
     let method = reqwest::Method::from_bytes(stream.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-    match api.call(&method, &stream.path, &req.query, req.body.as_ref(), |_| Ok(())).await {
+    match api.call(&method, &stream.path, &req.query, req.body.as_ref(), |_: &super::http::Reply| Ok(())).await {
         Ok(()) | Err(CallError::Stopped) => Ok(()),
         Err(e) => Err(format!("stream `{}`: first contact with {}: {e}", stream.name, api.base())),
     }

@@ -221,7 +221,7 @@ async fn read_partition(
         };
         let h = header.as_ref().map(|(n, v)| (n.as_str(), v.as_str()));
         let page = sender
-            .once(&method, &path, &req.query, req.body.as_ref(), h)
+            .once(&method, req.path.as_deref().unwrap_or(&path), &req.query, req.body.as_ref(), h)
             .await
             .and_then(|b| pager.parse(&b, req.cursor.as_deref()).ok());
         let next = page.as_ref().and_then(|p| p.next.clone());

@@ -195,8 +195,8 @@ impl Run<'_> {
                 Taken::Direct => {}
             }
         }
-        api.call(method, &self.stream.path, &req.query, req.body.as_ref(), |v| pager.parse(v, req.cursor.as_deref()))
-            .await
+        let path = req.path.as_deref().unwrap_or(&self.stream.path);
+        api.call(method, path, &req.query, req.body.as_ref(), |v| pager.parse(v, req.cursor.as_deref())).await
     }
 
     /// Records settled so far: delivered, dead-lettered or dropped as known.

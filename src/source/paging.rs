@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 pub(crate) const STRATEGIES: &[&str] = &["cursor", "offset", "page", "link_header"];
 pub(crate) const CURSOR_KEYS: &[&str] = &["request", "response"];
 pub(crate) const COUNTER_KEYS: &[&str] = &["request", "start"];
+pub(crate) const LINK_KEYS: &[&str] = &["rel"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PagingSpec {
@@ -22,6 +23,8 @@ pub enum PagingSpec {
     Offset { request: Vec<String>, start: u64 },
     /// `request` carries the page number, from `start`.
     Page { request: Vec<String>, start: u64 },
+    /// The next page is the URL of the `Link` header's target of relation `rel` (GET only).
+    LinkHeader { rel: String },
 }
 
 impl PagingSpec {
@@ -36,7 +39,7 @@ impl PagingSpec {
     /// The request field that carries the cursor, the offset or the page number.
     fn request_path(&self) -> Option<&[String]> {
         match self {
-            PagingSpec::Single => None,
+            PagingSpec::Single | PagingSpec::LinkHeader { .. } => None,
             PagingSpec::Cursor { request, .. }
             | PagingSpec::Offset { request, .. }
             | PagingSpec::Page { request, .. } => Some(request),
@@ -157,21 +160,41 @@ pub fn decode(node: &Node, diags: &mut Diagnostics) -> Option<PagingSpec> {
             });
         }
     }
-    if let Some((k, _)) = r.entry("link_header") {
-        diags.push(
-            Diagnostic::new(ErrorKind::InvalidValue {
-                key: "link_header".into(),
-                reason: "this paging strategy is not supported yet".into(),
-            })
-            .at(k.span.clone())
-            .help("use `cursor`, `offset` or `page`"),
-        );
-        return None;
+    if let Some(n) = r.node("link_header") {
+        let rel = match &n.value {
+            crate::yaml::NodeValue::Null => None,
+            _ => MapReader::new(n, "`paging.link_header`", LINK_KEYS, diags)?.str("rel", diags).map(|(r, _)| r),
+        };
+        return Some(PagingSpec::LinkHeader { rel: rel.unwrap_or_else(|| "next".into()) });
     }
     if !r.had_unknown_keys() {
         diags.push(r.missing("cursor"));
     }
     None
+}
+
+/// The target of the first link of relation `rel` in `Link` header values (RFC 8288:
+/// `<uri>; rel="next", <uri>; rel="prev last"`), as written (it may be relative).
+pub fn link_target(header: &str, rel: &str) -> Option<String> {
+    let mut rest = header;
+    loop {
+        let open = rest.find('<')?;
+        let close = open + rest[open..].find('>')?;
+        let target = &rest[open + 1..close];
+        let after = &rest[close + 1..];
+        // The link's parameters run up to the next link's `<` (a `<` cannot stand in them
+        // unquoted; quoted ones are split at it too, which at worst misses that link).
+        let end = after.find('<').unwrap_or(after.len());
+        let params = after[..end].trim_end().trim_end_matches(',');
+        let rels = params.split(';').filter_map(|p| {
+            let (name, value) = p.split_once('=')?;
+            name.trim().eq_ignore_ascii_case("rel").then(|| value.trim().trim_matches('"').to_string())
+        });
+        if rels.into_iter().any(|v| v.split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case(rel))) {
+            return Some(target.trim().to_string());
+        }
+        rest = &after[end..];
+    }
 }
 
 #[cfg(test)]
@@ -243,5 +266,24 @@ mod tests {
         let (p, errors) = decoded("offset: {}");
         assert_eq!(p, None);
         assert!(errors.iter().any(|e| e.contains("request")), "{errors:?}");
+    }
+
+    #[test]
+    fn link_headers_give_the_target_of_their_relation() {
+        let h = r#"<https://api.test/v1/logs?after=abc&limit=2>; rel="next", <https://api.test/v1/logs?before=x>; rel="prev""#;
+        assert_eq!(link_target(h, "next").as_deref(), Some("https://api.test/v1/logs?after=abc&limit=2"));
+        assert_eq!(link_target(h, "prev").as_deref(), Some("https://api.test/v1/logs?before=x"));
+        let first = r#"</a?p=2>; rel="next" , </a?p=1>; rel=first"#;
+        assert_eq!(link_target(first, "next").as_deref(), Some("/a?p=2"));
+        assert_eq!(link_target(first, "first").as_deref(), Some("/a?p=1"));
+        assert_eq!(link_target(h, "last"), None);
+        // Several relations in one, unquoted, other parameters, a relative target.
+        assert_eq!(link_target("</p?page=3>; title=\"x\"; rel=\"last next\"", "next").as_deref(), Some("/p?page=3"));
+        assert_eq!(link_target("</p?page=3>;rel=NEXT", "next").as_deref(), Some("/p?page=3"));
+        assert_eq!(link_target("", "next"), None);
+        assert_eq!(link_target("<unclosed; rel=next", "next"), None);
+        assert_eq!(decoded("link_header: {}").0, Some(PagingSpec::LinkHeader { rel: "next".into() }));
+        assert_eq!(decoded("link_header:").0, Some(PagingSpec::LinkHeader { rel: "next".into() }));
+        assert_eq!(decoded("link_header: { rel: older }").0, Some(PagingSpec::LinkHeader { rel: "older".into() }));
     }
 }

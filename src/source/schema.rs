@@ -4,7 +4,7 @@
 //! is its committed copy.
 
 use super::auth::{API_KEY_KEYS, CLIENT_AUTH, HEADER_KEYS, LOGIN_KEYS, OAUTH2_KEYS, STRATEGIES as AUTH_STRATEGIES};
-use super::paging::{COUNTER_KEYS, CURSOR_KEYS, STRATEGIES as PAGING_STRATEGIES};
+use super::paging::{COUNTER_KEYS, CURSOR_KEYS, LINK_KEYS, STRATEGIES as PAGING_STRATEGIES};
 use super::spec::{PARAM_KEYS, ParamFormat, SPEC_KEYS};
 use super::stream::{LOOKBACK_KEYS, RECONCILE_KEYS, STREAM_KEYS};
 use super::timefmt::TimeFormat;
@@ -110,7 +110,12 @@ const DOCS: &[(&str, &str)] = &[
         "paging.page",
         "Page-number paging: the request field that carries the page number; a page without records ends the window.",
     ),
-    ("paging.link_header", "Not supported yet."),
+    (
+        "paging.link_header",
+        "RFC 8288 `Link` header paging (GET): the next page is the target of the link of relation `rel`, \
+         on the API's own origin; none ends the window.",
+    ),
+    ("link.rel", "The link relation of the next page (default `next`)."),
     (
         "counter.request",
         "The request field (dotted, in the body as a number; a query parameter for GET) that carries the count.",
@@ -164,6 +169,7 @@ pub fn source_schema() -> Value {
     });
     let paging = keyed("paging", PAGING_STRATEGIES, |key| match key {
         "cursor" => keyed("cursor", CURSOR_KEYS, |_| string()),
+        "link_header" => keyed("link", LINK_KEYS, |_| string()),
         "offset" | "page" => keyed("counter", COUNTER_KEYS, |key| match key {
             "start" => json!({ "type": "integer", "minimum": 0 }),
             _ => string(),
@@ -226,6 +232,7 @@ mod tests {
             ("paging", PAGING_STRATEGIES),
             ("cursor", CURSOR_KEYS),
             ("counter", COUNTER_KEYS),
+            ("link", LINK_KEYS),
             ("lookback", LOOKBACK_KEYS),
             ("reconcile", RECONCILE_KEYS),
         ];

@@ -135,6 +135,16 @@ pub fn decode(name: &str, span: Span, node: &Node, diags: &mut Diagnostics) -> O
         Some(n) => paging::decode(n, diags),
         None => Some(PagingSpec::Single),
     };
+    if matches!(paging, Some(PagingSpec::LinkHeader { .. })) && method != "GET" {
+        diags.push(
+            Diagnostic::new(ErrorKind::InvalidValue {
+                key: "link_header".into(),
+                reason: "a `Link` header's next page is fetched by GET; the stream's method is POST".into(),
+            })
+            .at(r.node("paging").map(|n| n.span.clone()).unwrap_or_else(|| span.clone()))
+            .help("add `method: GET`, or page by `cursor`, `offset` or `page`"),
+        );
+    }
     let records = required(&r, "records", "where a response holds the record list, e.g. `records: results`", diags);
     let record_id = required(&r, "record_id", "the unique id of a record, e.g. `record_id: id`", diags);
     let event_time = required(&r, "event_time", "the time of a record, e.g. `event_time: eventTime`", diags);
