@@ -79,6 +79,26 @@ fn records_of_unknown_types_are_named_for_counting() {
 }
 
 #[test]
+fn the_catch_all_takes_what_no_mapping_matches_and_names_its_type() {
+    let (_, set) = load(&root().join("tests/language/spec.yaml"));
+    let read = |rel: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(root().join("tests/fixtures/language").join(rel)).unwrap())
+            .unwrap()
+    };
+    for (rel, named) in [
+        ("other/unknown_kind.json", "kind=password_reset, source=acme"),
+        ("other/another_source.json", "kind=login, source=globex"),
+    ] {
+        let record = read(rel);
+        assert_eq!(set.dispatch(&record).map(|m| m.name.as_str()), Some("other"), "{rel}");
+        assert_eq!(set.unknown_type(&record).as_deref(), Some(named), "{rel}");
+    }
+    // A record some mapping matches is not the catch-all's, whatever it holds.
+    assert_eq!(set.dispatch(&read("logout/self.json")).map(|m| m.name.as_str()), Some("logout"));
+    assert_eq!(set.unknown_type(&read("logout/self.json")), None);
+}
+
+#[test]
 fn mapping_names_the_unknown_type_from_the_same_dispatch() {
     let (_, set) = load(&root().join("sources/entrust.yaml"));
     let read = |rel: &str| -> Value {

@@ -130,12 +130,14 @@ impl<'a> Compiler<'a> {
             .iter()
             .map(|m| (m.field.clone(), m.values.iter().map(|(v, _)| v.clone()).collect()))
             .collect();
-        if !decl.is_base && decl.matchers.is_empty() {
+        // A fallback without `match` is the catch-all: it takes what no other mapping matches.
+        if !decl.is_base && decl.matchers.is_empty() && decl.fallback != Some(true) {
             self.push(
                 Diagnostic::new(ErrorKind::NoMatcher { mapping: decl.name.clone() })
                     .at(Span::new(&decl.file, 1, 1, 1))
                     .help(
-                        "add `match:` with the record fields that select this mapping, e.g. `match: { eventType: … }`",
+                        "add `match:` with the record fields that select this mapping, e.g. `match: { eventType: … }`, \
+                         or `fallback: true` to make it the catch-all of records no other mapping matches",
                     ),
             );
         }

@@ -1,7 +1,8 @@
 //! Dispatch: which mapping a record belongs to. Matchers are equality tests on record fields
 //! (`eventType: X` or one of a list), indexed by hash so that finding the mapping is a few key
 //! lookups whatever the number of mappings. Overlapping matchers are a load error; a
-//! `fallback: true` mapping applies only where no other matches.
+//! `fallback: true` mapping applies only where no other matches, and one without `match` (the
+//! catch-all, at most one) takes every record that nothing else takes.
 
 use super::decl::FileDecl;
 use super::path::{Seg, dotted_segs, lookup};
@@ -19,6 +20,8 @@ pub struct Dispatch {
     groups: Vec<Group>,
     /// Every field any matcher reads, to describe records that match nothing.
     fields: Vec<String>,
+    /// The fallback mapping without matchers, if any.
+    catch_all: Option<usize>,
 }
 
 /// The mappings that match on the same set of fields.
@@ -44,8 +47,23 @@ impl Dispatch {
                 }
             }
         }
+        let catch_alls: Vec<usize> =
+            (0..mappings.len()).filter(|&i| mappings[i].fallback && mappings[i].matchers.is_empty()).collect();
+        if let [first, second, ..] = catch_alls[..] {
+            let (a, b) = (decls[first], decls[second]);
+            let start = |d: &FileDecl| crate::diagnostic::Span::new(&d.file, 1, 1, 1);
+            diags.push(
+                Diagnostic::new(ErrorKind::OverlappingMatchers { first: a.name.clone(), second: b.name.clone() })
+                    .at(start(b))
+                    .note(start(a), format!("`{}` is a catch-all too", a.name))
+                    .help("keep one catch-all (a fallback mapping without `match`), or give one of them a `match`"),
+            );
+        }
         let mut groups: Vec<(bool, Vec<String>, Group)> = Vec::new();
         for (i, m) in mappings.iter().enumerate() {
+            if m.matchers.is_empty() {
+                continue;
+            }
             let mut names: Vec<&(String, Vec<String>)> = m.matchers.iter().collect();
             names.sort_by(|x, y| x.0.cmp(&y.0));
             let field_names: Vec<String> = names.iter().map(|(f, _)| f.clone()).collect();
@@ -65,7 +83,11 @@ impl Dispatch {
         let mut fields: Vec<String> = groups.iter().flat_map(|(_, f, _)| f.clone()).collect();
         fields.sort();
         fields.dedup();
-        Dispatch { groups: groups.into_iter().map(|(_, _, g)| g).collect(), fields }
+        Dispatch {
+            groups: groups.into_iter().map(|(_, _, g)| g).collect(),
+            fields,
+            catch_all: catch_alls.first().copied(),
+        }
     }
 
     /// The index of the mapping for `record`, if any.
@@ -88,7 +110,7 @@ impl Dispatch {
                 return Some(i);
             }
         }
-        None
+        self.catch_all
     }
 
     /// `field=value` for the matched-on fields the record has.
