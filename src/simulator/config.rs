@@ -31,6 +31,9 @@ impl Default for Credentials {
     }
 }
 
+/// Records of one generated chunk by default: every tenant the tests pin is one chunk.
+pub const DEFAULT_CHUNK_RECORDS: usize = 20_000;
+
 /// Everything that shapes a simulator instance. Same seed and same settings (with a fixed
 /// `end_time`) give the same tenant.
 #[derive(Debug, Clone)]
@@ -63,6 +66,9 @@ pub struct SimConfig {
     /// 200–300 ms per page would be (the wait holds no lock: pages asked for at once wait at
     /// once).
     pub page_latency: Duration,
+    /// The most generated records held in one chunk (`chunks.rs`): a tenant of at most this
+    /// many is generated in one pass, a larger one chunk by chunk as pages need them.
+    pub chunk_records: usize,
 }
 
 impl Default for SimConfig {
@@ -82,6 +88,7 @@ impl Default for SimConfig {
             accept_credentials_header: false,
             max_body_bytes: 1 << 20,
             page_latency: Duration::ZERO,
+            chunk_records: DEFAULT_CHUNK_RECORDS,
         }
     }
 }
@@ -105,6 +112,9 @@ impl SimConfig {
             self.faults.poison_variants.iter().find(|v| !super::faults::POISON_VARIANTS.contains(&v.as_str()))
         {
             return Err(format!("unknown poison variant `{v}`; known: {}", super::faults::POISON_VARIANTS.join(", ")));
+        }
+        if self.chunk_records == 0 {
+            return Err("chunk_records must be positive".into());
         }
         if self.events > 10_000_000 {
             return Err("at most 10,000,000 events".into());

@@ -95,6 +95,7 @@
 
 mod audit;
 mod auth;
+mod chunks;
 mod compress;
 mod config;
 mod cursor;
@@ -107,6 +108,7 @@ mod generate;
 mod handle;
 mod hostile;
 mod hosts;
+mod ids_body;
 mod poison;
 mod query;
 mod record;
@@ -115,6 +117,7 @@ mod server;
 mod tenant;
 mod time;
 mod vocab;
+mod walk;
 
 use std::net::IpAddr;
 use std::process::ExitCode;
