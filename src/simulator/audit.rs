@@ -481,6 +481,7 @@ mod tests {
     fn a_chunked_tenant_pages_every_record_once_in_order() {
         let mut t = Tenant::generate(&SimConfig {
             events: 50_000,
+            one_pass_records: 2_000,
             chunk_records: 2_000,
             end_time: Some(UNIX_EPOCH + Duration::from_secs(1_764_619_804)),
             ..SimConfig::default()

@@ -2,9 +2,11 @@
 //! records each holds (from the configuration alone), a chunk generated when a page needs it,
 //! and the few chunks kept in memory (least recently used goes first).
 //!
-//! A tenant of at most [`SimConfig::chunk_records`] records is one chunk, generated from the
-//! tenant's seed in one pass: exactly the tenant of a simulator that held every record. A
-//! larger one is cut at whole seconds into chunks of at most that many records each, at equal
+//! A tenant of at most [`SimConfig::one_pass_records`] (20,000) records is one chunk,
+//! generated from the tenant's seed in one pass: exactly the tenant of a simulator that held
+//! every record. A larger one is cut at whole seconds into chunks of at most
+//! [`SimConfig::chunk_records`] (5,000) records each (small, so that the chunks kept cost
+//! little and one is generated in a few milliseconds), at equal
 //! shares of the tenant's busyness (working hours are busier than nights, as
 //! [`generate::busyness`] weighs them), so that the records of a chunk are drawn from the same
 //! distribution, in the same way, as the whole tenant's; each chunk has streams of its own,
@@ -38,13 +40,13 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The chunks of `events` records in `[start_ms, end_ms]`, at most `max_records` each when
-    /// whole seconds allow.
-    pub fn new(events: usize, start_ms: i64, end_ms: i64, max_records: usize) -> Self {
+    /// The chunks of `events` records in `[start_ms, end_ms]`: one of them all when they are at
+    /// most `one_pass`, else at most `max_records` each when whole seconds allow.
+    pub fn new(events: usize, start_ms: i64, end_ms: i64, one_pass: usize, max_records: usize) -> Self {
         let end_ms = end_ms.max(start_ms);
         let single = Layout { start_ms, end_ms, bounds: Vec::new(), counts: vec![events] };
         let max_records = max_records.max(1);
-        if events <= max_records {
+        if events <= one_pass.max(max_records) {
             return single;
         }
         let first_second = start_ms.div_euclid(1000) + 1;
@@ -154,7 +156,8 @@ impl Chunks {
     /// The chunks of the tenant `config` describes, its span ending at `end_ms`; a tenant of
     /// one chunk is generated now, a larger one chunk by chunk when asked.
     pub fn new(config: &SimConfig, end_ms: i64, span_ms: i64) -> Self {
-        let layout = Layout::new(config.events, end_ms - span_ms.max(0), end_ms, config.chunk_records);
+        let layout =
+            Layout::new(config.events, end_ms - span_ms.max(0), end_ms, config.one_pass_records, config.chunk_records);
         let chunks =
             Chunks { config: config.clone(), layout, cache: Mutex::new(VecDeque::new()), time_faults: OnceLock::new() };
         if chunks.layout.len() == 1 {
@@ -253,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_small_tenant_is_one_chunk() {
-        let l = Layout::new(20_000, END - DAY, END, 20_000);
+        let l = Layout::new(20_000, END - DAY, END, 20_000, 5_000);
         assert_eq!((l.len(), l.records(), l.lower(0), l.upper(0)), (1, 20_000, None, None));
         assert_eq!(l.draw_range(0), (END - DAY, END));
     }
@@ -261,7 +264,7 @@ mod tests {
     #[test]
     fn chunks_hold_at_most_the_maximum_on_whole_seconds_and_add_up() {
         for (events, span, max) in [(10_000_000, 7 * DAY, 20_000), (50_000, DAY, 5_000), (20_001, DAY, 20_000)] {
-            let l = Layout::new(events, END - span, END, max);
+            let l = Layout::new(events, END - span, END, max, max);
             assert_eq!(l.records(), events);
             assert!(l.counts.iter().all(|&c| c <= max && c > 0), "{:?}", l.counts);
             assert!(l.len() >= events.div_ceil(max) && l.len() <= events.div_ceil(max) + 3, "{}", l.len());
@@ -278,7 +281,7 @@ mod tests {
 
     #[test]
     fn busy_hours_get_shorter_chunks() {
-        let l = Layout::new(100_000, END - DAY, END, 5_000);
+        let l = Layout::new(100_000, END - DAY, END, 5_000, 5_000);
         let lengths: Vec<i64> = (0..l.len()).map(|i| l.draw_range(i).1 - l.draw_range(i).0).collect();
         let (short, long) = (lengths.iter().min().copied().unwrap_or(0), lengths.iter().max().copied().unwrap_or(0));
         // Chunks of the same count: a night chunk is about 1 / 0.35 as long as a working one.
@@ -287,7 +290,7 @@ mod tests {
 
     #[test]
     fn too_few_seconds_give_fewer_larger_chunks() {
-        let l = Layout::new(1000, END - 3_000, END, 100);
+        let l = Layout::new(1000, END - 3_000, END, 100, 100);
         assert_eq!(l.records(), 1000);
         assert!(l.len() <= 4, "{}", l.len());
     }

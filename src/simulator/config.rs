@@ -31,8 +31,10 @@ impl Default for Credentials {
     }
 }
 
-/// Records of one generated chunk by default: every tenant the tests pin is one chunk.
-pub const DEFAULT_CHUNK_RECORDS: usize = 20_000;
+/// The largest tenant generated in one pass by default: every tenant the tests pin is one.
+pub const DEFAULT_ONE_PASS_RECORDS: usize = 20_000;
+/// The most records of one chunk of a larger tenant by default.
+pub const DEFAULT_CHUNK_RECORDS: usize = 5_000;
 
 /// Everything that shapes a simulator instance. Same seed and same settings (with a fixed
 /// `end_time`) give the same tenant.
@@ -66,8 +68,10 @@ pub struct SimConfig {
     /// 200–300 ms per page would be (the wait holds no lock: pages asked for at once wait at
     /// once).
     pub page_latency: Duration,
-    /// The most generated records held in one chunk (`chunks.rs`): a tenant of at most this
-    /// many is generated in one pass, a larger one chunk by chunk as pages need them.
+    /// The largest tenant generated in one pass (`chunks.rs`); a larger one is generated
+    /// chunk by chunk as pages need them.
+    pub one_pass_records: usize,
+    /// The most records of one chunk of a tenant larger than `one_pass_records`.
     pub chunk_records: usize,
 }
 
@@ -88,6 +92,7 @@ impl Default for SimConfig {
             accept_credentials_header: false,
             max_body_bytes: 1 << 20,
             page_latency: Duration::ZERO,
+            one_pass_records: DEFAULT_ONE_PASS_RECORDS,
             chunk_records: DEFAULT_CHUNK_RECORDS,
         }
     }

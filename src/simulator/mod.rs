@@ -41,8 +41,8 @@
 //! # Memory
 //!
 //! A tenant of at most 20,000 records is generated in one pass when it is created. A larger
-//! one is cut into chunks of time of at most that many records, each generated from the seed
-//! when a page reaches it, a few kept (`chunks.rs`); records inserted later (logins, late and
+//! one is cut into chunks of time of at most 5,000 records, each generated from the seed when
+//! a page reaches it, eight kept (`chunks.rs`); records inserted later (logins, late and
 //! appended records) are held apart and merged in order (`walk.rs`). Memory does not grow with
 //! `--events`; such a tenant is a different one (of the same distribution) than one pass would
 //! give, and its `/__sim/ids` is streamed chunk by chunk.
