@@ -1333,3 +1333,79 @@ async fn every_host_name_is_a_tenant_of_its_own_and_the_same_name_the_same_tenan
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     sim.shutdown().await;
 }
+
+/// `….sssZ` for Unix ms.
+fn fmt_millis(ms: i64) -> String {
+    format!("{}.{:03}Z", fmt_secs(ms - ms.rem_euclid(1000), ""), ms.rem_euclid(1000))
+}
+
+/// A tenant of many chunks (generated lazily, more of them than are kept in memory): paged
+/// whole, and window by window with the bounds the engine sends (`startTime` and `endTime`,
+/// both inclusive, windows meeting at a millisecond), it gives every id of `GET /__sim/ids`
+/// (streamed) exactly once, in order; so does a named tenant of that size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_of_many_chunks_pages_every_id_of_sim_ids_once_in_order() {
+    // 50,000 records are ten chunks of 5,000 (the default), two more than are kept.
+    let sim = sim(config(50_000, 12)).await;
+    let client = http();
+    let token = login(&client, &sim).await;
+    let truth = ids_for_host(&client, &sim, &sim.addr().to_string()).await;
+    assert_eq!(truth.len(), 50_001, "50,000 generated events and our own login");
+    assert_eq!(truth, sim.record_ids());
+    assert!(sim.resident_records() <= 8 * 5_000 + 1, "{} records in memory", sim.resident_records());
+    let whole = siem_all(
+        &client,
+        &sim,
+        &token,
+        json!({"limit": 100, "searchByAttributes": [start_attr("2025-01-01T00:00:00Z")]}),
+    )
+    .await;
+    assert_eq!(ids(&whole), truth, "the whole tenant, paged");
+    for pair in whole.windows(2) {
+        assert!(position(&pair[0]) < position(&pair[1]), "ascending by (eventTime, id)");
+    }
+    let (first, last) = (position(&whole[0]).0, position(&whole[whole.len() - 1]).0);
+    let step = (last - first) / 9 + 1;
+    let mut windowed = Vec::new();
+    let mut from = first;
+    while from <= last {
+        let window = json!({"limit": 100, "searchByAttributes": [
+            start_attr(&fmt_millis(from)), end_attr(&fmt_millis(from + step - 1))]});
+        windowed.extend(ids(&siem_all(&client, &sim, &token, window).await));
+        from += step;
+    }
+    assert_eq!(windowed, truth, "window by window");
+
+    // A named tenant of that size: its own ids, streamed, and its pages.
+    let host = "big.example.trustedauth.com";
+    let named = ids_for_host(&client, &sim, host).await;
+    assert_eq!(named.len(), 50_000);
+    assert_eq!(named.iter().collect::<HashSet<_>>().len(), 50_000);
+    let default_ids: HashSet<&String> = truth.iter().collect();
+    assert!(named.iter().all(|id| !default_ids.contains(id)), "a tenant of its own");
+    let login_body =
+        json!({"applicationId": sim.credentials().application_id, "sharedSecret": sim.credentials().shared_secret});
+    let resp = client.post(format!("{}{LOGIN}", sim.base_url())).header("Host", host).json(&login_body).send().await;
+    let named_token: Value = resp.expect("login").json().await.expect("json");
+    let named_token = named_token["authToken"].as_str().expect("token").to_string();
+    let mut body = json!({"limit": 100, "searchByAttributes": [start_attr("2025-01-01T00:00:00Z")]});
+    let mut paged = Vec::new();
+    loop {
+        let resp = client
+            .post(format!("{}{SIEM}", sim.base_url()))
+            .header("Host", host)
+            .header("Authorization", &named_token)
+            .json(&body)
+            .send()
+            .await
+            .expect("page");
+        let page: Value = resp.json().await.expect("json");
+        paged.extend(ids(page["results"].as_array().expect("results")));
+        match page["paging"]["nextCursor"].as_str() {
+            Some(c) => body = json!({"limit": 100, "cursor": c}),
+            None => break,
+        }
+    }
+    assert_eq!(paged, named, "the named tenant, paged");
+    sim.shutdown().await;
+}

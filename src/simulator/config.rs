@@ -31,6 +31,11 @@ impl Default for Credentials {
     }
 }
 
+/// The largest tenant generated in one pass by default: every tenant the tests pin is one.
+pub const DEFAULT_ONE_PASS_RECORDS: usize = 20_000;
+/// The most records of one chunk of a larger tenant by default.
+pub const DEFAULT_CHUNK_RECORDS: usize = 5_000;
+
 /// Everything that shapes a simulator instance. Same seed and same settings (with a fixed
 /// `end_time`) give the same tenant.
 #[derive(Debug, Clone)]
@@ -63,6 +68,11 @@ pub struct SimConfig {
     /// 200–300 ms per page would be (the wait holds no lock: pages asked for at once wait at
     /// once).
     pub page_latency: Duration,
+    /// The largest tenant generated in one pass (`chunks.rs`); a larger one is generated
+    /// chunk by chunk as pages need them.
+    pub one_pass_records: usize,
+    /// The most records of one chunk of a tenant larger than `one_pass_records`.
+    pub chunk_records: usize,
 }
 
 impl Default for SimConfig {
@@ -82,6 +92,8 @@ impl Default for SimConfig {
             accept_credentials_header: false,
             max_body_bytes: 1 << 20,
             page_latency: Duration::ZERO,
+            one_pass_records: DEFAULT_ONE_PASS_RECORDS,
+            chunk_records: DEFAULT_CHUNK_RECORDS,
         }
     }
 }
@@ -105,6 +117,9 @@ impl SimConfig {
             self.faults.poison_variants.iter().find(|v| !super::faults::POISON_VARIANTS.contains(&v.as_str()))
         {
             return Err(format!("unknown poison variant `{v}`; known: {}", super::faults::POISON_VARIANTS.join(", ")));
+        }
+        if self.chunk_records == 0 {
+            return Err("chunk_records must be positive".into());
         }
         if self.events > 10_000_000 {
             return Err("at most 10,000,000 events".into());

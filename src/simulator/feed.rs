@@ -84,16 +84,14 @@ pub fn page(
         Fault::Unsorted => {
             // The newest record of the query's range, ahead of its turn (its own page returns
             // it again).
-            let records = tenant.records();
-            let last = records[..records.partition_point(|r| r.time_ms <= query_end_ms)].last()?;
+            let last = tenant.last_at_or_before(query_end_ms)?;
             if results.iter().any(|x| x["id"] == Value::String(last.event.id.clone())) {
                 return None;
             }
             results.insert(0, serde_json::to_value(&last.event).ok()?);
         }
         Fault::OutOfWindow => {
-            let records = tenant.records();
-            let (first, last) = (records.first()?, records.last()?);
+            let (first, last) = (tenant.first()?, tenant.last()?);
             for r in [first, last] {
                 if !results.iter().any(|x| x["id"] == Value::String(r.event.id.clone())) {
                     results.push(serde_json::to_value(&r.event).ok()?);

@@ -270,6 +270,9 @@ fn is_user_owned(entity_type: &str) -> bool {
 #[derive(Debug)]
 pub struct Generator {
     seed: u64,
+    /// The seed the generation streams are derived from: the tenant's seed for a tenant of
+    /// one chunk (and for records created after start-up), the chunk's own otherwise.
+    streams: u64,
     pub account_id: String,
     pools: Pools,
     fields: Rng,
@@ -284,21 +287,35 @@ pub struct Generator {
 
 impl Generator {
     pub fn new(config: &SimConfig) -> Self {
+        Self::with_streams(config, config.seed)
+    }
+
+    /// A generator of the tenant `config` describes (its account and cast come from its seed)
+    /// whose random streams are derived from `streams` (a chunk's own seed).
+    pub fn with_streams(config: &SimConfig, streams: u64) -> Self {
         let seed = config.seed;
-        let rate = config.faults.rate.clamp(0.0, 1.0);
-        let kinds = &config.faults.kinds;
+        let (variant_rate, no_zone_rate) = time_fault_rates(config);
         Generator {
             seed,
+            streams,
             account_id: stable_uuid(seed, "account"),
             pools: Pools::new(seed, &config.credentials),
-            fields: Rng::derive(seed, STREAM_FIELDS),
-            formats: Rng::derive(seed, STREAM_FORMATS),
-            variant_rate: if kinds.contains(&Fault::TimeVariant) { rate } else { 0.0 },
-            no_zone_rate: if kinds.contains(&Fault::TimeNoZone) { rate } else { 0.0 },
+            fields: Rng::derive(streams, STREAM_FIELDS),
+            formats: Rng::derive(streams, STREAM_FORMATS),
+            variant_rate,
+            no_zone_rate,
             issuance_share: config.issuance_share.clamp(0.0, 1.0),
             data_fault_counts: BTreeMap::new(),
             named_entities: HashMap::new(),
         }
+    }
+
+    /// The generator of the records created after start-up (logins, late and appended
+    /// records): the streams a tenant's generator switched to once its records were built.
+    pub fn later(config: &SimConfig) -> Self {
+        let mut g = Self::new(config);
+        g.switch_to_later_streams();
+        g
     }
 
     /// Switches to the streams used after the initial tenant is built.
@@ -308,11 +325,21 @@ impl Generator {
     }
 
     /// The initial tenant: `count` events in `[end_ms - span_ms, end_ms]`, sorted by
-    /// `(time, id)`. Every authentication event type and every management entity type
-    /// appears at least once when `count` allows.
+    /// `(time, id)` (a tenant of one chunk).
+    #[cfg(test)]
     pub fn initial(&mut self, count: usize, end_ms: i64, span_ms: i64) -> Vec<StoredEvent> {
-        let mut slots_rng = Rng::derive(self.seed, STREAM_SLOTS);
-        let mut times = Rng::derive(self.seed, STREAM_TIMES);
+        self.chunk(count, end_ms - span_ms.max(0), end_ms, end_ms)
+    }
+
+    /// One chunk of the initial tenant: `count` events in `[lo_ms, hi_ms]` (a second-precision
+    /// `eventTime` rounds down, staying at or after `lo_ms` when it is a whole second), sorted
+    /// by `(time, id)`, busier in the working hours of a tenant whose span ends at `day_end_ms`.
+    /// Every authentication event type and every management entity type appears at least
+    /// once when `count` allows.
+    pub fn chunk(&mut self, count: usize, lo_ms: i64, hi_ms: i64, day_end_ms: i64) -> Vec<StoredEvent> {
+        let (start_ms, end_ms) = (lo_ms, hi_ms.max(lo_ms));
+        let mut slots_rng = Rng::derive(self.streams, STREAM_SLOTS);
+        let mut times = Rng::derive(self.streams, STREAM_TIMES);
         let mut coverage: Vec<Slot> = vocab::AUTHENTICATION_EVENT_TYPES
             .iter()
             .map(|t| Slot::Auth(t))
@@ -325,11 +352,10 @@ impl Generator {
         let entity_types = vocab::management_entity_types();
         let entity_weights: Vec<u32> = entity_types.iter().map(|t| vocab::entity_type_weight(t)).collect();
 
-        let start_ms = end_ms - span_ms.max(0);
         let mut out = Vec::with_capacity(count);
         let mut coverage = coverage.into_iter();
         while out.len() < count {
-            let t = draw_time(&mut times, start_ms, end_ms);
+            let t = draw_time(&mut times, start_ms, end_ms, day_end_ms);
             let slot = match coverage.next() {
                 Some(s) => s,
                 None if slots_rng.chance(self.issuance_share) => Slot::Issuance,
@@ -429,21 +455,42 @@ impl Generator {
     /// Renders `eventTime`, returning the instant it denotes (second-precision forms drop
     /// the milliseconds) and the string.
     fn stamp(&mut self, time_ms: i64) -> (i64, String) {
-        let style = self.formats.unit();
-        let precision = self.formats.unit();
-        if style < self.variant_rate {
-            *self.data_fault_counts.entry(Fault::TimeVariant).or_insert(0) += 1;
-            (time_ms, time::format_millis_plus0000(time_ms))
-        } else if style < self.variant_rate + self.no_zone_rate {
-            *self.data_fault_counts.entry(Fault::TimeNoZone).or_insert(0) += 1;
-            let t = time_ms - time_ms.rem_euclid(1000);
-            (t, time::format_seconds_no_zone(t))
-        } else if precision < 0.35 {
-            let t = time_ms - time_ms.rem_euclid(1000);
-            (t, time::format_seconds_z(t))
-        } else {
-            (time_ms, time::format_millis_z(time_ms))
+        let form = stamp_form(&mut self.formats, self.variant_rate, self.no_zone_rate);
+        if let Some(fault) = form.fault() {
+            *self.data_fault_counts.entry(fault).or_insert(0) += 1;
         }
+        match form {
+            Form::PlusZero => (time_ms, time::format_millis_plus0000(time_ms)),
+            Form::NoZone => {
+                let t = time_ms - time_ms.rem_euclid(1000);
+                (t, time::format_seconds_no_zone(t))
+            }
+            Form::SecondsZ => {
+                let t = time_ms - time_ms.rem_euclid(1000);
+                (t, time::format_seconds_z(t))
+            }
+            Form::MillisZ => (time_ms, time::format_millis_z(time_ms)),
+        }
+    }
+
+    /// The `time-variant` and `time-no-zone` counts of the chunk [`Generator::chunk`] makes
+    /// of `count` events from `streams`, without generating it: every event draws its
+    /// `eventTime` form, and nothing else, from the formats stream.
+    pub fn time_fault_counts(config: &SimConfig, streams: u64, count: usize) -> (u64, u64) {
+        let (variant_rate, no_zone_rate) = time_fault_rates(config);
+        if variant_rate == 0.0 && no_zone_rate == 0.0 {
+            return (0, 0);
+        }
+        let mut formats = Rng::derive(streams, STREAM_FORMATS);
+        let (mut variant, mut no_zone) = (0, 0);
+        for _ in 0..count {
+            match stamp_form(&mut formats, variant_rate, no_zone_rate).fault() {
+                Some(Fault::TimeVariant) => variant += 1,
+                Some(_) => no_zone += 1,
+                None => {}
+            }
+        }
+        (variant, no_zone)
     }
 
     fn user_ip(&mut self, user_index: usize) -> String {
@@ -780,17 +827,92 @@ fn second_factor_type(rng: &mut Rng) -> &'static str {
 /// tenants are the ones they were when the working day followed UTC.
 const LOCAL_TIME_AT_END_MS: i64 = (20 * 3600 + 10 * 60 + 4) * 1000;
 
-/// A time in `[start, end]`, denser during the tenant's working hours than at night.
-fn draw_time(rng: &mut Rng, start_ms: i64, end_ms: i64) -> i64 {
+/// The tenant's working hours (local time), when it is busiest.
+pub const WORKING_HOURS: std::ops::Range<i64> = 8..18;
+/// How busy a night hour is, relative to a working hour.
+pub const NIGHT_WEIGHT: f64 = 0.35;
+
+/// The tenant's local time of day (ms since its midnight) at `t_ms`, for a span ending at
+/// `day_end_ms`.
+pub fn local_time_of_day(t_ms: i64, day_end_ms: i64) -> i64 {
+    (t_ms - day_end_ms + LOCAL_TIME_AT_END_MS).rem_euclid(86_400_000)
+}
+
+/// The tenant's busyness from a fixed origin up to `t_ms` (working hours weigh 1 an ms, night
+/// hours [`NIGHT_WEIGHT`]), for a span ending at `day_end_ms`: the expected share of records
+/// [`draw_time`] places in `[a, b)` is `(busyness(b) - busyness(a)) / (busyness(end) -
+/// busyness(start))`.
+pub fn busyness(t_ms: i64, day_end_ms: i64) -> f64 {
+    const DAY: i64 = 86_400_000;
+    const HOUR: i64 = 3_600_000;
+    let (open, close) = (WORKING_HOURS.start * HOUR, WORKING_HOURS.end * HOUR);
+    let of_day = |y: i64| {
+        NIGHT_WEIGHT * y.min(open) as f64
+            + (y.min(close) - open).max(0) as f64
+            + NIGHT_WEIGHT * (y - close).max(0) as f64
+    };
+    let x = t_ms - day_end_ms + LOCAL_TIME_AT_END_MS;
+    x.div_euclid(DAY) as f64 * of_day(DAY) + of_day(x.rem_euclid(DAY))
+}
+
+/// A time in `[start, end]`, denser during the working hours of a tenant whose span ends at
+/// `day_end_ms` than at night.
+fn draw_time(rng: &mut Rng, start_ms: i64, end_ms: i64, day_end_ms: i64) -> i64 {
     for _ in 0..8 {
         let t = rng.range_i64(start_ms, end_ms);
-        let hour = (t - end_ms + LOCAL_TIME_AT_END_MS).rem_euclid(86_400_000) / 3_600_000;
-        let weight = if (8..18).contains(&hour) { 1.0 } else { 0.35 };
+        let hour = local_time_of_day(t, day_end_ms) / 3_600_000;
+        let weight = if WORKING_HOURS.contains(&hour) { 1.0 } else { NIGHT_WEIGHT };
         if rng.chance(weight) {
             return t;
         }
     }
     rng.range_i64(start_ms, end_ms)
+}
+
+/// The `eventTime` form of one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `…+0000` (the `time-variant` fault).
+    PlusZero,
+    /// Seconds, no zone (the `time-no-zone` fault).
+    NoZone,
+    SecondsZ,
+    MillisZ,
+}
+
+impl Form {
+    fn fault(self) -> Option<Fault> {
+        match self {
+            Form::PlusZero => Some(Fault::TimeVariant),
+            Form::NoZone => Some(Fault::TimeNoZone),
+            Form::SecondsZ | Form::MillisZ => None,
+        }
+    }
+}
+
+/// Draws one record's `eventTime` form (two draws, always).
+fn stamp_form(formats: &mut Rng, variant_rate: f64, no_zone_rate: f64) -> Form {
+    let style = formats.unit();
+    let precision = formats.unit();
+    if style < variant_rate {
+        Form::PlusZero
+    } else if style < variant_rate + no_zone_rate {
+        Form::NoZone
+    } else if precision < 0.35 {
+        Form::SecondsZ
+    } else {
+        Form::MillisZ
+    }
+}
+
+/// The shares of `time-variant` and `time-no-zone` records a configuration asks for.
+fn time_fault_rates(config: &SimConfig) -> (f64, f64) {
+    let rate = config.faults.rate.clamp(0.0, 1.0);
+    let kinds = &config.faults.kinds;
+    (
+        if kinds.contains(&Fault::TimeVariant) { rate } else { 0.0 },
+        if kinds.contains(&Fault::TimeNoZone) { rate } else { 0.0 },
+    )
 }
 
 /// An event with every optional field null.

@@ -192,10 +192,16 @@ impl SimHandle {
         self.shared.tenant().records().iter().filter_map(|r| serde_json::to_value(&r.event).ok()).collect()
     }
 
+    /// Records the default tenant holds in memory now: its generated chunks kept (a few at
+    /// most, `chunks.rs`) and its inserted records.
+    pub fn resident_records(&self) -> usize {
+        self.shared.tenant().resident()
+    }
+
     /// Ids of the records served as poison (the `poison-records` fault): a client cannot
     /// deliver them and dead-letters each once. They are in [`SimHandle::record_ids`] too.
     pub fn poison_record_ids(&self) -> Vec<String> {
-        self.shared.tenant().poison().ids()
+        self.shared.tenant().poison_ids()
     }
 
     /// Ids of records that arrived late (the `late-records` fault and

@@ -9,8 +9,10 @@
 //! simulator started (or at the configured end time), and its logins are not recorded as audit
 //! records. Each has its own records, tokens and fault schedule (the same fault kinds and rate
 //! as the default tenant); `hold_requests` holds the default tenant's requests only. A named
-//! tenant is created whole on its first request (its records are generated then, not page by
-//! page), so memory grows with the number of tenants asked for, at most [`MAX_TENANTS`].
+//! tenant is created on its first request: one of at most 20,000 records is generated then, a
+//! larger one chunk by chunk as pages need them (`chunks.rs`, a few chunks kept each), so
+//! memory grows with the number of tenants asked for (at most [`MAX_TENANTS`]), not with
+//! their size.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

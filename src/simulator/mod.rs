@@ -38,6 +38,15 @@
 //! simulator started and its logins are not audit records, so that it holds still (see
 //! `hosts.rs`).
 //!
+//! # Memory
+//!
+//! A tenant of at most 20,000 records is generated in one pass when it is created. A larger
+//! one is cut into chunks of time of at most 5,000 records, each generated from the seed when
+//! a page reaches it, eight kept (`chunks.rs`); records inserted later (logins, late and
+//! appended records) are held apart and merged in order (`walk.rs`). Memory does not grow with
+//! `--events`; such a tenant is a different one (of the same distribution) than one pass would
+//! give, and its `/__sim/ids` is streamed chunk by chunk.
+//!
 //! Protected endpoints take `Authorization: <token>` or `Authorization: Bearer <token>`
 //! (plus the `INTELLITRUST_SESSION_ID` cookie for web sessions); a missing header is 401
 //! `access_denied`, an unknown, expired or revoked token 401 `invalid_session_token`.
@@ -95,6 +104,7 @@
 
 mod audit;
 mod auth;
+mod chunks;
 mod compress;
 mod config;
 mod cursor;
@@ -107,6 +117,7 @@ mod generate;
 mod handle;
 mod hostile;
 mod hosts;
+mod ids_body;
 mod poison;
 mod query;
 mod record;
@@ -115,6 +126,7 @@ mod server;
 mod tenant;
 mod time;
 mod vocab;
+mod walk;
 
 use std::net::IpAddr;
 use std::process::ExitCode;

@@ -39,12 +39,11 @@ impl PoisonSet {
     /// Picks `rate` of `records` (at least one of each variant while records last), served
     /// as the variants named in `only` (all when empty).
     pub fn choose(records: &[StoredEvent], seed: u64, rate: f64, only: &[String]) -> Self {
-        let variants: Vec<usize> =
-            (0..VARIANTS.len()).filter(|&n| only.is_empty() || only.iter().any(|o| o == VARIANTS[n])).collect();
+        let variants = chosen_variants(only);
         if variants.is_empty() {
             return PoisonSet::default();
         }
-        let wanted = ((records.len() as f64 * rate.clamp(0.0, 1.0)).ceil() as usize).max(variants.len());
+        let wanted = Self::count(records.len(), rate, only);
         let mut order: Vec<usize> = (0..records.len()).collect();
         Rng::derive(seed, STREAM_POISON).shuffle(&mut order);
         let bytes = order
@@ -61,6 +60,15 @@ impl PoisonSet {
         PoisonSet { bytes }
     }
 
+    /// How many of `len` records [`PoisonSet::choose`] picks, without picking them.
+    pub fn count(len: usize, rate: f64, only: &[String]) -> usize {
+        let variants = chosen_variants(only).len();
+        if variants == 0 {
+            return 0;
+        }
+        ((len as f64 * rate.clamp(0.0, 1.0)).ceil() as usize).max(variants).min(len)
+    }
+
     /// The bytes served for the record `id`, when it is poison.
     pub fn get(&self, id: &str) -> Option<&[u8]> {
         self.bytes.get(id).map(Vec::as_slice)
@@ -69,14 +77,11 @@ impl PoisonSet {
     pub fn ids(&self) -> Vec<String> {
         self.bytes.keys().cloned().collect()
     }
+}
 
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
+/// The indices into [`VARIANTS`] of the variants named in `only` (all when empty).
+fn chosen_variants(only: &[String]) -> Vec<usize> {
+    (0..VARIANTS.len()).filter(|&n| only.is_empty() || only.iter().any(|o| o == VARIANTS[n])).collect()
 }
 
 /// Variant `n` of a record whose clean JSON is `clean` (an object starting `{"id":"…",`).

@@ -88,7 +88,7 @@ pub const RECORD_KEYS: [&str; 25] = [
 
 /// A record in the tenant: the event, its time as Unix milliseconds (the sort key, equal to
 /// the instant `eventTime` denotes) and whether it arrived late (behind a reader's cursor).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
     pub time_ms: i64,
     pub event: AuditEvent,

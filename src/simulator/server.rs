@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{ALLOW, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, SET_COOKIE};
 use hyper::{Method, Request, Response, StatusCode};
@@ -24,6 +24,7 @@ use super::errors::{ApiError, codes};
 use super::faults::{Endpoint, Fault, FaultScheduler, RequestKind};
 use super::feed;
 use super::generate::Wanted;
+use super::ids_body::IdsBody;
 use super::query;
 use super::rng::mix64;
 use super::tenant::Tenant;
@@ -33,7 +34,8 @@ pub const LOGIN_PATH: &str = "/api/web/v1/adminapi/authenticate";
 pub const SIEM_PATH: &str = "/api/web/v2/reports/auditeventspaged/siem";
 pub const SIEM_V1_PATH: &str = "/api/web/v1/reports/auditeventspaged/siem";
 pub const SEARCH_PATH: &str = "/api/web/v2/reports/auditeventspaged";
-/// Not part of Entrust's API: every record id of the tenant.
+/// Not part of Entrust's API: every record id of the tenant (streamed for a tenant of many
+/// chunks).
 pub const SIM_IDS_PATH: &str = "/__sim/ids";
 /// Not part of Entrust's API: counts of records and injected faults.
 pub const SIM_STATS_PATH: &str = "/__sim/stats";
@@ -167,8 +169,8 @@ impl Reply {
         self
     }
 
-    fn into_response(self) -> Response<Full<Bytes>> {
-        let mut response = Response::new(Full::new(Bytes::from(self.body)));
+    fn into_response(self) -> Response<SimBody> {
+        let mut response = Response::new(Either::Left(Full::new(Bytes::from(self.body))));
         *response.status_mut() = self.status;
         let headers = response.headers_mut();
         if !self.headers.iter().any(|(name, _)| name == CONTENT_TYPE) {
@@ -215,13 +217,16 @@ fn route(path: &str) -> Option<Route> {
     }
 }
 
+/// A reply's body: whole, or `/__sim/ids` of a tenant of many chunks, written as it is read.
+pub type SimBody = Either<Full<Bytes>, IdsBody>;
+
 /// Serves one request. Every problem becomes an `ErrorInfo` reply; the only error is the
 /// `reset` fault, which makes the server drop the connection without answering.
 pub async fn handle(
     hosts: Arc<super::hosts::Hosts>,
     peer: SocketAddr,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, ConnectionReset> {
+) -> Result<Response<SimBody>, ConnectionReset> {
     // The tenant is the one the `Host` header names (hosts.rs).
     let shared = match hosts.for_headers(req.headers()).await {
         Ok(shared) => shared,
@@ -236,6 +241,12 @@ pub async fn handle(
         shared.pages_gate.pass().await;
     }
     let gzip = super::compress::accepts_gzip(req.headers());
+    if route_of == Some(Route::SimIds) && req.method() == Method::GET && shared.tenant().chunk_count() > 1 {
+        // Written chunk by chunk (and never gzipped): ten million ids do not fit one buffer.
+        let mut response = Response::new(Either::Right(IdsBody::new(Arc::clone(&shared))));
+        response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        return Ok(response);
+    }
     let mut reply = match (route_of, req.method().clone()) {
         (Some(Route::Login), Method::POST) => api(&shared, peer, Endpoint::Login, req).await,
         (Some(Route::Siem), Method::POST) => api(&shared, peer, Endpoint::Siem, req).await,
@@ -484,7 +495,7 @@ fn siem(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault>)
     let widened = request.start == Start::Fresh && feed::query(fault, &mut request.query);
     let tenant = shared.tenant();
     let page = audit::siem_page(&tenant, &request, fault == Some(Fault::EdgeDuplicates));
-    let mut json = page.to_json(shared.cursor_key, tenant.poison());
+    let mut json = page.to_json(shared.cursor_key, &tenant);
     let bare = page.results.is_empty() && shared.config.faults.kinds.contains(&Fault::NoResultsKey);
     if bare && let Ok(serde_json::Value::Object(mut body)) = serde_json::from_slice(&json) {
         body.remove("results");
@@ -521,7 +532,7 @@ fn search(shared: &Shared, headers: &HeaderMap, body: &[u8], fault: Option<Fault
         Err(e) => return e.into(),
     };
     let tenant = shared.tenant();
-    let json = audit::search_page(&tenant, &request).to_json(shared.cursor_key, tenant.poison());
+    let json = audit::search_page(&tenant, &request).to_json(shared.cursor_key, &tenant);
     Reply::json(StatusCode::OK, json)
 }
 
@@ -554,7 +565,7 @@ fn sim_stats(shared: &Shared) -> Reply {
     let faults = shared.fault_counts().into_iter().map(|(f, n)| (f.name().to_string(), n)).collect();
     let tenant = shared.tenant();
     Reply::ok(&SimStats {
-        records: tenant.records().len(),
+        records: tenant.len(),
         late_records: tenant.late_ids().len(),
         account_id: tenant.account_id().to_string(),
         faults,

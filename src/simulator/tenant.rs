@@ -1,14 +1,17 @@
-//! The tenant: its audit records kept sorted by `(eventTime, id)`, its clock, and record insertion.
+//! The tenant: its audit records in `(eventTime, id)` order (generated chunk by chunk, and
+//! inserted ones), its clock, and record insertion.
 
+use std::ops::ControlFlow;
 use std::time::Instant;
 
+use super::chunks::Chunks;
 use super::config::{Credentials, SimConfig};
 use super::faults::Fault;
 use super::generate::{Generator, Wanted};
-use super::poison::PoisonSet;
 use super::record::StoredEvent;
 use super::rng::Rng;
 use super::time;
+use super::walk::{self, Seek};
 
 /// The tenant's clock: `end_time` at start-up, then running forward in real time.
 #[derive(Debug, Clone, Copy)]
@@ -28,36 +31,33 @@ impl TenantClock {
     }
 }
 
-/// All audit records of the simulated account.
+/// All audit records of the simulated account: the generated ones, chunk by chunk
+/// (`chunks.rs`), and an overlay of the records inserted since (logins, late and appended
+/// records), kept sorted; both read together in `(time, id)` order (`walk.rs`). Memory holds
+/// the chunks in use and the overlay, whatever the number of records.
 #[derive(Debug)]
 pub struct Tenant {
-    records: Vec<StoredEvent>,
+    chunks: Chunks,
+    overlay: Vec<StoredEvent>,
     generator: Generator,
     clock: TenantClock,
     placement: Rng,
-    /// Records served as poison (the `poison-records` fault).
-    poison: PoisonSet,
 }
 
 impl Tenant {
-    /// Generates the initial tenant from the configuration.
+    /// The tenant the configuration describes (a tenant of one chunk is generated now).
     pub fn generate(config: &SimConfig) -> Self {
         let end_ms = config.end_time.map(time::system_time_ms).unwrap_or_else(time::now_ms);
         let span_ms = i64::try_from(config.span.as_millis()).unwrap_or(i64::MAX / 4);
-        let mut generator = Generator::new(config);
-        let records = generator.initial(config.events, end_ms, span_ms);
-        let poison = if config.faults.kinds.contains(&Fault::PoisonRecords) {
-            PoisonSet::choose(&records, config.seed, config.faults.rate, &config.faults.poison_variants)
-        } else {
-            PoisonSet::default()
-        };
+        let chunks = Chunks::new(config, end_ms, span_ms);
         let placement = Rng::derive(config.seed, 0x7e4a_0001);
-        Tenant { records, generator, clock: TenantClock::new(end_ms), placement, poison }
-    }
-
-    /// Records served as poison.
-    pub fn poison(&self) -> &PoisonSet {
-        &self.poison
+        Tenant {
+            chunks,
+            overlay: Vec::new(),
+            generator: Generator::later(config),
+            clock: TenantClock::new(end_ms),
+            placement,
+        }
     }
 
     pub fn account_id(&self) -> &str {
@@ -68,39 +68,131 @@ impl Tenant {
         self.clock.now_ms()
     }
 
-    /// Records sorted by `(time, id)`.
-    pub fn records(&self) -> &[StoredEvent] {
-        &self.records
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.chunks.layout().records() + self.overlay.len()
     }
 
-    /// Records shaped by data faults (`time-variant`, `time-no-zone`, `poison-records`).
-    pub fn data_fault_count(&self, fault: Fault) -> u64 {
-        if fault == Fault::PoisonRecords {
-            return self.poison.len() as u64;
+    /// Records held in memory now: the generated chunks kept and the overlay.
+    pub fn resident(&self) -> usize {
+        self.chunks.resident() + self.overlay.len()
+    }
+
+    /// Number of generated chunks (a tenant of one is generated in one pass).
+    pub fn chunk_count(&self) -> usize {
+        self.chunks.layout().len()
+    }
+
+    /// Visits the records from `from` on, in `(time, id)` order, until `visit` breaks.
+    pub fn forward(&self, from: Seek<'_>, visit: impl FnMut(&StoredEvent) -> ControlFlow<()>) {
+        walk::forward(&self.chunks, &self.overlay, from, visit);
+    }
+
+    /// Visits the records strictly before `(time_ms, id)`, newest first, until `visit` breaks.
+    pub fn backward(&self, before: (i64, &str), visit: impl FnMut(&StoredEvent) -> ControlFlow<()>) {
+        walk::backward(&self.chunks, &self.overlay, before, visit);
+    }
+
+    /// Visits every record of chunk `n`'s time range, in order (chunks in turn give every
+    /// record once, in order).
+    pub fn visit_chunk(&self, n: usize, visit: impl FnMut(&StoredEvent)) {
+        walk::chunk(&self.chunks, &self.overlay, n, visit);
+    }
+
+    /// Visits every record, in order.
+    pub fn visit_all(&self, mut visit: impl FnMut(&StoredEvent)) {
+        for n in 0..self.chunk_count() {
+            self.visit_chunk(n, &mut visit);
         }
-        self.generator.data_fault_counts.get(&fault).copied().unwrap_or(0)
     }
 
-    /// Index of the first record at or after `time_ms`.
-    pub fn first_at_or_after(&self, time_ms: i64) -> usize {
-        self.records.partition_point(|r| r.time_ms < time_ms)
+    /// The first record `visit` accepts, walking forward from `from`.
+    fn find_forward(&self, from: Seek<'_>, mut accept: impl FnMut(&StoredEvent) -> bool) -> Option<StoredEvent> {
+        let mut found = None;
+        self.forward(from, |r| {
+            if accept(r) {
+                found = Some(r.clone());
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        });
+        found
     }
 
-    /// Index of the first record strictly after the position `(time_ms, id)`.
-    pub fn first_after(&self, time_ms: i64, id: &str) -> usize {
-        self.records.partition_point(|r| r.position() <= (time_ms, id))
+    /// The oldest record.
+    pub fn first(&self) -> Option<StoredEvent> {
+        self.find_forward(Seek::AtOrAfter(i64::MIN), |_| true)
     }
 
-    /// Index of the record at exactly `(time_ms, id)`.
-    pub fn index_of(&self, time_ms: i64, id: &str) -> Option<usize> {
-        let i = self.records.partition_point(|r| r.position() < (time_ms, id));
-        self.records.get(i).filter(|r| r.position() == (time_ms, id)).map(|_| i)
+    /// The newest record at or before `time_ms`.
+    pub fn last_at_or_before(&self, time_ms: i64) -> Option<StoredEvent> {
+        let mut found = None;
+        self.backward((time_ms.saturating_add(1), ""), |r| {
+            found = Some(r.clone());
+            ControlFlow::Break(())
+        });
+        found
+    }
+
+    /// The newest record.
+    pub fn last(&self) -> Option<StoredEvent> {
+        self.last_at_or_before(i64::MAX - 1)
+    }
+
+    /// The record at exactly `(time_ms, id)`.
+    pub fn get(&self, time_ms: i64, id: &str) -> Option<StoredEvent> {
+        self.find_forward(Seek::AtOrAfter(time_ms), |r| r.position() >= (time_ms, id))
+            .filter(|r| r.position() == (time_ms, id))
+    }
+
+    /// Every record, in order (for tests and small tenants: it holds them all).
+    pub fn records(&self) -> Vec<StoredEvent> {
+        let mut out = Vec::with_capacity(self.len());
+        self.visit_all(|r| out.push(r.clone()));
+        out
+    }
+
+    /// Whether any record is served as poison (the `poison-records` fault).
+    pub fn has_poison(&self) -> bool {
+        self.chunks.has_poison()
+    }
+
+    /// The bytes served in place of `r` when it is poison.
+    pub fn poison_bytes(&self, r: &StoredEvent) -> Option<Vec<u8>> {
+        if r.late || !self.has_poison() {
+            return None;
+        }
+        let chunk = self.chunks.get(self.chunks.layout().chunk_of(r.time_ms));
+        chunk.poison.get(&r.event.id).map(<[u8]>::to_vec)
+    }
+
+    /// Ids of the records served as poison, sorted (generates every chunk in turn).
+    pub fn poison_ids(&self) -> Vec<String> {
+        if !self.has_poison() {
+            return Vec::new();
+        }
+        let mut ids: Vec<String> = (0..self.chunk_count()).flat_map(|n| self.chunks.get(n).poison.ids()).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    /// Records shaped by data faults (`time-variant`, `time-no-zone`, `poison-records`),
+    /// counted without generating the chunks.
+    pub fn data_fault_count(&self, fault: Fault) -> u64 {
+        let (variant, no_zone) = self.chunks.time_fault_counts();
+        let later = self.generator.data_fault_counts.get(&fault).copied().unwrap_or(0);
+        match fault {
+            Fault::PoisonRecords => self.chunks.poison_count(),
+            Fault::TimeVariant => variant + later,
+            Fault::TimeNoZone => no_zone + later,
+            _ => later,
+        }
     }
 
     fn insert(&mut self, record: StoredEvent) -> String {
         let id = record.event.id.clone();
-        let at = self.records.partition_point(|r| r.position() < record.position());
-        self.records.insert(at, record);
+        let at = self.overlay.partition_point(|r| r.position() < record.position());
+        self.overlay.insert(at, record);
         id
     }
 
@@ -116,7 +208,7 @@ impl Tenant {
     /// form renders them exactly. Returns their ids.
     pub fn append_events(&mut self, n: usize) -> Vec<String> {
         let now = self.now_ms();
-        let lo = match self.records.last() {
+        let lo = match self.last() {
             Some(last) => last.time_ms.saturating_add(1).max(now.saturating_sub(999)),
             None => now.saturating_sub(999),
         };
@@ -189,12 +281,16 @@ impl Tenant {
         ids
     }
 
+    /// Every record id, in order (for tests and small tenants; `/__sim/ids` streams them).
     pub fn ids(&self) -> Vec<String> {
-        self.records.iter().map(|r| r.event.id.clone()).collect()
+        let mut out = Vec::with_capacity(self.len());
+        self.visit_all(|r| out.push(r.event.id.clone()));
+        out
     }
 
+    /// Ids of the late records, in order (all inserted: none is generated late).
     pub fn late_ids(&self) -> Vec<String> {
-        self.records.iter().filter(|r| r.late).map(|r| r.event.id.clone()).collect()
+        self.overlay.iter().filter(|r| r.late).map(|r| r.event.id.clone()).collect()
     }
 }
 
@@ -215,17 +311,144 @@ mod tests {
         t.records().windows(2).all(|w| w[0].position() < w[1].position())
     }
 
+    /// The ids `forward` visits from `from`, and `backward` before `before`.
+    fn ids_forward(t: &Tenant, from: Seek<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        t.forward(from, |r| {
+            out.push(r.event.id.clone());
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
+    fn ids_backward(t: &Tenant, before: (i64, &str)) -> Vec<String> {
+        let mut out = Vec::new();
+        t.backward(before, |r| {
+            out.push(r.event.id.clone());
+            ControlFlow::Continue(())
+        });
+        out
+    }
+
     #[test]
     fn positions_and_lookups() {
         let t = tenant(200);
-        let r = &t.records()[50];
+        let all = t.records();
+        let r = &all[50];
         let (ms, id) = (r.time_ms, r.event.id.clone());
-        assert_eq!(t.index_of(ms, &id), Some(50));
-        assert_eq!(t.first_after(ms, &id), 51);
-        assert!(t.first_at_or_after(ms) <= 50);
-        assert_eq!(t.index_of(ms, "not-an-id"), None);
-        assert_eq!(t.first_at_or_after(i64::MIN), 0);
-        assert_eq!(t.first_at_or_after(i64::MAX), 200);
+        assert_eq!(t.get(ms, &id).as_ref(), Some(r));
+        assert_eq!(ids_forward(&t, Seek::After(ms, &id)), t.ids()[51..]);
+        assert!(ids_forward(&t, Seek::AtOrAfter(ms)).len() >= 150);
+        assert_eq!(t.get(ms, "not-an-id"), None);
+        assert_eq!(ids_forward(&t, Seek::AtOrAfter(i64::MIN)), t.ids());
+        assert!(ids_forward(&t, Seek::AtOrAfter(i64::MAX)).is_empty());
+        let mut before: Vec<String> = t.ids()[..50].to_vec();
+        before.reverse();
+        assert_eq!(ids_backward(&t, (ms, &id)), before);
+        assert_eq!(t.first().as_ref(), all.first());
+        assert_eq!(t.last().as_ref(), all.last());
+        assert_eq!(t.last_at_or_before(ms).map(|r| r.time_ms), Some(ms));
+        assert_eq!((t.len(), t.chunk_count(), t.resident()), (200, 1, 200));
+    }
+
+    fn chunked(events: usize, chunk_records: usize) -> Tenant {
+        Tenant::generate(&SimConfig {
+            events,
+            one_pass_records: chunk_records,
+            chunk_records,
+            end_time: Some(UNIX_EPOCH + Duration::from_secs(1_764_619_804)),
+            ..SimConfig::default()
+        })
+    }
+
+    #[test]
+    fn a_chunked_tenant_walks_in_order_across_chunks_and_insertions() {
+        let mut t = chunked(3_000, 400);
+        assert!(t.chunk_count() >= 8, "{}", t.chunk_count());
+        let ids = t.ids();
+        assert_eq!(ids.len(), 3_000);
+        assert_eq!(ids.iter().collect::<std::collections::HashSet<_>>().len(), 3_000);
+        assert!(sorted(&t));
+        // Late records in several chunks, and appended ones after the last.
+        let times: Vec<i64> = t.records().iter().step_by(300).map(|r| r.time_ms).collect();
+        t.insert_late_at(&times);
+        t.append_events(3);
+        assert_eq!(t.len(), 3_000 + times.len() + 3);
+        assert!(sorted(&t));
+        let all = t.records();
+        for i in [0, 1, 299, 300, 301, 1_500, all.len() - 2] {
+            let (ms, id) = (all[i].time_ms, all[i].event.id.as_str());
+            let after: Vec<String> = all[i + 1..].iter().map(|r| r.event.id.clone()).collect();
+            assert_eq!(ids_forward(&t, Seek::After(ms, id)), after, "after {i}");
+            let mut before: Vec<String> = all[..i].iter().map(|r| r.event.id.clone()).collect();
+            before.reverse();
+            assert_eq!(ids_backward(&t, (ms, id)), before, "before {i}");
+            assert_eq!(t.get(ms, id).as_ref(), Some(&all[i]));
+        }
+        assert!(t.resident() <= super::super::chunks::CACHED_CHUNKS * 400 + t.overlay.len());
+    }
+
+    #[test]
+    fn a_chunked_tenant_counts_its_data_faults_as_its_chunks_hold_them() {
+        let mut config = SimConfig {
+            events: 5_000,
+            one_pass_records: 1_000,
+            chunk_records: 1_000,
+            end_time: Some(UNIX_EPOCH + Duration::from_secs(1_764_619_804)),
+            ..SimConfig::default()
+        };
+        config.faults.kinds = [Fault::TimeVariant, Fault::TimeNoZone, Fault::PoisonRecords].into_iter().collect();
+        config.faults.rate = 0.05;
+        let t = Tenant::generate(&config);
+        assert!(t.chunk_count() >= 5);
+        let records = t.records();
+        let variant = records.iter().filter(|r| r.event.event_time.ends_with("+0000")).count() as u64;
+        let no_zone = records.iter().filter(|r| r.event.event_time.len() == 19).count() as u64;
+        assert_eq!((t.data_fault_count(Fault::TimeVariant), t.data_fault_count(Fault::TimeNoZone)), (variant, no_zone));
+        assert!(variant > 100 && no_zone > 100, "{variant} {no_zone}");
+        let poison = t.poison_ids();
+        assert_eq!(poison.len() as u64, t.data_fault_count(Fault::PoisonRecords));
+        assert!(poison.len() >= 250, "{}", poison.len());
+        assert!(records.iter().filter(|r| t.poison_bytes(r).is_some()).count() == poison.len());
+    }
+
+    /// A tenant of 10,000,000 records is created, and its first and last pages are read,
+    /// with a number of records in memory that does not depend on its size.
+    #[test]
+    fn ten_million_records_stay_out_of_memory() {
+        use super::super::audit::{self, SiemRequest, Start};
+        use super::super::query::SiemQuery;
+        let t = Tenant::generate(&SimConfig { span: Duration::from_secs(7 * 86_400), ..config_of(10_000_000) });
+        assert_eq!(t.len(), 10_000_000);
+        assert!(t.chunk_count() >= 2_000);
+        assert_eq!(t.resident(), 0, "nothing generated before a page asks");
+        let bound = super::super::chunks::CACHED_CHUNKS * super::super::config::DEFAULT_CHUNK_RECORDS;
+        assert!(bound <= 40_000);
+        let page = |start_ms: i64| {
+            let query = SiemQuery { start_ms, end_ms: None, outcomes: vec![], categories: vec![] };
+            audit::siem_page(&t, &SiemRequest { query, limit: 100, start: Start::Fresh }, false)
+        };
+        let first = page(i64::MIN / 2);
+        assert_eq!(first.results.len(), 100);
+        assert!(first.next.is_some() && first.prev.is_none());
+        let newest = t.last().expect("records");
+        let mut last = page(newest.time_ms - 3_000);
+        while let Some(c) = last.next.clone() {
+            let query =
+                SiemQuery { start_ms: newest.time_ms - 3_000, end_ms: None, outcomes: vec![], categories: vec![] };
+            last = audit::siem_page(
+                &t,
+                &SiemRequest { query, limit: 100, start: Start::From(c.direction, c.position) },
+                false,
+            );
+        }
+        assert_eq!(last.results.last(), Some(&newest));
+        assert!(t.resident() <= bound, "{} records in memory", t.resident());
+        assert!(t.resident() >= 8_000, "two chunks were read");
+    }
+
+    fn config_of(events: usize) -> SimConfig {
+        SimConfig { events, end_time: Some(UNIX_EPOCH + Duration::from_secs(1_764_619_804)), ..SimConfig::default() }
     }
 
     #[test]
@@ -244,7 +467,8 @@ mod tests {
         let wanted = Wanted { category: Some("MANAGEMENT".into()), outcome: None };
         let late = t.insert_behind((pos.0, &pos.1), floor, 300_000, &wanted, 3);
         for id in &late {
-            let r = t.records().iter().find(|r| &r.event.id == id).expect("inserted");
+            let records = t.records();
+            let r = records.iter().find(|r| &r.event.id == id).expect("inserted");
             assert!(r.position() < (pos.0, pos.1.as_str()));
             assert!(r.late);
             assert_eq!(r.event.event_category.as_deref(), Some("MANAGEMENT"));
@@ -301,7 +525,7 @@ mod digests {
         ];
         for ((seed, events, issuance, faulty), want) in pinned {
             let t = Tenant::generate(&config(seed, events, issuance, faulty));
-            let poison = hash_str(&t.poison().ids().join(","));
+            let poison = hash_str(&t.poison_ids().join(","));
             let counts = (t.data_fault_count(Fault::TimeVariant), t.data_fault_count(Fault::TimeNoZone));
             assert_eq!((digest(&t), poison, counts), want, "seed {seed}, {events} events");
         }
