@@ -150,6 +150,7 @@ impl<'a> Compiler<'a> {
             matchers,
             rules,
             observables,
+            shape: None,
         })
     }
 

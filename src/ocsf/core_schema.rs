@@ -202,6 +202,108 @@ impl CoreSchema {
     }
 }
 
+/// A field of an object that is not (yet) a [`Value`]: an event laid out by a compiled mapping,
+/// whose objects are lists of (key, field) sorted by key.
+pub enum Field<'a> {
+    Value(&'a Value),
+    Object(Vec<(&'a str, Field<'a>)>),
+}
+
+impl CoreSchema {
+    /// [`CoreSchema::is_valid`] for an object given as sorted (key, field) pairs. `false` also
+    /// where the check cannot be made on such an object (`enum` or `const` of an object); the
+    /// caller then decides on the event as a [`Value`].
+    pub fn is_valid_fields(&self, fields: &[(&str, Field<'_>)]) -> bool {
+        self.check_fields(0, fields) == Some(true)
+    }
+
+    fn check_field(&self, index: usize, field: &Field<'_>) -> Option<bool> {
+        match field {
+            Field::Value(v) => Some(self.check(index, v)),
+            Field::Object(fields) => self.check_fields(index, fields),
+        }
+    }
+
+    /// `None` when the verdict cannot be had without a [`Value`].
+    fn check_fields(&self, index: usize, fields: &[(&str, Field<'_>)]) -> Option<bool> {
+        let node = &self.nodes[index];
+        let get = |key: &str| fields.binary_search_by(|(k, _)| (*k).cmp(key)).ok();
+        if node.enumeration.is_some() || node.constant.is_some() {
+            return None;
+        }
+        if node.types.is_some_and(|t| t & OBJECT == 0) || !node.required.iter().all(|k| get(k).is_some()) {
+            return Some(false);
+        }
+        if let Some(r) = node.reference
+            && !self.check_fields(r, fields)?
+        {
+            return Some(false);
+        }
+        if let (Some(props), None) = (&node.properties, &node.additional)
+            && props.len() <= fields.len()
+        {
+            // Other keys are allowed: only the schema's own properties need looking at.
+            for (k, &s) in props {
+                if let Some(child) = get(k)
+                    && !self.check_field(s, &fields[child].1)?
+                {
+                    return Some(false);
+                }
+            }
+        } else if !self.check_each(node, fields)? {
+            return Some(false);
+        }
+        if !node.any_of.is_empty() {
+            let mut any = Some(false);
+            for &s in &node.any_of {
+                match self.check_fields(s, fields) {
+                    Some(true) => {
+                        any = Some(true);
+                        break;
+                    }
+                    Some(false) => {}
+                    None => any = None,
+                }
+            }
+            if any != Some(true) {
+                return any;
+            }
+        }
+        for &s in &node.all_of {
+            if !self.check_fields(s, fields)? {
+                return Some(false);
+            }
+        }
+        if let Some((cond, then, otherwise)) = node.if_then_else {
+            let branch = if self.check_fields(cond, fields)? { then } else { otherwise };
+            if let Some(b) = branch
+                && !self.check_fields(b, fields)?
+            {
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+
+    /// Every field against its property's schema, or `additionalProperties`.
+    fn check_each(&self, node: &Node, fields: &[(&str, Field<'_>)]) -> Option<bool> {
+        for (k, child) in fields {
+            let verdict = match node.properties.as_ref().and_then(|p| p.get(*k)) {
+                Some(&s) => self.check_field(s, child)?,
+                None => match &node.additional {
+                    None => true,
+                    Some(Additional::Forbidden) => false,
+                    Some(Additional::Schema(s)) => self.check_field(*s, child)?,
+                },
+            };
+            if !verdict {
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+}
+
 fn has_type(types: u8, v: &Value) -> bool {
     let bits = match v {
         Value::Null => NULL,
