@@ -86,8 +86,10 @@ impl<R: BufRead> Records<R> {
         };
         let first_line = self.line;
         let trimmed = first.trim_ascii();
-        if !trimmed.starts_with(b"[") && scan::whole(trimmed).is_ok() {
-            self.pending = expand(trimmed, first_line, &self.pages).into_iter();
+        if !trimmed.starts_with(b"[")
+            && let Ok(shape) = scan::whole(trimmed)
+        {
+            self.pending = expand(trimmed, &shape, first_line, &self.pages).into_iter();
             return;
         }
         // Not one JSON value per line: the whole input is one document.
@@ -134,7 +136,7 @@ fn ndjson_line(line: &[u8], number: usize, pages: &[Vec<String>]) -> Vec<Input> 
         return Vec::new();
     }
     match scan::whole(trimmed) {
-        Ok(_) => expand(trimmed, number, pages),
+        Ok(shape) => expand(trimmed, &shape, number, pages),
         Err(e) => vec![Input::Unreadable { line: number, bytes: trimmed.to_vec(), error: format!("not JSON: {e}") }],
     }
 }
@@ -144,7 +146,7 @@ fn ndjson_line(line: &[u8], number: usize, pages: &[Vec<String>]) -> Vec<Input> 
 /// and it looks like one JSON document (`{`, `[`), the document as one unreadable input.
 fn document(doc: &[u8], first: usize, pages: &[Vec<String>]) -> Vec<Input> {
     let e = match scan::whole(doc) {
-        Ok(_) => return expand(doc, first, pages),
+        Ok(shape) => return expand(doc, &shape, first, pages),
         Err(e) => e,
     };
     let lines: Vec<Vec<Input>> =
@@ -163,15 +165,15 @@ fn line_at(text: &[u8], at: usize, first: usize) -> usize {
     first + text[..at.min(text.len())].iter().filter(|&&b| b == b'\n').count()
 }
 
-/// A JSON value (checked by the scanner) starting at line `first`: a JSON array or an API
-/// page (an object with a list at one of `pages`) becomes its records, each parsed on its
-/// own; anything else is one record.
-fn expand(doc: &[u8], first: usize, pages: &[Vec<String>]) -> Vec<Input> {
+/// A JSON value (checked by the scanner, `shape` its [`scan::whole`]) starting at line
+/// `first`: a JSON array or an API page (an object with a list at one of `pages`) becomes its
+/// records, each parsed on its own; anything else is one record.
+fn expand(doc: &[u8], shape: &scan::Shape, first: usize, pages: &[Vec<String>]) -> Vec<Input> {
     let start = scan::ws(doc, 0);
-    let single = || match scan::skip_value(doc, start) {
-        Ok((end, shape)) => vec![(parse_scanned(&doc[start..end], &shape), start)],
-        Err(_) => Vec::new(),
-    };
+    // The value ends where the whitespace after it starts (the scanner checked it is all
+    // there is): no second scan.
+    let end = doc.len() - doc.iter().rev().take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')).count();
+    let single = || vec![(parse_scanned(&doc[start..end], shape), start)];
     let parsed: Vec<(Parsed, usize)> = match doc.get(start) {
         Some(b'[') => {
             elements(doc, start).into_iter().map(|(a, b, shape)| (parse_scanned(&doc[a..b], &shape), a)).collect()
