@@ -179,9 +179,12 @@ fn expand(doc: &[u8], shape: &scan::Shape, first: usize, pages: &[Vec<String>]) 
             elements(doc, start).into_iter().map(|(a, b, shape)| (parse_scanned(&doc[a..b], &shape), a)).collect()
         }
         Some(b'{') => {
-            let page = pages.iter().find_map(|path| match envelope::parse(doc, path, None) {
-                Ok(envelope::Envelope { records: List::List(items), .. }) => Some(items),
-                _ => None,
+            // A page needs its list's key in the text (escaped keys are decoded by the walk).
+            let page = pages.iter().filter(|path| may_hold_key(doc, path)).find_map(|path| {
+                match envelope::parse(doc, path, None) {
+                    Ok(envelope::Envelope { records: List::List(items), .. }) => Some(items),
+                    _ => None,
+                }
             });
             match page {
                 Some(items) => items.into_iter().map(|p| (p, start)).collect(),
@@ -201,6 +204,17 @@ fn expand(doc: &[u8], shape: &scan::Shape, first: usize, pages: &[Vec<String>]) 
             },
         })
         .collect()
+}
+
+/// Whether `doc` may have a member named as the first key of `path`: the key appears in it
+/// quoted, or some text is escaped. A plain record fails this and is not walked as a page.
+fn may_hold_key(doc: &[u8], path: &[String]) -> bool {
+    let Some(key) = path.first().map(String::as_bytes) else { return true };
+    doc.contains(&b'\\')
+        || doc
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'"' && doc[i + 1..].starts_with(key) && doc.get(i + 1 + key.len()) == Some(&b'"'))
 }
 
 /// The byte ranges and shapes of the elements of the (checked) array at `start`.
@@ -251,6 +265,15 @@ mod tests {
         assert_eq!(read(vec![vec!["data".into(), "items".into()]]), ["{\"a\":1}", "{\"a\":2}"]);
         // Elsewhere the page is one record, as it is without the stream's path.
         assert_eq!(read(vec![vec!["results".into()]]).len(), 1);
+        // A key written with escapes is still the page's key; a value that names it is not.
+        let escaped = b"{\"d\\u0061ta\":{\"items\":[{\"a\":1}]}}";
+        let pages = vec![vec!["data".to_string(), "items".to_string()]];
+        assert_eq!(Records::with_pages(&escaped[..], pages.clone()).count(), 1);
+        assert!(
+            matches!(Records::with_pages(&escaped[..], pages.clone()).next(), Some(Input::Record(v)) if v == serde_json::json!({"a": 1}))
+        );
+        let named = b"{\"x\":\"data\",\"data\":[1]}";
+        assert!(matches!(Records::with_pages(&named[..], pages).next(), Some(Input::Record(v)) if v["x"] == "data"));
     }
 
     #[test]
