@@ -174,7 +174,7 @@ impl MappingSet {
     /// for the event [`MappingSet::map_counted`] gives, the same verdict and the same dead
     /// letter. A mapping with a layout fills it, derives, validates and writes in one walk;
     /// anything that walk does not prove valid, and every other mapping, goes the `Value` way.
-    pub fn map_to(&self, record: Value, out: &mut Vec<u8>) -> Result<(Written, Option<String>), Box<DeadLetter>> {
+    pub fn map_to(&self, record: Value, out: &mut Vec<u8>) -> MapToResult {
         self.map_to_traced(record, out).0
     }
 
