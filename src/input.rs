@@ -86,8 +86,10 @@ impl<R: BufRead> Records<R> {
         };
         let first_line = self.line;
         let trimmed = first.trim_ascii();
-        if !trimmed.starts_with(b"[") && scan::whole(trimmed).is_ok() {
-            self.pending = expand(trimmed, first_line, &self.pages).into_iter();
+        if !trimmed.starts_with(b"[")
+            && let Ok(shape) = scan::whole(trimmed)
+        {
+            self.pending = expand(trimmed, &shape, first_line, &self.pages).into_iter();
             return;
         }
         // Not one JSON value per line: the whole input is one document.
@@ -134,7 +136,7 @@ fn ndjson_line(line: &[u8], number: usize, pages: &[Vec<String>]) -> Vec<Input> 
         return Vec::new();
     }
     match scan::whole(trimmed) {
-        Ok(_) => expand(trimmed, number, pages),
+        Ok(shape) => expand(trimmed, &shape, number, pages),
         Err(e) => vec![Input::Unreadable { line: number, bytes: trimmed.to_vec(), error: format!("not JSON: {e}") }],
     }
 }
@@ -144,7 +146,7 @@ fn ndjson_line(line: &[u8], number: usize, pages: &[Vec<String>]) -> Vec<Input> 
 /// and it looks like one JSON document (`{`, `[`), the document as one unreadable input.
 fn document(doc: &[u8], first: usize, pages: &[Vec<String>]) -> Vec<Input> {
     let e = match scan::whole(doc) {
-        Ok(_) => return expand(doc, first, pages),
+        Ok(shape) => return expand(doc, &shape, first, pages),
         Err(e) => e,
     };
     let lines: Vec<Vec<Input>> =
@@ -163,23 +165,26 @@ fn line_at(text: &[u8], at: usize, first: usize) -> usize {
     first + text[..at.min(text.len())].iter().filter(|&&b| b == b'\n').count()
 }
 
-/// A JSON value (checked by the scanner) starting at line `first`: a JSON array or an API
-/// page (an object with a list at one of `pages`) becomes its records, each parsed on its
-/// own; anything else is one record.
-fn expand(doc: &[u8], first: usize, pages: &[Vec<String>]) -> Vec<Input> {
+/// A JSON value (checked by the scanner, `shape` its [`scan::whole`]) starting at line
+/// `first`: a JSON array or an API page (an object with a list at one of `pages`) becomes its
+/// records, each parsed on its own; anything else is one record.
+fn expand(doc: &[u8], shape: &scan::Shape, first: usize, pages: &[Vec<String>]) -> Vec<Input> {
     let start = scan::ws(doc, 0);
-    let single = || match scan::skip_value(doc, start) {
-        Ok((end, shape)) => vec![(parse_scanned(&doc[start..end], &shape), start)],
-        Err(_) => Vec::new(),
-    };
+    // The value ends where the whitespace after it starts (the scanner checked it is all
+    // there is): no second scan.
+    let end = doc.len() - doc.iter().rev().take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')).count();
+    let single = || vec![(parse_scanned(&doc[start..end], shape), start)];
     let parsed: Vec<(Parsed, usize)> = match doc.get(start) {
         Some(b'[') => {
             elements(doc, start).into_iter().map(|(a, b, shape)| (parse_scanned(&doc[a..b], &shape), a)).collect()
         }
         Some(b'{') => {
-            let page = pages.iter().find_map(|path| match envelope::parse(doc, path, None) {
-                Ok(envelope::Envelope { records: List::List(items), .. }) => Some(items),
-                _ => None,
+            // A page needs its list's key in the text (escaped keys are decoded by the walk).
+            let page = pages.iter().filter(|path| may_hold_key(doc, path)).find_map(|path| {
+                match envelope::parse(doc, path, None) {
+                    Ok(envelope::Envelope { records: List::List(items), .. }) => Some(items),
+                    _ => None,
+                }
             });
             match page {
                 Some(items) => items.into_iter().map(|p| (p, start)).collect(),
@@ -199,6 +204,17 @@ fn expand(doc: &[u8], first: usize, pages: &[Vec<String>]) -> Vec<Input> {
             },
         })
         .collect()
+}
+
+/// Whether `doc` may have a member named as the first key of `path`: the key appears in it
+/// quoted, or some text is escaped. A plain record fails this and is not walked as a page.
+fn may_hold_key(doc: &[u8], path: &[String]) -> bool {
+    let Some(key) = path.first().map(String::as_bytes) else { return true };
+    doc.contains(&b'\\')
+        || doc
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'"' && doc[i + 1..].starts_with(key) && doc.get(i + 1 + key.len()) == Some(&b'"'))
 }
 
 /// The byte ranges and shapes of the elements of the (checked) array at `start`.
@@ -249,6 +265,15 @@ mod tests {
         assert_eq!(read(vec![vec!["data".into(), "items".into()]]), ["{\"a\":1}", "{\"a\":2}"]);
         // Elsewhere the page is one record, as it is without the stream's path.
         assert_eq!(read(vec![vec!["results".into()]]).len(), 1);
+        // A key written with escapes is still the page's key; a value that names it is not.
+        let escaped = b"{\"d\\u0061ta\":{\"items\":[{\"a\":1}]}}";
+        let pages = vec![vec!["data".to_string(), "items".to_string()]];
+        assert_eq!(Records::with_pages(&escaped[..], pages.clone()).count(), 1);
+        assert!(
+            matches!(Records::with_pages(&escaped[..], pages.clone()).next(), Some(Input::Record(v)) if v == serde_json::json!({"a": 1}))
+        );
+        let named = b"{\"x\":\"data\",\"data\":[1]}";
+        assert!(matches!(Records::with_pages(&named[..], pages).next(), Some(Input::Record(v)) if v["x"] == "data"));
     }
 
     #[test]

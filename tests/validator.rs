@@ -3,7 +3,8 @@
 //! attributes removed or added, numbers and strings bent towards the schemas' edges).
 
 use ocsf_engine::mapping::{MapOptions, MappingSet};
-use ocsf_engine::ocsf::validate::{native_verdict, reference_verdict};
+use ocsf_engine::ocsf::core_schema::Field;
+use ocsf_engine::ocsf::validate::{native_schema, native_verdict, reference_verdict};
 use ocsf_engine::source::SourceSpec;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -82,7 +83,33 @@ fn reference_cases() -> Vec<Value> {
 
 fn agree(event: &Value) -> Result<(), String> {
     let (native, reference) = (native_verdict(event), reference_verdict(event));
-    if native == reference { Ok(()) } else { Err(format!("native {native:?}, jsonschema {reference:?} on {event}")) }
+    if native != reference {
+        return Err(format!("native {native:?}, jsonschema {reference:?} on {event}"));
+    }
+    // The check of an event laid out by a mapping (objects as sorted fields, as
+    // `MappingSet::map_to` writes them), with its objects laid out to every depth.
+    for depth in [1, 8] {
+        let laid_out = fields_verdict(event, depth);
+        if laid_out.is_some() && laid_out != native {
+            return Err(format!("laid out to depth {depth}: {laid_out:?}, native {native:?} on {event}"));
+        }
+    }
+    Ok(())
+}
+
+/// The verdict of the native checker on `event` given as sorted fields, its objects down to
+/// `depth` as fields and deeper ones as values.
+fn fields_verdict(event: &Value, depth: usize) -> Option<bool> {
+    fn fields(map: &serde_json::Map<String, Value>, depth: usize) -> Vec<(&str, Field<'_>)> {
+        map.iter()
+            .map(|(k, v)| match v {
+                Value::Object(inner) if depth > 1 => (k.as_str(), Field::Object(fields(inner, depth - 1))),
+                other => (k.as_str(), Field::Value(other)),
+            })
+            .collect()
+    }
+    let schema = native_schema(event.get("class_uid")?.as_i64()?)?;
+    Some(schema.is_valid_fields(&fields(event.as_object()?, depth)))
 }
 
 #[test]

@@ -68,15 +68,19 @@ pub fn run(args: MapArgs) -> ExitCode {
     let mut err = stderr.lock();
     let (mut mapped, mut dead) = (0usize, 0usize);
     let mut unknown: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    // One event's JSON, reused from record to record.
+    let mut line: Vec<u8> = Vec::new();
     for (name, reader) in inputs {
         for input in Records::with_pages(reader, page_paths(&loaded.spec)) {
             let result = match input {
-                Input::Record(record) => loaded.mappings.map_counted(record).map(|(event, unknown_type)| {
-                    if let Some(t) = unknown_type {
-                        *unknown.entry(t).or_default() += 1;
-                    }
-                    event
-                }),
+                Input::Record(record) => {
+                    line.clear();
+                    loaded.mappings.map_to(record, &mut line).map(|(_, unknown_type)| {
+                        if let Some(t) = unknown_type {
+                            *unknown.entry(t).or_default() += 1;
+                        }
+                    })
+                }
                 Input::Unreadable { line, bytes, error } => {
                     Err(Box::new(DeadLetter::raw(Reason::InvalidRecord, format!("{name}:{line}: {error}"), &bytes)))
                 }
@@ -87,11 +91,10 @@ pub fn run(args: MapArgs) -> ExitCode {
                 }
             };
             let written = match result {
-                Ok(event) => {
+                Ok(()) => {
                     mapped += 1;
-                    serde_json::to_writer(&mut out, &event)
-                        .map_err(std::io::Error::from)
-                        .and_then(|()| out.write_all(b"\n"))
+                    line.push(b'\n');
+                    out.write_all(&line)
                 }
                 Err(dl) => {
                     dead += 1;

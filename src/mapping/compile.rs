@@ -152,6 +152,7 @@ impl<'a> Compiler<'a> {
             matchers,
             rules,
             observables,
+            shape: None,
         })
     }
 

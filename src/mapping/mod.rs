@@ -18,6 +18,7 @@ mod program;
 mod provenance;
 mod recommended;
 mod schema;
+mod shape;
 mod template;
 mod unmapped;
 
@@ -26,6 +27,7 @@ pub use explain::{Explanation, FieldOrigin, Provenance};
 pub use program::Mapping;
 pub use recommended::Recommended;
 pub use schema::mapping_schema;
+pub use shape::Written;
 
 use crate::deadletter::{DeadLetter, Reason};
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile};
@@ -47,6 +49,10 @@ pub(crate) struct Done<'m> {
     /// For a record only a fallback mapping took, its type (see [`MappingSet::unknown_type`]).
     pub unknown_type: Option<String>,
 }
+
+/// What [`MappingSet::map_to`] gives: what the caller needs of the event it wrote and, for a
+/// record only a fallback mapping took, its type; or the dead letter.
+pub type MapToResult = Result<(Written, Option<String>), Box<DeadLetter>>;
 
 /// Options for producing events.
 #[derive(Debug, Clone, Default)]
@@ -118,6 +124,9 @@ impl MappingSet {
         }
         let dispatch = Dispatch::build(&mappings, &kept, &mut diags);
         ocsf::validate::warm_up();
+        for m in &mut mappings {
+            m.shape = shape::Shape::compile(m);
+        }
         diags.finish(MappingSet { root: root.to_path_buf(), mappings, dispatch, templates, options })
     }
 
@@ -159,6 +168,60 @@ impl MappingSet {
     /// (as [`MappingSet::unknown_type`] would), from the same dispatch.
     pub fn map_counted(&self, record: Value) -> Result<(Value, Option<String>), Box<DeadLetter>> {
         self.run(record, false).map(|done| (done.event, done.unknown_type))
+    }
+
+    /// Maps one record and appends its event's JSON to `out`: the bytes `serde_json` would write
+    /// for the event [`MappingSet::map_counted`] gives, the same verdict and the same dead
+    /// letter. A mapping with a layout fills it, derives, validates and writes in one walk;
+    /// anything that walk does not prove valid, and every other mapping, goes the `Value` way.
+    pub fn map_to(&self, record: Value, out: &mut Vec<u8>) -> MapToResult {
+        self.map_to_traced(record, out).0
+    }
+
+    /// [`MappingSet::map_to`], and whether the event's layout decided (`false`: the `Value`
+    /// path did), for the tests that compare both.
+    #[doc(hidden)]
+    pub fn map_to_traced(&self, record: Value, out: &mut Vec<u8>) -> (MapToResult, bool) {
+        let shaped = record.is_object().then(|| self.dispatch.find(&record)).flatten().and_then(|index| {
+            let mapping = &self.mappings[index];
+            mapping.shape.as_ref().map(|shape| (mapping, shape))
+        });
+        let Some((mapping, shape)) = shaped else {
+            return (self.map_to_value(record, out), false);
+        };
+        let unknown_type = mapping.fallback.then(|| self.dispatch.describe_present(&record));
+        let record = Arc::new(record);
+        let mut run = program::Run::new(&self.templates, Arc::clone(&record));
+        run.shaped = Some((shape, vec![None; shape.slot_count]));
+        run.apply(mapping);
+        let (_, mut values) = run.shaped.take().expect("set above");
+        values[shape.unmapped] = unmapped::unmapped(&record, &run.consumed);
+        drop(run);
+        if self.options.keep_raw {
+            values[shape.raw_data] = Some(Value::String(record.to_string()));
+        }
+        let written = shape.write(&mut values, !self.options.skip_validation, out);
+        drop(values);
+        match written {
+            Some(written) => (Ok((written, unknown_type)), true),
+            None => {
+                let record = Arc::try_unwrap(record).unwrap_or_else(|shared| (*shared).clone());
+                (self.map_to_value(record, out), false)
+            }
+        }
+    }
+
+    /// [`MappingSet::map_to`] through the `Value` event.
+    fn map_to_value(&self, record: Value, out: &mut Vec<u8>) -> MapToResult {
+        let done = self.run(record, false)?;
+        serde_json::to_writer(&mut *out, &done.event).expect("an event serializes");
+        let text = |key: &str| done.event.get(key).and_then(Value::as_str).map(str::to_string);
+        let written = Written {
+            time: done.event.get("time").and_then(Value::as_i64),
+            class_name: text("class_name"),
+            type_name: text("type_name"),
+        };
+        Ok((written, done.unknown_type))
     }
 
     /// Maps one record and keeps which rule produced each field (`engine explain`).

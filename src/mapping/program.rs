@@ -3,6 +3,7 @@
 
 use super::coerce::Coerce;
 use super::path::{Consumed, SourcePath, is_present};
+use super::shape::Shape;
 use super::template::{TemplateId, Templates, context};
 use crate::ocsf::{Attribute, Class};
 use serde_json::{Map, Value};
@@ -25,6 +26,8 @@ pub struct Mapping {
     pub(crate) observables: Vec<Observable>,
     /// This mapping's entry of `metadata.transformation_info_list` (name and content hash).
     pub transformation: Value,
+    /// The layout of its events, when one can hold them (see [`Shape`]).
+    pub(crate) shape: Option<Shape>,
 }
 
 /// Sets one OCSF field: the first alternative that gives a value wins.
@@ -106,6 +109,8 @@ pub(crate) struct Run<'m> {
     pub notes: Vec<String>,
     /// With `engine explain`: the index of every rule that gave a value.
     pub produced: Option<Vec<usize>>,
+    /// For a mapping with a layout: the layout and its slots, filled instead of `out`.
+    pub shaped: Option<(&'m Shape, Vec<Option<Value>>)>,
 }
 
 /// Where `from` paths point: the record (consumption tracked) or a list element of `each`.
@@ -117,14 +122,30 @@ enum Scope<'a> {
 
 impl<'m> Run<'m> {
     pub fn new(templates: &'m Templates, record: Arc<Value>) -> Self {
-        Self { templates, record, ctx: None, consumed: Vec::new(), out: Map::new(), notes: Vec::new(), produced: None }
+        Self {
+            templates,
+            record,
+            ctx: None,
+            consumed: Vec::new(),
+            out: Map::new(),
+            notes: Vec::new(),
+            produced: None,
+            shaped: None,
+        }
     }
 
     /// Applies every rule of `mapping`, then its observables.
     pub fn apply(&mut self, mapping: &'m Mapping) {
         for (i, rule) in mapping.rules.iter().enumerate() {
             if let Some(v) = self.eval_rule(rule, Scope::Record) {
-                insert_path(&mut self.out, &rule.target, v);
+                match &mut self.shaped {
+                    Some((shape, values)) => {
+                        if let Some(slot) = shape.rule_slots[i] {
+                            values[slot] = Some(v);
+                        }
+                    }
+                    None => insert_path(&mut self.out, &rule.target, v),
+                }
                 if let Some(produced) = &mut self.produced {
                     produced.push(i);
                 }
@@ -132,7 +153,7 @@ impl<'m> Run<'m> {
         }
         let mut observables = Vec::new();
         for obs in &mapping.observables {
-            let value = lookup_out(&self.out, &obs.path).and_then(|v| match v {
+            let value = self.ocsf(&obs.path).and_then(|v| match v {
                 Value::String(s) => Some(s.clone()),
                 Value::Number(n) => Some(n.to_string()),
                 _ => None,
@@ -142,7 +163,25 @@ impl<'m> Run<'m> {
             }
         }
         if !observables.is_empty() {
-            self.out.insert("observables".into(), Value::Array(observables));
+            let observables = Value::Array(observables);
+            match &mut self.shaped {
+                Some((shape, values)) => {
+                    if let Some(slot) = shape.observables {
+                        values[slot] = Some(observables);
+                    }
+                }
+                None => {
+                    self.out.insert("observables".into(), observables);
+                }
+            }
+        }
+    }
+
+    /// The value at an OCSF path of the event built so far.
+    fn ocsf(&self, path: &[String]) -> Option<&Value> {
+        match &self.shaped {
+            Some((shape, values)) => shape.read(values, path),
+            None => lookup_out(&self.out, path),
         }
     }
 
@@ -232,7 +271,7 @@ impl<'m> Run<'m> {
                 let trimmed = rendered.trim();
                 (!trimmed.is_empty()).then(|| Value::String(trimmed.to_string()))
             }
-            Source::FromOcsf(path) => lookup_out(&self.out, path).cloned(),
+            Source::FromOcsf(path) => self.ocsf(path).cloned(),
             Source::List(items) => {
                 let values: Vec<Value> =
                     items.iter().filter_map(|alts| alts.iter().find_map(|op| self.eval_op(op, scope))).collect();

@@ -24,14 +24,17 @@ fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
         Value::Object(map) => {
             let mut out = Map::new();
             for (k, v) in map {
-                let sub: Vec<&[Seg]> = paths
-                    .iter()
-                    .filter_map(|p| match p.split_first() {
-                        Some((Seg::Key(key), rest)) if key == k => Some(rest),
-                        _ => None,
-                    })
-                    .collect();
-                if let Some(kept) = strip(v, &sub) {
+                let under = |p: &[Seg]| matches!(p.first(), Some(Seg::Key(key)) if key == k);
+                // Most keys are consumed whole or not at all: no list of paths for them.
+                let kept = match paths.iter().filter(|p| under(p)).count() {
+                    0 => clean(v),
+                    _ if paths.iter().any(|p| p.len() == 1 && under(p)) => None,
+                    _ => {
+                        let sub: Vec<&[Seg]> = paths.iter().filter(|p| under(p)).map(|p| &p[1..]).collect();
+                        strip(v, &sub)
+                    }
+                };
+                if let Some(kept) = kept {
                     out.insert(k.clone(), kept);
                 }
             }

@@ -50,6 +50,15 @@ struct Node {
     max_length: Option<u64>,
     minimum: Option<Number>,
     maximum: Option<Number>,
+    /// `allOf` of `if {key: const} then …` items, as the schemas write one per activity: the
+    /// key looked up once, then compared with each constant (what `allOf` would do, item by
+    /// item, with a look-up each).
+    switch: Option<Switch>,
+}
+
+struct Switch {
+    key: String,
+    cases: Vec<(Value, Option<usize>)>,
 }
 
 enum Additional {
@@ -90,7 +99,14 @@ impl CoreSchema {
     pub fn compile(schema: &Value) -> Result<CoreSchema, SchemaError> {
         let mut c = Compiler { root: schema, nodes: Vec::new(), defs: HashMap::new(), patterns: Vec::new() };
         c.node(schema, "#")?;
-        Ok(CoreSchema { nodes: c.nodes, patterns: c.patterns.into_iter().map(|(_, v)| v).collect() })
+        let mut nodes = c.nodes;
+        for i in 0..nodes.len() {
+            if let Some(switch) = switch_of(&nodes, &nodes[i].all_of) {
+                nodes[i].all_of.clear();
+                nodes[i].switch = Some(switch);
+            }
+        }
+        Ok(CoreSchema { nodes, patterns: c.patterns.into_iter().map(|(_, v)| v).collect() })
     }
 
     /// Whether `instance` is valid.
@@ -168,6 +184,12 @@ impl CoreSchema {
         if !node.all_of.iter().all(|&s| self.check(s, v)) {
             return false;
         }
+        if let (Some(switch), Value::Object(map)) = (&node.switch, v)
+            && let Some(at) = map.get(&switch.key)
+            && !switch.cases.iter().all(|(c, then)| !equal(at, c) || then.is_none_or(|t| self.check(t, v)))
+        {
+            return false;
+        }
         if let Some((cond, then, otherwise)) = node.if_then_else {
             let branch = if self.check(cond, v) { then } else { otherwise };
             if let Some(b) = branch
@@ -200,6 +222,166 @@ impl CoreSchema {
             }),
         }
     }
+}
+
+/// A field of an object that is not (yet) a [`Value`]: an event laid out by a compiled mapping,
+/// whose objects are lists of (key, field) sorted by key.
+pub enum Field<'a> {
+    Value(&'a Value),
+    Object(Vec<(&'a str, Field<'a>)>),
+}
+
+impl CoreSchema {
+    /// [`CoreSchema::is_valid`] for an object given as sorted (key, field) pairs. `false` also
+    /// where the check cannot be made on such an object (`enum` or `const` of an object); the
+    /// caller then decides on the event as a [`Value`].
+    pub fn is_valid_fields(&self, fields: &[(&str, Field<'_>)]) -> bool {
+        self.check_fields(0, fields) == Some(true)
+    }
+
+    fn check_field(&self, index: usize, field: &Field<'_>) -> Option<bool> {
+        match field {
+            Field::Value(v) => Some(self.check(index, v)),
+            Field::Object(fields) => self.check_fields(index, fields),
+        }
+    }
+
+    /// `None` when the verdict cannot be had without a [`Value`].
+    fn check_fields(&self, index: usize, fields: &[(&str, Field<'_>)]) -> Option<bool> {
+        let node = &self.nodes[index];
+        let get = |key: &str| fields.binary_search_by(|(k, _)| (*k).cmp(key)).ok();
+        if node.enumeration.is_some() || node.constant.is_some() {
+            return None;
+        }
+        if node.types.is_some_and(|t| t & OBJECT == 0) || !node.required.iter().all(|k| get(k).is_some()) {
+            return Some(false);
+        }
+        if let Some(r) = node.reference
+            && !self.check_fields(r, fields)?
+        {
+            return Some(false);
+        }
+        if let (Some(props), None) = (&node.properties, &node.additional)
+            && props.len() <= fields.len()
+        {
+            // Other keys are allowed: only the schema's own properties need looking at.
+            for (k, &s) in props {
+                if let Some(child) = get(k)
+                    && !self.check_field(s, &fields[child].1)?
+                {
+                    return Some(false);
+                }
+            }
+        } else if !self.check_each(node, fields)? {
+            return Some(false);
+        }
+        if !node.any_of.is_empty() {
+            let mut any = Some(false);
+            for &s in &node.any_of {
+                match self.check_fields(s, fields) {
+                    Some(true) => {
+                        any = Some(true);
+                        break;
+                    }
+                    Some(false) => {}
+                    None => any = None,
+                }
+            }
+            if any != Some(true) {
+                return any;
+            }
+        }
+        for &s in &node.all_of {
+            if !self.check_fields(s, fields)? {
+                return Some(false);
+            }
+        }
+        if let Some(switch) = &node.switch
+            && let Some(Field::Value(at)) = get(&switch.key).map(|i| &fields[i].1)
+        {
+            for (c, then) in &switch.cases {
+                if equal(at, c)
+                    && let Some(t) = then
+                    && !self.check_fields(*t, fields)?
+                {
+                    return Some(false);
+                }
+            }
+        }
+        if let Some((cond, then, otherwise)) = node.if_then_else {
+            let branch = if self.check_fields(cond, fields)? { then } else { otherwise };
+            if let Some(b) = branch
+                && !self.check_fields(b, fields)?
+            {
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+
+    /// Every field against its property's schema, or `additionalProperties`.
+    fn check_each(&self, node: &Node, fields: &[(&str, Field<'_>)]) -> Option<bool> {
+        for (k, child) in fields {
+            let verdict = match node.properties.as_ref().and_then(|p| p.get(*k)) {
+                Some(&s) => self.check_field(s, child)?,
+                None => match &node.additional {
+                    None => true,
+                    Some(Additional::Forbidden) => false,
+                    Some(Additional::Schema(s)) => self.check_field(*s, child)?,
+                },
+            };
+            if !verdict {
+                return Some(false);
+            }
+        }
+        Some(true)
+    }
+}
+
+/// The [`Switch`] an `allOf` amounts to, when every item is `if {properties: {key: {const}},
+/// required: [key]} then …` (no `else`, nothing else) with the same key.
+fn switch_of(nodes: &[Node], all_of: &[usize]) -> Option<Switch> {
+    let mut key: Option<&String> = None;
+    let mut cases = Vec::new();
+    for &item in all_of {
+        let item = &nodes[item];
+        let (cond, then, None) = item.if_then_else? else { return None };
+        if !bare(item, false) || item.constant.is_some() {
+            return None;
+        }
+        let cond = &nodes[cond];
+        let props = cond.properties.as_ref()?;
+        let (k, &sub) = props.iter().next().filter(|_| props.len() == 1)?;
+        let sub = &nodes[sub];
+        let cond_is_bare = bare(cond, true) && cond.constant.is_none() && cond.if_then_else.is_none();
+        if cond.required != [k.clone()] || !cond_is_bare || !bare(sub, false) || sub.if_then_else.is_some() {
+            return None;
+        }
+        let constant = sub.constant.clone()?;
+        if *key.get_or_insert(k) != k {
+            return None;
+        }
+        cases.push((constant, then));
+    }
+    Some(Switch { key: key?.clone(), cases })
+}
+
+/// Whether a node asserts nothing but its `if`/`then`/`else` and `const` (checked by the
+/// caller), and, with `props`, its `properties` and `required`.
+fn bare(n: &Node, props: bool) -> bool {
+    n.types.is_none()
+        && (props || (n.required.is_empty() && n.properties.is_none()))
+        && n.additional.is_none()
+        && n.reference.is_none()
+        && n.enumeration.is_none()
+        && n.items.is_none()
+        && n.any_of.is_empty()
+        && n.all_of.is_empty()
+        && n.pattern.is_none()
+        && n.max_length.is_none()
+        && n.minimum.is_none()
+        && n.maximum.is_none()
+        && n.switch.is_none()
 }
 
 fn has_type(types: u8, v: &Value) -> bool {
@@ -408,6 +590,28 @@ mod tests {
         assert!(!check(s.clone(), json!({"a": 1, "c": 1, "d": "abc"})));
         assert!(!check(s.clone(), json!({"a": 1, "c": 1, "d": "A"})));
         assert!(!check(s, json!({"a": 2, "b": [{"y": 3}]})));
+    }
+
+    #[test]
+    fn an_all_of_of_one_if_per_constant_is_a_switch() {
+        let item = |c: i64, t: i64| json!({"if": {"properties": {"a": {"const": c}}, "required": ["a"]}, "then": {"properties": {"t": {"const": t}}}});
+        let s = json!({"allOf": [item(0, 10), item(1, 11), item(1, 12)]});
+        let compiled = CoreSchema::compile(&s).unwrap();
+        assert!(compiled.nodes[0].switch.is_some() && compiled.nodes[0].all_of.is_empty());
+        assert!(check(s.clone(), json!({"a": 0, "t": 10})));
+        assert!(check(s.clone(), json!({"a": 0.0, "t": 10})));
+        assert!(!check(s.clone(), json!({"a": 0, "t": 11})));
+        // Two items for one constant: both apply, as in `allOf`.
+        assert!(!check(s.clone(), json!({"a": 1, "t": 11})));
+        assert!(check(s.clone(), json!({"a": 2, "t": 99})));
+        assert!(check(s.clone(), json!({"t": 99})));
+        let with_else =
+            json!({"allOf": [{"if": {"properties": {"a": {"const": 0}}, "required": ["a"]}, "then": {}, "else": {}}]});
+        assert!(CoreSchema::compile(&with_else).unwrap().nodes[0].switch.is_none());
+        let fields = [("a", Field::Value(&json!(1))), ("t", Field::Value(&json!(11)))];
+        assert!(!compiled.is_valid_fields(&fields));
+        let fields = [("a", Field::Value(&json!(3))), ("t", Field::Value(&json!(11)))];
+        assert!(compiled.is_valid_fields(&fields));
     }
 
     #[test]

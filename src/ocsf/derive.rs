@@ -47,23 +47,29 @@ pub fn derive_siblings(cat: &Catalog, map: &mut Map<String, Value>, set: &Attrib
         let Some(object) = cat.object_of(attr) else {
             continue;
         };
-        match value {
-            Value::Object(child) => derive_siblings(cat, child, object),
-            Value::Array(items) => {
-                for item in items {
-                    if let Value::Object(child) = item {
-                        derive_siblings(cat, child, object);
-                    }
-                }
-            }
-            _ => {}
-        }
+        derive_in(cat, value, object);
     }
     for (sibling, caption, is_other) in captions {
         let has_label = map.get(&sibling).is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()));
         if !(is_other && has_label) {
             map.insert(sibling, caption.into());
         }
+    }
+}
+
+/// [`derive_siblings`] for a value of an attribute whose object is `set`: an object, or each
+/// object of a list.
+pub fn derive_in(cat: &Catalog, value: &mut Value, set: &AttributeSet) {
+    match value {
+        Value::Object(child) => derive_siblings(cat, child, set),
+        Value::Array(items) => {
+            for item in items {
+                if let Value::Object(child) = item {
+                    derive_siblings(cat, child, set);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

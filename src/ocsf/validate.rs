@@ -74,8 +74,13 @@ pub fn validate_derived(event: &Value) -> Result<(), Vec<String>> {
     validate(event)
 }
 
+/// The native checker of a class's schema, for events checked as they are written.
+pub fn native_schema(class_uid: i64) -> Option<&'static CoreSchema> {
+    VALIDATORS.native.iter().find(|(uid, _)| *uid == class_uid).map(|(_, schema)| schema)
+}
+
 /// No `null`, no empty object, no list directly inside a list, anywhere.
-fn plain(value: &Value) -> bool {
+pub fn plain(value: &Value) -> bool {
     match value {
         Value::Null => false,
         Value::Object(map) => !map.is_empty() && map.values().all(plain),

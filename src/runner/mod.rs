@@ -488,17 +488,18 @@ impl Run<'_> {
         }
         let raw = self.archive.is_some().then(|| serde_json::to_vec(&record).unwrap_or_default());
         let mappings = self.reloaded.as_deref().unwrap_or(self.mappings);
-        match mappings.map_counted(record) {
+        let mut bytes = Vec::new();
+        match mappings.map_to(record, &mut bytes) {
             Ok((event, unknown)) => {
-                let line = serde_json::to_string(&event).map_err(|e| format!("cannot encode an event: {e}"))?;
-                let time_ms = event.get("time").and_then(|t| t.as_i64()).or(time).unwrap_or(0);
+                let line = String::from_utf8(bytes).map_err(|e| format!("cannot encode an event: {e}"))?;
+                let time_ms = event.time.or(time).unwrap_or(0);
                 let encoded = EncodedEvent { line, time_ms };
                 if !self.batcher.fits(&encoded) {
                     self.flush_and_commit().await?;
                 }
                 let key = (
-                    event.get("class_name").and_then(|v| v.as_str()).unwrap_or("?").to_string(),
-                    event.get("type_name").and_then(|v| v.as_str()).unwrap_or("?").to_string(),
+                    event.class_name.unwrap_or_else(|| "?".to_string()),
+                    event.type_name.unwrap_or_else(|| "?".to_string()),
                 );
                 *self.pending.entry(key).or_insert(0) += 1;
                 if let Some(t) = unknown {

@@ -1,0 +1,389 @@
+//! The pre-shaped event of a compiled mapping: every key the mapping can write (rule targets,
+//! the derived ids and captions, caption siblings, `unmapped`, `raw_data`, provenance,
+//! observables) laid out at load in key order, each rule target a slot. Per record the rules
+//! fill the slots, and [`Shape::write`] derives the captions, checks the class schema and
+//! writes the event's JSON in one walk. A mapping whose targets the layout cannot hold (one
+//! path inside another, a target inside an open object, a `from_ocsf` reading an object the
+//! rules assemble) has no shape and maps through the `Value` path.
+
+use super::program::{FieldRule, Mapping, Op, Source};
+use crate::ocsf::core_schema::{CoreSchema, Field};
+use crate::ocsf::derive::{OTHER, derive_in};
+use crate::ocsf::{Attribute, AttributeSet, Class, catalog};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+/// The layout of one mapping's events.
+pub(crate) struct Shape {
+    root: Node,
+    /// Per rule of the mapping, its slot (`None` for `activity_id`, read by the root's entry).
+    pub rule_slots: Vec<Option<usize>>,
+    /// Per slot, its target path (rules' slots only) and the object its value's captions come
+    /// from (objects and lists of objects).
+    slots: Vec<SlotInfo>,
+    pub slot_count: usize,
+    pub observables: Option<usize>,
+    pub unmapped: usize,
+    pub raw_data: usize,
+    activity: Option<usize>,
+    time: Option<usize>,
+    class: &'static Class,
+    schema: &'static CoreSchema,
+    /// `type_uid` → `type_name`.
+    type_names: HashMap<i64, Value>,
+}
+
+impl std::fmt::Debug for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shape").field("slots", &self.slot_count).finish()
+    }
+}
+
+struct SlotInfo {
+    path: Vec<String>,
+    object: Option<&'static AttributeSet>,
+}
+
+/// One object of the layout, its entries sorted by key.
+struct Node {
+    entries: Vec<Entry>,
+}
+
+struct Entry {
+    key: String,
+    /// `"key":`, escaped once.
+    quoted: Vec<u8>,
+    base: Base,
+    /// When this entry is an enum id: its caption sibling's entry and the captions.
+    sibling: Option<(usize, HashMap<i64, Value>)>,
+}
+
+/// What an entry holds before captions are derived.
+enum Base {
+    Slot(usize),
+    Object(Node),
+    Static(Value),
+    /// `activity_id`: the rule's integer, else 0.
+    Activity,
+    TypeUid,
+    TypeName,
+    /// Only a caption sibling, written when its id has a caption.
+    Nothing,
+}
+
+/// What [`Shape::write`] tells the caller about the event it wrote.
+pub struct Written {
+    pub time: Option<i64>,
+    pub class_name: Option<String>,
+    pub type_name: Option<String>,
+}
+
+/// The ids that follow from the record's activity.
+struct Derived<'a> {
+    activity: Value,
+    type_uid: Value,
+    type_name: Option<&'a Value>,
+}
+
+/// A tree of paths being laid out.
+#[derive(Default)]
+struct Tree {
+    children: BTreeMap<String, (Option<&'static Attribute>, Item)>,
+}
+
+enum Item {
+    Leaf(Base),
+    Object(&'static AttributeSet, Tree),
+}
+
+const DERIVED_ROOT: &[&str] = &["class_uid", "class_name", "category_uid", "category_name", "type_uid", "type_name"];
+
+impl Shape {
+    /// The layout of `mapping`'s events, or `None` when it cannot hold them.
+    pub fn compile(mapping: &Mapping) -> Option<Shape> {
+        let class = mapping.class;
+        let schema = crate::ocsf::validate::native_schema(class.uid)?;
+        let cat = catalog();
+        let mut slots: Vec<SlotInfo> = Vec::new();
+        let mut rule_slots = Vec::new();
+        let mut activity = None;
+        let mut time = None;
+        // Every path the event can hold, for the check that none lies inside another.
+        let mut paths: Vec<Vec<String>> = DERIVED_ROOT.iter().map(|k| vec![k.to_string()]).collect();
+        let mut leaves: Vec<(Vec<String>, Base)> = Vec::new();
+        for rule in &mapping.rules {
+            let attr = resolve(&class.attrs, &rule.target).ok()?;
+            let slot = slots.len();
+            slots.push(SlotInfo { path: rule.target.clone(), object: attr.and_then(captions_of) });
+            if rule.target == ["activity_id"] {
+                activity = Some(slot);
+                rule_slots.push(Some(slot));
+                continue;
+            }
+            if rule.target == ["time"] {
+                time = Some(slot);
+            }
+            rule_slots.push(Some(slot));
+            paths.push(rule.target.clone());
+            leaves.push((rule.target.clone(), Base::Slot(slot)));
+        }
+        let rules_end = slots.len();
+        let mut special = |path: &[&str], slots: &mut Vec<SlotInfo>, leaves: &mut Vec<(Vec<String>, Base)>| {
+            let path: Vec<String> = path.iter().map(|s| s.to_string()).collect();
+            let attr = resolve(&class.attrs, &path).ok().flatten();
+            let slot = slots.len();
+            slots.push(SlotInfo { path: Vec::new(), object: attr.and_then(captions_of) });
+            paths.push(path.clone());
+            leaves.push((path, Base::Slot(slot)));
+            slot
+        };
+        let observables = (!mapping.observables.is_empty()).then(|| special(&["observables"], &mut slots, &mut leaves));
+        let unmapped = special(&["unmapped"], &mut slots, &mut leaves);
+        let raw_data = special(&["raw_data"], &mut slots, &mut leaves);
+        let info_path = vec!["metadata".to_string(), "transformation_info_list".to_string()];
+        let mut info = Value::Array(vec![mapping.transformation.clone()]);
+        if let Ok(Some(set)) = resolve(&class.attrs, &info_path).map(|a| a.and_then(captions_of)) {
+            derive_in(cat, &mut info, set);
+        }
+        paths.push(info_path.clone());
+        leaves.push((info_path, Base::Static(info)));
+        if paths.iter().enumerate().any(|(i, a)| paths.iter().skip(i + 1).any(|b| a.starts_with(b) || b.starts_with(a)))
+        {
+            return None;
+        }
+        // A `from_ocsf` (or an observable) may read a rule's value or a part of it, not an
+        // object several rules assemble.
+        let mut reads: Vec<&[String]> = mapping.observables.iter().map(|o| o.path.as_slice()).collect();
+        for rule in &mapping.rules {
+            rule_reads(rule, &mut reads);
+        }
+        let rule_paths = &slots[..rules_end];
+        if reads.iter().any(|r| rule_paths.iter().any(|s| s.path.len() > r.len() && s.path.starts_with(r))) {
+            return None;
+        }
+        let mut tree = Tree::default();
+        for (path, base) in leaves {
+            tree.insert(&class.attrs, &path, base)?;
+        }
+        let root_attr = |name: &str| class.attrs.get(name);
+        for (key, base) in [
+            ("activity_id", Base::Activity),
+            ("class_uid", Base::Static(Value::from(class.uid))),
+            ("class_name", Base::Static(Value::from(class.caption()))),
+            ("category_uid", Base::Static(Value::from(class.category_uid))),
+            ("category_name", Base::Static(Value::from(class.category_caption.as_str()))),
+            ("type_uid", Base::TypeUid),
+            ("type_name", Base::TypeName),
+        ] {
+            tree.children.insert(key.to_string(), (root_attr(key), Item::Leaf(base)));
+        }
+        let type_names = class.type_captions.iter().map(|(uid, c)| (*uid, Value::from(c.as_str()))).collect();
+        let slot_count = slots.len();
+        Some(Shape {
+            root: tree.into_node(),
+            rule_slots,
+            slots,
+            slot_count,
+            observables,
+            unmapped,
+            raw_data,
+            activity,
+            time,
+            class,
+            schema,
+            type_names,
+        })
+    }
+
+    /// The value at `path` of the event the rules have built so far (`from_ocsf`, observables).
+    pub fn read<'v>(&self, values: &'v [Option<Value>], path: &[String]) -> Option<&'v Value> {
+        let (slot, info) =
+            self.slots.iter().enumerate().find(|(_, s)| !s.path.is_empty() && path.starts_with(&s.path))?;
+        let mut v = values[slot].as_ref()?;
+        for p in &path[info.path.len()..] {
+            v = v.get(p)?;
+        }
+        Some(v)
+    }
+
+    /// Derives the captions of the event in `values`, checks it against the class schema
+    /// (unless `validate` is false) and appends its JSON to `out`. `None`, with `out` as it
+    /// was, when the check does not prove the event valid: the `Value` path then decides.
+    pub fn write(&self, values: &mut [Option<Value>], validate: bool, out: &mut Vec<u8>) -> Option<Written> {
+        let cat = catalog();
+        for (value, info) in values.iter_mut().zip(&self.slots) {
+            if let (Some(value), Some(set)) = (value, info.object) {
+                derive_in(cat, value, set);
+            }
+        }
+        let values: &[Option<Value>] = values;
+        let activity = self.activity.and_then(|s| values[s].as_ref()).and_then(Value::as_i64).unwrap_or(0);
+        let type_uid = self.class.uid * 100 + activity;
+        let derived =
+            Derived { activity: activity.into(), type_uid: type_uid.into(), type_name: self.type_names.get(&type_uid) };
+        let fields = build(&self.root, values, &derived);
+        if validate && !(self.schema.is_valid_fields(&fields) && plain(&fields)) {
+            return None;
+        }
+        write_object(&self.root, &fields, out);
+        let text = |key: &str| {
+            fields.binary_search_by(|(k, _)| (*k).cmp(key)).ok().and_then(|i| match &fields[i].1 {
+                Field::Value(v) => v.as_str().map(str::to_string),
+                Field::Object(_) => None,
+            })
+        };
+        Some(Written {
+            time: self.time.and_then(|s| values[s].as_ref()).and_then(Value::as_i64),
+            class_name: text("class_name"),
+            type_name: text("type_name"),
+        })
+    }
+}
+
+/// The attribute at `path`: `Err` when the path passes through something that is not a known,
+/// closed, single object (such targets have no place in a layout); `Ok(None)` for a last
+/// segment the class does not know.
+fn resolve(set: &'static AttributeSet, path: &[String]) -> Result<Option<&'static Attribute>, ()> {
+    let (last, parents) = path.split_last().ok_or(())?;
+    let mut cur = set;
+    for p in parents {
+        let a = cur.get(p).ok_or(())?;
+        if a.is_open() || a.is_array {
+            return Err(());
+        }
+        cur = catalog().object_of(a).ok_or(())?;
+    }
+    Ok(cur.get(last))
+}
+
+/// The object whose captions a value of `attr` gets (what [`crate::ocsf::derive::derive_siblings`] recurses into).
+fn captions_of(attr: &'static Attribute) -> Option<&'static AttributeSet> {
+    if (attr.sibling.is_some() && attr.enum_captions.is_some()) || attr.is_open() {
+        return None;
+    }
+    catalog().object_of(attr)
+}
+
+/// The OCSF paths a rule reads with `from_ocsf`, at any depth.
+fn rule_reads<'m>(rule: &'m FieldRule, reads: &mut Vec<&'m [String]>) {
+    for op in &rule.alts {
+        op_reads(op, reads);
+    }
+}
+
+fn op_reads<'m>(op: &'m Op, reads: &mut Vec<&'m [String]>) {
+    match &op.source {
+        Source::FromOcsf(path) => reads.push(path),
+        Source::List(items) => items.iter().flatten().for_each(|op| op_reads(op, reads)),
+        Source::Object(fields) | Source::Each(_, fields) => fields.iter().for_each(|r| rule_reads(r, reads)),
+        Source::From(_) | Source::Value(_) | Source::Template(_) => {}
+    }
+}
+
+impl Tree {
+    fn insert(&mut self, set: &'static AttributeSet, path: &[String], base: Base) -> Option<()> {
+        let (first, rest) = path.split_first()?;
+        let attr = set.get(first);
+        if rest.is_empty() {
+            self.children.insert(first.clone(), (attr, Item::Leaf(base)));
+            return Some(());
+        }
+        let object = catalog().object_of(attr?)?;
+        let entry = self.children.entry(first.clone()).or_insert_with(|| (attr, Item::Object(object, Tree::default())));
+        match &mut entry.1 {
+            Item::Object(object, tree) => tree.insert(object, rest, base),
+            Item::Leaf(_) => None,
+        }
+    }
+
+    fn into_node(self) -> Node {
+        let mut children = self.children;
+        // Every enum id gets its caption sibling's place.
+        let siblings: Vec<(String, Option<&'static Attribute>)> = children
+            .values()
+            .filter_map(|(attr, _)| attr.as_ref()?.sibling.clone())
+            .filter(|s| !children.contains_key(s))
+            .map(|s| (s, None))
+            .collect();
+        for (s, attr) in siblings {
+            children.insert(s, (attr, Item::Leaf(Base::Nothing)));
+        }
+        let keys: Vec<String> = children.keys().cloned().collect();
+        let entries = children
+            .into_iter()
+            .map(|(key, (attr, item))| {
+                let sibling = attr.and_then(|a| {
+                    let (sibling, captions) = (a.sibling.as_ref()?, a.enum_captions.as_ref()?);
+                    let at = keys.binary_search(sibling).ok()?;
+                    Some((at, captions.iter().map(|(id, c)| (*id, Value::from(c.as_str()))).collect()))
+                });
+                let base = match item {
+                    Item::Leaf(base) => base,
+                    Item::Object(_, tree) => Base::Object(tree.into_node()),
+                };
+                let mut quoted = serde_json::to_vec(&key).expect("a key serializes");
+                quoted.push(b':');
+                Entry { key, quoted, base, sibling }
+            })
+            .collect();
+        Node { entries }
+    }
+}
+
+/// The present fields of `node`, with captions derived as [`crate::ocsf::derive::derive_siblings`] derives them.
+fn build<'a>(node: &'a Node, values: &'a [Option<Value>], derived: &'a Derived<'a>) -> Vec<(&'a str, Field<'a>)> {
+    let mut fields: Vec<Option<Field<'a>>> = node
+        .entries
+        .iter()
+        .map(|e| match &e.base {
+            Base::Slot(i) => values[*i].as_ref().map(Field::Value),
+            Base::Object(child) => {
+                let f = build(child, values, derived);
+                (!f.is_empty()).then_some(Field::Object(f))
+            }
+            Base::Static(v) => Some(Field::Value(v)),
+            Base::Activity => Some(Field::Value(&derived.activity)),
+            Base::TypeUid => Some(Field::Value(&derived.type_uid)),
+            Base::TypeName => derived.type_name.map(Field::Value),
+            Base::Nothing => None,
+        })
+        .collect();
+    for (i, entry) in node.entries.iter().enumerate() {
+        let Some((at, captions)) = &entry.sibling else { continue };
+        let Some(Field::Value(v)) = &fields[i] else { continue };
+        let Some(id) = v.as_i64() else { continue };
+        let Some(caption) = captions.get(&id) else { continue };
+        let has_label = matches!(&fields[*at], Some(Field::Value(Value::String(s))) if !s.is_empty());
+        if !(id == OTHER && has_label) {
+            fields[*at] = Some(Field::Value(caption));
+        }
+    }
+    node.entries.iter().zip(fields).filter_map(|(e, f)| Some((e.key.as_str(), f?))).collect()
+}
+
+/// No `null`, no empty object, no list directly in a list (laid-out objects are never empty).
+fn plain(fields: &[(&str, Field<'_>)]) -> bool {
+    fields.iter().all(|(_, f)| match f {
+        Field::Value(v) => crate::ocsf::validate::plain(v),
+        Field::Object(inner) => plain(inner),
+    })
+}
+
+fn write_object(node: &Node, fields: &[(&str, Field<'_>)], out: &mut Vec<u8>) {
+    out.push(b'{');
+    let mut entries = node.entries.iter();
+    for (n, (key, field)) in fields.iter().enumerate() {
+        // A field's key is its entry's own `key`: found by address, not by comparing text.
+        let entry = entries.find(|e| std::ptr::eq(e.key.as_str(), *key)).expect("fields follow the node's entries");
+        if n > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&entry.quoted);
+        match (field, &entry.base) {
+            (Field::Object(inner), Base::Object(child)) => write_object(child, inner, out),
+            (Field::Value(v), _) => serde_json::to_writer(&mut *out, v).expect("a value serializes"),
+            (Field::Object(_), _) => unreachable!("only laid-out objects are objects"),
+        }
+    }
+    out.push(b'}');
+}
