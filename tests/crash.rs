@@ -101,12 +101,30 @@ fn killed_before_a_commit(dir: &Path) -> bool {
 
 /// How many records the checkpoint in `dir` counts as delivered, if there is one yet: those
 /// of the tenant (record times `times`, sorted) before its resume point, and the ids it holds
-/// from there on. The position itself moves only when a whole window is read.
+/// from there on (in its dedup journal, up to the committed length). The position itself
+/// moves only when a whole window is read.
 fn delivered(dir: &Path, times: &[i64]) -> Option<usize> {
-    let text = std::fs::read_to_string(dir.join("state/entrust_idaas/audit.checkpoint.json")).ok()?;
+    let state = dir.join("state/entrust_idaas");
+    let text = std::fs::read_to_string(state.join("audit.checkpoint.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).expect("a checkpoint is never torn");
     let resume = v["resume_from_ms"].as_i64()?;
-    let held = v["seen"].as_array().map_or(0, |s| s.iter().filter(|e| e[1].as_i64() >= Some(resume)).count());
+    let mut ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let mut hold = |e: &serde_json::Value| {
+        if let (Some(id), Some(t)) = (e[0].as_str(), e[1].as_i64()) {
+            let latest = ids.entry(id.to_string()).or_insert(t);
+            *latest = (*latest).max(t);
+        }
+    };
+    v["seen"].as_array().into_iter().flatten().for_each(&mut hold);
+    if let (Some(generation), Some(len)) = (v["journal"]["generation"].as_u64(), v["journal"]["len"].as_u64()) {
+        // Read as the run that wrote it may still be appending: the committed bytes only.
+        let bytes = std::fs::read(state.join(format!("audit.seen.{generation}.jsonl"))).ok()?;
+        let committed = bytes.get(..usize::try_from(len).ok()?)?;
+        for line in committed.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            hold(&serde_json::from_slice(line).expect("committed journal lines are whole"));
+        }
+    }
+    let held = ids.values().filter(|t| **t >= resume).count();
     Some(times.partition_point(|t| *t < resume) + held)
 }
 

@@ -19,6 +19,7 @@ use ocsf_engine::source::stream::StreamSpec;
 use ocsf_engine::source::timefmt::parse_instant;
 use ocsf_engine::source::values::run_params;
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -96,6 +97,21 @@ async fn run_once_at(
     clock: &Clock,
     concurrency: usize,
 ) -> Ran {
+    try_run_once_at(sim, spec, stream, state, stop_after_batches, clock, concurrency)
+        .await
+        .unwrap_or_else(|message| panic!("run failed: {message}"))
+}
+
+/// [`run_once_at`], or why the run failed.
+async fn try_run_once_at(
+    sim: &SimHandle,
+    spec: &SourceSpec,
+    stream: &StreamSpec,
+    state: &Path,
+    stop_after_batches: Option<usize>,
+    clock: &Clock,
+    concurrency: usize,
+) -> Result<Ran, String> {
     let Ready { params, prepared, mappings } = ready(sim, spec, stream, "PT3H");
     let (stop_tx, stop_rx) = watch::channel(false);
     let lines = Arc::new(Mutex::new(Vec::new()));
@@ -111,7 +127,7 @@ async fn run_once_at(
     let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
     let summary = run_stream(spec, stream, &params, &mappings, &prepared, outputs, &opts, stop_rx)
         .await
-        .unwrap_or_else(|f| panic!("run failed: {}", f.message));
+        .map_err(|f| f.message)?;
     assert_eq!(summary.total_dead_letters(), 0, "{summary:?}");
     let ids = lines
         .lock()
@@ -123,7 +139,7 @@ async fn run_once_at(
             v["metadata"]["uid"].as_str().expect("metadata.uid").to_string()
         })
         .collect();
-    Ran { ids, summary }
+    Ok(Ran { ids, summary })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,6 +275,116 @@ async fn a_run_stopped_between_batches_resumes_without_loss_or_duplicates() {
     assert!(got1.is_disjoint(&got2), "nothing twice across the restart");
     let all: BTreeSet<String> = got1.union(&got2).cloned().collect();
     assert_eq!(all, truth, "nothing lost across the restart");
+    sim.shutdown().await;
+}
+
+/// A copy of the state directory `from` (a few small files), to resume it several ways.
+fn copy_state(from: &Path, tag: &str) -> PathBuf {
+    let to = temp_dir("engine-run-test", tag);
+    for entry in walk(from) {
+        let target = to.join(entry.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&entry, &target).unwrap();
+    }
+    to
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}
+
+/// The checkpoint under `state` and the path of the journal it names.
+fn checkpoint_and_journal(state: &Path) -> (PathBuf, serde_json::Value, PathBuf) {
+    let dir = state.join("entrust_idaas");
+    let path = dir.join("audit.checkpoint.json");
+    let cp: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let generation = cp["journal"]["generation"].as_u64().expect("the checkpoint names its journal");
+    (path, cp, dir.join(format!("audit.seen.{generation}.jsonl")))
+}
+
+/// The ids delivered since the resume point are committed in the journal beside the
+/// checkpoint, appended batch by batch; what a dead run appended past the committed length is
+/// not taken as delivered; a checkpoint of the previous format (its ids inside it) resumes
+/// exactly; a journal that went missing is refused, not taken as "nothing delivered".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dedup_journal_resumes_exactly_and_is_never_trusted_past_its_commit() {
+    let sim = start(sim_config(1000, 29, 2 * 3600)).await.expect("simulator");
+    // One window holds the whole tenant: every id delivered stays in the journal.
+    let (spec, stream) = entrust(3 * 3600, 300, 100);
+    let state = temp_dir("engine-run-test", "journal");
+    let clock = clock_after(&sim, 0);
+    let first = run_once(&sim, &spec, &stream, &state, Some(4), &clock).await;
+    let got1 = once_each(&first.ids);
+    let truth: BTreeSet<String> = sim.record_ids().into_iter().collect();
+    assert!(got1.len() >= 400 && got1.len() < truth.len(), "stopped part-way: {}", got1.len());
+    let (cp_path, cp, journal) = checkpoint_and_journal(&state);
+    assert_eq!(cp["format"], 2);
+    assert_eq!(cp["seen"], serde_json::json!([]), "the ids are in the journal, not the checkpoint");
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(cp["journal"]["len"].as_u64(), Some(text.len() as u64), "a commit syncs what it appended");
+    let held: BTreeSet<String> = text.lines().map(|l| serde_json::from_str::<(String, i64)>(l).unwrap().0).collect();
+    assert_eq!(held, got1, "each delivered id once, in the journal");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&journal).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let resume = |state: &Path| {
+        let state = state.to_path_buf();
+        let (sim, spec, stream, clock) = (&sim, &spec, &stream, &clock);
+        async move { try_run_once_at(sim, spec, stream, &state, None, clock, 1).await }
+    };
+    let exactly = |second: &Ran, what: &str| {
+        let got2 = once_each(&second.ids);
+        assert!(got1.is_disjoint(&got2), "{what}: nothing twice across the restart");
+        let all: BTreeSet<String> = got1.union(&got2).cloned().collect();
+        assert_eq!(all, truth, "{what}: nothing lost across the restart");
+    };
+
+    // A dead run appended ids past the commit (its batch never committed): still delivered.
+    let torn = copy_state(&state, "journal-torn");
+    let (_, _, torn_journal) = checkpoint_and_journal(&torn);
+    let undelivered: Vec<&String> = truth.difference(&got1).take(3).collect();
+    let mut tail = String::new();
+    for id in &undelivered {
+        tail.push_str(&serde_json::to_string(&(id, i64::MAX / 2)).unwrap());
+        tail.push('\n');
+    }
+    tail.push_str("[\"half a li");
+    std::fs::OpenOptions::new().append(true).open(&torn_journal).unwrap().write_all(tail.as_bytes()).unwrap();
+    let second = resume(&torn).await.expect("resumes");
+    exactly(&second, "uncommitted journal tail");
+    assert!(undelivered.iter().all(|id| second.ids.contains(id)));
+
+    // The previous format: the ids in the checkpoint, no journal.
+    let old = copy_state(&state, "journal-format1");
+    let (old_cp_path, mut old_cp, old_journal) = checkpoint_and_journal(&old);
+    let ids: Vec<serde_json::Value> =
+        std::fs::read_to_string(&old_journal).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    old_cp["format"] = 1.into();
+    old_cp["seen"] = ids.into();
+    old_cp.as_object_mut().unwrap().remove("journal");
+    std::fs::write(&old_cp_path, serde_json::to_vec_pretty(&old_cp).unwrap()).unwrap();
+    std::fs::remove_file(&old_journal).unwrap();
+    let second = resume(&old).await.expect("resumes");
+    exactly(&second, "format 1");
+    let (_, converted, _) = checkpoint_and_journal(&old);
+    assert_eq!(converted["format"], 2, "its first commit moves the ids to a journal");
+
+    // The journal deleted by hand: refused with what to do; the checkpoint left as it is.
+    std::fs::remove_file(&journal).unwrap();
+    let before = std::fs::read(&cp_path).unwrap();
+    let err = resume(&state).await.err().expect("a missing journal is refused");
+    assert!(
+        err.contains("dedup journal") && err.contains("missing") && err.contains("move the checkpoint away"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&cp_path).unwrap(), before);
     sim.shutdown().await;
 }
 

@@ -8,10 +8,14 @@
 //! length (and the archive's), and, between a sink's write-ahead intent and the commit of its
 //! batch, that intent.
 //!
+//! The ids already delivered are in the dedup journal beside it (journal.rs), whose committed
+//! length the checkpoint records; a checkpoint of format 1 (older versions) holds them itself.
+//!
 //! A fleet keeps the checkpoint elsewhere, behind [`Backend`] (the coordination store of
 //! src/coord, where every save is a fenced compare-and-swap); the file is the default.
 
 use super::dedup::Dedup;
+use super::journal::JournalMark;
 use super::window::Position;
 use crate::sink::mark::FileMark;
 use crate::source::timefmt::iso_millis;
@@ -19,7 +23,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-const FORMAT: u32 = 1;
+/// Format 2 keeps the ids in the journal; format 1 (still read) and a coordination store's
+/// checkpoint keep them in `seen`.
+const FORMAT: u32 = 2;
 
 /// What is stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,8 +38,13 @@ pub struct Checkpoint {
     /// For people reading the file.
     pub watermark: String,
     /// Ids already delivered whose records (their latest sighting) are at or after
-    /// `resume_from_ms` minus the overlap: `[id, time_ms]`.
+    /// `resume_from_ms` minus the overlap: `[id, time_ms]`, here or (with `journal`) in the
+    /// journal.
+    #[serde(default)]
     pub seen: Vec<(String, i64)>,
+    /// The dedup journal and its committed length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal: Option<JournalMark>,
     pub updated: String,
     /// The sink's committed state (see `Sink::committed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,7 +73,9 @@ pub struct ReconcileMark {
 }
 
 impl Checkpoint {
-    pub fn new(source: &str, stream: &str, pos: Position, dedup: &Dedup, now_ms: i64) -> Self {
+    /// A checkpoint at `pos` with the delivered ids `seen` held in it (none: they are in the
+    /// journal, whose mark the caller sets).
+    pub fn new(source: &str, stream: &str, pos: Position, seen: Vec<(String, i64)>, now_ms: i64) -> Self {
         Checkpoint {
             format: FORMAT,
             source: source.into(),
@@ -70,7 +83,8 @@ impl Checkpoint {
             watermark_ms: pos.watermark_ms,
             resume_from_ms: pos.resume_from_ms,
             watermark: iso_millis(pos.watermark_ms),
-            seen: dedup.entries(),
+            seen,
+            journal: None,
             updated: iso_millis(now_ms),
             sink: None,
             dead_letters: None,
@@ -127,6 +141,16 @@ impl CheckpointStore {
         &self.path
     }
 
+    /// Where the dedup journal's files go (`<stream>.seen.<generation>.jsonl` beside the
+    /// checkpoint); `None` for a checkpoint in a coordination store, which holds its ids.
+    pub fn journal_stem(&self) -> Option<PathBuf> {
+        if self.backend.is_some() {
+            return None;
+        }
+        let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or("stream.checkpoint.json");
+        Some(self.path.with_file_name(name.replace(".checkpoint.json", "")))
+    }
+
     /// The file beside the checkpoint that holds digests of the ids delivered in a
     /// reconciliation span: `<stream>.delivered.bin`.
     pub fn digests_path(&self) -> PathBuf {
@@ -159,7 +183,7 @@ impl CheckpointStore {
 
     /// `cp` if this version can resume from it.
     fn checked(&self, cp: Checkpoint) -> Result<Checkpoint, String> {
-        if cp.format != FORMAT {
+        if cp.format != FORMAT && cp.format != 1 {
             return Err(format!("checkpoint `{}` has format {}, expected {FORMAT}", self.path.display(), cp.format));
         }
         if cp.resume_from_ms > cp.watermark_ms {
@@ -211,7 +235,7 @@ mod tests {
         let mut dedup = Dedup::default();
         dedup.insert("id-1", 1_000);
         dedup.insert("id-2", 2_000);
-        Checkpoint::new("src", "audit", Position { watermark_ms: 2_000, resume_from_ms: 1_000 }, &dedup, 5_000)
+        Checkpoint::new("src", "audit", Position { watermark_ms: 2_000, resume_from_ms: 1_000 }, dedup.entries(), 5_000)
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod dedup;
 mod heartbeat;
 pub mod http;
+pub mod journal;
 pub mod mask;
 pub mod origin;
 pub mod pager;
@@ -231,6 +232,11 @@ struct Run<'a> {
     planner: Planner,
     pos: Position,
     dedup: Dedup,
+    /// Where the delivered ids are committed (`None`: in the checkpoint itself, a fleet's).
+    journal: Option<journal::Journal>,
+    /// The dedup set was pruned (a window passed): the next commit starts a new generation of
+    /// the journal with what it still holds.
+    journal_restart: bool,
     /// The checkpoint last saved.
     committed: Checkpoint,
     batcher: Batcher,
@@ -300,10 +306,24 @@ pub async fn run_stream<'a>(
         }
         archive::restore(cp.archive.as_deref()).map_err(checkpoint_note)?;
     }
-    let (pos, dedup) = match &loaded {
+    let (pos, mut dedup) = match &loaded {
         Some(cp) => (cp.position(), cp.dedup()),
         None => (planner.initial(opts.clock.now_ms(), prepared.lookback), Dedup::default()),
     };
+    // The ids delivered since the resume point: in the journal (a checkpoint of an older
+    // version holds them itself; its first commit moves them to a journal).
+    let journal = match out.store.journal_stem() {
+        Some(stem) => {
+            let mark = loaded.as_ref().and_then(|cp| cp.journal);
+            let (journal, entries) = journal::Journal::open(&stem, mark).map_err(fail)?;
+            if !entries.is_empty() {
+                dedup = Dedup::from_entries(dedup.entries().into_iter().chain(entries));
+            }
+            Some(journal)
+        }
+        None => None,
+    };
+    let journal_restart = journal.is_some() && loaded.as_ref().is_some_and(|cp| cp.journal.is_none());
     let reconcile_mark = stream.reconcile.map(|_| {
         loaded
             .as_ref()
@@ -319,7 +339,8 @@ pub async fn run_stream<'a>(
         None => {
             // A first run records where its outputs start, so that a crash before its first
             // commit is undone too.
-            let mut cp = Checkpoint::new(&spec.name, &stream.name, pos, &dedup, opts.clock.now_ms());
+            let mut cp = Checkpoint::new(&spec.name, &stream.name, pos, Vec::new(), opts.clock.now_ms());
+            cp.journal = journal.as_ref().map(journal::Journal::mark);
             cp.reconcile = reconcile_mark;
             cp.sink = out.sink.committed();
             cp.dead_letters = Some(out.dead_letters.mark());
@@ -367,6 +388,8 @@ pub async fn run_stream<'a>(
         planner,
         pos,
         dedup,
+        journal,
+        journal_restart,
         committed,
         batcher: Batcher::new(opts.batch_max_events, opts.batch_max_bytes, 1),
         pending: BTreeMap::new(),
@@ -592,14 +615,24 @@ impl Run<'_> {
             pause::at(pause::Point::Sent, self.summary.batches).await;
         }
         self.out.dead_letters.sync()?;
-        let mut cp =
-            Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, &self.dedup, self.opts.clock.now_ms());
+        let changes = self.dedup.take_changes();
+        let (seen, journal) = match &mut self.journal {
+            None => (self.dedup.entries(), None),
+            Some(journal) if self.journal_restart => (Vec::new(), Some(journal.restart(&self.dedup.entries())?)),
+            Some(journal) => (Vec::new(), Some(journal.append(&changes)?)),
+        };
+        let mut cp = Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, seen, self.opts.clock.now_ms());
+        cp.journal = journal;
         cp.sink = self.out.sink.committed();
         cp.dead_letters = Some(self.out.dead_letters.mark());
         cp.archive = archived;
         cp.reconcile = self.reconcile_mark;
         self.out.store.save(&cp)?;
         self.committed = cp;
+        if let Some(journal) = &mut self.journal {
+            journal.committed();
+            self.journal_restart = false;
+        }
         // Between batches: mapping files edited since are loaded again.
         if let Some(watcher) = &mut self.watcher {
             match watcher.check() {

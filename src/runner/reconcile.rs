@@ -145,6 +145,7 @@ impl Run<'_> {
     fn keep_digests(&mut self) -> Result<(), String> {
         let overlap = i64::try_from(self.stream.overlap.as_millis()).unwrap_or(0);
         let old = self.dedup.drain_before(self.pos.resume_from_ms.saturating_sub(overlap));
+        self.journal_restart |= !old.is_empty();
         if let (Some(r), Some(d)) = (self.stream.reconcile, self.digests.as_mut()) {
             let span_ms = i64::try_from(r.span.as_millis()).unwrap_or(i64::MAX / 4);
             d.store(old, self.pos.watermark_ms.saturating_sub(span_ms))?;

@@ -1,0 +1,263 @@
+//! The dedup journal: the ids a stream delivered since its resume point, kept beside the
+//! checkpoint as an append-only file (`<stream>.seen.<generation>.jsonl`, one `["id", time_ms]`
+//! a line) instead of inside it, so that a commit appends the ids of its batch rather than
+//! rewriting every id of the window.
+//!
+//! The checkpoint records the journal's generation and committed length ([`JournalMark`]);
+//! bytes past that length were appended by a run that died before its commit and are cut off
+//! when the journal is opened, exactly like the sink's own files. When the position passes a
+//! window, the ids still needed (the overlap) start a new generation, written whole once; the
+//! checkpoint that names it retires the old file. A checkpoint kept in a coordination store
+//! (a fleet) holds its ids itself, as before.
+
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// What a checkpoint records of its journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalMark {
+    pub generation: u64,
+    /// Bytes committed.
+    pub len: u64,
+}
+
+/// One stream's journal, open for appending.
+#[derive(Debug)]
+pub struct Journal {
+    /// `<state>/<source>/<stream>`: the files are `<stem>.seen.<generation>.jsonl`.
+    stem: PathBuf,
+    generation: u64,
+    file: File,
+    len: u64,
+    /// A generation replaced by a newer one, removed once a checkpoint names the newer.
+    retired: Option<u64>,
+}
+
+fn private(o: &mut OpenOptions) -> &mut OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
+}
+
+impl Journal {
+    /// The file of `generation`.
+    pub fn path(stem: &Path, generation: u64) -> PathBuf {
+        let name = stem.file_name().and_then(|n| n.to_str()).unwrap_or("stream");
+        stem.with_file_name(format!("{name}.seen.{generation}.jsonl"))
+    }
+
+    /// Opens the journal a checkpoint names (`None`: a stream without one yet, which starts
+    /// generation 1), cutting off bytes past its committed length, and returns the ids it holds
+    /// (an id appended again, with a later time, keeps the latest). Files of other generations
+    /// are left-overs of a run that died mid-change and are removed.
+    pub fn open(stem: &Path, mark: Option<JournalMark>) -> Result<(Journal, Vec<(String, i64)>), String> {
+        let dir = stem.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create `{}`: {e}; {}", dir.display(), super::storage::advice(&e, dir)))?;
+        let mark = mark.unwrap_or(JournalMark { generation: 1, len: 0 });
+        let path = Self::path(stem, mark.generation);
+        let damaged = |why: String| {
+            format!(
+                "the dedup journal `{}` {why}: resuming would repeat records. Restore it, or move the \
+                 checkpoint away to start over from the look-back",
+                path.display()
+            )
+        };
+        let mut entries = Vec::new();
+        let file = match private(OpenOptions::new().read(true).write(true).create(mark.len == 0)).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(damaged(format!("is missing ({} bytes were committed)", mark.len)));
+            }
+            Err(e) => return Err(format!("cannot open `{}`: {e}", path.display())),
+        };
+        let len = file.metadata().map_err(|e| format!("cannot read `{}`: {e}", path.display()))?.len();
+        if len < mark.len {
+            return Err(damaged(format!("holds {len} bytes but {} were committed", mark.len)));
+        }
+        let mut reader = BufReader::new((&file).take(mark.len));
+        let mut line = Vec::new();
+        let mut at = 0u64;
+        loop {
+            line.clear();
+            let n =
+                reader.read_until(b'\n', &mut line).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            let entry: (String, i64) =
+                serde_json::from_slice(&line).map_err(|e| damaged(format!("is damaged at byte {at} ({e})")))?;
+            entries.push(entry);
+            at += n as u64;
+        }
+        let mut file = file;
+        if len > mark.len {
+            file.set_len(mark.len).map_err(|e| format!("cannot cut `{}` back to its commit: {e}", path.display()))?;
+        }
+        file.seek(SeekFrom::Start(mark.len)).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let mut journal =
+            Journal { stem: stem.to_path_buf(), generation: mark.generation, file, len: mark.len, retired: None };
+        journal.remove_others();
+        Ok((journal, entries))
+    }
+
+    /// Removes the files of every generation but this one.
+    fn remove_others(&mut self) {
+        let Some(dir) = self.stem.parent() else { return };
+        let Some(name) = self.stem.file_name().and_then(|n| n.to_str()) else { return };
+        let prefix = format!("{name}.seen.");
+        let Ok(list) = std::fs::read_dir(dir) else { return };
+        for entry in list.flatten() {
+            let file = entry.file_name();
+            let Some(file) = file.to_str() else { continue };
+            let generation = file.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".jsonl"));
+            if generation.and_then(|g| g.parse::<u64>().ok()).is_some_and(|g| g != self.generation) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+        self.retired = None;
+    }
+
+    /// Appends `entries` and makes them durable; the mark to commit.
+    pub fn append(&mut self, entries: &[(String, i64)]) -> Result<JournalMark, String> {
+        if !entries.is_empty() {
+            let body = encode(entries);
+            let written = self.file.write_all(&body).and_then(|()| self.file.sync_data());
+            written.map_err(|e| self.error(e))?;
+            self.len += body.len() as u64;
+        }
+        Ok(self.mark())
+    }
+
+    /// Starts the next generation with `entries` (the ids still needed), durable; the mark to
+    /// commit. The current file stays until [`Journal::committed`] is told the checkpoint
+    /// names the new one.
+    pub fn restart(&mut self, entries: &[(String, i64)]) -> Result<JournalMark, String> {
+        let generation = self.generation + 1;
+        let path = Self::path(&self.stem, generation);
+        let body = encode(entries);
+        let mut file = private(OpenOptions::new().read(true).write(true).create(true).truncate(true))
+            .open(&path)
+            .map_err(|e| self.error(e))?;
+        file.write_all(&body).and_then(|()| file.sync_all()).map_err(|e| self.error(e))?;
+        #[cfg(unix)]
+        if let Some(dir) = path.parent()
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        self.retired = Some(self.generation);
+        self.generation = generation;
+        self.file = file;
+        self.len = body.len() as u64;
+        Ok(self.mark())
+    }
+
+    /// A checkpoint naming the current generation was saved: the one it replaced goes.
+    pub fn committed(&mut self) {
+        if let Some(old) = self.retired.take() {
+            let _ = std::fs::remove_file(Self::path(&self.stem, old));
+        }
+    }
+
+    pub fn mark(&self) -> JournalMark {
+        JournalMark { generation: self.generation, len: self.len }
+    }
+
+    fn error(&self, e: std::io::Error) -> String {
+        let path = Self::path(&self.stem, self.generation);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        format!("cannot write the dedup journal `{}`: {e}; {}", path.display(), super::storage::advice(&e, dir))
+    }
+}
+
+/// `["id",time]` lines.
+fn encode(entries: &[(String, i64)]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(entries.len() * 56);
+    for entry in entries {
+        serde_json::to_writer(&mut body, entry).expect("a string and an integer encode");
+        body.push(b'\n');
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stem(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("journal-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d.join("audit")
+    }
+
+    fn ids(v: &[(&str, i64)]) -> Vec<(String, i64)> {
+        v.iter().map(|(i, t)| (i.to_string(), *t)).collect()
+    }
+
+    #[test]
+    fn appends_are_read_back_up_to_the_committed_length_only() {
+        let s = stem("append");
+        let (mut j, held) = Journal::open(&s, None).unwrap();
+        assert!(held.is_empty());
+        let m1 = j.append(&ids(&[("a", 1), ("b\"\n", 2)])).unwrap();
+        assert_eq!(m1.generation, 1);
+        // Appended after the last commit, by a run that then died: not delivered.
+        let _uncommitted = j.append(&ids(&[("c", 3)])).unwrap();
+        drop(j);
+        let (mut j, held) = Journal::open(&s, Some(m1)).unwrap();
+        assert_eq!(held, ids(&[("a", 1), ("b\"\n", 2)]));
+        assert_eq!(std::fs::metadata(Journal::path(&s, 1)).unwrap().len(), m1.len, "the tail is cut off");
+        let m2 = j.append(&ids(&[("d", 4)])).unwrap();
+        let (_, held) = Journal::open(&s, Some(m2)).unwrap();
+        assert_eq!(held, ids(&[("a", 1), ("b\"\n", 2), ("d", 4)]));
+        let _ = std::fs::remove_dir_all(s.parent().unwrap());
+    }
+
+    #[test]
+    fn a_new_generation_replaces_the_old_once_committed() {
+        let s = stem("restart");
+        let (mut j, _) = Journal::open(&s, None).unwrap();
+        let m1 = j.append(&ids(&[("a", 1), ("b", 2)])).unwrap();
+        let m2 = j.restart(&ids(&[("b", 2)])).unwrap();
+        assert_eq!(m2.generation, 2);
+        // A crash before the checkpoint names generation 2: the old one is still there.
+        assert!(Journal::path(&s, 1).exists());
+        let (_, held) = Journal::open(&s, Some(m1)).unwrap();
+        assert_eq!(held, ids(&[("a", 1), ("b", 2)]));
+        assert!(!Journal::path(&s, 2).exists(), "the unnamed generation is removed");
+        let (mut j, _) = Journal::open(&s, Some(m1)).unwrap();
+        let m2 = j.restart(&ids(&[("b", 2)])).unwrap();
+        j.committed();
+        assert!(!Journal::path(&s, 1).exists());
+        let (_, held) = Journal::open(&s, Some(m2)).unwrap();
+        assert_eq!(held, ids(&[("b", 2)]));
+        let _ = std::fs::remove_dir_all(s.parent().unwrap());
+    }
+
+    #[test]
+    fn a_missing_short_or_damaged_journal_is_refused() {
+        let s = stem("damaged");
+        let (mut j, _) = Journal::open(&s, None).unwrap();
+        let m = j.append(&ids(&[("a", 1), ("b", 2)])).unwrap();
+        drop(j);
+        let path = Journal::path(&s, 1);
+        let full = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &full[..full.len() - 3]).unwrap();
+        let e = Journal::open(&s, Some(m)).unwrap_err();
+        assert!(e.contains("holds") && e.contains("move the checkpoint away"), "{e}");
+        let mut bad = full.clone();
+        bad[0] = b'{';
+        std::fs::write(&path, &bad).unwrap();
+        assert!(Journal::open(&s, Some(m)).unwrap_err().contains("damaged at byte 0"));
+        std::fs::remove_file(&path).unwrap();
+        assert!(Journal::open(&s, Some(m)).unwrap_err().contains("missing"));
+        assert!(!path.exists(), "a missing journal is not created empty");
+        let _ = std::fs::remove_dir_all(s.parent().unwrap());
+    }
+}
