@@ -90,7 +90,8 @@ async fn four_windows_are_read_at_once_and_delivered_in_order() {
     let s = stream();
     let sequential = run(&sim, &s, &temp_dir("engine-concurrency", "sequential"), 1).await;
     assert_eq!(sim.pages_peak(), 1, "one request at a time at concurrency 1");
-    assert_eq!(sequential.summary.read_ahead, 0);
+    // Yet the next page was on its way while the runner delivered the one before.
+    assert!(sequential.summary.read_ahead > 0, "{:?}", sequential.summary);
 
     sim.hold_pages();
     let state = temp_dir("engine-concurrency", "four");

@@ -116,6 +116,10 @@ pub struct RunArgs {
     /// that halves on 429 and recovers.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub concurrency: Option<u64>,
+    /// At concurrency 1, send only the requests the run needs, one after the other: no page
+    /// is fetched ahead while the current one is delivered (by default the next one is).
+    #[arg(long)]
+    pub no_read_ahead: bool,
     #[command(flatten)]
     pub report: super::run_report::SummaryArgs,
     #[command(flatten)]
@@ -655,6 +659,7 @@ pub(super) async fn run_planned(planned: Planned, ctx: super::fleet::Context) ->
                 ..RetryPolicy::default()
             },
             concurrency: args.concurrency.map(|n| n as usize),
+            read_ahead: !args.no_read_ahead,
             ..RunOptions::default()
         };
         let outputs = Outputs { sink: sink.as_mut(), dead_letters: &mut dead_letters, store: &store };

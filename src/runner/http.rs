@@ -175,6 +175,13 @@ impl Api {
         }
     }
 
+    /// A request sent with the current token (read ahead) was answered `401`: the next call
+    /// logs in first, as after a `401` of its own.
+    pub fn token_refused(&mut self) {
+        self.stats.add_unauthorized();
+        self.token = None;
+    }
+
     /// The auth header of the next request, logging in when needed (with retries), and until
     /// when it may be sent (Unix ms): a token's renewal time, or for ever.
     pub async fn auth(&mut self) -> Result<(Option<(String, String)>, i64), CallError> {
@@ -651,6 +658,18 @@ pub struct Sender {
     budget: Option<Arc<Budget>>,
 }
 
+/// Why a read-ahead request gave no page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missed {
+    /// `401`: the token it was sent with is no longer good.
+    Unauthorized,
+    /// The request itself was refused (a 4xx other than 401, 408 and 429), as a direct call
+    /// would have been: for a cursor, one the API no longer accepts.
+    Refused(u16),
+    /// Anything else: an error, a timeout, a 5xx, an answer that is not usable.
+    Failed,
+}
+
 impl Sender {
     pub async fn once(
         &self,
@@ -659,7 +678,7 @@ impl Sender {
         query: &[(String, String)],
         body: Option<&Value>,
         auth_header: Option<(&str, &str)>,
-    ) -> Option<Reply> {
+    ) -> Result<Reply, Missed> {
         let req = request(&self.client, method, endpoint(&self.base, path, query), body, auth_header);
         let permit = match &self.budget {
             Some(b) => Some(b.acquire().await),
@@ -691,7 +710,15 @@ impl Sender {
         if let Some((m, stream)) = &self.metrics {
             m.api_response(stream, status.map(|s| s.as_u16()), started.elapsed());
         }
-        if ok { bytes.map(|b| Reply { body: Vec::from(b), link }) } else { None }
+        match bytes {
+            Some(b) if ok => Ok(Reply { body: Vec::from(b), link }),
+            _ => Err(match status {
+                Some(StatusCode::UNAUTHORIZED) => Missed::Unauthorized,
+                Some(StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT) | None => Missed::Failed,
+                Some(s) if s.is_success() || s.is_server_error() => Missed::Failed,
+                Some(s) => Missed::Refused(s.as_u16()),
+            }),
+        }
     }
 }
 

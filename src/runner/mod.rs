@@ -90,6 +90,9 @@ pub struct RunOptions {
     pub concurrency: Option<usize>,
     /// Keep every record taken in this raw archive directory (`--archive`).
     pub archive: Option<std::path::PathBuf>,
+    /// At concurrency 1, fetch the next page while the current one is delivered (on by
+    /// default; `--no-read-ahead` sends only the requests the runner needs, one at a time).
+    pub read_ahead: bool,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -121,6 +124,7 @@ impl Default for RunOptions {
             health: None,
             concurrency: None,
             archive: None,
+            read_ahead: true,
         }
     }
 }
@@ -265,7 +269,8 @@ struct Run<'a> {
     /// where the re-reads stand.
     digests: Option<reconcile::Digests>,
     reconcile_mark: Option<checkpoint::ReconcileMark>,
-    /// With a concurrency above one: the windows read ahead of the one being delivered.
+    /// The windows read ahead: the one being delivered, and with a concurrency above one
+    /// those after it.
     ahead: Option<read_ahead::ReadAhead>,
     /// With `--archive`: the records taken since the last write.
     archive: Option<crate::archive::Archive>,
@@ -437,15 +442,12 @@ impl Run<'_> {
     async fn go(&mut self, mut api: Api, params: &Params, started: Instant) -> Result<(), String> {
         let pager = Arc::new(Pager::new(self.stream, params_value(params)).at(api.base()));
         let concurrency = self.opts.concurrency.unwrap_or(self.stream.concurrency).max(1);
-        if concurrency > 1 {
+        // Pages are read ahead at concurrency 1 too (the window being delivered is then the
+        // only partition): the next page is on its way while this one is mapped and written.
+        if concurrency > 1 || self.opts.read_ahead {
             let method = reqwest::Method::from_bytes(self.stream.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-            self.ahead = Some(read_ahead::ReadAhead::new(
-                concurrency,
-                api.sender(),
-                Arc::clone(&pager),
-                method,
-                &self.stream.path,
-            ));
+            let pager = Arc::clone(&pager);
+            self.ahead = Some(read_ahead::ReadAhead::new(concurrency, api.sender(), pager, method, &self.stream.path));
         }
         'poll: loop {
             let target = self.planner.target(self.opts.clock.now_ms());

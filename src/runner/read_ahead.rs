@@ -1,6 +1,8 @@
-//! Partitioned read-ahead: while the runner delivers one window, the windows that come after it
-//! in the catch-up (partitions) are read by tasks of their own, each with its own cursor, up to
-//! `concurrency` partitions at once and `DEPTH` pages ahead each. The runner still reads every
+//! Partitioned read-ahead: while the runner delivers one window, that window and (with a
+//! concurrency above one) the windows that come after it in the catch-up (partitions) are read
+//! by tasks of their own, each with its own cursor, up to `concurrency` partitions at once and
+//! `DEPTH` pages ahead each: at concurrency 1 the next page is fetched while the runner maps
+//! and writes the current one. The runner still reads every
 //! window in order through the same guards: for each page it computes the request it would
 //! send and takes the read-ahead page only if it answers exactly that request; otherwise (a
 //! failure, a restarted query, a cursor the guards refused) the partition is dropped and the
@@ -10,7 +12,7 @@
 //! of the catch-up (the watermark and the window's delivered ids), so a crash at any moment
 //! restarts from it and reads ahead again. Memory: at most `concurrency × DEPTH` pages.
 
-use super::http::Sender;
+use super::http::{Missed, Sender};
 use super::pager::{Page, PageRequest, Pager};
 use super::window::{Planner, Position, Window};
 use crate::source::timefmt::now_ms;
@@ -36,7 +38,7 @@ struct Published {
 /// One page read ahead, with the request it answers (`None`: the answer was not usable).
 struct Fetched {
     req: PageRequest,
-    page: Option<Page>,
+    page: Result<Page, Missed>,
 }
 
 struct Partition {
@@ -57,6 +59,9 @@ pub enum Taken {
     Page(Page),
     /// Nothing read ahead for it: send it directly.
     Direct,
+    /// The read-ahead request for it failed (an error, a timeout, an answer that is not a
+    /// page, or with `Missed::Unauthorized` a `401`): send it directly, as a retry.
+    Failed(Missed),
     /// A stop was requested while waiting.
     Stopped,
 }
@@ -152,18 +157,22 @@ impl ReadAhead {
             _ = stop.changed() => return Taken::Stopped,
         };
         match fetched {
-            Some(Fetched { req: asked, page: Some(page) }) if asked == *req => {
+            Some(Fetched { req: asked, page: Ok(page) }) if asked == *req => {
                 self.used += 1;
                 Taken::Page(page)
             }
             other => {
-                // Off the runner's track (or at its end): the rest of this window is read
-                // directly.
-                if other.is_some() {
+                // Off the runner's track (or at its end), or failed: the rest of this window
+                // is read directly.
+                let failed = match &other {
+                    Some(Fetched { req: asked, page: Err(missed) }) if asked == req => Some(*missed),
+                    _ => None,
+                };
+                if other.is_some() && failed.is_none() {
                     self.discarded += 1;
                 }
                 self.discarded += self.partitions.pop_front().map_or(0, |mut p| drain(&mut p.pages));
-                Taken::Direct
+                failed.map_or(Taken::Direct, Taken::Failed)
             }
         }
     }
@@ -223,9 +232,9 @@ async fn read_partition(
         let page = sender
             .once(&method, req.path.as_deref().unwrap_or(&path), &req.query, req.body.as_ref(), h)
             .await
-            .and_then(|b| pager.parse(&b, req.cursor.as_deref()).ok());
-        let next = page.as_ref().and_then(|p| p.next.clone());
-        let usable = page.is_some();
+            .and_then(|b| pager.parse(&b, req.cursor.as_deref()).map_err(|_| Missed::Failed));
+        let next = page.as_ref().ok().and_then(|p| p.next.clone());
+        let usable = page.is_ok();
         if pages.send(Fetched { req, page }).await.is_err() || !usable {
             return;
         }

@@ -4,7 +4,7 @@
 //! accepted cursor or the newest delivered record rather than from the window's start.
 
 use super::Run;
-use super::http::{Api, CallError};
+use super::http::{Api, CallError, Missed};
 use super::pager::{Page, PageRequest, Pager};
 use super::progress_guard::{Next, Restart, WindowGuard};
 use super::read_ahead::Taken;
@@ -193,6 +193,16 @@ impl Run<'_> {
                 Taken::Page(page) => return Ok(page),
                 Taken::Stopped => return Err(CallError::Stopped),
                 Taken::Direct => {}
+                // Sent again directly, with the retries and reports of a direct call (after a
+                // `401`, with a new login first, as a direct call's own `401` would).
+                Taken::Failed(Missed::Unauthorized) => api.token_refused(),
+                Taken::Failed(Missed::Failed) => self.stats.add_retry(),
+                Taken::Failed(Missed::Refused(status)) => {
+                    let path = req.path.as_deref().unwrap_or(&self.stream.path);
+                    return Err(CallError::RequestRefused(format!(
+                        "the API refused the request: {method} {path}: HTTP {status}"
+                    )));
+                }
             }
         }
         let path = req.path.as_deref().unwrap_or(&self.stream.path);
