@@ -263,7 +263,7 @@ async fn sigkill_at_random_moments(extra: &[&str], seed: u64, name: &str) {
     // An uninterrupted run: the reference.
     let reference = temp_dir("engine-crash", &format!("{name}-reference"));
     let (whole, said) = run_to_end_with_summary(&reference, &sim, extra, &[]);
-    assert_eq!(said.contains("read ahead:"), !extra.is_empty(), "pages read ahead only with a concurrency:\n{said}");
+    assert!(said.contains("read ahead:"), "pages read ahead, at concurrency 1 too:\n{said}");
     let (ref_events, ref_dead) =
         (event_uids(&reference.join("out/events.ndjson")), dead_letter_ids(&reference.join("out/dead.ndjson")));
     assert!(!ref_dead.is_empty(), "ISSUANCE records are dead-lettered");

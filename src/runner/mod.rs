@@ -13,6 +13,7 @@ pub mod budget;
 pub mod checkpoint;
 pub mod clock;
 pub mod dedup;
+pub mod digests;
 mod heartbeat;
 pub mod http;
 pub mod journal;
@@ -267,7 +268,7 @@ struct Run<'a> {
     last_status: Instant,
     /// With a reconciliation re-read: digests of ids delivered before the resume point, and
     /// where the re-reads stand.
-    digests: Option<reconcile::Digests>,
+    digests: Option<digests::Digests>,
     reconcile_mark: Option<checkpoint::ReconcileMark>,
     /// The windows read ahead: the one being delivered, and with a concurrency above one
     /// those after it.
@@ -336,7 +337,7 @@ pub async fn run_stream<'a>(
             .unwrap_or(checkpoint::ReconcileMark { since_ms: pos.resume_from_ms, done_at_ms: opts.clock.now_ms() })
     });
     let digests = match stream.reconcile {
-        Some(_) => Some(reconcile::Digests::load(out.store.digests_path(), pos.resume_from_ms).map_err(fail)?),
+        Some(_) => Some(digests::Digests::load(out.store.digests_path(), pos.resume_from_ms).map_err(fail)?),
         None => None,
     };
     let committed = match loaded {

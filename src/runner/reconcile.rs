@@ -2,7 +2,7 @@
 //! read again, for records the API wrote later than the overlap covers (they are behind every
 //! cursor and every later window). What was delivered before is recognised by a 64-bit digest
 //! of its id, kept for the span in `<stream>.delivered.bin` beside the checkpoint (16 bytes a
-//! record); what was not is delivered and counted.
+//! record, digests.rs); what was not is delivered and counted.
 //!
 //! Consistency with the checkpoint: digests are only of ids older than the checkpoint's resume
 //! point, written after the sink acknowledged them; ids from the resume point on live in the
@@ -18,102 +18,7 @@ use super::read_window::{Purpose, Read};
 use super::window::Window;
 use crate::source::stream::Reconcile;
 use crate::source::timefmt::iso_millis;
-use std::collections::HashMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-/// FNV-1a, 64 bits: stable across versions and platforms (the digests are stored).
-pub fn digest(id: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
-/// Digests of delivered ids older than the resume point, with their record times.
-#[derive(Debug, Default)]
-pub struct Digests {
-    path: PathBuf,
-    known: HashMap<u64, i64>,
-}
-
-impl Digests {
-    /// Reads the digests file (none yet: empty), keeping digests before `resume_from_ms`.
-    pub fn load(path: PathBuf, resume_from_ms: i64) -> Result<Self, String> {
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
-        };
-        if bytes.len() % 16 != 0 {
-            return Err(format!(
-                "`{}` is damaged (its length is not a multiple of 16); it is left as it is. Move it away \
-                 to go on: the next reconciliation re-read then delivers again what it finds",
-                path.display()
-            ));
-        }
-        let mut known = HashMap::with_capacity(bytes.len() / 16);
-        for entry in bytes.chunks_exact(16) {
-            let h = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
-            let t = i64::from_le_bytes(entry[8..].try_into().unwrap_or_default());
-            if t < resume_from_ms {
-                known.insert(h, t);
-            }
-        }
-        Ok(Digests { path, known })
-    }
-
-    pub fn contains(&self, id: &str) -> bool {
-        self.known.contains_key(&digest(id))
-    }
-
-    pub fn len(&self) -> usize {
-        self.known.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.known.is_empty()
-    }
-
-    /// Takes ids the dedup set no longer holds, forgets those before `horizon_ms`, and
-    /// replaces the file atomically.
-    pub fn store(&mut self, ids: Vec<(String, i64)>, horizon_ms: i64) -> Result<(), String> {
-        for (id, t) in ids {
-            let e = self.known.entry(digest(&id)).or_insert(t);
-            *e = (*e).max(t);
-        }
-        self.known.retain(|_, t| *t >= horizon_ms);
-        let mut body = Vec::with_capacity(self.known.len() * 16);
-        for (h, t) in &self.known {
-            body.extend_from_slice(&h.to_le_bytes());
-            body.extend_from_slice(&t.to_le_bytes());
-        }
-        write_atomically(&self.path, &body)
-    }
-}
-
-fn write_atomically(path: &Path, body: &[u8]) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("cannot write `{}`: {e}", path.display());
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(err)?;
-    let tmp = path.with_extension("bin.tmp");
-    {
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let mut f = o.open(&tmp).map_err(err)?;
-        f.write_all(body).map_err(err)?;
-        f.sync_all().map_err(err)?;
-    }
-    std::fs::rename(&tmp, path).map_err(err)
-}
 
 /// The span a re-read at `watermark_ms` covers: from the span's start (not before the
 /// digests are complete) to the resume point, where the overlap takes over.
@@ -219,23 +124,6 @@ impl Run<'_> {
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn digests_survive_a_restart_but_never_past_the_resume_point() {
-        let dir = std::env::temp_dir().join(format!("digests-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("audit.delivered.bin");
-        let mut d = Digests::load(path.clone(), 0).unwrap();
-        assert!(d.is_empty());
-        d.store(vec![("a".into(), 100), ("b".into(), 200), ("old".into(), 5)], 50).unwrap();
-        assert!(d.contains("a") && d.contains("b") && !d.contains("old"));
-        let again = Digests::load(path.clone(), 150).unwrap();
-        assert!(again.contains("a") && !again.contains("b"), "b is the checkpoint's to know");
-        std::fs::write(&path, [0u8; 17]).unwrap();
-        assert!(Digests::load(path, 0).unwrap_err().contains("damaged"));
-        assert_eq!(digest("a"), 0xaf63_dc4c_8601_ec8c, "FNV-1a, stable");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 
     #[test]
     fn the_span_ends_where_the_overlap_begins_and_starts_where_digests_do() {

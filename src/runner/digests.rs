@@ -1,0 +1,251 @@
+//! Digests of delivered ids for a reconciliation span: a 64-bit digest of each id delivered
+//! before the resume point, with its record time, in `<stream>.delivered.bin` beside the
+//! checkpoint (16 bytes a record: digest, then time, little-endian).
+//!
+//! In memory they are one array sorted by digest (16 bytes an id, no hash-table slack), found
+//! by binary search; a window's worth of new digests is merged in once per window. On disk
+//! the file is appended to, synced before the checkpoint that moves the resume point past
+//! those ids, and rewritten whole only when expired or superseded entries outnumber the live
+//! ones; a tail torn by a crash mid-append is cut off (those ids are still in the journal of
+//! the checkpoint in force, and are appended again when the position passes them).
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// FNV-1a, 64 bits: stable across versions and platforms (the digests are stored).
+pub fn digest(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Digests of delivered ids older than the resume point, with their record times.
+#[derive(Debug, Default)]
+pub struct Digests {
+    path: PathBuf,
+    /// Sorted by digest, one entry a digest (its latest time).
+    known: Vec<(u64, i64)>,
+    /// Entries the file holds (live, expired or superseded).
+    in_file: usize,
+}
+
+/// Sorts `entries` by digest and keeps one a digest, the latest.
+fn normalise(entries: &mut Vec<(u64, i64)>) {
+    entries.sort_unstable();
+    // Sorted by (digest, time): the last of each run of one digest is the latest.
+    entries.reverse();
+    entries.dedup_by_key(|e| e.0);
+    entries.reverse();
+}
+
+impl Digests {
+    /// Reads the digests file (none yet: empty), keeping digests before `resume_from_ms`.
+    pub fn load(path: PathBuf, resume_from_ms: i64) -> Result<Self, String> {
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+        };
+        let whole = bytes.len() / 16 * 16;
+        if whole < bytes.len() {
+            tracing::warn!(
+                file = %path.display(),
+                "the digests file ends in a partly written entry (a run stopped while appending); it is cut off"
+            );
+            let cut = OpenOptions::new().write(true).open(&path).and_then(|f| f.set_len(whole as u64));
+            cut.map_err(|e| format!("cannot cut `{}` back to whole entries: {e}", path.display()))?;
+        }
+        let mut known = Vec::with_capacity(whole / 16);
+        for entry in bytes[..whole].chunks_exact(16) {
+            let h = u64::from_le_bytes(entry[..8].try_into().unwrap_or_default());
+            let t = i64::from_le_bytes(entry[8..].try_into().unwrap_or_default());
+            if t < resume_from_ms {
+                known.push((h, t));
+            }
+        }
+        normalise(&mut known);
+        Ok(Digests { path, known, in_file: whole / 16 })
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        let h = digest(id);
+        self.known.binary_search_by_key(&h, |e| e.0).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.known.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.known.is_empty()
+    }
+
+    /// Takes ids the dedup set no longer holds and forgets those before `horizon_ms`; the
+    /// file is appended to (rewritten when mostly stale), durably.
+    pub fn store(&mut self, ids: Vec<(String, i64)>, horizon_ms: i64) -> Result<(), String> {
+        let mut new: Vec<(u64, i64)> = ids.iter().map(|(id, t)| (digest(id), *t)).collect();
+        normalise(&mut new);
+        let old = std::mem::take(&mut self.known);
+        let mut merged = Vec::with_capacity(old.len() + new.len());
+        let (mut i, mut j) = (0, 0);
+        while i < old.len() || j < new.len() {
+            let next = match (old.get(i), new.get(j)) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    i += 1;
+                    j += 1;
+                    (x.0, x.1.max(y.1))
+                }
+                (Some(x), Some(y)) if x.0 < y.0 => {
+                    i += 1;
+                    *x
+                }
+                (Some(x), None) => {
+                    i += 1;
+                    *x
+                }
+                (_, Some(y)) => {
+                    j += 1;
+                    *y
+                }
+                (None, None) => break,
+            };
+            if next.1 >= horizon_ms {
+                merged.push(next);
+            }
+        }
+        self.known = merged;
+        if self.in_file + new.len() > 2 * self.known.len().max(1024) {
+            write_atomically(&self.path, &encode(&self.known))?;
+            self.in_file = self.known.len();
+        } else if !new.is_empty() {
+            append(&self.path, &encode(&new))?;
+            self.in_file += new.len();
+        }
+        Ok(())
+    }
+}
+
+fn encode(entries: &[(u64, i64)]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(entries.len() * 16);
+    for (h, t) in entries {
+        body.extend_from_slice(&h.to_le_bytes());
+        body.extend_from_slice(&t.to_le_bytes());
+    }
+    body
+}
+
+fn open_options() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
+}
+
+fn append(path: &Path, body: &[u8]) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot write `{}`: {e}", path.display());
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let mut f = open_options().append(true).create(true).open(path).map_err(err)?;
+    f.write_all(body).and_then(|()| f.sync_data()).map_err(err)
+}
+
+fn write_atomically(path: &Path, body: &[u8]) -> Result<(), String> {
+    let err = |e: std::io::Error| format!("cannot write `{}`: {e}", path.display());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let tmp = path.with_extension("bin.tmp");
+    {
+        let mut f = open_options().write(true).create(true).truncate(true).open(&tmp).map_err(err)?;
+        f.write_all(body).map_err(err)?;
+        f.sync_all().map_err(err)?;
+    }
+    std::fs::rename(&tmp, path).map_err(err)?;
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[(&str, i64)]) -> Vec<(String, i64)> {
+        v.iter().map(|(i, t)| (i.to_string(), *t)).collect()
+    }
+
+    #[test]
+    fn digests_survive_a_restart_but_never_past_the_resume_point() {
+        let dir = std::env::temp_dir().join(format!("digests-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("audit.delivered.bin");
+        let mut d = Digests::load(path.clone(), 0).unwrap();
+        assert!(d.is_empty());
+        d.store(ids(&[("a", 100), ("b", 200), ("old", 5)]), 50).unwrap();
+        assert!(d.contains("a") && d.contains("b") && !d.contains("old"));
+        let again = Digests::load(path.clone(), 150).unwrap();
+        assert!(again.contains("a") && !again.contains("b"), "b is the checkpoint's to know");
+        assert_eq!(digest("a"), 0xaf63_dc4c_8601_ec8c, "FNV-1a, stable");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn appends_merge_expire_and_compact() {
+        let dir = std::env::temp_dir().join(format!("digests-append-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("audit.delivered.bin");
+        let mut d = Digests::load(path.clone(), i64::MAX).unwrap();
+        // An id seen again later keeps its latest time, in memory and once loaded.
+        d.store(ids(&[("a", 10), ("b", 20), ("a", 15)]), 0).unwrap();
+        d.store(ids(&[("b", 30), ("c", 40)]), 0).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().len(),
+            4 * 16,
+            "appended (one entry an id a window), not rewritten"
+        );
+        let loaded = Digests::load(path.clone(), i64::MAX).unwrap();
+        assert_eq!(loaded.known, d.known);
+        assert_eq!(d.len(), 3);
+        // Past the horizon, b (30) and c stay; a goes.
+        d.store(Vec::new(), 25).unwrap();
+        assert!(!d.contains("a") && d.contains("b") && d.contains("c"));
+        // Many stale entries: the file is rewritten with the live ones only.
+        let many: Vec<(String, i64)> = (0..3000).map(|i| (format!("id-{i}"), 1_000 + i)).collect();
+        d.store(many, 0).unwrap();
+        d.store(Vec::new(), 3_990).unwrap();
+        assert_eq!(d.len(), 10);
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(size, 10 * 16, "compacted to the live entries");
+        let mut loaded = Digests::load(path.clone(), i64::MAX).unwrap();
+        assert_eq!(loaded.known, d.known);
+        // Every stored id is found, none other, against a plain set.
+        let more: Vec<(String, i64)> = (0..500).map(|i| (format!("x{i}"), 5_000)).collect();
+        loaded.store(more.clone(), 0).unwrap();
+        assert!(more.iter().all(|(id, _)| loaded.contains(id)));
+        assert!((500..1000).all(|i| !loaded.contains(&format!("x{i}"))));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_off() {
+        let dir = std::env::temp_dir().join(format!("digests-torn-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("audit.delivered.bin");
+        let mut d = Digests::load(path.clone(), i64::MAX).unwrap();
+        d.store(ids(&[("a", 10), ("b", 20)]), 0).unwrap();
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&[7u8; 9]).unwrap();
+        let loaded = Digests::load(path.clone(), i64::MAX).unwrap();
+        assert_eq!(loaded.known, d.known);
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 32);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
