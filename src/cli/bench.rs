@@ -38,6 +38,17 @@ pub struct BenchArgs {
     /// Generated records span this many hours (a backfill of that long).
     #[arg(long, default_value_t = 24)]
     pub span_hours: u64,
+    /// Run the engine with `--no-read-ahead` (to compare: at concurrency 1 no page is fetched
+    /// while the one before is delivered).
+    #[arg(long)]
+    pub no_read_ahead: bool,
+}
+
+impl BenchArgs {
+    /// What every `engine run` of the bench is given.
+    fn engine_flags(&self) -> &'static [&'static str] {
+        if self.no_read_ahead { &["--no-read-ahead"] } else { &[] }
+    }
 }
 
 /// The figures of one run in concurrency mode.
@@ -171,7 +182,8 @@ fn concurrency_mode(exe: &Path, args: &BenchArgs, latency: &str) -> ExitCode {
             let dir = args.dir.join(format!("{n}-c{c}"));
             let _ = std::fs::remove_dir_all(&dir);
             let range = format!("range=P{}D", args.span_hours.div_ceil(24) + 1);
-            let extra = ["--concurrency", &c.to_string(), "--set", &range];
+            let c_text = c.to_string();
+            let extra = [&["--concurrency", c_text.as_str(), "--set", &range][..], args.engine_flags()].concat();
             let measured = std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("{}: {e}", dir.display()))
                 .and_then(|()| run_engine(exe, &args.spec, &sim.addr, &dir, &extra));
@@ -223,7 +235,7 @@ fn one(exe: &Path, args: &BenchArgs, n: usize) -> Result<Row, String> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let sim = start_simulator(exe, n, &[])?;
-    let engine = run_engine(exe, &args.spec, &sim.addr, &dir, &[])?;
+    let engine = run_engine(exe, &args.spec, &sim.addr, &dir, args.engine_flags())?;
     let sim_rss = peak_rss_of(sim.child.id());
     let raw = raw_transport(&sim.addr, &dir.join("raw.ndjson"))?;
     drop(sim);
