@@ -56,12 +56,24 @@ async fn a_dry_run_previews_one_window_and_writes_nothing() {
     assert_eq!(real.status.code(), Some(0), "{}", stdout_and_stderr(&real).1);
     let checkpoint = dir.join("state/entrust_idaas/audit.checkpoint.json");
     let before = std::fs::read(&checkpoint).unwrap();
+    let state_files = |dir: &std::path::Path| {
+        let mut files: Vec<(std::ffi::OsString, Vec<u8>)> = std::fs::read_dir(dir.join("state/entrust_idaas"))
+            .unwrap()
+            .flatten()
+            .map(|e| (e.file_name(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let state_before = state_files(&dir);
+    assert!(state_before.iter().any(|(name, _)| name.to_string_lossy().contains(".seen.")), "a dedup journal");
     let events_before = std::fs::read(dir.join("out/events.ndjson")).unwrap();
     let again = engine_run(&dir, sim.addr(), &["--dry-run"]).output().unwrap();
     let (stdout, stderr) = stdout_and_stderr(&again);
     assert_eq!(again.status.code(), Some(0), "{stderr}");
     assert!(stdout.contains("# position:     resume from "), "{stdout}");
     assert_eq!(std::fs::read(&checkpoint).unwrap(), before);
+    assert!(state_files(&dir) == state_before, "the checkpoint and its journal stay as they were");
     assert_eq!(std::fs::read(dir.join("out/events.ndjson")).unwrap(), events_before);
     sim.shutdown().await;
 }
@@ -131,6 +143,8 @@ async fn logs_are_json_lines_with_each_request_at_v_and_silent_with_q() {
     let requests: Vec<&serde_json::Value> = logs.iter().filter(|l| l["message"] == "API request").collect();
     assert!(requests.len() >= 2, "{stderr}");
     assert!(requests.iter().all(|r| r["level"] == "DEBUG" && r["status"] == 200 && r["path"].is_string()));
+    // Pages fetched ahead of the runner are requests like the others, marked as such.
+    assert!(requests.iter().any(|r| r["read_ahead"] == true && r["outcome"] == "ok"), "{stderr}");
     let progress: Vec<&serde_json::Value> = logs.iter().filter(|l| l["target"] == "engine::progress").collect();
     assert!(!progress.is_empty(), "progress off a terminal is a log line: {stderr}");
     let last = progress.last().unwrap();

@@ -6,6 +6,7 @@
 use super::load::{EXIT_CONFIG, EXIT_RUNTIME};
 use crate::mapping::MappingSet;
 use crate::runner::checkpoint::{Checkpoint, CheckpointStore};
+use crate::runner::journal::Journal;
 use crate::runner::{Outputs, Prepared, RunOptions, run_stream};
 use crate::sink::DeadLetterFile;
 use crate::sink::preview::PreviewSink;
@@ -32,8 +33,14 @@ pub struct DryRun<'a> {
 }
 
 /// The checkpoint's position only: the outputs' marks belong to the real run's files.
-fn position_only(cp: &Checkpoint) -> Checkpoint {
-    Checkpoint { sink: None, dead_letters: None, archive: None, pending: None, ..cp.clone() }
+/// The checkpoint's position and delivered ids (those of its journal brought in, read only),
+/// for a scratch state directory.
+fn position_only(cp: &Checkpoint, store: &CheckpointStore) -> Result<Checkpoint, String> {
+    let mut seen = cp.seen.clone();
+    if let (Some(mark), Some(stem)) = (cp.journal, store.journal_stem()) {
+        seen.extend(Journal::read_committed(&stem, mark)?);
+    }
+    Ok(Checkpoint { sink: None, dead_letters: None, archive: None, pending: None, journal: None, seen, ..cp.clone() })
 }
 
 pub async fn run(d: DryRun<'_>) -> ExitCode {
@@ -62,7 +69,7 @@ pub async fn run(d: DryRun<'_>) -> ExitCode {
     let result = async {
         let store = CheckpointStore::new(&scratch, &d.spec.name, &d.stream.name);
         if let Some(cp) = &checkpoint {
-            store.save(&position_only(cp))?;
+            store.save(&position_only(cp, d.store)?)?;
         }
         let mut sink = PreviewSink::new(d.target.clone());
         let mut dead = DeadLetterFile::new(&scratch.join("dead-letters.ndjson"), true);

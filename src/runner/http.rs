@@ -705,7 +705,8 @@ impl Sender {
             status = status.map(|s| s.as_u16()),
             ms = started.elapsed().as_millis() as u64,
             outcome = if ok { "ok" } else { "not used: the runner asks again" },
-            "API request (read ahead)"
+            read_ahead = true,
+            "API request"
         );
         if let Some((m, stream)) = &self.metrics {
             m.api_response(stream, status.map(|s| s.as_u16()), started.elapsed());

@@ -61,6 +61,35 @@ impl Journal {
             .map_err(|e| format!("cannot create `{}`: {e}; {}", dir.display(), super::storage::advice(&e, dir)))?;
         let mark = mark.unwrap_or(JournalMark { generation: 1, len: 0 });
         let path = Self::path(stem, mark.generation);
+        let opened = private(OpenOptions::new().read(true).write(true).create(mark.len == 0)).open(&path);
+        let (file, len, entries) = Self::committed_entries(&path, opened, mark)?;
+        let mut file = file;
+        if len > mark.len {
+            file.set_len(mark.len).map_err(|e| format!("cannot cut `{}` back to its commit: {e}", path.display()))?;
+        }
+        file.seek(SeekFrom::Start(mark.len)).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let mut journal =
+            Journal { stem: stem.to_path_buf(), generation: mark.generation, file, len: mark.len, retired: None };
+        journal.remove_others();
+        Ok((journal, entries))
+    }
+
+    /// The ids of the journal a checkpoint names, read without changing anything (a dry run).
+    pub fn read_committed(stem: &Path, mark: JournalMark) -> Result<Vec<(String, i64)>, String> {
+        if mark.len == 0 {
+            return Ok(Vec::new());
+        }
+        let path = Self::path(stem, mark.generation);
+        let opened = File::open(&path);
+        Self::committed_entries(&path, opened, mark).map(|(_, _, entries)| entries)
+    }
+
+    /// The file at `path` (as `opened`), its length, and the entries of its committed part.
+    fn committed_entries(
+        path: &Path,
+        opened: std::io::Result<File>,
+        mark: JournalMark,
+    ) -> Result<(File, u64, Vec<(String, i64)>), String> {
         let damaged = |why: String| {
             format!(
                 "the dedup journal `{}` {why}: resuming would repeat records. Restore it, or move the \
@@ -69,7 +98,7 @@ impl Journal {
             )
         };
         let mut entries = Vec::new();
-        let file = match private(OpenOptions::new().read(true).write(true).create(mark.len == 0)).open(&path) {
+        let file = match opened {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(damaged(format!("is missing ({} bytes were committed)", mark.len)));
@@ -95,15 +124,8 @@ impl Journal {
             entries.push(entry);
             at += n as u64;
         }
-        let mut file = file;
-        if len > mark.len {
-            file.set_len(mark.len).map_err(|e| format!("cannot cut `{}` back to its commit: {e}", path.display()))?;
-        }
-        file.seek(SeekFrom::Start(mark.len)).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        let mut journal =
-            Journal { stem: stem.to_path_buf(), generation: mark.generation, file, len: mark.len, retired: None };
-        journal.remove_others();
-        Ok((journal, entries))
+        drop(reader);
+        Ok((file, len, entries))
     }
 
     /// Removes the files of every generation but this one.
