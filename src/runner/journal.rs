@@ -15,6 +15,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+/// An id delivered and its record's time (Unix ms).
+pub type Entry = (String, i64);
+
 /// What a checkpoint records of its journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JournalMark {
@@ -89,7 +92,7 @@ impl Journal {
         path: &Path,
         opened: std::io::Result<File>,
         mark: JournalMark,
-    ) -> Result<(File, u64, Vec<(String, i64)>), String> {
+    ) -> Result<(File, u64, Vec<Entry>), String> {
         let damaged = |why: String| {
             format!(
                 "the dedup journal `{}` {why}: resuming would repeat records. Restore it, or move the \
