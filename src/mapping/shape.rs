@@ -381,7 +381,7 @@ fn write_object(node: &Node, fields: &[(&str, Field<'_>)], out: &mut Vec<u8>) {
         out.extend_from_slice(&entry.quoted);
         match (field, &entry.base) {
             (Field::Object(inner), Base::Object(child)) => write_object(child, inner, out),
-            (Field::Value(v), _) => serde_json::to_writer(&mut *out, v).expect("a value serializes"),
+            (Field::Value(v), _) => crate::json::write::value(out, v),
             (Field::Object(_), _) => unreachable!("only laid-out objects are objects"),
         }
     }
