@@ -393,7 +393,9 @@ fn build<'a>(node: &'a Node, values: &'a [Option<Value>], derived: &'a Derived<'
             fields[*at] = Some(Field::Value(caption));
         }
     }
-    node.entries.iter().zip(fields).filter_map(|(e, f)| Some((e.key.as_str(), f?))).collect()
+    let mut present = Vec::with_capacity(node.entries.len());
+    present.extend(node.entries.iter().zip(fields).filter_map(|(e, f)| Some((e.key.as_str(), f?))));
+    present
 }
 
 /// No `null`, no empty object, no list directly in a list (laid-out objects are never empty).
