@@ -37,6 +37,8 @@ pub struct Records<R: BufRead> {
     started: bool,
     /// The whole input was read (a document), or reading failed.
     done: bool,
+    /// The NDJSON line being read, its allocation reused from line to line.
+    buf: Vec<u8>,
 }
 
 impl<R: BufRead> Records<R> {
@@ -48,21 +50,27 @@ impl<R: BufRead> Records<R> {
     /// Records of `reader`, where an API page holds them at one of `pages` (the `records`
     /// paths of a spec's streams), tried in order.
     pub fn with_pages(reader: R, pages: Vec<Vec<String>>) -> Self {
-        Self { reader, pages, line: 0, pending: Vec::new().into_iter(), started: false, done: false }
+        Self { reader, pages, line: 0, pending: Vec::new().into_iter(), started: false, done: false, buf: Vec::new() }
     }
 
     /// The next line's bytes; `Err` with the read error (then nothing more is read).
     fn read_line(&mut self) -> Result<Option<Vec<u8>>, std::io::Error> {
         let mut buf = Vec::new();
-        match self.reader.read_until(b'\n', &mut buf) {
-            Ok(0) => Ok(None),
+        Ok(self.read_line_into(&mut buf)?.then_some(buf))
+    }
+
+    /// The next line's bytes in `buf` (cleared first): `false` at the end of the input.
+    fn read_line_into(&mut self, buf: &mut Vec<u8>) -> Result<bool, std::io::Error> {
+        buf.clear();
+        match self.reader.read_until(b'\n', buf) {
+            Ok(0) => Ok(false),
             Ok(_) => {
                 self.line += 1;
                 if self.line == 1 && buf.starts_with(b"\xEF\xBB\xBF") {
                     // A byte order mark before the first record is not part of it.
                     buf.drain(..3);
                 }
-                Ok(Some(buf))
+                Ok(true)
             }
             Err(e) => Err(e),
         }
@@ -116,15 +124,17 @@ impl<R: BufRead> Iterator for Records<R> {
             if self.done {
                 return None;
             }
-            let line = match self.read_line() {
-                Ok(Some(line)) => line,
-                Ok(None) => return None,
+            let mut line = std::mem::take(&mut self.buf);
+            match self.read_line_into(&mut line) {
+                Ok(true) => {}
+                Ok(false) => return None,
                 Err(e) => {
                     self.fail(e);
                     continue;
                 }
-            };
+            }
             self.pending = ndjson_line(&line, self.line, &self.pages).into_iter();
+            self.buf = line;
         }
     }
 }

@@ -95,6 +95,57 @@ fn records_that_are_not_objects_or_match_nothing() {
     }
 }
 
+/// Records given as text, read as `engine map` reads them: values the rules leave in
+/// `unmapped` of every JSON kind (escapes, unicode, lists in lists, deep nesting, `-0`, big
+/// integers, duplicate keys), and lines that cannot be read at all.
+#[test]
+fn records_read_from_text_map_to_the_same_bytes_and_verdict() {
+    let base = FIXTURES
+        .iter()
+        .find(|r| {
+            r.get("eventType").and_then(Value::as_str) == Some("AuthenticationPasswordSuccessEvent")
+                && SETS[0].map(Value::clone(r)).is_ok()
+        })
+        .expect("a password success fixture that maps")
+        .to_string();
+    let deep = format!("{}1{}", "[".repeat(120), "]".repeat(120));
+    let deeper = format!("{}1{}", "[".repeat(130), "]".repeat(130));
+    let extras = [
+        r#""x":"tab\tquote\"back\\slash\u0001\u001f\u007f""#.to_string(),
+        r#""é😀\ud83d\ude00":"\u2028ü""#.to_string(),
+        r#""n":[-0,0.0,-0.0,1E2,18446744073709551615,-9223372036854775808,1.5e-300]"#.to_string(),
+        r#""lists":[[1],[],[[]],{"a":[[2]]}]"#.to_string(),
+        r#""only":[[]],"empty":{},"null":null,"blank":"""#.to_string(),
+        r#""dup":1,"dup":{"b":2},"dup":"last""#.to_string(),
+        format!(r#""deep":{deep}"#),
+        format!(r#""deeper":{deeper}"#),
+        r#""big":1e400"#.to_string(),
+        r#""huge":123456789012345678901234567890"#.to_string(),
+    ];
+    let mut text = Vec::new();
+    for extra in &extras {
+        text.extend_from_slice(base.strip_suffix('}').unwrap().as_bytes());
+        text.extend_from_slice(format!(",{extra}}}\n").as_bytes());
+    }
+    text.extend_from_slice(b"{\"eventType\":\"\xff\"}\n");
+    let (mut records, mut unreadable, mut decided) = (0, 0, 0);
+    for input in ocsf_engine::input::Records::new(&text[..]) {
+        match input {
+            ocsf_engine::input::Input::Record(record) => {
+                records += 1;
+                for set in SETS.iter() {
+                    decided += usize::from(same_both_ways(set, &record));
+                }
+            }
+            _ => unreadable += 1,
+        }
+    }
+    // The nesting past the parser's limit, the inexact numbers and the invalid UTF-8.
+    assert_eq!((records, unreadable), (extras.len() - 3, 4));
+    // The layout wrote most of them (lists in lists go the `Value` way).
+    assert!(decided >= 3 * 4, "{decided}");
+}
+
 /// Any JSON value, a few levels deep.
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -103,6 +154,12 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<i64>().prop_map(Value::from),
         (-1e12f64..1e12).prop_map(|f| json!(f)),
         "[ -~]{0,24}".prop_map(Value::String),
+        // Text that needs escaping, and text beyond ASCII.
+        "[\\x00-\\x1f\"\\\\a-z\u{7f}-\u{ff}é\u{2028}😀]{0,12}".prop_map(Value::String),
+        Just(json!(u64::MAX)),
+        Just(json!(i64::MIN)),
+        Just(json!(-0.0)),
+        Just(json!(1.7976931348623157e308)),
         Just(json!("")),
         Just(json!("99")),
         Just(json!("10.0.0.1")),

@@ -195,12 +195,18 @@ impl MappingSet {
         run.shaped = Some((shape, vec![None; shape.slot_count]));
         run.apply(mapping);
         let (_, mut values) = run.shaped.take().expect("set above");
-        values[shape.unmapped] = unmapped::unmapped(&record, &run.consumed);
+        let mut text = Vec::with_capacity(1024);
+        let unmapped_text = if shape.unmapped_as_text {
+            unmapped::write(&record, &run.consumed, &mut text).map(|plain| shape::Unmapped { text: &text, plain })
+        } else {
+            values[shape.unmapped] = unmapped::unmapped(&record, &run.consumed);
+            None
+        };
         drop(run);
         if self.options.keep_raw {
             values[shape.raw_data] = Some(Value::String(record.to_string()));
         }
-        let written = shape.write(&mut values, !self.options.skip_validation, out);
+        let written = shape.write(&mut values, unmapped_text.as_ref(), !self.options.skip_validation, out);
         drop(values);
         match written {
             Some(written) => (Ok((written, unknown_type)), true),

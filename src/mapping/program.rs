@@ -126,7 +126,8 @@ impl<'m> Run<'m> {
             templates,
             record,
             ctx: None,
-            consumed: Vec::new(),
+            // A record's rules consume a few dozen locations: room for them from the start.
+            consumed: Vec::with_capacity(32),
             out: Map::new(),
             notes: Vec::new(),
             produced: None,

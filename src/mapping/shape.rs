@@ -24,6 +24,9 @@ pub(crate) struct Shape {
     pub slot_count: usize,
     pub observables: Option<usize>,
     pub unmapped: usize,
+    /// Whether `unmapped` may be written as text straight from the record (see
+    /// [`Unmapped`]): the class schema accepts any object there.
+    pub unmapped_as_text: bool,
     pub raw_data: usize,
     activity: Option<usize>,
     time: Option<usize>,
@@ -31,6 +34,9 @@ pub(crate) struct Shape {
     schema: &'static CoreSchema,
     /// `type_uid` → `type_name`.
     type_names: HashMap<i64, Value>,
+    /// What the schema check sees of an `unmapped` written as text: an object, which the
+    /// schema accepts as it accepts any object there.
+    stand_in: Value,
 }
 
 impl std::fmt::Debug for Shape {
@@ -71,6 +77,13 @@ enum Base {
     Nothing,
 }
 
+/// The event's `unmapped` as compact JSON text, written from the record without building it;
+/// `plain` is false when it holds a list directly inside a list.
+pub struct Unmapped<'a> {
+    pub text: &'a [u8],
+    pub plain: bool,
+}
+
 /// What [`Shape::write`] tells the caller about the event it wrote.
 pub struct Written {
     pub time: Option<i64>,
@@ -83,6 +96,8 @@ struct Derived<'a> {
     activity: Value,
     type_uid: Value,
     type_name: Option<&'a Value>,
+    /// The slot of an `unmapped` given as text, and what the check sees in its place.
+    unmapped: Option<(usize, &'a Value)>,
 }
 
 /// A tree of paths being laid out.
@@ -179,6 +194,7 @@ impl Shape {
         }
         let type_names = class.type_captions.iter().map(|(uid, c)| (*uid, Value::from(c.as_str()))).collect();
         let slot_count = slots.len();
+        let unmapped_as_text = schema.member_accepts_any_object("unmapped");
         Some(Shape {
             root: tree.into_node(),
             rule_slots,
@@ -186,12 +202,14 @@ impl Shape {
             slot_count,
             observables,
             unmapped,
+            unmapped_as_text,
             raw_data,
             activity,
             time,
             class,
             schema,
             type_names,
+            stand_in: serde_json::json!({"unmapped": true}),
         })
     }
 
@@ -207,9 +225,17 @@ impl Shape {
     }
 
     /// Derives the captions of the event in `values`, checks it against the class schema
-    /// (unless `validate` is false) and appends its JSON to `out`. `None`, with `out` as it
-    /// was, when the check does not prove the event valid: the `Value` path then decides.
-    pub fn write(&self, values: &mut [Option<Value>], validate: bool, out: &mut Vec<u8>) -> Option<Written> {
+    /// (unless `validate` is false) and appends its JSON to `out`. `unmapped`, when given as
+    /// text (only where [`Shape::unmapped_as_text`]), stands in the `unmapped` slot. `None`,
+    /// with `out` as it was, when the check does not prove the event valid: the `Value` path
+    /// then decides.
+    pub fn write(
+        &self,
+        values: &mut [Option<Value>],
+        unmapped: Option<&Unmapped<'_>>,
+        validate: bool,
+        out: &mut Vec<u8>,
+    ) -> Option<Written> {
         let cat = catalog();
         for (value, info) in values.iter_mut().zip(&self.slots) {
             if let (Some(value), Some(set)) = (value, info.object) {
@@ -219,13 +245,19 @@ impl Shape {
         let values: &[Option<Value>] = values;
         let activity = self.activity.and_then(|s| values[s].as_ref()).and_then(Value::as_i64).unwrap_or(0);
         let type_uid = self.class.uid * 100 + activity;
-        let derived =
-            Derived { activity: activity.into(), type_uid: type_uid.into(), type_name: self.type_names.get(&type_uid) };
+        let derived = Derived {
+            activity: activity.into(),
+            type_uid: type_uid.into(),
+            type_name: self.type_names.get(&type_uid),
+            unmapped: unmapped.map(|_| (self.unmapped, &self.stand_in)),
+        };
         let fields = build(&self.root, values, &derived);
-        if validate && !(self.schema.is_valid_fields(&fields) && plain(&fields)) {
+        let unmapped_plain = unmapped.is_none_or(|u| u.plain);
+        if validate && !(self.schema.is_valid_fields(&fields) && plain(&fields) && unmapped_plain) {
             return None;
         }
-        write_object(&self.root, &fields, out);
+        let text = unmapped.map(|u| (self.unmapped, u.text));
+        write_object(&self.root, &fields, text, out);
         let text = |key: &str| {
             fields.binary_search_by(|(k, _)| (*k).cmp(key)).ok().and_then(|i| match &fields[i].1 {
                 Field::Value(v) => v.as_str().map(str::to_string),
@@ -336,7 +368,10 @@ fn build<'a>(node: &'a Node, values: &'a [Option<Value>], derived: &'a Derived<'
         .entries
         .iter()
         .map(|e| match &e.base {
-            Base::Slot(i) => values[*i].as_ref().map(Field::Value),
+            Base::Slot(i) => match derived.unmapped {
+                Some((slot, stand_in)) if slot == *i => Some(Field::Value(stand_in)),
+                _ => values[*i].as_ref().map(Field::Value),
+            },
             Base::Object(child) => {
                 let f = build(child, values, derived);
                 (!f.is_empty()).then_some(Field::Object(f))
@@ -358,7 +393,9 @@ fn build<'a>(node: &'a Node, values: &'a [Option<Value>], derived: &'a Derived<'
             fields[*at] = Some(Field::Value(caption));
         }
     }
-    node.entries.iter().zip(fields).filter_map(|(e, f)| Some((e.key.as_str(), f?))).collect()
+    let mut present = Vec::with_capacity(node.entries.len());
+    present.extend(node.entries.iter().zip(fields).filter_map(|(e, f)| Some((e.key.as_str(), f?))));
+    present
 }
 
 /// No `null`, no empty object, no list directly in a list (laid-out objects are never empty).
@@ -369,7 +406,9 @@ fn plain(fields: &[(&str, Field<'_>)]) -> bool {
     })
 }
 
-fn write_object(node: &Node, fields: &[(&str, Field<'_>)], out: &mut Vec<u8>) {
+/// Writes the object of `node` with `fields`; the slot of `unmapped`, when given as text, gets
+/// that text.
+fn write_object(node: &Node, fields: &[(&str, Field<'_>)], unmapped: Option<(usize, &[u8])>, out: &mut Vec<u8>) {
     out.push(b'{');
     let mut entries = node.entries.iter();
     for (n, (key, field)) in fields.iter().enumerate() {
@@ -380,8 +419,11 @@ fn write_object(node: &Node, fields: &[(&str, Field<'_>)], out: &mut Vec<u8>) {
         }
         out.extend_from_slice(&entry.quoted);
         match (field, &entry.base) {
-            (Field::Object(inner), Base::Object(child)) => write_object(child, inner, out),
-            (Field::Value(v), _) => serde_json::to_writer(&mut *out, v).expect("a value serializes"),
+            (Field::Object(inner), Base::Object(child)) => write_object(child, inner, unmapped, out),
+            (Field::Value(_), Base::Slot(i)) if unmapped.is_some_and(|(slot, _)| slot == *i) => {
+                out.extend_from_slice(unmapped.map_or(&[][..], |(_, text)| text));
+            }
+            (Field::Value(v), _) => crate::json::write::value(out, v),
             (Field::Object(_), _) => unreachable!("only laid-out objects are objects"),
         }
     }

@@ -1,7 +1,9 @@
 //! `unmapped`: every part of the record that no rule turned into OCSF, under its source name,
-//! with `null`s, empty strings and emptied containers left out.
+//! with `null`s, empty strings and emptied containers left out: as a value, or written as text
+//! straight from the record.
 
 use super::path::Seg;
+use crate::json::write;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -41,24 +43,22 @@ fn strip(value: &Value, paths: &[&[Seg]]) -> Option<Value> {
             (!out.is_empty()).then_some(Value::Object(out))
         }
         Value::Array(items) => {
-            let out: Vec<Value> = items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| {
-                    let sub: Vec<&[Seg]> = paths
-                        .iter()
-                        .filter_map(|p| match p.split_first() {
-                            Some((Seg::Index(idx), rest)) if *idx == i => Some(rest),
-                            _ => None,
-                        })
-                        .collect();
-                    strip(v, &sub)
-                })
-                .collect();
+            let out: Vec<Value> = items.iter().enumerate().filter_map(|(i, v)| strip(v, &at_index(paths, i))).collect();
             (!out.is_empty()).then_some(Value::Array(out))
         }
         other => Some(other.clone()),
     }
+}
+
+/// The rest of each path that goes into element `i` of a list.
+fn at_index<'p>(paths: &[&'p [Seg]], i: usize) -> Vec<&'p [Seg]> {
+    paths
+        .iter()
+        .filter_map(|p| match p.split_first() {
+            Some((Seg::Index(idx), rest)) if *idx == i => Some(rest),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A value no rule consumed anything of: a copy without `null`s, empty strings and emptied
@@ -79,16 +79,172 @@ fn clean(value: &Value) -> Option<Value> {
     }
 }
 
+/// [`unmapped`] written straight from the record as compact JSON text into `out` (what
+/// writing its value would give), without building it. `None` when nothing is left (`out` as
+/// it was); else whether the text is plain: no list directly inside a list (it never holds a
+/// `null` or an empty object).
+pub fn write(record: &Value, consumed: &[Cow<'_, [Seg]>], out: &mut Vec<u8>) -> Option<bool> {
+    let paths: Vec<&[Seg]> = consumed.iter().map(|c| c.as_ref()).collect();
+    let mut plain = true;
+    write_stripped(record, &paths, out, &mut plain).then_some(plain)
+}
+
+/// Writes [`strip`]'s value; `false`, with `out` as it was, where that is `None`. A list kept
+/// directly inside a list clears `plain`.
+fn write_stripped(value: &Value, paths: &[&[Seg]], out: &mut Vec<u8>, plain: &mut bool) -> bool {
+    // With no paths this is [`clean`]: every key and element is kept, and nothing is gathered.
+    if paths.iter().any(|p| p.is_empty()) {
+        return false;
+    }
+    let mark = out.len();
+    match value {
+        Value::Null => false,
+        Value::String(s) if s.is_empty() => false,
+        Value::Object(map) => {
+            out.push(b'{');
+            let mut any = false;
+            for (k, v) in map {
+                let under = |p: &[Seg]| matches!(p.first(), Some(Seg::Key(key)) if key == k);
+                let before = out.len();
+                if any {
+                    out.push(b',');
+                }
+                write::string(out, k);
+                out.push(b':');
+                let kept = match paths.iter().filter(|p| under(p)).count() {
+                    0 => write_stripped(v, &[], out, plain),
+                    _ if paths.iter().any(|p| p.len() == 1 && under(p)) => false,
+                    _ => {
+                        let sub: Vec<&[Seg]> = paths.iter().filter(|p| under(p)).map(|p| &p[1..]).collect();
+                        write_stripped(v, &sub, out, plain)
+                    }
+                };
+                if kept {
+                    any = true;
+                } else {
+                    out.truncate(before);
+                }
+            }
+            close(out, mark, any, b'}')
+        }
+        Value::Array(items) => {
+            out.push(b'[');
+            let mut any = false;
+            for (i, v) in items.iter().enumerate() {
+                let sub = at_index(paths, i);
+                any |= element(out, any, plain, v, |out, plain| write_stripped(v, &sub, out, plain));
+            }
+            close(out, mark, any, b']')
+        }
+        other => {
+            write::value(out, other);
+            true
+        }
+    }
+}
+
+/// Writes one element of a list (after a comma when `any` came before it): whether it was
+/// kept. A kept list clears `plain`.
+fn element(
+    out: &mut Vec<u8>,
+    any: bool,
+    plain: &mut bool,
+    v: &Value,
+    write: impl FnOnce(&mut Vec<u8>, &mut bool) -> bool,
+) -> bool {
+    let before = out.len();
+    if any {
+        out.push(b',');
+    }
+    if write(out, plain) {
+        *plain &= !v.is_array();
+        true
+    } else {
+        out.truncate(before);
+        false
+    }
+}
+
+/// Closes a container opened at `mark`, or takes it back out when nothing was kept in it.
+fn close(out: &mut Vec<u8>, mark: usize, any: bool, end: u8) -> bool {
+    if any {
+        out.push(end);
+    } else {
+        out.truncate(mark);
+    }
+    any
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::mapping::path::dotted_segs;
+    use proptest::prelude::*;
     use serde_json::json;
 
     fn run(record: Value, consumed: &[&str]) -> Option<Value> {
         let segs: Vec<Vec<Seg>> = consumed.iter().map(|c| dotted_segs(c)).collect();
         let cows: Vec<Cow<[Seg]>> = segs.iter().map(|s| Cow::Borrowed(s.as_slice())).collect();
-        unmapped(&record, &cows)
+        let value = unmapped(&record, &cows);
+        same_as_text(&record, &cows, value.as_ref());
+        value
+    }
+
+    /// [`write`] gives the text of [`unmapped`]'s value, and whether it is plain.
+    fn same_as_text(record: &Value, consumed: &[Cow<'_, [Seg]>], value: Option<&Value>) {
+        let mut text = b"before".to_vec();
+        let plain = write(record, consumed, &mut text);
+        match value {
+            Some(v) => {
+                assert_eq!(String::from_utf8_lossy(&text), format!("before{v}"), "{record}");
+                assert_eq!(plain, Some(crate::ocsf::validate::plain(v)), "{record}");
+            }
+            None => assert_eq!((plain, text.as_slice()), (None, &b"before"[..]), "{record}"),
+        }
+    }
+
+    /// Any JSON value, a few levels deep, with keys and indexes the paths below name.
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            Just(json!(-0.0)),
+            Just(json!(1.5e300)),
+            "[ -~\\x00-\\x1fé😀]{0,6}".prop_map(Value::String),
+            Just(json!("")),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-c0-2\"]{1,2}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn seg() -> impl Strategy<Value = Seg> {
+        prop_oneof![(0usize..3).prop_map(Seg::Index), "[a-c0-2\"]{1,2}".prop_map(Seg::Key)]
+    }
+
+    proptest! {
+        #[test]
+        fn the_text_is_the_value_written(
+            record in json_value(),
+            consumed in prop::collection::vec(prop::collection::vec(seg(), 0..4), 0..5),
+        ) {
+            let cows: Vec<Cow<[Seg]>> = consumed.iter().map(|s| Cow::Borrowed(s.as_slice())).collect();
+            let value = unmapped(&record, &cows);
+            same_as_text(&record, &cows, value.as_ref());
+        }
+    }
+
+    #[test]
+    fn lists_in_lists_are_not_plain() {
+        let rec = json!({"a": [[1], {"b": [[]]}], "c": [1, [2]]});
+        assert_eq!(run(rec.clone(), &["c"]), Some(json!({"a": [[1]]})));
+        assert_eq!(run(rec.clone(), &["a.0", "c.1"]), Some(json!({"c": [1]})));
+        assert_eq!(run(rec, &["a.0"]), Some(json!({"c": [1, [2]]})));
     }
 
     #[test]

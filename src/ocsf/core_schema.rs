@@ -338,6 +338,70 @@ impl CoreSchema {
     }
 }
 
+impl CoreSchema {
+    /// Whether the verdict on an object never depends on the value of its member `key` as long
+    /// as that value is an object: every schema node applied to the object (itself, its
+    /// `$ref`s, `allOf`, `anyOf`, `if`/`then`/`else` and switch branches) either has no say on
+    /// `key` or accepts any object there. An event laid out by a mapping can then write such a
+    /// member (`unmapped`) without having it as a [`Value`].
+    pub fn member_accepts_any_object(&self, key: &str) -> bool {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack = vec![0];
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            let node = &self.nodes[i];
+            let member = match node.properties.as_ref().and_then(|p| p.get(key)) {
+                Some(&s) => Some(s),
+                None => match &node.additional {
+                    None => None,
+                    Some(Additional::Forbidden) => return false,
+                    Some(Additional::Schema(s)) => Some(*s),
+                },
+            };
+            if member.is_some_and(|s| !self.accepts_any_object(s)) {
+                return false;
+            }
+            // `enum` and `const` compare the object whole.
+            if node.enumeration.is_some() || node.constant.is_some() {
+                return false;
+            }
+            stack.extend(node.reference);
+            stack.extend(&node.any_of);
+            stack.extend(&node.all_of);
+            if let Some((cond, then, otherwise)) = node.if_then_else {
+                stack.push(cond);
+                stack.extend(then);
+                stack.extend(otherwise);
+            }
+            if let Some(switch) = &node.switch {
+                if switch.key == key {
+                    return false;
+                }
+                stack.extend(switch.cases.iter().filter_map(|(_, then)| *then));
+            }
+        }
+        true
+    }
+
+    /// Whether node `index` accepts every object whatever it holds.
+    fn accepts_any_object(&self, index: usize) -> bool {
+        let node = &self.nodes[index];
+        node.types.is_none_or(|t| t & OBJECT != 0)
+            && node.required.is_empty()
+            && node.properties.as_ref().is_none_or(|p| p.is_empty())
+            && node.additional.is_none()
+            && node.enumeration.is_none()
+            && node.constant.is_none()
+            && node.any_of.is_empty()
+            && node.all_of.is_empty()
+            && node.if_then_else.is_none()
+            && node.switch.is_none()
+            && node.reference.is_none_or(|r| r != index && self.accepts_any_object(r))
+    }
+}
+
 /// The [`Switch`] an `allOf` amounts to, when every item is `if {properties: {key: {const}},
 /// required: [key]} then …` (no `else`, nothing else) with the same key.
 fn switch_of(nodes: &[Node], all_of: &[usize]) -> Option<Switch> {
