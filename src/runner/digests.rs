@@ -2,8 +2,9 @@
 //! before the resume point, with its record time, in `<stream>.delivered.bin` beside the
 //! checkpoint (16 bytes a record: digest, then time, little-endian).
 //!
-//! In memory they are one array sorted by digest (16 bytes an id, no hash-table slack), found
-//! by binary search; a window's worth of new digests is merged in once per window. On disk
+//! In memory they are sorted arrays (16 bytes an id, no hash-table slack), one a window
+//! passed, searched by binary search: a window's digests are sorted once and never copied
+//! again, and expire in place (a whole array at once when all of it is past the span). On disk
 //! the file is appended to, synced before the checkpoint that moves the resume point past
 //! those ids, and rewritten whole only when expired or superseded entries outnumber the live
 //! ones; a tail torn by a crash mid-append is cut off (those ids are still in the journal of
@@ -27,10 +28,26 @@ pub fn digest(id: &str) -> u64 {
 #[derive(Debug, Default)]
 pub struct Digests {
     path: PathBuf,
-    /// Sorted by digest, one entry a digest (its latest time).
-    known: Vec<(u64, i64)>,
+    /// Sorted runs, one a window passed (and one for what was loaded): each sorted by digest,
+    /// one entry a digest; a digest sighted again later may stand in several.
+    segments: Vec<Segment>,
     /// Entries the file holds (live, expired or superseded).
     in_file: usize,
+}
+
+#[derive(Debug, Default)]
+struct Segment {
+    entries: Vec<(u64, i64)>,
+    /// The oldest time in it: a segment newer than the horizon is kept whole.
+    oldest_ms: i64,
+}
+
+impl Segment {
+    fn new(mut entries: Vec<(u64, i64)>) -> Self {
+        normalise(&mut entries);
+        let oldest_ms = entries.iter().map(|e| e.1).min().unwrap_or(i64::MAX);
+        Segment { entries, oldest_ms }
+    }
 }
 
 /// Sorts `entries` by digest and keeps one a digest, the latest.
@@ -67,65 +84,61 @@ impl Digests {
                 known.push((h, t));
             }
         }
-        normalise(&mut known);
-        Ok(Digests { path, known, in_file: whole / 16 })
+        drop(bytes);
+        let segments = if known.is_empty() { Vec::new() } else { vec![Segment::new(known)] };
+        Ok(Digests { path, segments, in_file: whole / 16 })
     }
 
     pub fn contains(&self, id: &str) -> bool {
         let h = digest(id);
-        self.known.binary_search_by_key(&h, |e| e.0).is_ok()
+        self.segments.iter().any(|s| s.entries.binary_search_by_key(&h, |e| e.0).is_ok())
     }
 
+    /// Digests held (one a digest and a window it was stored in).
     pub fn len(&self) -> usize {
-        self.known.len()
+        self.segments.iter().map(|s| s.entries.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.known.is_empty()
+        self.len() == 0
     }
 
-    /// Takes ids the dedup set no longer holds and forgets those before `horizon_ms`; the
-    /// file is appended to (rewritten when mostly stale), durably.
+    /// Takes ids the dedup set no longer holds (a window's: one sorted segment, with no copy
+    /// of what is held already) and forgets those before `horizon_ms`; the file is appended
+    /// to (rewritten when mostly stale), durably.
     pub fn store(&mut self, ids: Vec<(String, i64)>, horizon_ms: i64) -> Result<(), String> {
-        let mut new: Vec<(u64, i64)> = ids.iter().map(|(id, t)| (digest(id), *t)).collect();
-        normalise(&mut new);
-        let old = std::mem::take(&mut self.known);
-        let mut merged = Vec::with_capacity(old.len() + new.len());
-        let (mut i, mut j) = (0, 0);
-        while i < old.len() || j < new.len() {
-            let next = match (old.get(i), new.get(j)) {
-                (Some(x), Some(y)) if x.0 == y.0 => {
-                    i += 1;
-                    j += 1;
-                    (x.0, x.1.max(y.1))
-                }
-                (Some(x), Some(y)) if x.0 < y.0 => {
-                    i += 1;
-                    *x
-                }
-                (Some(x), None) => {
-                    i += 1;
-                    *x
-                }
-                (_, Some(y)) => {
-                    j += 1;
-                    *y
-                }
-                (None, None) => break,
-            };
-            if next.1 >= horizon_ms {
-                merged.push(next);
+        let new = Segment::new(ids.iter().map(|(id, t)| (digest(id), *t)).collect());
+        drop(ids);
+        let appended = encode(&new.entries);
+        let added = new.entries.len();
+        if added > 0 {
+            self.segments.push(new);
+        }
+        for s in &mut self.segments {
+            if s.oldest_ms < horizon_ms {
+                s.entries.retain(|e| e.1 >= horizon_ms);
+                s.entries.shrink_to_fit();
+                s.oldest_ms = s.entries.iter().map(|e| e.1).min().unwrap_or(i64::MAX);
             }
         }
-        self.known = merged;
-        if self.in_file + new.len() > 2 * self.known.len().max(1024) {
-            write_atomically(&self.path, &encode(&self.known))?;
-            self.in_file = self.known.len();
-        } else if !new.is_empty() {
-            append(&self.path, &encode(&new))?;
-            self.in_file += new.len();
+        self.segments.retain(|s| !s.entries.is_empty());
+        let live = self.len();
+        if self.in_file + added > 2 * live.max(1024) {
+            let all: Vec<(u64, i64)> = self.segments.iter().flat_map(|s| s.entries.iter().copied()).collect();
+            write_atomically(&self.path, &encode(&all))?;
+            self.in_file = all.len();
+        } else if added > 0 {
+            append(&self.path, &appended)?;
+            self.in_file += added;
         }
         Ok(())
+    }
+
+    /// Every digest held with its latest time, sorted (for tests and checks).
+    pub fn entries(&self) -> Vec<(u64, i64)> {
+        let mut all: Vec<(u64, i64)> = self.segments.iter().flat_map(|s| s.entries.iter().copied()).collect();
+        normalise(&mut all);
+        all
     }
 }
 
@@ -213,8 +226,8 @@ mod tests {
             "appended (one entry an id a window), not rewritten"
         );
         let loaded = Digests::load(path.clone(), i64::MAX).unwrap();
-        assert_eq!(loaded.known, d.known);
-        assert_eq!(d.len(), 3);
+        assert_eq!(loaded.entries(), d.entries());
+        assert_eq!(d.entries().len(), 3);
         // Past the horizon, b (30) and c stay; a goes.
         d.store(Vec::new(), 25).unwrap();
         assert!(!d.contains("a") && d.contains("b") && d.contains("c"));
@@ -226,7 +239,7 @@ mod tests {
         let size = std::fs::metadata(&path).unwrap().len();
         assert_eq!(size, 10 * 16, "compacted to the live entries");
         let mut loaded = Digests::load(path.clone(), i64::MAX).unwrap();
-        assert_eq!(loaded.known, d.known);
+        assert_eq!(loaded.entries(), d.entries());
         // Every stored id is found, none other, against a plain set.
         let more: Vec<(String, i64)> = (0..500).map(|i| (format!("x{i}"), 5_000)).collect();
         loaded.store(more.clone(), 0).unwrap();
@@ -244,7 +257,7 @@ mod tests {
         d.store(ids(&[("a", 10), ("b", 20)]), 0).unwrap();
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(&[7u8; 9]).unwrap();
         let loaded = Digests::load(path.clone(), i64::MAX).unwrap();
-        assert_eq!(loaded.known, d.known);
+        assert_eq!(loaded.entries(), d.entries());
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 32);
         let _ = std::fs::remove_dir_all(&dir);
     }
