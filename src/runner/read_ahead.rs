@@ -10,8 +10,8 @@
 //!
 //! Delivery in window order keeps the checkpoint as it is: what is complete is always a prefix
 //! of the catch-up (the watermark and the window's delivered ids), so a crash at any moment
-//! restarts from it and reads ahead again. Memory: at most `concurrency × DEPTH` pages
-//! (`SEQUENTIAL_DEPTH` at concurrency 1).
+//! restarts from it and reads ahead again. Memory: at most `concurrency × DEPTH` pages (at
+//! concurrency 1 too: a deeper queue hides a server's uneven pace).
 
 use super::http::{Missed, Sender};
 use super::pager::{Page, PageRequest, Pager};
@@ -24,10 +24,6 @@ use tokio::sync::{mpsc, watch};
 
 /// Pages a partition reads ahead of the runner before it waits.
 pub const DEPTH: usize = 8;
-
-/// At concurrency 1, where the read-ahead only overlaps the next page with the delivery of the
-/// current one, two pages are enough.
-pub const SEQUENTIAL_DEPTH: usize = 2;
 
 /// Cursors a partition follows at most (a server that never ends a window is the runner's
 /// guards' business; the read-ahead just stops).
@@ -134,7 +130,7 @@ impl ReadAhead {
     }
 
     fn start(&self, window: Window) -> Partition {
-        let (tx, rx) = mpsc::channel(if self.concurrency == 1 { SEQUENTIAL_DEPTH } else { DEPTH });
+        let (tx, rx) = mpsc::channel(DEPTH);
         let task = tokio::spawn(read_partition(
             self.sender.clone(),
             Arc::clone(&self.pager),
