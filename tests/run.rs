@@ -185,7 +185,7 @@ async fn every_fault_enabled(concurrency: usize, seed: u64) {
     }
     assert!(run.summary.retries > 0 && run.summary.unauthorized > 0 && run.summary.logins > 1, "{:?}", run.summary);
     assert!(run.summary.duplicates > 0, "repeated edges and overlaps were dropped: {:?}", run.summary);
-    assert_eq!(run.summary.read_ahead > 0, concurrency > 1, "pages read ahead and used: {:?}", run.summary);
+    assert!(run.summary.read_ahead > 0, "pages read ahead and used, at every concurrency: {:?}", run.summary);
 
     // Everything the tenant holds was delivered, except records the fault inserted behind a
     // cursor already passed and outside every later overlap (a cursor never returns those).

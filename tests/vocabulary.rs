@@ -223,6 +223,18 @@ async fn try_run(
     paging: Option<PagingSpec>,
     client_auth: ClientAuth,
 ) -> Result<Summary, String> {
+    try_run_reading(addr, dir, paging, client_auth, true).await
+}
+
+/// [`try_run`], with pages read ahead or (`read_ahead: false`, `--no-read-ahead`) each asked
+/// for only when the runner needs it.
+async fn try_run_reading(
+    addr: std::net::SocketAddr,
+    dir: &Path,
+    paging: Option<PagingSpec>,
+    client_auth: ClientAuth,
+    read_ahead: bool,
+) -> Result<Summary, String> {
     let mut spec = SourceSpec::load(&root().join("docs/examples/globex/source.yaml")).expect("the example loads");
     if let Some(AuthSpec::OAuth2(o)) = spec.auth.as_mut() {
         o.client_auth = client_auth;
@@ -250,6 +262,7 @@ async fn try_run(
     let store = CheckpointStore::new(&dir.join("state"), &spec.name, &stream.name);
     let opts = RunOptions {
         clock: Clock::fixed(NOW_MS + 60_000),
+        read_ahead,
         ..quick_options(100, Duration::from_millis(20), Duration::from_secs(5))
     };
     let (_stop_tx, stop_rx) = watch::channel(false);
@@ -329,16 +342,22 @@ async fn a_vendor_that_ignores_the_offset_ends_each_window_with_a_stall_not_a_lo
     let vendor =
         Vendor { client_auth: ClientAuth::Basic, token_uses: u64::MAX, ignores_offset: true, links: Links::None };
     let server = serve(vendor, data.clone()).await;
-    let dir = temp_dir("engine-vocabulary", "ignored-offset");
-    let summary = run(server.addr, &dir, None, ClientAuth::Basic).await;
-    let events = once_each("events", &event_uids(&dir.join("events.ndjson")));
-    assert!(summary.paging_stalls > 0, "{summary:?}");
-    // A page of records met before ends the paging at once; the next query starts from the
-    // newest record, which such a vendor honours: every record arrives, once, in a few
-    // requests a window.
-    assert_eq!(events, truth(&data));
-    let audits = server.requests().iter().filter(|r| r.path.starts_with("/api/v2/audit")).count();
-    assert!(audits <= 7 * 15, "{audits} requests for 7 windows: {summary:?}");
+    // Pages asked for only when needed, then read ahead: a page fetched ahead and dropped when
+    // paging restarts costs at most the read-ahead's depth more a window, never a loop.
+    for (read_ahead, extra) in [(false, 0), (true, ocsf_engine::runner::read_ahead::DEPTH)] {
+        let dir = temp_dir("engine-vocabulary", &format!("ignored-offset-{read_ahead}"));
+        let before = server.requests().len();
+        let summary = try_run_reading(server.addr, &dir, None, ClientAuth::Basic, read_ahead).await.expect("runs");
+        let events = once_each("events", &event_uids(&dir.join("events.ndjson")));
+        assert!(summary.paging_stalls > 0, "{summary:?}");
+        assert_eq!(summary.read_ahead > 0, read_ahead, "{summary:?}");
+        // A page of records met before ends the paging at once; the next query starts from the
+        // newest record, which such a vendor honours: every record arrives, once, in a few
+        // requests a window.
+        assert_eq!(events, truth(&data));
+        let audits = server.requests()[before..].iter().filter(|r| r.path.starts_with("/api/v2/audit")).count();
+        assert!(audits <= 7 * (15 + extra), "{audits} requests for 7 windows: {summary:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
