@@ -10,6 +10,7 @@
 //! ones; a tail torn by a crash mid-append is cut off (those ids are still in the journal of
 //! the checkpoint in force, and are appended again when the position passes them).
 
+use super::storage::{private_options, sync_dir};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -151,22 +152,12 @@ fn encode(entries: &[(u64, i64)]) -> Vec<u8> {
     body
 }
 
-fn open_options() -> OpenOptions {
-    let mut o = OpenOptions::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o
-}
-
 fn append(path: &Path, body: &[u8]) -> Result<(), String> {
     let err = |e: std::io::Error| format!("cannot write `{}`: {e}", path.display());
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(err)?;
     }
-    let mut f = open_options().append(true).create(true).open(path).map_err(err)?;
+    let mut f = private_options().append(true).create(true).open(path).map_err(err)?;
     f.write_all(body).and_then(|()| f.sync_data()).map_err(err)
 }
 
@@ -176,15 +167,12 @@ fn write_atomically(path: &Path, body: &[u8]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(err)?;
     let tmp = path.with_extension("bin.tmp");
     {
-        let mut f = open_options().write(true).create(true).truncate(true).open(&tmp).map_err(err)?;
+        let mut f = private_options().write(true).create(true).truncate(true).open(&tmp).map_err(err)?;
         f.write_all(body).map_err(err)?;
         f.sync_all().map_err(err)?;
     }
     std::fs::rename(&tmp, path).map_err(err)?;
-    #[cfg(unix)]
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    sync_dir(dir);
     Ok(())
 }
 

@@ -10,8 +10,9 @@
 //! checkpoint that names it retires the old file. A checkpoint kept in a coordination store
 //! (a fleet) holds its ids itself, as before.
 
+use super::storage::{private_options, sync_dir};
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -38,15 +39,6 @@ pub struct Journal {
     retired: Option<u64>,
 }
 
-fn private(o: &mut OpenOptions) -> &mut OpenOptions {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    o
-}
-
 impl Journal {
     /// The file of `generation`.
     pub fn path(stem: &Path, generation: u64) -> PathBuf {
@@ -64,7 +56,7 @@ impl Journal {
             .map_err(|e| format!("cannot create `{}`: {e}; {}", dir.display(), super::storage::advice(&e, dir)))?;
         let mark = mark.unwrap_or(JournalMark { generation: 1, len: 0 });
         let path = Self::path(stem, mark.generation);
-        let opened = private(OpenOptions::new().read(true).write(true).create(mark.len == 0)).open(&path);
+        let opened = private_options().read(true).write(true).create(mark.len == 0).open(&path);
         let (file, len, entries) = Self::committed_entries(&path, opened, mark)?;
         let mut file = file;
         if len > mark.len {
@@ -166,16 +158,15 @@ impl Journal {
         let generation = self.generation + 1;
         let path = Self::path(&self.stem, generation);
         let body = encode(entries);
-        let mut file = private(OpenOptions::new().read(true).write(true).create(true).truncate(true))
+        let mut file = private_options()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
             .open(&path)
             .map_err(|e| self.error(e))?;
         file.write_all(&body).and_then(|()| file.sync_all()).map_err(|e| self.error(e))?;
-        #[cfg(unix)]
-        if let Some(dir) = path.parent()
-            && let Ok(d) = File::open(dir)
-        {
-            let _ = d.sync_all();
-        }
+        sync_dir(path.parent().unwrap_or(Path::new(".")));
         self.retired = Some(self.generation);
         self.generation = generation;
         self.file = file;

@@ -15,23 +15,34 @@ pub fn replace_private(path: &Path, body: &[u8], what: &str) -> Result<(), Strin
     std::fs::create_dir_all(dir).map_err(|e| err("create the directory of", e))?;
     let tmp = path.with_extension("json.tmp");
     {
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.mode(0o600);
-        }
-        let mut f = o.open(&tmp).map_err(|e| err("write", e))?;
+        let mut f =
+            private_options().write(true).create(true).truncate(true).open(&tmp).map_err(|e| err("write", e))?;
         f.write_all(body).and_then(|()| f.write_all(b"\n")).map_err(|e| err("write", e))?;
         f.sync_all().map_err(|e| err("sync", e))?;
     }
     std::fs::rename(&tmp, path).map_err(|e| err("replace", e))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+/// Options that create a file with mode 0600 (state files hold what was delivered).
+pub fn private_options() -> std::fs::OpenOptions {
+    let mut o = std::fs::OpenOptions::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o
+}
+
+/// Makes a rename or a new file in `dir` durable (best effort: not every file system allows
+/// opening a directory).
+pub fn sync_dir(dir: &Path) {
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
-    Ok(())
 }
 
 /// The advice for an error writing in `dir`.
