@@ -325,3 +325,53 @@ async fn the_same_full_page_under_new_cursors_for_ever_ends_the_window() {
     assert_eq!(common::pipeline::once_each("events", &events), ["s-1", "s-2", "s-3"].map(String::from).into());
     assert!(audits < 1_000, "{audits} requests for a window of three records");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_read_ahead_that_is_throttled_is_waited_for_and_reported_without_the_token_it_echoes() {
+    use common::scripted::{Answer, serve};
+    use std::time::Instant;
+    const TOKEN: &str = "tok-echoed-0123456789";
+    // Every request for the cursor `B`, with when it came; the first is throttled with a
+    // `Retry-After` of 1 s, and its body quotes the token and the shared secret it was sent with.
+    let asked_b: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let log = Arc::clone(&asked_b);
+    let server = serve(move |req| {
+        if req.path == ocsf_engine::simulator::LOGIN_PATH {
+            return Answer::json(200, format!(r#"{{"authToken":"{TOKEN}","expirationTime":"2099-01-01T00:00:00Z"}}"#));
+        }
+        let body: serde_json::Value = serde_json::from_str(&req.body).unwrap_or_default();
+        match body["cursor"].as_str() {
+            None => Answer::json(200, page_of(&["t-1", "t-2"], Some("B"))),
+            Some(_) => {
+                let mut asked = log.lock().unwrap();
+                asked.push(Instant::now());
+                if asked.len() > 1 {
+                    return Answer::json(200, page_of(&["t-3"], None));
+                }
+                let echo = format!(
+                    r#"{{"errorCode":"too_many_requests","errorMessage":"slow down: {TOKEN} {}"}}"#,
+                    ocsf_engine::simulator::DEMO_SHARED_SECRET
+                );
+                let mut a = Answer::json(429, echo);
+                a.headers.push(("Retry-After".into(), "1".into()));
+                a
+            }
+        }
+    })
+    .await;
+    let dir = temp_dir("engine-hostile-scripted", "read-ahead-throttled");
+    let out = common::pipeline::engine_run(&dir, server.addr, &["--once", "--set", "range=PT1H"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let events = common::pipeline::event_uids(&dir.join("out/events.ndjson"));
+    assert_eq!(common::pipeline::once_each("events", &events), ["t-1", "t-2", "t-3"].map(String::from).into());
+    // The throttled page was read ahead; the runner asked for it again only after the pause
+    // the API asked for, and said so as for a failure of its own.
+    let asked = asked_b.lock().unwrap().clone();
+    assert!(asked.len() >= 2, "{asked:?}");
+    assert!(asked[1] - asked[0] >= Duration::from_secs(1), "asked again after {:?}", asked[1] - asked[0]);
+    let warning = stderr.lines().find(|l| l.contains("HTTP 429")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(warning.contains("too_many_requests") && warning.contains("retry 1 of 8 in 1.0 s"), "{warning}");
+    assert!(!stderr.contains(TOKEN) && !stderr.contains(ocsf_engine::simulator::DEMO_SHARED_SECRET), "{stderr}");
+    assert!(stderr.contains("slow down: *** ***"), "{stderr}");
+}

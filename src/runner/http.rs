@@ -533,9 +533,27 @@ impl Api {
         body: Option<&Value>,
         check: impl Fn(&Reply) -> Result<T, String>,
     ) -> Result<T, CallError> {
+        self.call_after(None, method, path, query, body, check).await
+    }
+
+    /// [`Api::call`] for a request that has already failed once elsewhere (read ahead):
+    /// `failed` is what went wrong and the answer's `Retry-After`, and the call begins with the
+    /// warning and the pause of a first retry, as if its own first attempt had failed so.
+    pub async fn call_after<T>(
+        &mut self,
+        mut failed: Option<(String, Option<Duration>)>,
+        method: &Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+        check: impl Fn(&Reply) -> Result<T, String>,
+    ) -> Result<T, CallError> {
         let mut retries = 0u32;
         let mut relogged = false;
         loop {
+            if let Some(prior) = failed.take() {
+                self.retry_after_failure(&mut retries, prior).await?;
+            }
             let header = self.auth_header().await?;
             let h = header.as_ref().map(|(n, v)| (n.as_str(), v.as_str()));
             let (what, retry_after) = match self.exchange(method, path, query, body, h).await {
@@ -568,21 +586,31 @@ impl Api {
                 }
                 Err(Failure::Transient { what, retry_after }) => (what, retry_after),
             };
-            if *self.stop.borrow() {
-                return Err(CallError::Stopped);
-            }
-            retries += 1;
-            if retries > self.retry.max_retries {
-                return Err(CallError::GaveUp(format!(
-                    "gave up after {} attempts; last error: {}",
-                    retries,
-                    self.scrub(&what)
-                )));
-            }
-            self.stats.add_retry();
-            let d = self.backoff(retries, retry_after, &what);
-            self.pause(d).await?;
+            self.retry_after_failure(&mut retries, (what, retry_after)).await?;
         }
+    }
+
+    /// After a failed attempt: the next retry's warning and pause, or an end (a stop, or the
+    /// retries spent).
+    async fn retry_after_failure(
+        &mut self,
+        retries: &mut u32,
+        (what, retry_after): (String, Option<Duration>),
+    ) -> Result<(), CallError> {
+        if *self.stop.borrow() {
+            return Err(CallError::Stopped);
+        }
+        *retries += 1;
+        if *retries > self.retry.max_retries {
+            return Err(CallError::GaveUp(format!(
+                "gave up after {} attempts; last error: {}",
+                retries,
+                self.scrub(&what)
+            )));
+        }
+        self.stats.add_retry();
+        let d = self.backoff(*retries, retry_after, &what);
+        self.pause(d).await
     }
 }
 
@@ -659,15 +687,29 @@ pub struct Sender {
 }
 
 /// Why a read-ahead request gave no page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Missed {
     /// `401`: the token it was sent with is no longer good.
     Unauthorized,
     /// The request itself was refused (a 4xx other than 401, 408 and 429), as a direct call
     /// would have been: for a cursor, one the API no longer accepts.
     Refused(u16),
-    /// Anything else: an error, a timeout, a 5xx, an answer that is not usable.
-    Failed,
+    /// A redirect, which the client refuses: the runner's own request meets it and says why.
+    Redirected,
+    /// Anything else: an error, a timeout, a 5xx, an answer that is not usable. `what` says
+    /// so in the engine's words (the request, the status or the transport's error); `quoted`
+    /// is what the API said about it, to follow `what` once the runner has masked its secrets
+    /// in it (the token the request carried is masked already). `retry_after` is the answer's
+    /// `Retry-After`: the runner waits as it would after a failure of its own before it sends
+    /// the request again.
+    Failed { what: String, quoted: String, retry_after: Option<Duration> },
+}
+
+impl Missed {
+    /// A failure that is not a refusal, for `what`, quoting nothing.
+    pub fn failed(what: String) -> Self {
+        Missed::Failed { what, quoted: String::new(), retry_after: None }
+    }
 }
 
 impl Sender {
@@ -691,35 +733,60 @@ impl Sender {
         if let (Some(p), Some(s)) = (permit, status) {
             p.answered(verdict(s));
         }
-        let (bytes, link) = match resp {
-            Ok(r) if r.status().is_success() => {
-                let link = link_header(r.headers());
-                (r.bytes().await.ok(), link)
+        // What the API said, with the token this request carried masked (the runner masks its
+        // secrets and its current token before it logs it).
+        let masked = |text: String| super::mask::mask_sent(&text, auth_header.map(|(_, v)| v));
+        let outcome = match resp {
+            Err(e) if super::origin::refused_redirect(&e).is_some() => Err(Missed::Redirected),
+            Err(e) => {
+                let kind = if e.is_timeout() { "timed out" } else { "connection failed" };
+                Err(Missed::failed(format!("{method} {path}: {kind} ({})", super::origin::connect_cause(&e))))
             }
-            _ => (None, None),
+            Ok(r) => {
+                let status = r.status();
+                let retry_after = r
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, now_ms()));
+                let link = link_header(r.headers());
+                match r.bytes().await {
+                    Err(_) => Err(Missed::failed(format!("{method} {path}: response cut off"))),
+                    Ok(b) if status.is_success() => match super::mask::ok_error_info(&b) {
+                        None => Ok(Reply { body: Vec::from(b), link }),
+                        Some(info) => Err(Missed::Failed {
+                            what: format!("{method} {path}: HTTP {} with an error body", status.as_u16()),
+                            quoted: masked(format!(":{info}")),
+                            retry_after,
+                        }),
+                    },
+                    Ok(_) if status == StatusCode::UNAUTHORIZED => Err(Missed::Unauthorized),
+                    Ok(b) if matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT)
+                        || status.is_server_error() =>
+                    {
+                        Err(Missed::Failed {
+                            what: format!("{method} {path}: HTTP {}", status.as_u16()),
+                            quoted: error_detail(&b, |text| masked(text.to_string())),
+                            retry_after,
+                        })
+                    }
+                    Ok(_) => Err(Missed::Refused(status.as_u16())),
+                }
+            }
         };
-        let ok = bytes.as_ref().is_some_and(|b| super::mask::ok_error_info(b).is_none());
         tracing::debug!(
             %method,
             path,
             status = status.map(|s| s.as_u16()),
             ms = started.elapsed().as_millis() as u64,
-            outcome = if ok { "ok" } else { "not used: the runner asks again" },
+            outcome = if outcome.is_ok() { "ok" } else { "not used: the runner asks again" },
             read_ahead = true,
             "API request"
         );
         if let Some((m, stream)) = &self.metrics {
             m.api_response(stream, status.map(|s| s.as_u16()), started.elapsed());
         }
-        match bytes {
-            Some(b) if ok => Ok(Reply { body: Vec::from(b), link }),
-            _ => Err(match status {
-                Some(StatusCode::UNAUTHORIZED) => Missed::Unauthorized,
-                Some(StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT) | None => Missed::Failed,
-                Some(s) if s.is_success() || s.is_server_error() => Missed::Failed,
-                Some(s) => Missed::Refused(s.as_u16()),
-            }),
-        }
+        outcome
     }
 }
 

@@ -8,6 +8,12 @@ use serde::Deserialize;
 /// Secrets shorter than this are not masked (they would mask ordinary words).
 const MIN_SECRET: usize = 3;
 
+/// `text` with the credential of an auth header masked as [`mask`] masks a secret: the
+/// header's whole value and its last word (the token of `Bearer <token>`).
+pub fn mask_sent(text: &str, header_value: Option<&str>) -> String {
+    mask(text, header_value.into_iter().flat_map(|v| [v, v.rsplit(' ').next().unwrap_or(v)]))
+}
+
 /// `text` with every occurrence of every secret replaced by `***`: written as is or with any of
 /// its characters escaped (JSON `\u0041` or `\/`, percent `%41` or `%2f`, `+` for a space, HTML
 /// `&#65;`, `&#x41;` or `&quot;`), and its base64 (standard or URL alphabet, at any alignment,

@@ -166,11 +166,12 @@ impl ReadAhead {
                 // Off the runner's track (or at its end), or failed: the rest of this window
                 // is read directly.
                 let failed = match &other {
-                    Some(Fetched { req: asked, page: Err(missed) }) if asked == req => Some(*missed),
+                    Some(Fetched { req: asked, page: Err(missed) }) if asked == req => Some(missed.clone()),
                     _ => None,
                 };
-                if other.is_some() && failed.is_none() {
+                if let Some(f) = other.as_ref().filter(|_| failed.is_none()) {
                     self.discarded += 1;
+                    unneeded(f);
                 }
                 self.discarded += self.partitions.pop_front().map_or(0, |mut p| drain(&mut p.pages));
                 failed.map_or(Taken::Direct, Taken::Failed)
@@ -193,10 +194,20 @@ impl ReadAhead {
     }
 }
 
+/// A page read ahead and not used: a failure the API answered is still reported, once, as
+/// the failure of a request that was not needed (nothing is sent again for it), in the
+/// engine's words only (what the API said is not masked here, so it is not quoted).
+fn unneeded(f: &Fetched) {
+    if let Err(Missed::Failed { what, .. }) = &f.page {
+        tracing::warn!("{what} (a page read ahead that the run did not need)");
+    }
+}
+
 /// Counts (and drops) the pages a partition holds that were not used.
 fn drain(pages: &mut mpsc::Receiver<Fetched>) -> u64 {
     let mut n = 0;
-    while pages.try_recv().is_ok() {
+    while let Ok(f) = pages.try_recv() {
+        unneeded(&f);
         n += 1;
     }
     n
@@ -233,7 +244,13 @@ async fn read_partition(
         let page = sender
             .once(&method, req.path.as_deref().unwrap_or(&path), &req.query, req.body.as_ref(), h)
             .await
-            .and_then(|b| pager.parse(&b, req.cursor.as_deref()).map_err(|_| Missed::Failed));
+            .and_then(|b| {
+                pager.parse(&b, req.cursor.as_deref()).map_err(|e| Missed::Failed {
+                    what: format!("{method} {}: unusable response", req.path.as_deref().unwrap_or(&path)),
+                    quoted: super::mask::mask_sent(&format!(": {e}"), h.map(|(_, v)| v)),
+                    retry_after: None,
+                })
+            });
         let next = page.as_ref().ok().and_then(|p| p.next.clone());
         let usable = page.is_ok();
         if pages.send(Fetched { req, page }).await.is_err() || !usable {

@@ -184,6 +184,7 @@ impl Run<'_> {
         req: &PageRequest,
     ) -> Result<Page, CallError> {
         let mut stop = self.stop.clone();
+        let mut failed = None;
         if purpose == Purpose::CatchUp
             && let Some(ahead) = self.ahead.as_mut().filter(|a| a.has(w))
         {
@@ -192,11 +193,14 @@ impl Run<'_> {
             match ahead.take(w, req, &mut stop).await {
                 Taken::Page(page) => return Ok(page),
                 Taken::Stopped => return Err(CallError::Stopped),
-                Taken::Direct => {}
-                // Sent again directly, with the retries and reports of a direct call (after a
-                // `401`, with a new login first, as a direct call's own `401` would).
+                Taken::Direct | Taken::Failed(Missed::Redirected) => {}
+                // Sent again directly, with the retries and reports of a direct call: after a
+                // `401`, with a new login first, as a direct call's own `401` would; after any
+                // other failure, with the warning and the pause of a first retry.
                 Taken::Failed(Missed::Unauthorized) => api.token_refused(),
-                Taken::Failed(Missed::Failed) => self.stats.add_retry(),
+                Taken::Failed(Missed::Failed { what, quoted, retry_after }) => {
+                    failed = Some((what + &quoted, retry_after));
+                }
                 Taken::Failed(Missed::Refused(status)) => {
                     let path = req.path.as_deref().unwrap_or(&self.stream.path);
                     return Err(CallError::RequestRefused(format!(
@@ -206,7 +210,8 @@ impl Run<'_> {
             }
         }
         let path = req.path.as_deref().unwrap_or(&self.stream.path);
-        api.call(method, path, &req.query, req.body.as_ref(), |v| pager.parse(v, req.cursor.as_deref())).await
+        api.call_after(failed, method, path, &req.query, req.body.as_ref(), |v| pager.parse(v, req.cursor.as_deref()))
+            .await
     }
 
     /// Records settled so far: delivered, dead-lettered or dropped as known.
