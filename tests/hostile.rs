@@ -81,12 +81,28 @@ async fn run_at(
 /// [`run_at`], with the next page read ahead at concurrency 1 or not.
 async fn run_with(
     sim: &SimHandle,
-    (spec, stream): &(SourceSpec, StreamSpec),
+    spec_stream: &(SourceSpec, StreamSpec),
     state: &Path,
     clock_ms: i64,
     stop_after: Option<usize>,
     concurrency: usize,
     read_ahead: bool,
+) -> Ran {
+    run_tuned(sim, spec_stream, state, clock_ms, stop_after, |o| {
+        o.concurrency = Some(concurrency);
+        o.read_ahead = read_ahead;
+    })
+    .await
+}
+
+/// [`run`], with the run's options changed by `tune`.
+async fn run_tuned(
+    sim: &SimHandle,
+    (spec, stream): &(SourceSpec, StreamSpec),
+    state: &Path,
+    clock_ms: i64,
+    stop_after: Option<usize>,
+    tune: impl FnOnce(&mut RunOptions),
 ) -> Ran {
     let Ready { params, prepared, mappings } = ready(sim, spec, stream, "PT3H");
     let lines = Arc::new(Mutex::new(Vec::new()));
@@ -99,12 +115,11 @@ async fn run_with(
     };
     let mut dead = DeadLetterFile::new(&state.join("dead.ndjson"), false);
     let store = CheckpointStore::new(state, &spec.name, &stream.name);
-    let opts = RunOptions {
+    let mut opts = RunOptions {
         clock: Clock::fixed(clock_ms),
-        concurrency: Some(concurrency),
-        read_ahead,
         ..quick_options(20, Duration::from_millis(20), Duration::from_secs(5))
     };
+    tune(&mut opts);
     let outputs = Outputs { sink: &mut sink, dead_letters: &mut dead, store: &store };
     let summary = run_stream(spec, stream, &params, &mappings, &prepared, outputs, &opts, stop_rx)
         .await
@@ -230,11 +245,25 @@ async fn a_refused_cursor_is_read_again_from_the_last_accepted_cursor_not_the_wi
 /// them; with `reconcile`, the next re-read delivers them once, and nothing else again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconciliation_re_read_finds_records_written_later_than_the_overlap() {
+    reconciliation_re_read(ocsf_engine::runner::digests::MEMORY_ENTRIES, "reconcile").await;
+}
+
+/// The same, with at most 16 digests in memory: the delivered records are known from the
+/// digests table on disk, across runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconciliation_re_read_knows_what_was_delivered_from_the_digests_table() {
+    reconciliation_re_read(16, "reconcile-table").await;
+}
+
+async fn reconciliation_re_read(digests_in_memory: usize, tag: &str) {
     let sim = tenant(400, 71, &[], 0.0).await;
     let (spec, mut stream) = stream();
     stream.reconcile = Some(Reconcile { every: Duration::from_secs(3600), span: Duration::from_secs(86_400) });
     let s = (spec, stream);
-    let state = temp_dir("engine-hostile", "reconcile");
+    let state = temp_dir("engine-hostile", tag);
+    let run = async |sim: &SimHandle, s, state: &Path, clock_ms, stop_after| {
+        run_tuned(sim, s, state, clock_ms, stop_after, |o| o.digests_in_memory = digests_in_memory).await
+    };
     let first = run(&sim, &s, &state, END_MS + 60_000, None).await;
     assert_eq!(once_each(&first.ids), truth(&sim));
     // Late records, dated 30 to 90 minutes before the end: behind the overlap of every window.
@@ -253,7 +282,15 @@ async fn a_reconciliation_re_read_finds_records_written_later_than_the_overlap()
     let again = run(&sim, &s, &state, END_MS + 2 * H + 4 * 60_000, None).await;
     assert!(again.ids.is_empty(), "{:?}", again.ids);
     assert_eq!((again.summary.reconciliations, again.summary.reconciled), (1, 0));
-    assert!(CheckpointStore::new(&state, &s.0.name, &s.1.name).digests_path().exists());
+    let digests = CheckpointStore::new(&state, &s.0.name, &s.1.name).digests_path();
+    assert!(digests.exists());
+    // Past the bound, the digests moved to the table (and the append file was emptied then).
+    let table = digests.with_extension("tbl");
+    assert_eq!(table.exists(), digests_in_memory < 400, "{}", table.display());
+    if table.exists() {
+        let bytes = std::fs::metadata(&table).unwrap().len();
+        assert!(bytes >= 16 + 16 * (400 - 2 * digests_in_memory as u64), "{bytes} bytes");
+    }
     sim.shutdown().await;
 }
 

@@ -332,11 +332,7 @@ impl Api {
             }
         };
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, now_ms()));
+        let retry_after = retry_after_of(resp.headers());
         let link = link_header(resp.headers());
         let bytes = match resp.bytes().await {
             Ok(b) => b,
@@ -669,6 +665,11 @@ fn request(
     req
 }
 
+/// An answer's `Retry-After`, as a pause from now.
+fn retry_after_of(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| parse_retry_after(v, now_ms()))
+}
+
 /// How an HTTP status bears on the host's budget.
 fn verdict(status: StatusCode) -> Answer {
     if status == StatusCode::TOO_MANY_REQUESTS { Answer::Throttled } else { Answer::Calm }
@@ -744,11 +745,7 @@ impl Sender {
             }
             Ok(r) => {
                 let status = r.status();
-                let retry_after = r
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| parse_retry_after(v, now_ms()));
+                let retry_after = retry_after_of(r.headers());
                 let link = link_header(r.headers());
                 match r.bytes().await {
                     Err(_) => Err(Missed::failed(format!("{method} {path}: response cut off"))),

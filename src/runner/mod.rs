@@ -94,6 +94,9 @@ pub struct RunOptions {
     /// At concurrency 1, fetch the next page while the current one is delivered (on by
     /// default; `--no-read-ahead` sends only the requests the runner needs, one at a time).
     pub read_ahead: bool,
+    /// With `reconcile`: reconciliation digests held in memory at most; older ones are looked
+    /// up in their table on disk (digests.rs).
+    pub digests_in_memory: usize,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -126,6 +129,7 @@ impl Default for RunOptions {
             concurrency: None,
             archive: None,
             read_ahead: true,
+            digests_in_memory: digests::MEMORY_ENTRIES,
         }
     }
 }
@@ -337,7 +341,11 @@ pub async fn run_stream<'a>(
             .unwrap_or(checkpoint::ReconcileMark { since_ms: pos.resume_from_ms, done_at_ms: opts.clock.now_ms() })
     });
     let digests = match stream.reconcile {
-        Some(_) => Some(digests::Digests::load(out.store.digests_path(), pos.resume_from_ms).map_err(fail)?),
+        Some(_) => Some(
+            digests::Digests::load(out.store.digests_path(), pos.resume_from_ms)
+                .map_err(fail)?
+                .holding(opts.digests_in_memory),
+        ),
         None => None,
     };
     let committed = match loaded {
@@ -507,7 +515,7 @@ impl Run<'_> {
             return self.without_id(record, w);
         };
         let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
-        if self.dedup.sighted(&id, time.unwrap_or(w.end_ms)) || self.delivered_long_ago(&id) {
+        if self.dedup.sighted(&id, time.unwrap_or(w.end_ms)) || self.delivered_long_ago(&id)? {
             self.summary.duplicates += 1;
             self.metric("duplicates_dropped_total", 1);
             return Ok(());

@@ -104,7 +104,7 @@ impl Run<'_> {
         dl: &DeadLetter,
         raw: &[u8],
     ) -> Result<(), String> {
-        if self.dedup.contains(&key) || self.delivered_long_ago(&key) {
+        if self.dedup.contains(&key) || self.delivered_long_ago(&key)? {
             self.summary.duplicates += 1;
             self.metric("duplicates_dropped_total", 1);
             return Ok(());

@@ -1,8 +1,8 @@
 //! Reconciliation: every `reconcile.every`, the last `reconcile.span` before the overlap is
 //! read again, for records the API wrote later than the overlap covers (they are behind every
 //! cursor and every later window). What was delivered before is recognised by a 64-bit digest
-//! of its id, kept for the span in `<stream>.delivered.bin` beside the checkpoint (16 bytes a
-//! record, digests.rs); what was not is delivered and counted.
+//! of its id, kept for the span beside the checkpoint (16 bytes a record, the newest in memory
+//! and the rest in a table on disk: digests/); what was not is delivered and counted.
 //!
 //! Consistency with the checkpoint: digests are only of ids older than the checkpoint's resume
 //! point, written after the sink acknowledged them; ids from the resume point on live in the
@@ -59,8 +59,11 @@ impl Run<'_> {
     }
 
     /// Was `id` delivered before the resume point, within the reconciliation span?
-    pub(super) fn delivered_long_ago(&self, id: &str) -> bool {
-        self.digests.as_ref().is_some_and(|d| d.contains(id))
+    pub(super) fn delivered_long_ago(&self, id: &str) -> Result<bool, String> {
+        match &self.digests {
+            Some(d) => d.contains(id),
+            None => Ok(false),
+        }
     }
 
     /// Runs a reconciliation re-read when one is due (the run is caught up).
@@ -111,7 +114,7 @@ impl Run<'_> {
     pub(super) async fn reconcile_record(&mut self, record: serde_json::Value, w: Window) -> Result<(), String> {
         // Records without an id are dead-lettered once, recognised by their bytes.
         let Some(id) = record_id(&record, &self.stream.record_id) else { return self.without_id(record, w) };
-        if self.dedup.contains(&id) || self.delivered_long_ago(&id) {
+        if self.dedup.contains(&id) || self.delivered_long_ago(&id)? {
             return Ok(());
         }
         self.summary.reconciled += 1;
