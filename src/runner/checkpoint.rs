@@ -98,8 +98,9 @@ impl Checkpoint {
         Position { watermark_ms: self.watermark_ms, resume_from_ms: self.resume_from_ms }
     }
 
-    pub fn dedup(&self) -> Dedup {
-        Dedup::from_entries(self.seen.iter().cloned())
+    /// The ids it holds as a dedup set; `keep_ids` keeps the ids themselves too.
+    pub fn dedup(&self, keep_ids: bool) -> Dedup {
+        Dedup::from_entries(self.seen.iter().cloned(), keep_ids)
     }
 }
 
@@ -232,7 +233,7 @@ mod tests {
     }
 
     fn sample() -> Checkpoint {
-        let mut dedup = Dedup::default();
+        let mut dedup = Dedup::new(true);
         dedup.insert("id-1", 1_000);
         dedup.insert("id-2", 2_000);
         Checkpoint::new("src", "audit", Position { watermark_ms: 2_000, resume_from_ms: 1_000 }, dedup.entries(), 5_000)
@@ -246,7 +247,7 @@ mod tests {
         let cp = sample();
         store.save(&cp).unwrap();
         assert_eq!(store.load().unwrap().as_ref(), Some(&cp));
-        assert_eq!(store.load().unwrap().unwrap().dedup().len(), 2);
+        assert_eq!(store.load().unwrap().unwrap().dedup(false).len(), 2);
         assert!(!store.path().with_extension("json.tmp").exists(), "no temporary file left");
         #[cfg(unix)]
         {

@@ -10,8 +10,9 @@
 //! checkpoint that names it retires the old file. A checkpoint kept in a coordination store
 //! (a fleet) holds its ids itself, as before.
 
-use super::storage::{private_options, sync_dir};
+use super::storage::{ReadAt, private_options, sync_dir};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -104,22 +105,10 @@ impl Journal {
         if len < mark.len {
             return Err(damaged(format!("holds {len} bytes but {} were committed", mark.len)));
         }
-        let mut reader = BufReader::new((&file).take(mark.len));
-        let mut line = Vec::new();
-        let mut at = 0u64;
-        loop {
-            line.clear();
-            let n =
-                reader.read_until(b'\n', &mut line).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-            if n == 0 {
-                break;
-            }
-            let entry: (String, i64) =
-                serde_json::from_slice(&line).map_err(|e| damaged(format!("is damaged at byte {at} ({e})")))?;
-            entries.push(entry);
-            at += n as u64;
-        }
-        drop(reader);
+        each_entry(&file, mark.len, path, |e| entries.push(e)).map_err(|e| match e {
+            Unread::Io(e) => e,
+            Unread::Damaged(why) => damaged(why),
+        })?;
         Ok((file, len, entries))
     }
 
@@ -151,26 +140,58 @@ impl Journal {
         Ok(self.mark())
     }
 
-    /// Starts the next generation with `entries` (the ids still needed), durable; the mark to
-    /// commit. The current file stays until [`Journal::committed`] is told the checkpoint
-    /// names the new one.
-    pub fn restart(&mut self, entries: &[(String, i64)]) -> Result<JournalMark, String> {
+    /// Starts the next generation with the ids still needed, durable; the mark to commit.
+    /// They are the entries `keep` accepts (an id and the time it is held at) of the current
+    /// generation's committed part, then of `also` (what is not in it yet: uncommitted
+    /// changes, ids carried over from a checkpoint that held them), each id once; read and
+    /// written a line at a time. The current file stays until [`Journal::committed`] is told
+    /// the checkpoint names the new one.
+    pub fn restart(&mut self, keep: impl Fn(&str, i64) -> bool, also: &[Entry]) -> Result<JournalMark, String> {
         let generation = self.generation + 1;
         let path = Self::path(&self.stem, generation);
-        let body = encode(entries);
-        let mut file = private_options()
+        let file = private_options()
             .read(true)
             .write(true)
             .create(true)
             .truncate(true)
             .open(&path)
             .map_err(|e| self.error(e))?;
-        file.write_all(&body).and_then(|()| file.sync_all()).map_err(|e| self.error(e))?;
+        let mut out = std::io::BufWriter::new(&file);
+        let mut written: HashSet<String> = HashSet::new();
+        let mut len = 0u64;
+        let mut failed = None;
+        let mut line = Vec::new();
+        let mut put = |(id, t): Entry| {
+            if failed.is_some() || !keep(&id, t) || written.contains(&id) {
+                return;
+            }
+            line.clear();
+            encode_into(&mut line, &id, t);
+            match out.write_all(&line) {
+                Ok(()) => len += line.len() as u64,
+                Err(e) => failed = Some(e),
+            }
+            written.insert(id);
+        };
+        let current = Self::path(&self.stem, self.generation);
+        each_entry(&self.file, self.len, &current, &mut put).map_err(|e| match e {
+            Unread::Io(e) => e,
+            Unread::Damaged(why) => format!("the dedup journal `{}` {why}", current.display()),
+        })?;
+        for entry in also {
+            put(entry.clone());
+        }
+        if let Some(e) = failed {
+            return Err(self.error(e));
+        }
+        out.flush().map_err(|e| self.error(e))?;
+        drop(out);
+        file.sync_all().map_err(|e| self.error(e))?;
         sync_dir(path.parent().unwrap_or(Path::new(".")));
         self.retired = Some(self.generation);
         self.generation = generation;
         self.file = file;
-        self.len = body.len() as u64;
+        self.len = len;
         Ok(self.mark())
     }
 
@@ -195,11 +216,44 @@ impl Journal {
 /// `["id",time]` lines.
 fn encode(entries: &[(String, i64)]) -> Vec<u8> {
     let mut body = Vec::with_capacity(entries.len() * 56);
-    for entry in entries {
-        serde_json::to_writer(&mut body, entry).expect("a string and an integer encode");
-        body.push(b'\n');
+    for (id, t) in entries {
+        encode_into(&mut body, id, *t);
     }
     body
+}
+
+/// One `["id",time]` line.
+fn encode_into(body: &mut Vec<u8>, id: &str, t: i64) {
+    serde_json::to_writer(&mut *body, &(id, t)).expect("a string and an integer encode");
+    body.push(b'\n');
+}
+
+/// Why entries could not be read.
+enum Unread {
+    Io(String),
+    /// What is wrong with the file (for an operator's message).
+    Damaged(String),
+}
+
+/// Calls `f` with each entry of the first `limit` bytes of `file` (at `path`), read by
+/// positional reads (the file's own position, where appends go, is left alone).
+fn each_entry(file: &File, limit: u64, path: &Path, mut f: impl FnMut(Entry)) -> Result<(), Unread> {
+    let mut reader = BufReader::new(ReadAt::new(file, 0).take(limit));
+    let mut line = Vec::new();
+    let mut at = 0u64;
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Unread::Io(format!("cannot read `{}`: {e}", path.display())))?;
+        if n == 0 {
+            return Ok(());
+        }
+        let entry: Entry = serde_json::from_slice(&line)
+            .map_err(|e| Unread::Damaged(format!("is damaged at byte {at} ({e})")))?;
+        f(entry);
+        at += n as u64;
+    }
 }
 
 #[cfg(test)]
@@ -240,7 +294,7 @@ mod tests {
         let s = stem("restart");
         let (mut j, _) = Journal::open(&s, None).unwrap();
         let m1 = j.append(&ids(&[("a", 1), ("b", 2)])).unwrap();
-        let m2 = j.restart(&ids(&[("b", 2)])).unwrap();
+        let m2 = j.restart(|id, t| (id, t) == ("b", 2), &[]).unwrap();
         assert_eq!(m2.generation, 2);
         // A crash before the checkpoint names generation 2: the old one is still there.
         assert!(Journal::path(&s, 1).exists());
@@ -248,7 +302,7 @@ mod tests {
         assert_eq!(held, ids(&[("a", 1), ("b", 2)]));
         assert!(!Journal::path(&s, 2).exists(), "the unnamed generation is removed");
         let (mut j, _) = Journal::open(&s, Some(m1)).unwrap();
-        let m2 = j.restart(&ids(&[("b", 2)])).unwrap();
+        let m2 = j.restart(|id, t| (id, t) == ("b", 2), &[]).unwrap();
         j.committed();
         assert!(!Journal::path(&s, 1).exists());
         let (_, held) = Journal::open(&s, Some(m2)).unwrap();
@@ -274,6 +328,33 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         assert!(Journal::open(&s, Some(m)).unwrap_err().contains("missing"));
         assert!(!path.exists(), "a missing journal is not created empty");
+        let _ = std::fs::remove_dir_all(s.parent().unwrap());
+    }
+
+    #[test]
+    fn a_new_generation_holds_what_the_set_still_holds_each_id_once() {
+        let s = stem("restart-filter");
+        let (mut j, _) = Journal::open(&s, None).unwrap();
+        // "a" sighted again later (two lines), "b" drained since, "c" held.
+        j.append(&ids(&[("a", 1), ("b", 2), ("c", 3), ("a", 5)])).unwrap();
+        let held = |id: &str| match id {
+            "a" => Some(5),
+            "c" => Some(3),
+            "d" => Some(7),
+            "e" => Some(8),
+            _ => None,
+        };
+        // Not yet in the journal: a change since the commit ("d"), one drained already ("f"),
+        // and "c" again from a checkpoint that carried it.
+        let also = ids(&[("d", 7), ("f", 9), ("c", 3), ("e", 8)]);
+        let m = j.restart(|id, t| held(id) == Some(t), &also).unwrap();
+        assert_eq!(m.generation, 2);
+        assert_eq!(m.len, std::fs::metadata(Journal::path(&s, 2)).unwrap().len());
+        j.committed();
+        // Appends go on after what was written.
+        let m = j.append(&ids(&[("g", 10)])).unwrap();
+        let (_, read) = Journal::open(&s, Some(m)).unwrap();
+        assert_eq!(read, ids(&[("c", 3), ("a", 5), ("d", 7), ("e", 8), ("g", 10)]));
         let _ = std::fs::remove_dir_all(s.parent().unwrap());
     }
 }

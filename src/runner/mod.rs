@@ -246,6 +246,9 @@ struct Run<'a> {
     /// The dedup set was pruned (a window passed): the next commit starts a new generation of
     /// the journal with what it still holds.
     journal_restart: bool,
+    /// Ids a checkpoint of an older version held itself, until the first commit moves them to
+    /// the journal.
+    carried: Vec<(String, i64)>,
     /// The checkpoint last saved.
     committed: Checkpoint,
     batcher: Batcher,
@@ -316,19 +319,21 @@ pub async fn run_stream<'a>(
         }
         archive::restore(cp.archive.as_deref()).map_err(checkpoint_note)?;
     }
+    // The ids themselves are kept only for a checkpoint that holds them (no journal).
+    let keep_ids = out.store.journal_stem().is_none();
     let (pos, mut dedup) = match &loaded {
-        Some(cp) => (cp.position(), cp.dedup()),
-        None => (planner.initial(opts.clock.now_ms(), prepared.lookback), Dedup::default()),
+        Some(cp) => (cp.position(), cp.dedup(keep_ids)),
+        None => (planner.initial(opts.clock.now_ms(), prepared.lookback), Dedup::new(keep_ids)),
     };
     // The ids delivered since the resume point: in the journal (a checkpoint of an older
     // version holds them itself; its first commit moves them to a journal).
+    let mut carried = Vec::new();
     let journal = match out.store.journal_stem() {
         Some(stem) => {
             let mark = loaded.as_ref().and_then(|cp| cp.journal);
             let (journal, entries) = journal::Journal::open(&stem, mark).map_err(fail)?;
-            if !entries.is_empty() {
-                dedup = Dedup::from_entries(dedup.entries().into_iter().chain(entries));
-            }
+            dedup.extend(entries);
+            carried = loaded.as_ref().filter(|cp| cp.journal.is_none()).map(|cp| cp.seen.clone()).unwrap_or_default();
             Some(journal)
         }
         None => None,
@@ -404,6 +409,7 @@ pub async fn run_stream<'a>(
         dedup,
         journal,
         journal_restart,
+        carried,
         committed,
         batcher: Batcher::new(opts.batch_max_events, opts.batch_max_bytes, 1),
         pending: BTreeMap::new(),
@@ -626,10 +632,17 @@ impl Run<'_> {
             pause::at(pause::Point::Sent, self.summary.batches).await;
         }
         self.out.dead_letters.sync()?;
-        let changes = self.dedup.take_changes();
+        let mut changes = self.dedup.take_changes();
         let (seen, journal) = match &mut self.journal {
             None => (self.dedup.entries(), None),
-            Some(journal) if self.journal_restart => (Vec::new(), Some(journal.restart(&self.dedup.entries())?)),
+            Some(journal) if self.journal_restart => {
+                // What the set still holds, each id at the time it is held at: from the
+                // journal, the ids a checkpoint carried in, and what changed since the commit.
+                let dedup = &self.dedup;
+                let mut also = std::mem::take(&mut self.carried);
+                also.append(&mut changes);
+                (Vec::new(), Some(journal.restart(|id, t| dedup.latest(id) == Some(t), &also)?))
+            }
             Some(journal) => (Vec::new(), Some(journal.append(&changes)?)),
         };
         let mut cp = Checkpoint::new(&self.spec.name, &self.stream.name, self.pos, seen, self.opts.clock.now_ms());

@@ -25,6 +25,28 @@ pub fn replace_private(path: &Path, body: &[u8], what: &str) -> Result<(), Strin
     Ok(())
 }
 
+/// A file read from `offset` on by positional reads, without moving the file's own position
+/// (where its appends go), so that readers and writers may share it.
+pub struct ReadAt<'a> {
+    file: &'a std::fs::File,
+    offset: u64,
+}
+
+impl<'a> ReadAt<'a> {
+    pub fn new(file: &'a std::fs::File, offset: u64) -> Self {
+        ReadAt { file, offset }
+    }
+}
+
+impl std::io::Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
 /// Options that create a file with mode 0600 (state files hold what was delivered).
 pub fn private_options() -> std::fs::OpenOptions {
     let mut o = std::fs::OpenOptions::new();

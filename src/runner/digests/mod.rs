@@ -154,13 +154,13 @@ impl Digests {
         self.len() == 0 && self.table.as_ref().is_none_or(|t| t.len() == 0)
     }
 
-    /// Takes ids the dedup set no longer holds (a window's: one sorted segment, with no copy
-    /// of what is held already) and forgets those before `horizon_ms`; the append file is
+    /// Takes the digests of ids the dedup set no longer holds, with their times (a window's:
+    /// one sorted segment, with no copy of what is held already) and forgets those before
+    /// `horizon_ms`; the append file is
     /// appended to (rewritten when mostly stale), durably. Past the entries memory may hold
     /// ([`MEMORY_ENTRIES`]), what is in memory moves to the table.
-    pub fn store(&mut self, ids: Vec<(String, i64)>, horizon_ms: i64) -> Result<(), String> {
-        let new = Segment::new(ids.iter().map(|(id, t)| (digest(id), *t)).collect());
-        drop(ids);
+    pub fn store(&mut self, digests: Vec<(u64, i64)>, horizon_ms: i64) -> Result<(), String> {
+        let new = Segment::new(digests);
         let appended = encode(&new.entries);
         self.horizon_ms = self.horizon_ms.max(horizon_ms);
         let added = new.entries.len();
@@ -271,8 +271,8 @@ fn write_atomically(path: &Path, body: &[u8]) -> Result<(), String> {
 mod tests {
     use super::*;
 
-    fn ids(v: &[(&str, i64)]) -> Vec<(String, i64)> {
-        v.iter().map(|(i, t)| (i.to_string(), *t)).collect()
+    fn ids(v: &[(&str, i64)]) -> Vec<(u64, i64)> {
+        v.iter().map(|(i, t)| (digest(i), *t)).collect()
     }
 
     #[test]
@@ -312,7 +312,7 @@ mod tests {
         assert!(!d.contains("a").unwrap() && d.contains("b").unwrap() && d.contains("c").unwrap());
         // Many stale entries: the file is rewritten with the live ones only.
         let many: Vec<(String, i64)> = (0..3000).map(|i| (format!("id-{i}"), 1_000 + i)).collect();
-        d.store(many, 0).unwrap();
+        d.store(many.iter().map(|(id, t)| (digest(id), *t)).collect(), 0).unwrap();
         d.store(Vec::new(), 3_990).unwrap();
         assert_eq!(d.len(), 10);
         let size = std::fs::metadata(&path).unwrap().len();
@@ -321,7 +321,7 @@ mod tests {
         assert_eq!(loaded.entries(), d.entries());
         // Every stored id is found, none other, against a plain set.
         let more: Vec<(String, i64)> = (0..500).map(|i| (format!("x{i}"), 5_000)).collect();
-        loaded.store(more.clone(), 0).unwrap();
+        loaded.store(more.iter().map(|(id, t)| (digest(id), *t)).collect(), 0).unwrap();
         assert!(more.iter().all(|(id, _)| loaded.contains(id).unwrap()));
         assert!((500..1000).all(|i| !loaded.contains(&format!("x{i}")).unwrap()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -370,7 +370,7 @@ mod tests {
             }
             horizon = horizon.max(now - 600);
             let had_table = std::fs::metadata(dir.join("audit.delivered.tbl")).map(|m| m.modified().unwrap()).ok();
-            d.store(batch, horizon).unwrap();
+            d.store(batch.iter().map(|(id, t)| (digest(id), *t)).collect(), horizon).unwrap();
             let has_table = std::fs::metadata(dir.join("audit.delivered.tbl")).map(|m| m.modified().unwrap()).ok();
             merges += usize::from(has_table.is_some() && has_table != had_table);
             assert!(d.len() <= 100 + 60, "round {round}: {} in memory", d.len());
@@ -405,7 +405,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let path = dir.join("audit.delivered.bin");
         let mut d = Digests::load(path.clone(), i64::MAX).unwrap().holding(10);
-        let ids_at = |from: i64| (0..20).map(|i| (format!("id-{}", from + i), from + i)).collect::<Vec<_>>();
+        let ids_at = |from: i64| (0..20).map(|i| (digest(&format!("id-{}", from + i)), from + i)).collect::<Vec<_>>();
         d.store(ids_at(100), 0).unwrap();
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "moved to the table, the append file emptied");
         assert!(d.contains("id-119").unwrap());

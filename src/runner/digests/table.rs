@@ -6,7 +6,7 @@
 //! Layout: `ocsfdgt1`, the entry count (u64, little-endian), then the entries (digest u64, time
 //! i64, little-endian).
 
-use super::super::storage::{private_options, sync_dir};
+use super::super::storage::{ReadAt, private_options, sync_dir};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::FileExt;
@@ -93,7 +93,7 @@ impl Table {
     /// Every entry, in order (streamed from the file by positional reads, so that any number
     /// of readers and look-ups may share it); a read that fails ends it early.
     pub fn entries(&self) -> impl Iterator<Item = (u64, i64)> + '_ {
-        let mut reader = BufReader::with_capacity(64 * 1024, At { file: &self.file, offset: HEADER });
+        let mut reader = BufReader::with_capacity(64 * 1024, ReadAt::new(&self.file, HEADER));
         let mut left = self.len;
         std::iter::from_fn(move || {
             let mut e = [0u8; ENTRY];
@@ -141,20 +141,6 @@ impl Table {
         std::fs::rename(&tmp, path).map_err(err)?;
         sync_dir(dir);
         Table::open(path)?.ok_or_else(|| format!("`{}` vanished as it was written", path.display()))
-    }
-}
-
-/// A file read from `offset` on, without moving the file's own position.
-struct At<'a> {
-    file: &'a File,
-    offset: u64,
-}
-
-impl Read for At<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read_at(buf, self.offset)?;
-        self.offset += n as u64;
-        Ok(n)
     }
 }
 
