@@ -53,8 +53,7 @@ impl Run<'_> {
         self.journal_restart |= !old.is_empty();
         if let (Some(r), Some(d)) = (self.stream.reconcile, self.digests.as_mut()) {
             let span_ms = i64::try_from(r.span.as_millis()).unwrap_or(i64::MAX / 4);
-            let digests = old.into_iter().map(|(k, t)| (super::dedup::digest_of(k), t)).collect();
-            d.store(digests, self.pos.watermark_ms.saturating_sub(span_ms))?;
+            d.store(old, self.pos.watermark_ms.saturating_sub(span_ms))?;
         }
         Ok(())
     }

@@ -160,14 +160,9 @@ impl Digests {
     /// appended to (rewritten when mostly stale), durably. Past the entries memory may hold
     /// ([`MEMORY_ENTRIES`]), what is in memory moves to the table.
     pub fn store(&mut self, digests: Vec<(u64, i64)>, horizon_ms: i64) -> Result<(), String> {
-        let new = Segment::new(digests);
-        let appended = encode(&new.entries);
         self.horizon_ms = self.horizon_ms.max(horizon_ms);
-        let added = new.entries.len();
-        if added > 0 {
-            self.segments.push(new);
-        }
-        for s in &mut self.segments {
+        let mut new = Segment::new(digests);
+        for s in self.segments.iter_mut().chain(std::iter::once(&mut new)) {
             if s.oldest_ms < horizon_ms {
                 s.entries.retain(|e| e.1 >= horizon_ms);
                 s.entries.shrink_to_fit();
@@ -175,6 +170,11 @@ impl Digests {
             }
         }
         self.segments.retain(|s| !s.entries.is_empty());
+        // The new segment, if anything of it is live, is the last one.
+        let added = new.entries.len();
+        if added > 0 {
+            self.segments.push(new);
+        }
         let live = self.len();
         if live > self.memory_entries {
             return self.move_to_table();
@@ -183,8 +183,8 @@ impl Digests {
             let all: Vec<(u64, i64)> = self.segments.iter().flat_map(|s| s.entries.iter().copied()).collect();
             write_atomically(&self.path, &encode(&all))?;
             self.in_file = all.len();
-        } else if added > 0 {
-            append(&self.path, &appended)?;
+        } else if let Some(last) = self.segments.last().filter(|_| added > 0) {
+            append(&self.path, &encode(&last.entries))?;
             self.in_file += added;
         }
         Ok(())
@@ -193,9 +193,16 @@ impl Digests {
     /// Merges what is in memory into the table (the expired and the untrusted dropped), then
     /// empties memory and the append file.
     fn move_to_table(&mut self) -> Result<(), String> {
-        let mut young: Vec<(u64, i64)> = self.segments.iter().flat_map(|s| s.entries.iter().copied()).collect();
-        normalise(&mut young);
-        self.segments = Vec::new();
+        // One segment (a busy window's, which alone passes the bound) is merged as it is.
+        let young = match std::mem::take(&mut self.segments) {
+            mut one if one.len() == 1 => one.pop().map(|s| s.entries).unwrap_or_default(),
+            many => {
+                let mut all: Vec<(u64, i64)> = many.iter().flat_map(|s| s.entries.iter().copied()).collect();
+                drop(many);
+                normalise(&mut all);
+                all
+            }
+        };
         let (horizon, valid_before) = (self.horizon_ms, self.table_valid_before_ms);
         let path = table_path(&self.path);
         // The old table read to its end, or no new one.
