@@ -5,6 +5,7 @@
 //! UTF-8, binary garbage, a broken line) or a record the parser refuses is an
 //! [`Input::Unreadable`] with its line number and bytes, and the records around it go on.
 
+use crate::json::doc::Doc;
 use crate::json::record::{Parsed, parse_scanned};
 use crate::json::{Records as List, envelope, scan};
 use serde_json::Value;
@@ -14,6 +15,9 @@ use std::io::BufRead;
 #[derive(Debug)]
 pub enum Input {
     Record(Value),
+    /// A record parsed over its text (only with [`Records::with_docs`], and only for a plain
+    /// record: see [`Doc`]).
+    Doc(Doc),
     /// A line or document that is not JSON, or a record the parser refuses: where, its
     /// bytes, and why.
     Unreadable {
@@ -39,6 +43,8 @@ pub struct Records<R: BufRead> {
     done: bool,
     /// The NDJSON line being read, its allocation reused from line to line.
     buf: Vec<u8>,
+    /// Give records of one line as [`Input::Doc`] where they are plain enough.
+    docs: bool,
 }
 
 impl<R: BufRead> Records<R> {
@@ -50,7 +56,23 @@ impl<R: BufRead> Records<R> {
     /// Records of `reader`, where an API page holds them at one of `pages` (the `records`
     /// paths of a spec's streams), tried in order.
     pub fn with_pages(reader: R, pages: Vec<Vec<String>>) -> Self {
-        Self { reader, pages, line: 0, pending: Vec::new().into_iter(), started: false, done: false, buf: Vec::new() }
+        Self {
+            reader,
+            pages,
+            line: 0,
+            pending: Vec::new().into_iter(),
+            started: false,
+            done: false,
+            buf: Vec::new(),
+            docs: false,
+        }
+    }
+
+    /// Gives a line that holds one plain record (an object that is not an API page) as an
+    /// [`Input::Doc`], parsed once over its text, instead of a `Value`.
+    pub fn with_docs(mut self) -> Self {
+        self.docs = true;
+        self
     }
 
     /// The next line's bytes; `Err` with the read error (then nothing more is read).
@@ -94,6 +116,10 @@ impl<R: BufRead> Records<R> {
         };
         let first_line = self.line;
         let trimmed = first.trim_ascii();
+        if let Some(doc) = self.doc(trimmed) {
+            self.pending = vec![Input::Doc(doc)].into_iter();
+            return;
+        }
         if !trimmed.starts_with(b"[")
             && let Ok(shape) = scan::whole(trimmed)
         {
@@ -133,9 +159,25 @@ impl<R: BufRead> Iterator for Records<R> {
                     continue;
                 }
             }
-            self.pending = ndjson_line(&line, self.line, &self.pages).into_iter();
+            self.pending = match self.doc(line.trim_ascii()) {
+                Some(doc) => vec![Input::Doc(doc)].into_iter(),
+                None => ndjson_line(&line, self.line, &self.pages).into_iter(),
+            };
             self.buf = line;
         }
+    }
+}
+
+impl<R: BufRead> Records<R> {
+    /// The line as a [`Doc`], when docs are asked for and it is one plain record: an object
+    /// with no member where a page holds its records (a page is read as before).
+    fn doc(&self, line: &[u8]) -> Option<Doc> {
+        if !self.docs || line.first() != Some(&b'{') {
+            return None;
+        }
+        let doc = Doc::parse(line)?;
+        let page = self.pages.iter().any(|path| path.first().is_none_or(|key| doc.root().get(key).is_some()));
+        (!page).then_some(doc)
     }
 }
 
@@ -251,14 +293,39 @@ fn elements(doc: &[u8], start: usize) -> Vec<(usize, usize, scan::Shape)> {
 mod tests {
     use super::*;
 
+    /// What `text` reads as, the same with and without docs.
     fn values(text: &[u8]) -> Vec<String> {
-        Records::new(text)
-            .map(|r| match r {
-                Input::Record(v) => v.to_string(),
-                Input::Unreadable { line, .. } => format!("bad line {line}"),
-                Input::ReadError(e) => format!("read error: {e}"),
-            })
-            .collect()
+        let read = |records: Records<&[u8]>| -> Vec<String> {
+            records
+                .map(|r| match r {
+                    Input::Record(v) => v.to_string(),
+                    Input::Doc(d) => d.to_value().to_string(),
+                    Input::Unreadable { line, .. } => format!("bad line {line}"),
+                    Input::ReadError(e) => format!("read error: {e}"),
+                })
+                .collect()
+        };
+        let plain = read(Records::new(text));
+        assert_eq!(read(Records::new(text).with_docs()), plain, "{}", String::from_utf8_lossy(text));
+        plain
+    }
+
+    #[test]
+    fn docs_are_plain_records_on_a_line_of_their_own() {
+        let kinds = |text: &[u8]| -> Vec<&'static str> {
+            Records::new(text)
+                .with_docs()
+                .map(|r| match r {
+                    Input::Record(_) => "value",
+                    Input::Doc(_) => "doc",
+                    _ => "other",
+                })
+                .collect()
+        };
+        let text = b"{\"a\":1}\n{\"a\":\"\\n\"}\n{\"results\":[{\"a\":1}]}\n[{\"a\":2}]\n{\"a\":1.5}\n{\"x\":\"results\"}";
+        assert_eq!(kinds(text), ["doc", "value", "value", "value", "value", "doc"]);
+        assert_eq!(kinds(b"{\"a\":1}"), ["doc"], "the first line too");
+        assert!(Records::new(&text[..]).all(|r| !matches!(r, Input::Doc(_))), "no docs unless asked");
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! records that are not objects at all, the same bytes, the same verdict, the same dead letter,
 //! with every option set.
 
-use ocsf_engine::mapping::{MapOptions, MappingSet};
+use ocsf_engine::json::doc::Doc;
+use ocsf_engine::mapping::{MapOptions, MapToResult, MappingSet};
 use ocsf_engine::source::SourceSpec;
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -29,7 +30,10 @@ static SETS: LazyLock<Vec<MappingSet>> = LazyLock::new(|| {
 });
 
 /// Every fixture record, dead-letter fixtures included.
-static FIXTURES: LazyLock<Vec<Value>> = LazyLock::new(|| {
+static FIXTURES: LazyLock<Vec<Value>> = LazyLock::new(|| FIXTURE_TEXTS.iter().map(|(_, v)| v.clone()).collect());
+
+/// Every fixture record with its file's text (pretty-printed, keys in the order written).
+static FIXTURE_TEXTS: LazyLock<Vec<(String, Value)>> = LazyLock::new(|| {
     let mut out = Vec::new();
     let mut stack = vec![root().join("tests/fixtures/entrust")];
     while let Some(dir) = stack.pop() {
@@ -37,23 +41,35 @@ static FIXTURES: LazyLock<Vec<Value>> = LazyLock::new(|| {
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "json")
-                && let Ok(v) = serde_json::from_str::<Value>(&std::fs::read_to_string(&p).unwrap())
-            {
-                out.push(v);
+            } else if p.extension().is_some_and(|e| e == "json") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                if let Ok(v) = serde_json::from_str::<Value>(&text) {
+                    out.push((text, v));
+                }
             }
         }
     }
-    out.sort_by_key(|v| v.to_string());
+    out.sort_by_key(|(_, v)| v.to_string());
     out
 });
 
-/// Maps `record` both ways with `set`; panics where they differ. Returns whether the layout
-/// decided.
+/// Maps `record` both ways with `set`, and a third when its text parses as a [`Doc`]; panics
+/// where they differ. Returns whether the layout decided.
 fn same_both_ways(set: &MappingSet, record: &Value) -> bool {
+    let decided = same_as_value(set, record, |out| set.map_to_traced(record.clone(), out));
+    if let Some(doc) = Doc::parse(record.to_string().as_bytes()) {
+        let doc_decided = same_as_value(set, record, |out| set.map_doc_traced(&doc, out));
+        assert_eq!(doc_decided, decided, "the layout decides read either way: {record}");
+    }
+    decided
+}
+
+/// Maps `record` the `Value` way and with `map`; panics where they differ. Returns whether the
+/// layout decided `map`'s event.
+fn same_as_value(set: &MappingSet, record: &Value, map: impl FnOnce(&mut Vec<u8>) -> (MapToResult, bool)) -> bool {
     let by_value = set.map_counted(record.clone());
     let mut out = b"before ".to_vec();
-    let (laid_out, decided) = set.map_to_traced(record.clone(), &mut out);
+    let (laid_out, decided) = map(&mut out);
     match (by_value, laid_out) {
         (Ok((event, unknown)), Ok((written, unknown_too))) => {
             let mut expected = b"before ".to_vec();
@@ -83,6 +99,22 @@ fn every_fixture_maps_to_the_same_bytes_and_verdict() {
         // comparison above is between two paths, not the `Value` path with itself.
         assert_eq!(decided, mapped, "events the layout decided");
         assert!(mapped > 150, "{mapped}");
+    }
+}
+
+/// Every fixture read over its own file's text (pretty-printed, keys in the order written, so
+/// `unmapped` must sort them): every one is plain enough to be a [`Doc`], and gives the bytes
+/// and verdict of its `Value`, decided by the layout wherever it is valid.
+#[test]
+fn every_fixture_read_over_its_text_maps_as_its_value() {
+    for set in SETS.iter() {
+        let mut decided = 0;
+        for (text, record) in FIXTURE_TEXTS.iter() {
+            let doc = Doc::parse(text.as_bytes()).unwrap_or_else(|| panic!("a plain record: {text}"));
+            decided += usize::from(same_as_value(set, record, |out| set.map_doc_traced(&doc, out)));
+        }
+        let mapped = FIXTURES.iter().filter(|r| set.map(Value::clone(r)).is_ok()).count();
+        assert_eq!(decided, mapped, "events the layout decided");
     }
 }
 
@@ -128,8 +160,8 @@ fn records_read_from_text_map_to_the_same_bytes_and_verdict() {
         text.extend_from_slice(format!(",{extra}}}\n").as_bytes());
     }
     text.extend_from_slice(b"{\"eventType\":\"\xff\"}\n");
-    let (mut records, mut unreadable, mut decided) = (0, 0, 0);
-    for input in ocsf_engine::input::Records::new(&text[..]) {
+    let (mut records, mut docs, mut unreadable, mut decided) = (0, 0, 0, 0);
+    for input in ocsf_engine::input::Records::new(&text[..]).with_docs() {
         match input {
             ocsf_engine::input::Input::Record(record) => {
                 records += 1;
@@ -137,11 +169,21 @@ fn records_read_from_text_map_to_the_same_bytes_and_verdict() {
                     decided += usize::from(same_both_ways(set, &record));
                 }
             }
+            ocsf_engine::input::Input::Doc(doc) => {
+                docs += 1;
+                let record = doc.to_value();
+                for set in SETS.iter() {
+                    decided += usize::from(same_as_value(set, &record, |out| set.map_doc_traced(&doc, out)));
+                    same_both_ways(set, &record);
+                }
+            }
             _ => unreadable += 1,
         }
     }
-    // The nesting past the parser's limit, the inexact numbers and the invalid UTF-8.
-    assert_eq!((records, unreadable), (extras.len() - 3, 4));
+    // The nesting past the parser's limit, the inexact numbers and the invalid UTF-8 cannot
+    // be read; the lists and the deep nesting are plain.
+    assert_eq!((records + docs, unreadable), (extras.len() - 3, 4));
+    assert_eq!(docs, 3, "plain enough to be read over their text");
     // The layout wrote most of them (lists in lists go the `Value` way).
     assert!(decided >= 3 * 4, "{decided}");
 }

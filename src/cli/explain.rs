@@ -45,6 +45,7 @@ pub fn run(args: ExplainArgs) -> ExitCode {
     for (n, input) in Records::with_pages(reader, page_paths(&loaded.spec)).enumerate() {
         let record = match input {
             Input::Record(record) => record,
+            Input::Doc(doc) => doc.to_value(),
             Input::Unreadable { line, error, .. } => {
                 eprintln!("record {} (line {line}): {error}", n + 1);
                 failed = true;

@@ -71,16 +71,11 @@ pub fn run(args: MapArgs) -> ExitCode {
     // One event's JSON, reused from record to record.
     let mut line: Vec<u8> = Vec::new();
     for (name, reader) in inputs {
-        for input in Records::with_pages(reader, page_paths(&loaded.spec)) {
+        for input in Records::with_pages(reader, page_paths(&loaded.spec)).with_docs() {
+            line.clear();
             let result = match input {
-                Input::Record(record) => {
-                    line.clear();
-                    loaded.mappings.map_to(record, &mut line).map(|(_, unknown_type)| {
-                        if let Some(t) = unknown_type {
-                            *unknown.entry(t).or_default() += 1;
-                        }
-                    })
-                }
+                Input::Record(record) => loaded.mappings.map_to(record, &mut line).map(|(_, t)| t),
+                Input::Doc(doc) => loaded.mappings.map_doc(&doc, &mut line).map(|(_, t)| t),
                 Input::Unreadable { line, bytes, error } => {
                     Err(Box::new(DeadLetter::raw(Reason::InvalidRecord, format!("{name}:{line}: {error}"), &bytes)))
                 }
@@ -91,7 +86,10 @@ pub fn run(args: MapArgs) -> ExitCode {
                 }
             };
             let written = match result {
-                Ok(()) => {
+                Ok(unknown_type) => {
+                    if let Some(t) = unknown_type {
+                        *unknown.entry(t).or_default() += 1;
+                    }
                     mapped += 1;
                     line.push(b'\n');
                     out.write_all(&line)

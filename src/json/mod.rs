@@ -3,6 +3,8 @@
 //! parser refuses is set aside (with its raw bytes) instead of failing its page; events written
 //! as compact JSON text.
 
+pub mod access;
+pub mod doc;
 pub mod envelope;
 pub mod number;
 pub mod record;

@@ -8,6 +8,7 @@ use super::decl::FileDecl;
 use super::path::{Seg, dotted_segs, lookup};
 use super::program::Mapping;
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
+use crate::json::access::Json;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -91,7 +92,7 @@ impl Dispatch {
     }
 
     /// The index of the mapping for `record`, if any.
-    pub fn find(&self, record: &Value) -> Option<usize> {
+    pub fn find<'a, J: Json<'a>>(&self, record: J) -> Option<usize> {
         let mut key = String::new();
         'groups: for group in &self.groups {
             key.clear();
@@ -99,11 +100,15 @@ impl Dispatch {
                 if n > 0 {
                     key.push(SEP);
                 }
-                match lookup(record, field) {
-                    Some(Value::String(s)) => key.push_str(s),
-                    Some(Value::Number(x)) => key.push_str(&x.to_string()),
-                    Some(Value::Bool(b)) => key.push_str(if *b { "true" } else { "false" }),
-                    _ => continue 'groups,
+                let Some(v) = lookup(record, field) else { continue 'groups };
+                if let Some(s) = v.as_str() {
+                    key.push_str(s);
+                } else if let Some(n) = v.number_text() {
+                    key.push_str(&n);
+                } else if let Some(b) = v.as_bool() {
+                    key.push_str(if b { "true" } else { "false" });
+                } else {
+                    continue 'groups;
                 }
             }
             if let Some(&i) = group.index.get(&key) {
@@ -114,14 +119,16 @@ impl Dispatch {
     }
 
     /// `field=value` for the matched-on fields the record has.
-    pub fn describe_present(&self, record: &Value) -> String {
+    pub fn describe_present<'a, J: Json<'a>>(&self, record: J) -> String {
         let parts: Vec<String> = self
             .fields
             .iter()
-            .filter_map(|f| match lookup(record, &dotted_segs(f)) {
-                Some(Value::String(s)) if !s.is_empty() => Some(format!("{f}={s}")),
-                Some(Value::Null) | None => None,
-                Some(other) => Some(format!("{f}={other}")),
+            .filter_map(|f| {
+                let v = lookup(record, &dotted_segs(f)).filter(|v| !v.is_null())?;
+                Some(match v.as_str() {
+                    Some(s) if !s.is_empty() => format!("{f}={s}"),
+                    _ => format!("{f}={}", v.to_value()),
+                })
             })
             .collect();
         parts.join(", ")

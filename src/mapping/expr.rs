@@ -4,7 +4,7 @@
 //! other form is not compiled here, and a value outside what these forms decide (a number
 //! printed, a filter on a non-string) answers `None`: minijinja then decides, as before.
 
-use serde_json::Value;
+use crate::json::access::Json;
 use std::borrow::Cow;
 
 /// Names minijinja resolves to something other than a record field when the record lacks them.
@@ -60,27 +60,30 @@ enum Piece {
 }
 
 /// What an expression gives, as far as the native forms tell.
-enum Val<'a> {
+enum Val<'a, J> {
     Undefined,
-    Json(&'a Value),
+    Json(J),
     Str(Cow<'a, str>),
     Bool(bool),
 }
 
-impl Val<'_> {
+impl<'e, 'a: 'e, J: Json<'a>> Val<'e, J> {
     fn truthy(&self) -> bool {
         match self {
             Val::Undefined => false,
             Val::Bool(b) => *b,
             Val::Str(s) => !s.is_empty(),
-            Val::Json(v) => match v {
-                Value::Null => false,
-                Value::Bool(b) => *b,
-                Value::Number(n) => n.as_i64().map_or_else(|| n.as_f64().is_some_and(|f| f != 0.0), |i| i != 0),
-                Value::String(s) => !s.is_empty(),
-                Value::Array(items) => !items.is_empty(),
-                Value::Object(map) => !map.is_empty(),
-            },
+            Val::Json(v) => {
+                if let Some(b) = v.as_bool() {
+                    b
+                } else if let Some(s) = v.as_str() {
+                    !s.is_empty()
+                } else if v.is_number() {
+                    v.number_truthy()
+                } else {
+                    !v.is_empty()
+                }
+            }
         }
     }
 
@@ -88,7 +91,7 @@ impl Val<'_> {
     fn as_str(&self) -> Option<&str> {
         match self {
             Val::Str(s) => Some(s),
-            Val::Json(Value::String(s)) => Some(s),
+            Val::Json(v) => v.as_str(),
             _ => None,
         }
     }
@@ -104,21 +107,18 @@ impl Expr {
     }
 
     /// The condition's truth, or `None` when minijinja must decide.
-    pub fn is_true(&self, root: &Value) -> Option<bool> {
+    pub fn is_true<'a, J: Json<'a>>(&self, root: J) -> Option<bool> {
         Some(self.eval(root)?.truthy())
     }
 
-    fn eval<'a>(&'a self, root: &'a Value) -> Option<Val<'a>> {
+    fn eval<'e, 'a: 'e, J: Json<'a>>(&'e self, root: J) -> Option<Val<'e, J>> {
         Some(match self {
             Expr::Path(segs) => {
                 let mut cur = root;
                 for s in segs {
-                    match cur {
-                        Value::Object(map) => match map.get(s) {
-                            Some(v) => cur = v,
-                            None => return Some(Val::Undefined),
-                        },
-                        _ => return Some(Val::Undefined),
+                    match cur.get(s) {
+                        Some(v) => cur = v,
+                        None => return Some(Val::Undefined),
                     }
                 }
                 Val::Json(cur)
@@ -143,9 +143,10 @@ impl Expr {
 
 /// For comparing with strings: `Some(Some(text))` for a string, `Some(None)` for a value that
 /// equals no string, `None` for a boolean (minijinja's bools and numbers mix).
-fn comparable<'v>(v: &'v Val<'_>) -> Option<Option<&'v str>> {
+fn comparable<'v, 'e, 'a: 'e, J: Json<'a>>(v: &'v Val<'e, J>) -> Option<Option<&'v str>> {
     match v {
-        Val::Bool(_) | Val::Json(Value::Bool(_)) => None,
+        Val::Bool(_) => None,
+        Val::Json(j) if j.as_bool().is_some() => None,
         other => Some(other.as_str()),
     }
 }
@@ -185,13 +186,14 @@ impl Template {
     }
 
     /// The rendered text, or `None` when minijinja must render it.
-    pub fn render(&self, root: &Value) -> Option<String> {
+    pub fn render<'a, J: Json<'a>>(&self, root: J) -> Option<String> {
         let mut out = String::new();
         for piece in &self.0 {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Expr(e) => match e.eval(root)? {
-                    Val::Undefined | Val::Json(Value::Null) => {}
+                    Val::Undefined => {}
+                    Val::Json(j) if j.is_null() => {}
                     v => out.push_str(v.as_str()?),
                 },
             }
@@ -368,8 +370,9 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::doc::Doc;
     use crate::mapping::template::{Templates, context};
-    use serde_json::json;
+    use serde_json::{Value, json};
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
@@ -424,7 +427,7 @@ mod tests {
             "not c.d.e",
             "a.b",
         ];
-        let mut native_answers = 0;
+        let (mut native_answers, mut doc_answers) = (0, 0);
         for form in forms {
             let native = Expr::parse(form).unwrap_or_else(|| panic!("`{form}` is a native form"));
             let id = t.add_condition(form).unwrap();
@@ -434,9 +437,15 @@ mod tests {
                     native_answers += 1;
                     assert_eq!(got, expected, "`{form}` on {rec}");
                 }
+                // Read over the record's text, the same answer.
+                if let Some(doc) = Doc::parse(rec.to_string().as_bytes()) {
+                    doc_answers += 1;
+                    assert_eq!(native.is_true(doc.root()), native.is_true(&rec), "`{form}` on {rec} as a doc");
+                }
             }
         }
         assert!(native_answers > 500, "{native_answers}");
+        assert!(doc_answers > 500, "{doc_answers}");
     }
 
     #[test]
@@ -455,6 +464,9 @@ mod tests {
                 let expected = t.render(&id, &context(&Arc::new(rec.clone())));
                 if let Some(got) = native.render(&rec) {
                     assert_eq!(Ok(got), expected, "`{form}` on {rec}");
+                }
+                if let Some(doc) = Doc::parse(rec.to_string().as_bytes()) {
+                    assert_eq!(native.render(doc.root()), native.render(&rec), "`{form}` on {rec} as a doc");
                 }
             }
         }

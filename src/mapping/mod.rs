@@ -30,6 +30,9 @@ pub use schema::mapping_schema;
 pub use shape::Written;
 
 use crate::deadletter::{DeadLetter, Reason};
+use crate::json::access::Json;
+use crate::json::doc::Doc;
+use std::borrow::Cow;
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile};
 use crate::ocsf;
 use decl::{FileDecl, TableDecl};
@@ -182,39 +185,61 @@ impl MappingSet {
     /// path did), for the tests that compare both.
     #[doc(hidden)]
     pub fn map_to_traced(&self, record: Value, out: &mut Vec<u8>) -> (MapToResult, bool) {
-        let shaped = record.is_object().then(|| self.dispatch.find(&record)).flatten().and_then(|index| {
-            let mapping = &self.mappings[index];
-            mapping.shape.as_ref().map(|shape| (mapping, shape))
-        });
-        let Some((mapping, shape)) = shaped else {
-            return (self.map_to_value(record, out), false);
-        };
-        let unknown_type = mapping.fallback.then(|| self.dispatch.describe_present(&record));
         let record = Arc::new(record);
-        let mut run = program::Run::new(&self.templates, Arc::clone(&record));
+        if let Some(done) = self.laid_out(&*record, Some(Arc::clone(&record)), out) {
+            return (Ok(done), true);
+        }
+        let record = Arc::try_unwrap(record).unwrap_or_else(|shared| (*shared).clone());
+        (self.map_to_value(record, out), false)
+    }
+
+    /// [`MappingSet::map_to`] for a record parsed into a [`Doc`] (see [`crate::json::doc`]):
+    /// rules read its text in place, and only what they give is copied.
+    pub fn map_doc(&self, doc: &Doc, out: &mut Vec<u8>) -> MapToResult {
+        self.map_doc_traced(doc, out).0
+    }
+
+    /// [`MappingSet::map_doc`], and whether the event's layout decided.
+    #[doc(hidden)]
+    pub fn map_doc_traced(&self, doc: &Doc, out: &mut Vec<u8>) -> (MapToResult, bool) {
+        match self.laid_out(doc.root(), None, out) {
+            Some(done) => (Ok(done), true),
+            None => (self.map_to_value(doc.to_value(), out), false),
+        }
+    }
+
+    /// The event of a record whose mapping has a layout, filled, derived, checked and written
+    /// in one walk; `None`, with `out` as it was, when the record is not an object, its
+    /// mapping has no layout, or the walk does not prove the event valid (the `Value` path
+    /// then decides). `whole` is the record as a `Value`, when the caller has it.
+    fn laid_out<'a, J: Json<'a>>(
+        &self,
+        record: J,
+        whole: Option<Arc<Value>>,
+        out: &mut Vec<u8>,
+    ) -> Option<(Written, Option<String>)> {
+        let index = record.is_object().then(|| self.dispatch.find(record)).flatten()?;
+        let mapping = &self.mappings[index];
+        let shape = mapping.shape.as_ref()?;
+        let mut run = program::Run::new(&self.templates, record, whole);
         run.shaped = Some((shape, vec![None; shape.slot_count]));
         run.apply(mapping);
         let (_, mut values) = run.shaped.take().expect("set above");
+        let value_of = |record: J| record.as_value().map_or_else(|| Cow::Owned(record.to_value()), Cow::Borrowed);
         let mut text = Vec::with_capacity(1024);
         let unmapped_text = if shape.unmapped_as_text {
-            unmapped::write(&record, &run.consumed, &mut text).map(|plain| shape::Unmapped { text: &text, plain })
+            unmapped::write(record, &run.consumed, &mut text).map(|plain| shape::Unmapped { text: &text, plain })
         } else {
-            values[shape.unmapped] = unmapped::unmapped(&record, &run.consumed);
+            values[shape.unmapped] = unmapped::unmapped(&value_of(record), &run.consumed);
             None
         };
         drop(run);
         if self.options.keep_raw {
-            values[shape.raw_data] = Some(Value::String(record.to_string()));
+            values[shape.raw_data] = Some(Value::String(value_of(record).to_string()));
         }
-        let written = shape.write(&mut values, unmapped_text.as_ref(), !self.options.skip_validation, out);
-        drop(values);
-        match written {
-            Some(written) => (Ok((written, unknown_type)), true),
-            None => {
-                let record = Arc::try_unwrap(record).unwrap_or_else(|shared| (*shared).clone());
-                (self.map_to_value(record, out), false)
-            }
-        }
+        let written = shape.write(&mut values, unmapped_text.as_ref(), !self.options.skip_validation, out)?;
+        let unknown_type = mapping.fallback.then(|| self.dispatch.describe_present(record));
+        Some((written, unknown_type))
     }
 
     /// [`MappingSet::map_to`] through the `Value` event.
@@ -253,7 +278,7 @@ impl MappingSet {
         let mapping = &self.mappings[index];
         let unknown_type = mapping.fallback.then(|| self.dispatch.describe_present(&record));
         let record = Arc::new(record);
-        let mut run = program::Run::new(&self.templates, Arc::clone(&record));
+        let mut run = program::Run::new(&self.templates, &*record, Some(Arc::clone(&record)));
         if trace {
             run.produced = Some(Vec::new());
         }

@@ -1,6 +1,7 @@
 //! Paths into source records: plain dotted paths, looked up key by key, and JSONPath
 //! (RFC 9535) for the rare rules that need filters or wildcards, compiled once at load.
 
+use crate::json::access::Json;
 use jsonpath_rust::parser::model::JpQuery;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -69,7 +70,7 @@ impl SourcePath {
     pub fn get<'m>(&'m self, record: &Value, consumed: &mut Consumed<'m>) -> Option<Value> {
         match self {
             SourcePath::Dotted(segs) => {
-                let v = lookup(record, segs).filter(|v| is_present(v))?;
+                let v = lookup(record, segs).filter(|v| is_present(*v))?;
                 consumed.push(Cow::Borrowed(segs));
                 Some(v.clone())
             }
@@ -105,20 +106,19 @@ pub fn dotted_segs(path: &str) -> Vec<Seg> {
 }
 
 /// Follows `segs` from `value`. A numeric segment indexes a list, or names a key of an object.
-pub fn lookup<'v>(mut value: &'v Value, segs: &[Seg]) -> Option<&'v Value> {
+pub fn lookup<'v, J: Json<'v>>(mut value: J, segs: &[Seg]) -> Option<J> {
     for seg in segs {
-        value = match (seg, value) {
-            (Seg::Key(k), Value::Object(map)) => map.get(k)?,
-            (Seg::Index(i), Value::Array(items)) => items.get(*i)?,
-            (Seg::Index(i), Value::Object(map)) => map.get(&i.to_string())?,
-            _ => return None,
+        value = match seg {
+            Seg::Key(k) => value.get(k)?,
+            Seg::Index(i) if value.is_array() => value.index(*i)?,
+            Seg::Index(i) => value.get(&i.to_string())?,
         };
     }
     Some(value)
 }
 
 /// Values that carry information: not `null`, not an empty string.
-pub fn is_present(v: &Value) -> bool {
+pub fn is_present<'v, J: Json<'v>>(v: J) -> bool {
     !(v.is_null() || v.as_str() == Some(""))
 }
 

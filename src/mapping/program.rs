@@ -2,11 +2,13 @@
 //! pre-compiled templates. Produces the OCSF fields and the list of record locations consumed.
 
 use super::coerce::Coerce;
-use super::path::{Consumed, SourcePath, is_present};
+use super::path::{Consumed, SourcePath, is_present, lookup};
 use super::shape::Shape;
 use super::template::{TemplateId, Templates, context};
+use crate::json::access::Json;
 use crate::ocsf::{Attribute, Class};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -98,10 +100,14 @@ pub(crate) struct Observable {
     pub origin: crate::diagnostic::Span,
 }
 
-/// The state of one record's mapping.
-pub(crate) struct Run<'m> {
+/// The state of one record's mapping, read through `J`: the record's `Value`, or a
+/// [`crate::json::doc::Doc`] over its text.
+pub(crate) struct Run<'m, 'r, J> {
     pub templates: &'m Templates,
-    pub record: Arc<Value>,
+    pub record: J,
+    /// The record as a `Value`, for what only reads one (JSONPath, minijinja): given, or made
+    /// from `record` when first needed.
+    whole: Option<Arc<Value>>,
     ctx: Option<minijinja::Value>,
     pub consumed: Consumed<'m>,
     pub out: Map<String, Value>,
@@ -111,20 +117,39 @@ pub(crate) struct Run<'m> {
     pub produced: Option<Vec<usize>>,
     /// For a mapping with a layout: the layout and its slots, filled instead of `out`.
     pub shaped: Option<(&'m Shape, Vec<Option<Value>>)>,
+    _record: std::marker::PhantomData<&'r ()>,
 }
 
-/// Where `from` paths point: the record (consumption tracked) or a list element of `each`.
+/// Where `from` paths point: the record (consumption tracked), a list element of `each`, or
+/// an element of a list a JSONPath `each` gave.
 #[derive(Clone, Copy)]
-enum Scope<'a> {
+enum Scope<'s, J> {
     Record,
-    Item(&'a Value),
+    Item(J),
+    Made(&'s Value),
 }
 
-impl<'m> Run<'m> {
-    pub fn new(templates: &'m Templates, record: Arc<Value>) -> Self {
+/// Calls a function generic over [`Json`] with the value a scope reads.
+macro_rules! in_scope {
+    ($run:expr, $scope:expr, |$root:ident| $body:expr) => {
+        match $scope {
+            Scope::Record => {
+                let $root = $run.record;
+                $body
+            }
+            Scope::Item($root) => $body,
+            Scope::Made($root) => $body,
+        }
+    };
+}
+
+impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
+    /// A run over `record`; `whole` is the record as a `Value` when the caller has it.
+    pub fn new(templates: &'m Templates, record: J, whole: Option<Arc<Value>>) -> Self {
         Self {
             templates,
             record,
+            whole,
             ctx: None,
             // A record's rules consume a few dozen locations: room for them from the start.
             consumed: Vec::with_capacity(32),
@@ -132,7 +157,14 @@ impl<'m> Run<'m> {
             notes: Vec::new(),
             produced: None,
             shaped: None,
+            _record: std::marker::PhantomData,
         }
+    }
+
+    /// The record as a `Value`.
+    fn whole(&mut self) -> Arc<Value> {
+        let record = self.record;
+        Arc::clone(self.whole.get_or_insert_with(|| Arc::new(record.to_value())))
     }
 
     /// Applies every rule of `mapping`, then its observables.
@@ -186,7 +218,7 @@ impl<'m> Run<'m> {
         }
     }
 
-    fn eval_rule(&mut self, rule: &'m FieldRule, scope: Scope<'_>) -> Option<Value> {
+    fn eval_rule(&mut self, rule: &'m FieldRule, scope: Scope<'_, J>) -> Option<Value> {
         let value = rule.alts.iter().find_map(|op| self.eval_op(op, scope))?;
         Some(match (rule.enum_attr, value) {
             (Some(attr), Value::String(s)) => match attr.enum_id(&s).or_else(|| s.trim().parse().ok()) {
@@ -197,7 +229,7 @@ impl<'m> Run<'m> {
         })
     }
 
-    fn eval_op(&mut self, op: &'m Op, scope: Scope<'_>) -> Option<Value> {
+    fn eval_op(&mut self, op: &'m Op, scope: Scope<'_, J>) -> Option<Value> {
         if let Some(cond) = &op.when
             && !self.is_true(cond, scope)
         {
@@ -238,36 +270,43 @@ impl<'m> Run<'m> {
                 }
             }
         }
-        Some(v).filter(is_present)
+        Some(v).filter(|v| is_present(v))
     }
 
-    fn eval_source(&mut self, source: &'m Source, scope: Scope<'_>) -> Option<Value> {
+    /// The value of a `from` path: a dotted path read through `J`, a JSONPath on the `Value`.
+    fn read_path(&mut self, path: &'m SourcePath, scope: Scope<'_, J>) -> Option<Value> {
+        let mut ignored = Vec::new();
+        match (path, scope) {
+            (SourcePath::Dotted(segs), _) => {
+                let found = in_scope!(self, scope, |root| lookup(root, segs).filter(|v| is_present(*v)).map(Json::to_value));
+                if found.is_some() && matches!(scope, Scope::Record) {
+                    self.consumed.push(Cow::Borrowed(segs));
+                }
+                found
+            }
+            (SourcePath::Json(_), Scope::Record) => {
+                let record = match self.record.as_value() {
+                    Some(v) => return path.get(v, &mut self.consumed),
+                    None => self.whole(),
+                };
+                path.get(&record, &mut self.consumed)
+            }
+            (SourcePath::Json(_), Scope::Item(item)) => path.get(&item.to_value(), &mut ignored),
+            (SourcePath::Json(_), Scope::Made(item)) => path.get(item, &mut ignored),
+        }
+    }
+
+    fn eval_source(&mut self, source: &'m Source, scope: Scope<'_, J>) -> Option<Value> {
         match source {
             Source::Value(v) => Some(v.clone()),
-            Source::From(paths) => match scope {
-                Scope::Record => {
-                    let record = Arc::clone(&self.record);
-                    paths.iter().find_map(|p| p.get(&record, &mut self.consumed))
-                }
-                Scope::Item(item) => {
-                    let mut ignored = Vec::new();
-                    paths.iter().find_map(|p| p.get(item, &mut ignored))
-                }
-            },
+            Source::From(paths) => paths.iter().find_map(|p| self.read_path(p, scope)),
             Source::Template(id) => {
-                let native = match scope {
-                    Scope::Record => Templates::render_native(id, &self.record),
-                    Scope::Item(item) => Templates::render_native(id, item),
-                };
-                let rendered = match (native, scope) {
-                    (Some(text), _) => text,
-                    (None, scope) => match scope {
-                        Scope::Record => {
-                            let ctx = self.ctx.get_or_insert_with(|| context(&self.record));
-                            self.templates.render(id, ctx).ok()?
-                        }
-                        Scope::Item(item) => self.templates.render(id, &context(&Arc::new(item.clone()))).ok()?,
-                    },
+                let rendered = match in_scope!(self, scope, |root| Templates::render_native(id, root)) {
+                    Some(text) => text,
+                    None => {
+                        let ctx = self.context(scope);
+                        self.templates.render(id, &ctx).ok()?
+                    }
                 };
                 let trimmed = rendered.trim();
                 (!trimmed.is_empty()).then(|| Value::String(trimmed.to_string()))
@@ -280,25 +319,37 @@ impl<'m> Run<'m> {
             }
             Source::Object(fields) => self.eval_object(fields, scope),
             Source::Each(path, fields) => {
-                let list = match scope {
-                    Scope::Record => {
-                        let record = Arc::clone(&self.record);
-                        path.get(&record, &mut self.consumed)?
+                if let SourcePath::Dotted(segs) = path
+                    && !matches!(scope, Scope::Made(_))
+                {
+                    let root = match scope {
+                        Scope::Item(item) => item,
+                        _ => self.record,
+                    };
+                    let list = lookup(root, segs).filter(|v| is_present(*v))?;
+                    if matches!(scope, Scope::Record) {
+                        self.consumed.push(Cow::Borrowed(segs));
                     }
-                    Scope::Item(item) => path.get(item, &mut Vec::new())?,
-                };
+                    let items: Vec<Value> = if list.is_array() {
+                        list.elements().filter_map(|item| self.eval_object(fields, Scope::Item(item))).collect()
+                    } else {
+                        self.eval_object(fields, Scope::Item(list)).into_iter().collect()
+                    };
+                    return (!items.is_empty()).then_some(Value::Array(items));
+                }
+                let list = self.read_path(path, scope)?;
                 let items: Vec<Value> = match &list {
                     Value::Array(items) => {
-                        items.iter().filter_map(|item| self.eval_object(fields, Scope::Item(item))).collect()
+                        items.iter().filter_map(|item| self.eval_object(fields, Scope::Made(item))).collect()
                     }
-                    other => self.eval_object(fields, Scope::Item(other)).into_iter().collect(),
+                    other => self.eval_object(fields, Scope::Made(other)).into_iter().collect(),
                 };
                 (!items.is_empty()).then_some(Value::Array(items))
             }
         }
     }
 
-    fn eval_object(&mut self, fields: &'m [FieldRule], scope: Scope<'_>) -> Option<Value> {
+    fn eval_object(&mut self, fields: &'m [FieldRule], scope: Scope<'_, J>) -> Option<Value> {
         let mut obj = Map::new();
         for rule in fields {
             if let Some(v) = self.eval_rule(rule, scope) {
@@ -308,22 +359,27 @@ impl<'m> Run<'m> {
         (!obj.is_empty()).then_some(Value::Object(obj))
     }
 
-    fn is_true(&mut self, cond: &TemplateId, scope: Scope<'_>) -> bool {
-        let native = match scope {
-            Scope::Record => Templates::is_true_native(cond, &self.record),
-            Scope::Item(item) => Templates::is_true_native(cond, item),
-        };
-        if let Some(answer) = native {
+    /// The minijinja context of a scope.
+    fn context(&mut self, scope: Scope<'_, J>) -> minijinja::Value {
+        match scope {
+            Scope::Record => {
+                if self.ctx.is_none() {
+                    let whole = self.whole();
+                    self.ctx = Some(context(&whole));
+                }
+                self.ctx.clone().expect("set above")
+            }
+            Scope::Item(item) => context(&Arc::new(item.to_value())),
+            Scope::Made(item) => context(&Arc::new(item.clone())),
+        }
+    }
+
+    fn is_true(&mut self, cond: &'m TemplateId, scope: Scope<'_, J>) -> bool {
+        if let Some(answer) = in_scope!(self, scope, |root| Templates::is_true_native(cond, root)) {
             return answer;
         }
-        let result = match scope {
-            Scope::Record => {
-                let ctx = self.ctx.get_or_insert_with(|| context(&self.record));
-                self.templates.is_true(cond, ctx)
-            }
-            Scope::Item(item) => self.templates.is_true(cond, &context(&Arc::new(item.clone()))),
-        };
-        result.unwrap_or(false)
+        let ctx = self.context(scope);
+        self.templates.is_true(cond, &ctx).unwrap_or(false)
     }
 }
 
@@ -336,7 +392,7 @@ fn to_object(list: &Value, key: &str, value: &str) -> Option<Value> {
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
-        if let (Some(k), Some(v)) = (k, item.get(value).filter(|v| is_present(v))) {
+        if let (Some(k), Some(v)) = (k, item.get(value).filter(|v| is_present(*v))) {
             obj.insert(k, v.clone());
         }
     }

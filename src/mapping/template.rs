@@ -3,6 +3,7 @@
 //! the whole record).
 
 use super::expr::{Expr, Template};
+use crate::json::access::Json;
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value as MjValue};
 use minijinja::{Environment, UndefinedBehavior};
 use serde_json::Value;
@@ -87,7 +88,7 @@ impl Templates {
 
     /// Renders a template natively on `root` (the record or a list element), when its form
     /// allows; `None` when minijinja must render it.
-    pub fn render_native(id: &TemplateId, root: &Value) -> Option<String> {
+    pub fn render_native<'a, J: Json<'a>>(id: &TemplateId, root: J) -> Option<String> {
         match &id.native {
             Some(Native::Template(t)) => t.render(root),
             _ => None,
@@ -95,7 +96,7 @@ impl Templates {
     }
 
     /// Evaluates a condition natively, when its form allows.
-    pub fn is_true_native(id: &TemplateId, root: &Value) -> Option<bool> {
+    pub fn is_true_native<'a, J: Json<'a>>(id: &TemplateId, root: J) -> Option<bool> {
         match &id.native {
             Some(Native::Condition(e)) => e.is_true(root),
             _ => None,

@@ -3,6 +3,7 @@
 //! straight from the record.
 
 use super::path::Seg;
+use crate::json::access::Json;
 use crate::json::write;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
@@ -83,7 +84,7 @@ fn clean(value: &Value) -> Option<Value> {
 /// writing its value would give), without building it. `None` when nothing is left (`out` as
 /// it was); else whether the text is plain: no list directly inside a list (it never holds a
 /// `null` or an empty object).
-pub fn write(record: &Value, consumed: &[Cow<'_, [Seg]>], out: &mut Vec<u8>) -> Option<bool> {
+pub fn write<'a, J: Json<'a>>(record: J, consumed: &[Cow<'_, [Seg]>], out: &mut Vec<u8>) -> Option<bool> {
     let paths: Vec<&[Seg]> = consumed.iter().map(|c| c.as_ref()).collect();
     let mut plain = true;
     write_stripped(record, &paths, out, &mut plain).then_some(plain)
@@ -91,77 +92,61 @@ pub fn write(record: &Value, consumed: &[Cow<'_, [Seg]>], out: &mut Vec<u8>) -> 
 
 /// Writes [`strip`]'s value; `false`, with `out` as it was, where that is `None`. A list kept
 /// directly inside a list clears `plain`.
-fn write_stripped(value: &Value, paths: &[&[Seg]], out: &mut Vec<u8>, plain: &mut bool) -> bool {
+fn write_stripped<'a, J: Json<'a>>(value: J, paths: &[&[Seg]], out: &mut Vec<u8>, plain: &mut bool) -> bool {
     // With no paths this is [`clean`]: every key and element is kept, and nothing is gathered.
     if paths.iter().any(|p| p.is_empty()) {
         return false;
     }
     let mark = out.len();
-    match value {
-        Value::Null => false,
-        Value::String(s) if s.is_empty() => false,
-        Value::Object(map) => {
-            out.push(b'{');
-            let mut any = false;
-            for (k, v) in map {
-                let under = |p: &[Seg]| matches!(p.first(), Some(Seg::Key(key)) if key == k);
-                let before = out.len();
-                if any {
-                    out.push(b',');
-                }
-                write::string(out, k);
-                out.push(b':');
-                let kept = match paths.iter().filter(|p| under(p)).count() {
-                    0 => write_stripped(v, &[], out, plain),
-                    _ if paths.iter().any(|p| p.len() == 1 && under(p)) => false,
-                    _ => {
-                        let sub: Vec<&[Seg]> = paths.iter().filter(|p| under(p)).map(|p| &p[1..]).collect();
-                        write_stripped(v, &sub, out, plain)
-                    }
-                };
-                if kept {
-                    any = true;
-                } else {
-                    out.truncate(before);
-                }
-            }
-            close(out, mark, any, b'}')
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            let mut any = false;
-            for (i, v) in items.iter().enumerate() {
-                let sub = at_index(paths, i);
-                any |= element(out, any, plain, v, |out, plain| write_stripped(v, &sub, out, plain));
-            }
-            close(out, mark, any, b']')
-        }
-        other => {
-            write::value(out, other);
-            true
-        }
+    if value.is_null() || value.as_str() == Some("") {
+        return false;
     }
-}
-
-/// Writes one element of a list (after a comma when `any` came before it): whether it was
-/// kept. A kept list clears `plain`.
-fn element(
-    out: &mut Vec<u8>,
-    any: bool,
-    plain: &mut bool,
-    v: &Value,
-    write: impl FnOnce(&mut Vec<u8>, &mut bool) -> bool,
-) -> bool {
-    let before = out.len();
-    if any {
-        out.push(b',');
-    }
-    if write(out, plain) {
-        *plain &= !v.is_array();
-        true
+    if value.is_object() {
+        out.push(b'{');
+        let mut any = false;
+        for (k, v) in value.members() {
+            let under = |p: &[Seg]| matches!(p.first(), Some(Seg::Key(key)) if key == k);
+            let before = out.len();
+            if any {
+                out.push(b',');
+            }
+            write::string(out, k);
+            out.push(b':');
+            let kept = match paths.iter().filter(|p| under(p)).count() {
+                0 => write_stripped(v, &[], out, plain),
+                _ if paths.iter().any(|p| p.len() == 1 && under(p)) => false,
+                _ => {
+                    let sub: Vec<&[Seg]> = paths.iter().filter(|p| under(p)).map(|p| &p[1..]).collect();
+                    write_stripped(v, &sub, out, plain)
+                }
+            };
+            if kept {
+                any = true;
+            } else {
+                out.truncate(before);
+            }
+        }
+        close(out, mark, any, b'}')
+    } else if value.is_array() {
+        out.push(b'[');
+        let mut any = false;
+        for (i, v) in value.elements().enumerate() {
+            let sub = at_index(paths, i);
+            let before = out.len();
+            if any {
+                out.push(b',');
+            }
+            if write_stripped(v, &sub, out, plain) {
+                *plain &= !v.is_array();
+                any = true;
+            } else {
+                out.truncate(before);
+            }
+        }
+        close(out, mark, any, b']')
     } else {
-        out.truncate(before);
-        false
+        value.write_scalar(out);
+        true
     }
 }
 
@@ -190,10 +175,16 @@ mod tests {
         value
     }
 
-    /// [`write`] gives the text of [`unmapped`]'s value, and whether it is plain.
+    /// [`write`] gives the text of [`unmapped`]'s value, and whether it is plain, reading the
+    /// record as a `Value` and, when it is plain enough, over its text.
     fn same_as_text(record: &Value, consumed: &[Cow<'_, [Seg]>], value: Option<&Value>) {
         let mut text = b"before".to_vec();
         let plain = write(record, consumed, &mut text);
+        if let Some(doc) = crate::json::doc::Doc::parse(record.to_string().as_bytes()) {
+            let mut from_doc = b"before".to_vec();
+            let doc_plain = write(doc.root(), consumed, &mut from_doc);
+            assert_eq!((doc_plain, String::from_utf8_lossy(&from_doc)), (plain, String::from_utf8_lossy(&text)));
+        }
         match value {
             Some(v) => {
                 assert_eq!(String::from_utf8_lossy(&text), format!("before{v}"), "{record}");
@@ -213,6 +204,9 @@ mod tests {
             Just(json!(1.5e300)),
             "[ -~\\x00-\\x1fé😀]{0,6}".prop_map(Value::String),
             Just(json!("")),
+            // What a record read over its text holds (no escapes, short integers).
+            (-1000i64..1000).prop_map(Value::from),
+            "[a-z é😀]{0,6}".prop_map(Value::String),
         ];
         leaf.prop_recursive(4, 32, 4, |inner| {
             prop_oneof![
