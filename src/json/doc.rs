@@ -14,9 +14,11 @@ use serde_json::Value;
 pub struct Doc {
     text: String,
     nodes: Vec<Node>,
-    /// Every object's members in key order, one run per object (see [`Node::sorted`]).
-    order: Vec<u32>,
+    /// Every member by (object, key): open addressing over (hash, node), `EMPTY` where free.
+    members: Vec<(u32, u32)>,
 }
+
+const EMPTY: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -43,8 +45,8 @@ struct Node {
     after: u32,
     /// A container's number of children.
     len: u32,
-    /// An object's first member in key order, at this index of [`Doc::order`].
-    sorted: u32,
+    /// The container this node is in (`EMPTY` for the root).
+    parent: u32,
 }
 
 /// One node of a [`Doc`]: a value of the record.
@@ -72,7 +74,6 @@ impl Doc {
         let text = std::str::from_utf8(text).ok()?;
         let bytes = text.as_bytes();
         let mut nodes: Vec<Node> = Vec::with_capacity(text.len() / 12 + 4);
-        let mut order: Vec<u32> = Vec::with_capacity(text.len() / 24 + 4);
         let mut open: Vec<u32> = Vec::with_capacity(8);
         let mut key = (0u32, 0u32);
         let mut i = ws(bytes, 0);
@@ -139,17 +140,14 @@ impl Doc {
                 let node = &mut nodes[top as usize];
                 node.end = i as u32;
                 node.after = after;
-                if object {
-                    node.sorted = order.len() as u32;
-                    sort_members(bytes, &nodes, top, &mut order)?;
-                }
                 open.pop();
             }
         }
         if ws(bytes, i) != bytes.len() {
             return None;
         }
-        Some(Doc { text: text.to_string(), nodes, order })
+        let members = index_members(bytes, &nodes)?;
+        Some(Doc { text: text.to_string(), nodes, members })
     }
 
     /// The root value.
@@ -168,27 +166,48 @@ impl Doc {
     }
 }
 
-/// Appends the members of the object at `object` (all parsed) to `order`, sorted by key;
-/// `None` when a key is repeated.
-fn sort_members(text: &[u8], nodes: &[Node], object: u32, order: &mut Vec<u32>) -> Option<()> {
-    let start = order.len();
-    let mut at = object + 1;
-    for _ in 0..nodes[object as usize].len {
-        order.push(at);
-        at = nodes[at as usize].after;
+/// The hash of a member: its object's index and its key.
+fn member_hash(object: u32, key: &[u8]) -> u32 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = u64::from(object).wrapping_mul(K);
+    let mut chunks = key.chunks_exact(8);
+    for chunk in &mut chunks {
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(chunk.try_into().expect("8 bytes"))).wrapping_mul(K);
     }
-    let key = |i: &u32| {
-        let n = &nodes[*i as usize];
-        &text[n.key_start as usize..n.key_end as usize]
-    };
-    let members = &mut order[start..];
-    members.sort_unstable_by(|a, b| key(a).cmp(key(b)));
-    members.windows(2).all(|w| key(&w[0]) != key(&w[1])).then_some(())
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(last) ^ key.len() as u64).wrapping_mul(K);
+    (h >> 32) as u32
+}
+
+/// The table of every object's members by (object, key), at most half full; `None` when an
+/// object repeats a key.
+fn index_members(text: &[u8], nodes: &[Node]) -> Option<Vec<(u32, u32)>> {
+    let key = |n: &Node| &text[n.key_start as usize..n.key_end as usize];
+    let mut table = vec![(0, EMPTY); (nodes.len() * 2).next_power_of_two()];
+    let mask = table.len() - 1;
+    for (member, node) in nodes.iter().enumerate() {
+        if node.parent == EMPTY || nodes[node.parent as usize].kind != Kind::Object {
+            continue;
+        }
+        let hash = member_hash(node.parent, key(node));
+        let mut at = hash as usize & mask;
+        while table[at].1 != EMPTY {
+            let other = &nodes[table[at].1 as usize];
+            if table[at].0 == hash && other.parent == node.parent && key(other) == key(node) {
+                return None;
+            }
+            at = (at + 1) & mask;
+        }
+        table[at] = (hash, member as u32);
+    }
+    Some(table)
 }
 
 /// Adds a node under the innermost open container (counted as its child).
 fn push(nodes: &mut Vec<Node>, open: &[u32], kind: Kind, start: usize, end: usize, key: (u32, u32)) {
-    if let Some(&parent) = open.last() {
+    let parent = open.last().copied().unwrap_or(EMPTY);
+    if parent != EMPTY {
         nodes[parent as usize].len += 1;
     }
     let after = nodes.len() as u32 + 1;
@@ -200,7 +219,7 @@ fn push(nodes: &mut Vec<Node>, open: &[u32], kind: Kind, start: usize, end: usiz
         key_end: key.1,
         after,
         len: 0,
-        sorted: 0,
+        parent,
     });
 }
 
@@ -287,22 +306,32 @@ impl<'d> DocRef<'d> {
         })
     }
 
-    /// An object's members in key order (keys are never repeated: see [`Doc::parse`]).
-    fn sorted(&self) -> &'d [u32] {
-        let n = self.node();
-        if n.kind != Kind::Object {
-            return &[];
-        }
-        &self.doc.order[n.sorted as usize..(n.sorted + n.len) as usize]
-    }
-
     /// The member `key` of an object.
     pub fn get(&self, key: &str) -> Option<DocRef<'d>> {
+        if self.kind() != Kind::Object {
+            return None;
+        }
         let doc = self.doc;
-        let sorted = self.sorted();
-        let at = sorted.binary_search_by(|&i| DocRef { doc, at: i }.key().cmp(key)).ok()?;
-        Some(DocRef { doc, at: sorted[at] })
+        let table = &doc.members;
+        let mask = table.len() - 1;
+        let hash = member_hash(self.at, key.as_bytes());
+        let mut at = hash as usize & mask;
+        loop {
+            let (h, member) = table[at];
+            if member == EMPTY {
+                return None;
+            }
+            if h == hash {
+                let m = &doc.nodes[member as usize];
+                if m.parent == self.at && doc.text.as_bytes()[m.key_start as usize..m.key_end as usize] == *key.as_bytes()
+                {
+                    return Some(DocRef { doc, at: member });
+                }
+            }
+            at = (at + 1) & mask;
+        }
     }
+
 
     /// Element `i` of a list.
     pub fn index(&self, i: usize) -> Option<DocRef<'d>> {
@@ -312,10 +341,24 @@ impl<'d> DocRef<'d> {
         self.children().nth(i)
     }
 
-    /// The members of an object in key order, as a map holds them.
+    /// The members of an object in key order, as a map holds them (keys are never repeated:
+    /// see [`Doc::parse`]).
     pub fn members_sorted(&self) -> impl Iterator<Item = DocRef<'d>> + use<'d> {
         let doc = self.doc;
-        self.sorted().iter().map(move |&at| DocRef { doc, at })
+        let count = if self.kind() == Kind::Object { self.len() } else { 0 };
+        // Sorted by their first eight bytes, then the rest: keys hold no NUL, so a shorter
+        // key's zero padding sorts it first, as byte order does.
+        let mut members: Vec<(u64, u32)> = Vec::with_capacity(count);
+        members.extend(self.children().take(count).map(|m| {
+            let key = m.key().as_bytes();
+            let mut prefix = [0u8; 8];
+            let n = key.len().min(8);
+            prefix[..n].copy_from_slice(&key[..n]);
+            (u64::from_be_bytes(prefix), m.at)
+        }));
+        let key = |at: u32| DocRef { doc, at }.key();
+        members.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| key(a.1).cmp(key(b.1))));
+        members.into_iter().map(move |(_, at)| DocRef { doc, at })
     }
 
     /// The value as a `serde_json::Value`.
@@ -408,6 +451,9 @@ mod tests {
         assert!(root.get("c").is_none() && root.index(0).is_none());
         let keys: Vec<(&str, Value)> = root.members_sorted().map(|m| (m.key(), m.to_value())).collect();
         assert_eq!(keys, vec![("a", json!(3)), ("b", json!({"x": [10, 20]})), ("b2", json!(2))]);
+        let long = Doc::parse(br#"{"eventTypeX":1,"eventTyp":2,"eventType":3,"":4,"eventTypeA":5,"eventTypf":6}"#).unwrap();
+        let keys: Vec<&str> = long.root().members_sorted().map(|m| m.key()).collect();
+        assert_eq!(keys, ["", "eventTyp", "eventType", "eventTypeA", "eventTypeX", "eventTypf"]);
     }
 
     /// Plain JSON values: no escapes, integers only.
@@ -421,7 +467,8 @@ mod tests {
         leaf.prop_recursive(5, 48, 5, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-                prop::collection::btree_map("[a-d]{0,2}", inner, 0..5)
+                // Keys sharing their first eight bytes, and shorter ones, for the key order.
+                prop::collection::btree_map("(abcdefgh|abcdefg)?[a-d]{0,2}", inner, 0..5)
                     .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
