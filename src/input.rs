@@ -45,6 +45,8 @@ pub struct Records<R: BufRead> {
     buf: Vec<u8>,
     /// Give records of one line as [`Input::Doc`] where they are plain enough.
     docs: bool,
+    /// A doc given back by [`Records::recycle`], parsed into next.
+    spare: Option<Doc>,
 }
 
 impl<R: BufRead> Records<R> {
@@ -65,7 +67,13 @@ impl<R: BufRead> Records<R> {
             done: false,
             buf: Vec::new(),
             docs: false,
+            spare: None,
         }
+    }
+
+    /// Gives a doc back when done with it, so that the next line is parsed into its room.
+    pub fn recycle(&mut self, doc: Doc) {
+        self.spare = Some(doc);
     }
 
     /// Gives a line that holds one plain record (an object that is not an API page) as an
@@ -171,13 +179,17 @@ impl<R: BufRead> Iterator for Records<R> {
 impl<R: BufRead> Records<R> {
     /// The line as a [`Doc`], when docs are asked for and it is one plain record: an object
     /// with no member where a page holds its records (a page is read as before).
-    fn doc(&self, line: &[u8]) -> Option<Doc> {
+    fn doc(&mut self, line: &[u8]) -> Option<Doc> {
         if !self.docs || line.first() != Some(&b'{') {
             return None;
         }
-        let doc = Doc::parse(line)?;
-        let page = self.pages.iter().any(|path| path.first().is_none_or(|key| doc.root().get(key).is_some()));
-        (!page).then_some(doc)
+        let mut doc = self.spare.take().unwrap_or_default();
+        let page = |doc: &Doc| self.pages.iter().any(|path| path.first().is_none_or(|key| doc.root().get(key).is_some()));
+        if doc.parse_into(line) && !page(&doc) {
+            return Some(doc);
+        }
+        self.spare = Some(doc);
+        None
     }
 }
 
@@ -326,6 +338,27 @@ mod tests {
         assert_eq!(kinds(text), ["doc", "value", "value", "value", "value", "doc"]);
         assert_eq!(kinds(b"{\"a\":1}"), ["doc"], "the first line too");
         assert!(Records::new(&text[..]).all(|r| !matches!(r, Input::Doc(_))), "no docs unless asked");
+        // A doc given back is parsed into, also after a line that was not plain.
+        let mut records = Records::new(&text[..]).with_docs();
+        let mut read = Vec::new();
+        while let Some(input) = records.next() {
+            read.push(match input {
+                Input::Doc(doc) => {
+                    let v = doc.to_value().to_string();
+                    records.recycle(doc);
+                    v
+                }
+                Input::Record(v) => v.to_string(),
+                _ => "other".to_string(),
+            });
+        }
+        let plain: Vec<String> = Records::new(&text[..])
+            .map(|r| match r {
+                Input::Record(v) => v.to_string(),
+                _ => "other".to_string(),
+            })
+            .collect();
+        assert_eq!(read, plain);
     }
 
     #[test]

@@ -71,11 +71,16 @@ pub fn run(args: MapArgs) -> ExitCode {
     // One event's JSON, reused from record to record.
     let mut line: Vec<u8> = Vec::new();
     for (name, reader) in inputs {
-        for input in Records::with_pages(reader, page_paths(&loaded.spec)).with_docs() {
+        let mut records = Records::with_pages(reader, page_paths(&loaded.spec)).with_docs();
+        while let Some(input) = records.next() {
             line.clear();
             let result = match input {
                 Input::Record(record) => loaded.mappings.map_to(record, &mut line).map(|(_, t)| t),
-                Input::Doc(doc) => loaded.mappings.map_doc(&doc, &mut line).map(|(_, t)| t),
+                Input::Doc(doc) => {
+                    let mapped = loaded.mappings.map_doc(&doc, &mut line).map(|(_, t)| t);
+                    records.recycle(doc);
+                    mapped
+                }
                 Input::Unreadable { line, bytes, error } => {
                     Err(Box::new(DeadLetter::raw(Reason::InvalidRecord, format!("{name}:{line}: {error}"), &bytes)))
                 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 /// A parsed record: its text and its nodes, the root first, each container followed by its
 /// children (an object's members carry their key).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Doc {
     text: String,
     nodes: Vec<Node>,
@@ -67,13 +67,31 @@ impl Doc {
     /// (see the module) and no object repeats a key; `None` otherwise, also for text that is
     /// not JSON.
     pub fn parse(text: &[u8]) -> Option<Doc> {
+        let mut doc = Doc::default();
+        doc.parse_into(text).then_some(doc)
+    }
+
+    /// [`Doc::parse`] into this doc, reusing its room: `false` where that gives `None` (the
+    /// doc then holds nothing to read until it parses again).
+    pub fn parse_into(&mut self, text: &[u8]) -> bool {
+        let parsed = self.fill(text).is_some();
+        if !parsed {
+            self.nodes.clear();
+            self.text.clear();
+        }
+        parsed
+    }
+
+    fn fill(&mut self, text: &[u8]) -> Option<()> {
         // Lengths and positions are kept in 32 bits; a record that large goes the other way.
         if text.len() >= u32::MAX as usize {
             return None;
         }
         let text = std::str::from_utf8(text).ok()?;
         let bytes = text.as_bytes();
-        let mut nodes: Vec<Node> = Vec::with_capacity(text.len() / 12 + 4);
+        let nodes = &mut self.nodes;
+        nodes.clear();
+        nodes.reserve(text.len() / 12 + 4);
         let mut open: Vec<u32> = Vec::with_capacity(8);
         let mut key = (0u32, 0u32);
         let mut i = ws(bytes, 0);
@@ -85,7 +103,7 @@ impl Doc {
                     if open.len() >= MAX_DEPTH {
                         return None;
                     }
-                    push(&mut nodes, &open, kind, i, i, key);
+                    push(nodes, &open, kind, i, i, key);
                     open.push(nodes.len() as u32 - 1);
                     let first = ws(bytes, i + 1);
                     if bytes.get(first) == Some(&close) {
@@ -98,12 +116,12 @@ impl Doc {
                 }
                 b'"' => {
                     let end = string_end(bytes, i + 1)?;
-                    push(&mut nodes, &open, Kind::Str, i + 1, end, key);
+                    push(nodes, &open, Kind::Str, i + 1, end, key);
                     i = end + 1;
                 }
                 b'-' | b'0'..=b'9' => {
                     let end = integer_end(bytes, i)?;
-                    push(&mut nodes, &open, Kind::Int, i, end, key);
+                    push(nodes, &open, Kind::Int, i, end, key);
                     i = end;
                 }
                 first => {
@@ -116,7 +134,7 @@ impl Doc {
                     if bytes.get(i..i + word.len()) != Some(word) {
                         return None;
                     }
-                    push(&mut nodes, &open, kind, i, i + word.len(), key);
+                    push(nodes, &open, kind, i, i + word.len(), key);
                     i += word.len();
                 }
             }
@@ -146,8 +164,10 @@ impl Doc {
         if ws(bytes, i) != bytes.len() {
             return None;
         }
-        let members = index_members(bytes, &nodes)?;
-        Some(Doc { text: text.to_string(), nodes, members })
+        index_members(bytes, nodes, &mut self.members)?;
+        self.text.clear();
+        self.text.push_str(text);
+        Some(())
     }
 
     /// The root value.
@@ -182,9 +202,10 @@ fn member_hash(object: u32, key: &[u8]) -> u32 {
 
 /// The table of every object's members by (object, key), at most half full; `None` when an
 /// object repeats a key.
-fn index_members(text: &[u8], nodes: &[Node]) -> Option<Vec<(u32, u32)>> {
+fn index_members(text: &[u8], nodes: &[Node], table: &mut Vec<(u32, u32)>) -> Option<()> {
     let key = |n: &Node| &text[n.key_start as usize..n.key_end as usize];
-    let mut table = vec![(0, EMPTY); (nodes.len() * 2).next_power_of_two()];
+    table.clear();
+    table.resize((nodes.len() * 2).next_power_of_two(), (0, EMPTY));
     let mask = table.len() - 1;
     for (member, node) in nodes.iter().enumerate() {
         if node.parent == EMPTY || nodes[node.parent as usize].kind != Kind::Object {
@@ -201,7 +222,7 @@ fn index_members(text: &[u8], nodes: &[Node]) -> Option<Vec<(u32, u32)>> {
         }
         table[at] = (hash, member as u32);
     }
-    Some(table)
+    Some(())
 }
 
 /// Adds a node under the innermost open container (counted as its child).

@@ -227,8 +227,8 @@ impl MappingSet {
         let (_, mut values) = run.shaped.take().expect("set above");
         let value_of = |record: J| record.as_value().map_or_else(|| Cow::Owned(record.to_value()), Cow::Borrowed);
         let mut text = Vec::with_capacity(1024);
-        let unmapped_text = if shape.unmapped_as_text {
-            unmapped::write(record, &run.consumed, &mut text).map(|plain| shape::Unmapped { text: &text, plain })
+        let plain = if shape.unmapped_as_text {
+            unmapped::write(record, &run.consumed, &mut text)
         } else {
             values[shape.unmapped] = unmapped::unmapped(&value_of(record), &run.consumed);
             None
@@ -237,6 +237,7 @@ impl MappingSet {
         if self.options.keep_raw {
             values[shape.raw_data] = Some(Value::String(value_of(record).to_string()));
         }
+        let unmapped_text = plain.map(|plain| shape::Unmapped { text: &text, plain });
         let written = shape.write(&mut values, unmapped_text.as_ref(), !self.options.skip_validation, out)?;
         let unknown_type = mapping.fallback.then(|| self.dispatch.describe_present(record));
         Some((written, unknown_type))
