@@ -6,6 +6,7 @@
 
 use super::record::MAX_DEPTH;
 use super::scan::ws;
+use super::write::special;
 use serde_json::Value;
 
 /// A parsed record: its text and its nodes, the root first, each container followed by its
@@ -258,9 +259,18 @@ fn member_key(text: &[u8], i: usize) -> Option<((u32, u32), usize)> {
 /// The closing quote of a string whose contents start at `i`: `None` at an escape or a
 /// control character (left to the full parser), or an unterminated string.
 fn string_end(text: &[u8], i: usize) -> Option<usize> {
-    let rest = text.get(i..)?;
-    let at = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    (rest[at] == b'"').then_some(i + at)
+    // Eight bytes at a time up to the first that ends the plain text.
+    let mut j = i;
+    while let Some(word) = text.get(j..j + 8) {
+        let found = special(u64::from_le_bytes(word.try_into().expect("eight bytes")));
+        if found != 0 {
+            let at = j + (found.trailing_zeros() / 8) as usize;
+            return (text[at] == b'"').then_some(at);
+        }
+        j += 8;
+    }
+    let at = j + text.get(j..)?.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (text[at] == b'"').then_some(at)
 }
 
 /// The end of a plain integer at `i`; `None` for a fraction, an exponent, `-0` or one that
@@ -461,6 +471,24 @@ mod tests {
         assert!(Doc::parse(deep.as_bytes()).is_none());
         let limit = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
         assert!(Doc::parse(limit.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn a_string_ends_at_its_quote_wherever_it_stands_and_never_at_an_escape() {
+        for len in 0..20 {
+            for b in [b'"', b'\\', b'\n', 0x1f, b'a', 0x7f, 0xc3] {
+                let mut text = vec![b'x'; len];
+                text.push(b);
+                text.extend_from_slice(b"yz\"");
+                let want = match b {
+                    b'"' => Some(len),
+                    b'\\' | b'\n' | 0x1f => None,
+                    _ => Some(len + 3),
+                };
+                assert_eq!(string_end(&text, 0), want, "{len} {b}");
+            }
+        }
+        assert_eq!(string_end(b"abc", 0), None, "unterminated");
     }
 
     #[test]

@@ -71,15 +71,20 @@ fn needs_escape(bytes: &[u8]) -> bool {
     escapes(word(last))
 }
 
-/// Whether a byte of `x` is below 0x20, `"` or `\` (exact: a byte's high bit is set only
-/// where such a byte is, or after one).
+/// Whether a byte of `x` is below 0x20, `"` or `\`.
 fn escapes(x: u64) -> bool {
+    special(x) != 0
+}
+
+/// The high bit of every byte of `x` that is below 0x20, `"` or `\`, or after one: exact up to
+/// the first such byte, so with `x` read little-endian, `trailing_zeros() / 8` is its index.
+pub(crate) fn special(x: u64) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
     let quote = x ^ (ONES * u64::from(b'"'));
     let backslash = x ^ (ONES * u64::from(b'\\'));
-    (below(x, 0x20) | below(quote, 1) | below(backslash, 1)) != 0
+    below(x, 0x20) | below(quote, 1) | below(backslash, 1)
 }
 
 #[cfg(test)]
