@@ -1,9 +1,10 @@
 //! The native schema checker gives the verdicts of the `jsonschema` crate: over the event of
 //! every fixture, the OCSF reference cases, and events mutated at random (values replaced,
-//! attributes removed or added, numbers and strings bent towards the schemas' edges).
+//! attributes removed or added, numbers and strings bent towards the schemas' edges). The
+//! check resolved at load for a layout of keys (`CoreSchema::plan`) gives the same verdicts.
 
 use ocsf_engine::mapping::{MapOptions, MappingSet};
-use ocsf_engine::ocsf::core_schema::Field;
+use ocsf_engine::ocsf::core_schema::{Field, Filled, Layout};
 use ocsf_engine::ocsf::validate::{native_schema, native_verdict, reference_verdict};
 use ocsf_engine::source::SourceSpec;
 use proptest::prelude::*;
@@ -93,8 +94,58 @@ fn agree(event: &Value) -> Result<(), String> {
         if laid_out.is_some() && laid_out != native {
             return Err(format!("laid out to depth {depth}: {laid_out:?}, native {native:?} on {event}"));
         }
+        // The same through the plan of a layout holding every key of the class's events.
+        let Some(valid) = native else { continue };
+        match plan_verdict(event, depth) {
+            Some(planned) if planned != valid => {
+                return Err(format!("planned to depth {depth}: {planned}, native {valid} on {event}"));
+            }
+            // No plan: a node compares an object whole, which no valid event has there.
+            None if valid => return Err(format!("no plan to depth {depth} for the valid {event}")),
+            _ => {}
+        }
     }
     Ok(())
+}
+
+/// The union of the keys of `objects`, as a mapping lays out the keys it can write: a key
+/// whose every value is an object (down to `depth`) an object of the layout, any other a value.
+fn layout(objects: &[&serde_json::Map<String, Value>], depth: usize) -> Layout {
+    let mut keys: std::collections::BTreeMap<&str, Vec<&Value>> = Default::default();
+    for map in objects {
+        for (k, v) in map.iter() {
+            keys.entry(k.as_str()).or_default().push(v);
+        }
+    }
+    let keys = keys.into_iter().map(|(k, values)| {
+        let inner: Option<Vec<_>> = values.iter().map(|v| v.as_object()).collect();
+        (k.to_string(), inner.filter(|_| depth > 1).map(|inner| layout(&inner, depth - 1)))
+    });
+    Layout { keys: keys.collect() }
+}
+
+/// `map` as a record fills `layout`: keys it lacks absent.
+fn fill<'a>(layout: &Layout, map: &'a serde_json::Map<String, Value>) -> Vec<Option<Filled<'a>>> {
+    let member = |(k, child): &(String, Option<Layout>)| {
+        let v = map.get(k)?;
+        Some(match (child, v) {
+            (Some(child), Value::Object(inner)) => Filled::Object(fill(child, inner)),
+            _ => Filled::Value(v),
+        })
+    };
+    layout.keys.iter().map(member).collect()
+}
+
+/// The verdict of the plan of the layout of every event of `event`'s class and `event`
+/// itself, on `event`; `None` where that layout has no plan.
+fn plan_verdict(event: &Value, depth: usize) -> Option<bool> {
+    let class = event.get("class_uid")?;
+    let schema = native_schema(class.as_i64()?)?;
+    let mut objects: Vec<_> =
+        EVENTS.iter().filter(|e| e.get("class_uid") == Some(class)).filter_map(Value::as_object).collect();
+    objects.push(event.as_object()?);
+    let layout = layout(&objects, depth);
+    Some(schema.plan(&layout)?.is_valid(&fill(&layout, event.as_object()?)))
 }
 
 /// The verdict of the native checker on `event` given as sorted fields, its objects down to

@@ -4,10 +4,12 @@
 //! fill the slots, and [`Shape::write`] derives the captions, checks the class schema and
 //! writes the event's JSON in one walk. A mapping whose targets the layout cannot hold (one
 //! path inside another, a target inside an open object, a `from_ocsf` reading an object the
-//! rules assemble) has no shape and maps through the `Value` path.
+//! rules assemble, a schema node comparing one of its objects whole) has no shape and maps
+//! through the `Value` path. The class schema's check of the layout is resolved at load
+//! ([`Plan`]): per record it tests entries by index, never looks a key up.
 
 use super::program::{FieldRule, Mapping, Op, Source};
-use crate::ocsf::core_schema::{CoreSchema, Field};
+use crate::ocsf::core_schema::{Filled, Layout, Plan};
 use crate::ocsf::derive::{OTHER, derive_in};
 use crate::ocsf::{Attribute, AttributeSet, Class, catalog};
 use serde_json::Value;
@@ -31,7 +33,11 @@ pub(crate) struct Shape {
     activity: Option<usize>,
     time: Option<usize>,
     class: &'static Class,
-    schema: &'static CoreSchema,
+    /// The class schema's check of this layout, resolved at load.
+    plan: Plan<'static>,
+    /// The root's entries of `class_name` and `type_name`.
+    class_name: usize,
+    type_name: usize,
     /// `type_uid` → `type_name`.
     type_names: HashMap<i64, Value>,
     /// What the schema check sees of an `unmapped` written as text: an object, which the
@@ -195,8 +201,12 @@ impl Shape {
         let type_names = class.type_captions.iter().map(|(uid, c)| (*uid, Value::from(c.as_str()))).collect();
         let slot_count = slots.len();
         let unmapped_as_text = schema.member_accepts_any_object("unmapped");
+        let root = tree.into_node();
+        let plan = schema.plan(&root.layout())?;
+        let at = |key: &str| root.entries.iter().position(|e| e.key == key);
+        let (class_name, type_name) = (at("class_name")?, at("type_name")?);
         Some(Shape {
-            root: tree.into_node(),
+            root,
             rule_slots,
             slots,
             slot_count,
@@ -207,7 +217,9 @@ impl Shape {
             activity,
             time,
             class,
-            schema,
+            plan,
+            class_name,
+            type_name,
             type_names,
             stand_in: serde_json::json!({"unmapped": true}),
         })
@@ -253,21 +265,19 @@ impl Shape {
         };
         let fields = build(&self.root, values, &derived);
         let unmapped_plain = unmapped.is_none_or(|u| u.plain);
-        if validate && !(self.schema.is_valid_fields(&fields) && plain(&fields) && unmapped_plain) {
+        if validate && !(self.plan.is_valid(&fields) && plain(&fields) && unmapped_plain) {
             return None;
         }
         let text = unmapped.map(|u| (self.unmapped, u.text));
         write_object(&self.root, &fields, text, out);
-        let text = |key: &str| {
-            fields.binary_search_by(|(k, _)| (*k).cmp(key)).ok().and_then(|i| match &fields[i].1 {
-                Field::Value(v) => v.as_str().map(str::to_string),
-                Field::Object(_) => None,
-            })
+        let text = |at: usize| match &fields[at] {
+            Some(Filled::Value(v)) => v.as_str().map(str::to_string),
+            _ => None,
         };
         Some(Written {
             time: self.time.and_then(|s| values[s].as_ref()).and_then(Value::as_i64),
-            class_name: text("class_name"),
-            type_name: text("type_name"),
+            class_name: text(self.class_name),
+            type_name: text(self.type_name),
         })
     }
 }
@@ -362,69 +372,80 @@ impl Tree {
     }
 }
 
-/// The present fields of `node`, with captions derived as [`crate::ocsf::derive::derive_siblings`] derives them.
-fn build<'a>(node: &'a Node, values: &'a [Option<Value>], derived: &'a Derived<'a>) -> Vec<(&'a str, Field<'a>)> {
-    let mut fields: Vec<Option<Field<'a>>> = node
+impl Node {
+    /// The keys the plan of the schema check is resolved against.
+    fn layout(&self) -> Layout {
+        let keys = self.entries.iter().map(|e| {
+            let child = match &e.base {
+                Base::Object(child) => Some(child.layout()),
+                _ => None,
+            };
+            (e.key.clone(), child)
+        });
+        Layout { keys: keys.collect() }
+    }
+}
+
+/// The fields of `node`, one place per entry, with captions derived as
+/// [`crate::ocsf::derive::derive_siblings`] derives them; an object with nothing in it is absent.
+fn build<'a>(node: &'a Node, values: &'a [Option<Value>], derived: &'a Derived<'a>) -> Vec<Option<Filled<'a>>> {
+    let mut fields: Vec<Option<Filled<'a>>> = node
         .entries
         .iter()
         .map(|e| match &e.base {
             Base::Slot(i) => match derived.unmapped {
-                Some((slot, stand_in)) if slot == *i => Some(Field::Value(stand_in)),
-                _ => values[*i].as_ref().map(Field::Value),
+                Some((slot, stand_in)) if slot == *i => Some(Filled::Value(stand_in)),
+                _ => values[*i].as_ref().map(Filled::Value),
             },
             Base::Object(child) => {
                 let f = build(child, values, derived);
-                (!f.is_empty()).then_some(Field::Object(f))
+                f.iter().any(Option::is_some).then_some(Filled::Object(f))
             }
-            Base::Static(v) => Some(Field::Value(v)),
-            Base::Activity => Some(Field::Value(&derived.activity)),
-            Base::TypeUid => Some(Field::Value(&derived.type_uid)),
-            Base::TypeName => derived.type_name.map(Field::Value),
+            Base::Static(v) => Some(Filled::Value(v)),
+            Base::Activity => Some(Filled::Value(&derived.activity)),
+            Base::TypeUid => Some(Filled::Value(&derived.type_uid)),
+            Base::TypeName => derived.type_name.map(Filled::Value),
             Base::Nothing => None,
         })
         .collect();
     for (i, entry) in node.entries.iter().enumerate() {
         let Some((at, captions)) = &entry.sibling else { continue };
-        let Some(Field::Value(v)) = &fields[i] else { continue };
+        let Some(Filled::Value(v)) = &fields[i] else { continue };
         let Some(id) = v.as_i64() else { continue };
         let Some(caption) = captions.get(&id) else { continue };
-        let has_label = matches!(&fields[*at], Some(Field::Value(Value::String(s))) if !s.is_empty());
+        let has_label = matches!(&fields[*at], Some(Filled::Value(Value::String(s))) if !s.is_empty());
         if !(id == OTHER && has_label) {
-            fields[*at] = Some(Field::Value(caption));
+            fields[*at] = Some(Filled::Value(caption));
         }
     }
-    let mut present = Vec::with_capacity(node.entries.len());
-    present.extend(node.entries.iter().zip(fields).filter_map(|(e, f)| Some((e.key.as_str(), f?))));
-    present
+    fields
 }
 
 /// No `null`, no empty object, no list directly in a list (laid-out objects are never empty).
-fn plain(fields: &[(&str, Field<'_>)]) -> bool {
-    fields.iter().all(|(_, f)| match f {
-        Field::Value(v) => crate::ocsf::validate::plain(v),
-        Field::Object(inner) => plain(inner),
+fn plain(fields: &[Option<Filled<'_>>]) -> bool {
+    fields.iter().flatten().all(|f| match f {
+        Filled::Value(v) => crate::ocsf::validate::plain(v),
+        Filled::Object(inner) => plain(inner),
     })
 }
 
 /// Writes the object of `node` with `fields`; the slot of `unmapped`, when given as text, gets
 /// that text.
-fn write_object(node: &Node, fields: &[(&str, Field<'_>)], unmapped: Option<(usize, &[u8])>, out: &mut Vec<u8>) {
+fn write_object(node: &Node, fields: &[Option<Filled<'_>>], unmapped: Option<(usize, &[u8])>, out: &mut Vec<u8>) {
     out.push(b'{');
-    let mut entries = node.entries.iter();
-    for (n, (key, field)) in fields.iter().enumerate() {
-        // A field's key is its entry's own `key`: found by address, not by comparing text.
-        let entry = entries.find(|e| std::ptr::eq(e.key.as_str(), *key)).expect("fields follow the node's entries");
+    let present = node.entries.iter().zip(fields).filter_map(|(e, f)| Some((e, f.as_ref()?)));
+    for (n, (entry, field)) in present.enumerate() {
         if n > 0 {
             out.push(b',');
         }
         out.extend_from_slice(&entry.quoted);
         match (field, &entry.base) {
-            (Field::Object(inner), Base::Object(child)) => write_object(child, inner, unmapped, out),
-            (Field::Value(_), Base::Slot(i)) if unmapped.is_some_and(|(slot, _)| slot == *i) => {
+            (Filled::Object(inner), Base::Object(child)) => write_object(child, inner, unmapped, out),
+            (Filled::Value(_), Base::Slot(i)) if unmapped.is_some_and(|(slot, _)| slot == *i) => {
                 out.extend_from_slice(unmapped.map_or(&[][..], |(_, text)| text));
             }
-            (Field::Value(v), _) => crate::json::write::value(out, v),
-            (Field::Object(_), _) => unreachable!("only laid-out objects are objects"),
+            (Filled::Value(v), _) => crate::json::write::value(out, v),
+            (Filled::Object(_), _) => unreachable!("only laid-out objects are objects"),
         }
     }
     out.push(b'}');

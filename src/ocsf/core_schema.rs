@@ -4,6 +4,10 @@
 //! `minimum`, `maximum`), with the verdicts of the `jsonschema` crate, which stays the source of
 //! the error messages. A schema using any other keyword does not compile.
 
+mod plan;
+
+pub use plan::{Filled, Layout, Plan};
+
 use super::catalog::FxHashMap;
 use serde_json::{Map, Number, Value};
 use std::collections::HashMap;
@@ -224,8 +228,9 @@ impl CoreSchema {
     }
 }
 
-/// A field of an object that is not (yet) a [`Value`]: an event laid out by a compiled mapping,
-/// whose objects are lists of (key, field) sorted by key.
+/// A field of an object that is not (yet) a [`Value`], its objects lists of (key, field) sorted
+/// by key, checked key by key. A compiled mapping's layout is checked through its [`Plan`],
+/// which has those keys resolved at load.
 pub enum Field<'a> {
     Value(&'a Value),
     Object(Vec<(&'a str, Field<'a>)>),
