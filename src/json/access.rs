@@ -30,6 +30,8 @@ pub trait Json<'a>: Copy {
     fn members(self) -> impl Iterator<Item = (&'a str, Self)>;
     /// The value, owned.
     fn to_value(self) -> Value;
+    /// Tells this value apart from every other value of the same record.
+    fn id(self) -> usize;
     /// The value itself when it already is one (no conversion).
     fn as_value(self) -> Option<&'a Value>;
     /// Writes a scalar (not a list or an object) as compact JSON.
@@ -93,6 +95,9 @@ impl<'a> Json<'a> for &'a Value {
     fn to_value(self) -> Value {
         self.clone()
     }
+    fn id(self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
     fn as_value(self) -> Option<&'a Value> {
         Some(self)
     }
@@ -145,6 +150,9 @@ impl<'d> Json<'d> for DocRef<'d> {
     }
     fn to_value(self) -> Value {
         DocRef::to_value(&self)
+    }
+    fn id(self) -> usize {
+        self.index_in_doc()
     }
     fn as_value(self) -> Option<&'d Value> {
         None

@@ -296,6 +296,11 @@ impl<'d> DocRef<'d> {
         &self.doc.nodes[self.at as usize]
     }
 
+    /// Where this node is in its doc.
+    pub fn index_in_doc(&self) -> usize {
+        self.at as usize
+    }
+
     pub(crate) fn kind(&self) -> Kind {
         self.node().kind
     }

@@ -104,19 +104,28 @@ fn write_stripped<'a, J: Json<'a>>(value: J, paths: &[&[Seg]], out: &mut Vec<u8>
     if value.is_object() {
         out.push(b'{');
         let mut any = false;
+        // The member each path goes into, found once by key (a path whose first step is an
+        // index goes into no member of an object).
+        let hits: Vec<(usize, usize)> = (paths.iter().enumerate())
+            .filter_map(|(i, p)| match p.first() {
+                Some(Seg::Key(key)) => value.get(key).map(|member| (member.id(), i)),
+                _ => None,
+            })
+            .collect();
         for (k, v) in value.members() {
-            let under = |p: &[Seg]| matches!(p.first(), Some(Seg::Key(key)) if key == k);
+            let id = v.id();
+            let under = hits.iter().filter(|(member, _)| *member == id).map(|&(_, i)| paths[i]);
             let before = out.len();
             if any {
                 out.push(b',');
             }
             write::string(out, k);
             out.push(b':');
-            let kept = match paths.iter().filter(|p| under(p)).count() {
+            let kept = match under.clone().count() {
                 0 => write_stripped(v, &[], out, plain),
-                _ if paths.iter().any(|p| p.len() == 1 && under(p)) => false,
+                _ if under.clone().any(|p| p.len() == 1) => false,
                 _ => {
-                    let sub: Vec<&[Seg]> = paths.iter().filter(|p| under(p)).map(|p| &p[1..]).collect();
+                    let sub: Vec<&[Seg]> = under.map(|p| &p[1..]).collect();
                     write_stripped(v, &sub, out, plain)
                 }
             };
