@@ -53,7 +53,7 @@ impl Coerce {
             Coerce::Timestamp => to_timestamp(v).map(Value::from),
             Coerce::Int => to_int(v).map(Value::from),
             Coerce::Bool => to_bool(v).map(Value::from),
-            Coerce::Ip => v.as_str().and_then(|s| s.trim().parse::<IpAddr>().ok()).map(|ip| ip.to_string().into()),
+            Coerce::Ip => v.as_str().and_then(to_ip).map(Value::from),
             Coerce::String => match v {
                 Value::String(_) => Some(v.clone()),
                 Value::Number(n) => Some(n.to_string().into()),
@@ -61,6 +61,16 @@ impl Coerce {
                 _ => None,
             },
         }
+    }
+}
+
+/// An address in its canonical form. An IPv4 address the parser accepts is already in it (no
+/// leading zeros, four decimal parts), so it is not formatted again.
+fn to_ip(s: &str) -> Option<String> {
+    let s = s.trim();
+    match s.parse::<IpAddr>().ok()? {
+        IpAddr::V4(_) => Some(s.to_string()),
+        ip => Some(ip.to_string()),
     }
 }
 
@@ -106,6 +116,22 @@ fn to_timestamp(v: &Value) -> Option<i64> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_ipv4_address_that_parses_is_its_own_canonical_form() {
+        for text in ["0.0.0.0", "10.0.0.1", "255.255.255.255", "192.168.1.20", "1.2.3.4"] {
+            assert_eq!(to_ip(text).as_deref(), Some(text));
+        }
+        for n in (0..=u32::MAX).step_by(7_919_009) {
+            let text = std::net::Ipv4Addr::from(n).to_string();
+            assert_eq!(to_ip(&text), Some(text.clone()));
+        }
+        for bad in ["01.2.3.4", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1.2.3.04", " "] {
+            assert_eq!(to_ip(bad), None, "{bad}");
+        }
+        assert_eq!(to_ip(" 10.0.0.1 ").as_deref(), Some("10.0.0.1"));
+        assert_eq!(to_ip("2001:0db8:0000:0000:0000:0000:0000:0001").as_deref(), Some("2001:db8::1"));
+    }
 
     #[test]
     fn coercions() {
