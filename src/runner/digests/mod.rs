@@ -193,16 +193,12 @@ impl Digests {
     /// Merges what is in memory into the table (the expired and the untrusted dropped), then
     /// empties memory and the append file.
     fn move_to_table(&mut self) -> Result<(), String> {
-        // One segment (a busy window's, which alone passes the bound) is merged as it is.
-        let young = match std::mem::take(&mut self.segments) {
-            mut one if one.len() == 1 => one.pop().map(|s| s.entries).unwrap_or_default(),
-            many => {
-                let mut all: Vec<(u64, i64)> = many.iter().flat_map(|s| s.entries.iter().copied()).collect();
-                drop(many);
-                normalise(&mut all);
-                all
-            }
-        };
+        // The segments, each sorted with one entry a digest, merged as they are read (no copy
+        // of them all: they are the memory bound's worth).
+        let young = std::mem::take(&mut self.segments).into_iter().fold(
+            Box::new(std::iter::empty()) as Box<dyn Iterator<Item = (u64, i64)>>,
+            |merged, s| Box::new(table::merge(merged, s.entries.into_iter())),
+        );
         let (horizon, valid_before) = (self.horizon_ms, self.table_valid_before_ms);
         let path = table_path(&self.path);
         // The old table read to its end, or no new one.
@@ -211,7 +207,7 @@ impl Digests {
             Some(t) => Box::new(t.entries().inspect(|_| read.set(read.get() + 1)).filter(move |e| e.1 < valid_before)),
             None => Box::new(std::iter::empty()),
         };
-        let merged = table::merge(old, young.into_iter()).filter(|e| e.1 >= horizon);
+        let merged = table::merge(old, young).filter(|e| e.1 >= horizon);
         let whole = || match read.get() {
             n if n == expected => Ok(()),
             n => Err(format!("cannot read `{}`: {n} of its {expected} entries read", path.display())),
