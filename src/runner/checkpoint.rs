@@ -234,8 +234,8 @@ mod tests {
 
     fn sample() -> Checkpoint {
         let mut dedup = Dedup::new(true);
-        dedup.insert("id-1", 1_000);
-        dedup.insert("id-2", 2_000);
+        dedup.insert("id-1", 1_000).unwrap();
+        dedup.insert("id-2", 2_000).unwrap();
         Checkpoint::new("src", "audit", Position { watermark_ms: 2_000, resume_from_ms: 1_000 }, dedup.entries(), 5_000)
     }
 

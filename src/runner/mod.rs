@@ -97,6 +97,9 @@ pub struct RunOptions {
     /// With `reconcile`: reconciliation digests held in memory at most; older ones are looked
     /// up in their table on disk (digests.rs).
     pub digests_in_memory: usize,
+    /// With a state directory: ids of the dedup set held in memory at most; the others are in
+    /// a scratch file there (dedup/runs.rs).
+    pub ids_in_memory: usize,
 }
 
 /// Resolves the run's parameters again (`${{aws_secrets:…}}`, `${{file:…}}`, … read anew).
@@ -130,6 +133,7 @@ impl Default for RunOptions {
             archive: None,
             read_ahead: true,
             digests_in_memory: digests::MEMORY_ENTRIES,
+            ids_in_memory: dedup::MEMORY_KEYS,
         }
     }
 }
@@ -332,7 +336,10 @@ pub async fn run_stream<'a>(
         Some(stem) => {
             let mark = loaded.as_ref().and_then(|cp| cp.journal);
             let (journal, entries) = journal::Journal::open(&stem, mark).map_err(fail)?;
-            dedup.extend(entries);
+            // Keys past the memory bound go to a scratch file beside the journal.
+            let dir = stem.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            dedup.spill_to(dir, opts.ids_in_memory);
+            dedup.extend(entries).map_err(fail)?;
             carried = loaded.as_ref().filter(|cp| cp.journal.is_none()).map(|cp| cp.seen.clone()).unwrap_or_default();
             Some(journal)
         }
@@ -521,7 +528,7 @@ impl Run<'_> {
             return self.without_id(record, w);
         };
         let time = lookup(&record, &self.stream.event_time).and_then(parse_instant);
-        if self.dedup.sighted(&id, time.unwrap_or(w.end_ms)) || self.delivered_long_ago(&id)? {
+        if self.dedup.sighted(&id, time.unwrap_or(w.end_ms))? || self.delivered_long_ago(&id)? {
             self.summary.duplicates += 1;
             self.metric("duplicates_dropped_total", 1);
             return Ok(());
@@ -546,7 +553,7 @@ impl Run<'_> {
                     *self.pending_unknown.entry(t).or_insert(0) += 1;
                 }
                 self.archive_record(raw, time);
-                self.seen(id, time, w);
+                self.seen(id, time, w)?;
                 self.batcher.push(encoded);
                 if self.batcher.is_full() {
                     self.flush_and_commit().await?;
@@ -556,7 +563,7 @@ impl Run<'_> {
             Err(dl) => {
                 self.archive_record(raw, time);
                 self.dead_letter(&dl)?;
-                self.seen(id, time, w);
+                self.seen(id, time, w)?;
                 Ok(())
             }
         }
@@ -565,8 +572,8 @@ impl Run<'_> {
     /// Remembers a delivered id. The position does not move: it passes a window's records
     /// only once the whole window is read. Without a time, the id is kept as long as the
     /// window's end can be read again.
-    fn seen(&mut self, id: String, time: Option<i64>, w: Window) {
-        self.dedup.insert(&id, time.unwrap_or(w.end_ms));
+    fn seen(&mut self, id: String, time: Option<i64>, w: Window) -> Result<(), String> {
+        self.dedup.insert(&id, time.unwrap_or(w.end_ms)).map(|_| ())
     }
 
     fn dead_letter(&mut self, dl: &DeadLetter) -> Result<(), String> {
@@ -641,7 +648,7 @@ impl Run<'_> {
                 let dedup = &self.dedup;
                 let mut also = std::mem::take(&mut self.carried);
                 also.append(&mut changes);
-                (Vec::new(), Some(journal.restart(|id, t| dedup.latest(id) == Some(t), &also)?))
+                (Vec::new(), Some(journal.restart(|id, t| dedup.holds_at(id, t), &also)?))
             }
             Some(journal) => (Vec::new(), Some(journal.append(&changes)?)),
         };

@@ -104,14 +104,14 @@ impl Run<'_> {
         dl: &DeadLetter,
         raw: &[u8],
     ) -> Result<(), String> {
-        if self.dedup.contains(&key) || self.delivered_long_ago(&key)? {
+        if self.dedup.contains(&key)? || self.delivered_long_ago(&key)? {
             self.summary.duplicates += 1;
             self.metric("duplicates_dropped_total", 1);
             return Ok(());
         }
         self.archive_record(self.archive.is_some().then(|| raw.to_vec()), time);
         self.dead_letter(dl)?;
-        self.seen(key, time, w);
+        self.seen(key, time, w)?;
         Ok(())
     }
 }

@@ -49,12 +49,17 @@ impl Run<'_> {
     /// another record up to an overlap later is still known.
     fn keep_digests(&mut self) -> Result<(), String> {
         let overlap = i64::try_from(self.stream.overlap.as_millis()).unwrap_or(0);
-        let old = self.dedup.drain_before(self.pos.resume_from_ms.saturating_sub(overlap));
-        self.journal_restart |= !old.is_empty();
-        if let (Some(r), Some(d)) = (self.stream.reconcile, self.digests.as_mut()) {
+        let from = self.pos.resume_from_ms.saturating_sub(overlap);
+        let horizon = self.stream.reconcile.map(|r| {
             let span_ms = i64::try_from(r.span.as_millis()).unwrap_or(i64::MAX / 4);
-            d.store(old, self.pos.watermark_ms.saturating_sub(span_ms))?;
-        }
+            self.pos.watermark_ms.saturating_sub(span_ms)
+        });
+        let digests = &mut self.digests;
+        let drained = self.dedup.drain_before(from, &mut |old| match (horizon, digests.as_mut()) {
+            (Some(horizon), Some(d)) => d.store(old, horizon),
+            _ => Ok(()),
+        })?;
+        self.journal_restart |= drained > 0;
         Ok(())
     }
 
@@ -114,7 +119,7 @@ impl Run<'_> {
     pub(super) async fn reconcile_record(&mut self, record: serde_json::Value, w: Window) -> Result<(), String> {
         // Records without an id are dead-lettered once, recognised by their bytes.
         let Some(id) = record_id(&record, &self.stream.record_id) else { return self.without_id(record, w) };
-        if self.dedup.contains(&id) || self.delivered_long_ago(&id)? {
+        if self.dedup.contains(&id)? || self.delivered_long_ago(&id)? {
             return Ok(());
         }
         self.summary.reconciled += 1;
