@@ -216,6 +216,33 @@ async fn a_run_stopped_mid_window_under_newest_first_pages_loses_nothing() {
     }
 }
 
+/// A server that repeats, reorders and reuses ids, read with a dedup set that holds 4 ids in
+/// memory and the rest in its scratch runs, stopped after a few batches and run again (the set
+/// built again from the journal, mostly on disk): every record once across both runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dedup_set_mostly_on_disk_drops_every_repeat_across_a_restart() {
+    let faults = [Fault::NewestFirst, Fault::Unsorted, Fault::ReusedIds, Fault::IgnoreTimeFilter, Fault::CoarseTimeFilter];
+    for seed in [61, 62] {
+        let sim = tenant(600, seed, &faults, 0.5).await;
+        let s = stream();
+        let state = temp_dir("engine-hostile", &format!("dedup-on-disk-{seed}"));
+        let tune = |o: &mut RunOptions| o.ids_in_memory = 4;
+        let first = run_tuned(&sim, &s, &state, END_MS + 60_000, Some(5), tune).await;
+        assert!(first.summary.interrupted, "{:?}", first.summary);
+        let got1 = once_each(&first.ids);
+        assert!(!got1.is_empty() && got1.len() < 600, "{}", got1.len());
+        let second = run_tuned(&sim, &s, &state, END_MS + 60_000, None, tune).await;
+        let got2 = once_each(&second.ids);
+        assert!(got1.is_disjoint(&got2), "nothing twice across the restart");
+        let all: BTreeSet<String> = got1.union(&got2).cloned().collect();
+        assert_eq!(all, truth(&sim), "nothing lost across the restart");
+        assert!(first.summary.duplicates + second.summary.duplicates > 0, "repeats were dropped");
+        let counts = sim.fault_counts();
+        assert!(faults.iter().all(|f| counts.get(f).copied().unwrap_or(0) > 0), "{counts:?}");
+        sim.shutdown().await;
+    }
+}
+
 /// A refused cursor costs a page or so, not the window: with every cursor request refused
 /// once in three, the requests stay within a small multiple of a clean read's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
