@@ -4,7 +4,10 @@
 //! bring nothing new), whether the records came oldest first, and where to read again from
 //! when the server refuses a cursor or stops making progress.
 
+mod identities;
+
 use super::window::Window;
+use identities::Identities;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
@@ -66,7 +69,7 @@ pub struct WindowGuard {
     /// Records (hashes of their ids) this query has returned, up to [`MAX_IDENTITIES`], and
     /// how many of the current page's were not among them: a page of records met before in
     /// the query is no progress, however their times are dressed.
-    identities: HashSet<u64>,
+    identities: Identities,
     fresh_on_page: u32,
     /// Whether the record last identified was new to this query: only such records are
     /// evidence of the order (a page served again is old records, not disorder).
@@ -97,8 +100,8 @@ pub struct WindowGuard {
     max_stall_resends: u32,
 }
 
-/// The most record identities a query remembers (8 MiB); past it, a page whose records
-/// widen the span of times counts as progress, as if each were new.
+/// The most record identities a query remembers (8 MiB, identities.rs); past it, a page whose
+/// records widen the span of times counts as progress, as if each were new.
 pub const MAX_IDENTITIES: usize = 1 << 20;
 
 /// Times the last accepted cursor is sent again after stalls, in a row without a new record,
@@ -126,7 +129,7 @@ impl WindowGuard {
             last_accepted: None,
             resent: false,
             idle_pages: 0,
-            identities: HashSet::new(),
+            identities: Identities::default(),
             fresh_on_page: 0,
             last_fresh: true,
             span: None,
