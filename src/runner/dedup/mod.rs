@@ -20,8 +20,9 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hasher};
 use std::path::PathBuf;
 
-/// Keys held in memory at most with a scratch directory (7/8 of 65,536 slots: 2.1 MiB).
-pub const MEMORY_KEYS: usize = (1 << 16) - (1 << 13);
+/// Keys held in memory at most with a scratch directory (7/8 of 32,768 slots: 1.1 MiB, and
+/// as much again while they are sorted to be written out).
+pub const MEMORY_KEYS: usize = (1 << 15) - (1 << 12);
 
 /// Reconciliation digests handed over at a time when a window passes (1 MiB).
 const DRAIN_CHUNK: usize = 1 << 16;

@@ -117,15 +117,18 @@ impl Runs {
             self.end = 0;
         }
         let mut writer = RunWriter::new(self.end, sorted.len());
-        let mut bytes = Vec::with_capacity(sorted.len() * ENTRY);
-        for &(k, t) in sorted {
-            writer.add(k);
-            encode(k, t, &mut bytes);
+        let mut bytes = Vec::with_capacity(CHUNK * ENTRY);
+        for part in sorted.chunks(CHUNK) {
+            bytes.clear();
+            for &(k, t) in part {
+                writer.add(k);
+                encode(k, t, &mut bytes);
+            }
+            if let Some(f) = &self.file {
+                f.write_all_at(&bytes, self.end)?;
+            }
+            self.end += bytes.len() as u64;
         }
-        if let Some(f) = &self.file {
-            f.write_all_at(&bytes, self.end)?;
-        }
-        self.end += bytes.len() as u64;
         self.runs.push(writer.finish());
         if self.runs.len() > MAX_RUNS {
             let mut none = std::iter::empty();
