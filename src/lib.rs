@@ -22,6 +22,7 @@ macro_rules! print {
     ($($arg:tt)*) => { $crate::logging::console::out(format_args!($($arg)*)) };
 }
 
+pub mod allocator;
 pub mod archive;
 pub mod aws;
 pub mod cli;
