@@ -184,7 +184,8 @@ impl<R: BufRead> Records<R> {
             return None;
         }
         let mut doc = self.spare.take().unwrap_or_default();
-        let page = |doc: &Doc| self.pages.iter().any(|path| path.first().is_none_or(|key| doc.root().get(key).is_some()));
+        let page =
+            |doc: &Doc| self.pages.iter().any(|path| path.first().is_none_or(|key| doc.root().get(key).is_some()));
         if doc.parse_into(line) && !page(&doc) {
             return Some(doc);
         }
@@ -334,7 +335,8 @@ mod tests {
                 })
                 .collect()
         };
-        let text = b"{\"a\":1}\n{\"a\":\"\\n\"}\n{\"results\":[{\"a\":1}]}\n[{\"a\":2}]\n{\"a\":1.5}\n{\"x\":\"results\"}";
+        let text =
+            b"{\"a\":1}\n{\"a\":\"\\n\"}\n{\"results\":[{\"a\":1}]}\n[{\"a\":2}]\n{\"a\":1.5}\n{\"x\":\"results\"}";
         assert_eq!(kinds(text), ["doc", "value", "value", "value", "value", "doc"]);
         assert_eq!(kinds(b"{\"a\":1}"), ["doc"], "the first line too");
         assert!(Records::new(&text[..]).all(|r| !matches!(r, Input::Doc(_))), "no docs unless asked");

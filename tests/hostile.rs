@@ -221,7 +221,8 @@ async fn a_run_stopped_mid_window_under_newest_first_pages_loses_nothing() {
 /// built again from the journal, mostly on disk): every record once across both runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dedup_set_mostly_on_disk_drops_every_repeat_across_a_restart() {
-    let faults = [Fault::NewestFirst, Fault::Unsorted, Fault::ReusedIds, Fault::IgnoreTimeFilter, Fault::CoarseTimeFilter];
+    let faults =
+        [Fault::NewestFirst, Fault::Unsorted, Fault::ReusedIds, Fault::IgnoreTimeFilter, Fault::CoarseTimeFilter];
     for seed in [61, 62] {
         let sim = tenant(600, seed, &faults, 0.5).await;
         let s = stream();

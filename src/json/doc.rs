@@ -359,7 +359,8 @@ impl<'d> DocRef<'d> {
             }
             if h == hash {
                 let m = &doc.nodes[member as usize];
-                if m.parent == self.at && doc.text.as_bytes()[m.key_start as usize..m.key_end as usize] == *key.as_bytes()
+                if m.parent == self.at
+                    && doc.text.as_bytes()[m.key_start as usize..m.key_end as usize] == *key.as_bytes()
                 {
                     return Some(DocRef { doc, at: member });
                 }
@@ -367,7 +368,6 @@ impl<'d> DocRef<'d> {
             at = (at + 1) & mask;
         }
     }
-
 
     /// Element `i` of a list.
     pub fn index(&self, i: usize) -> Option<DocRef<'d>> {
@@ -501,11 +501,15 @@ mod tests {
         let doc = Doc::parse(br#"{"b":{"x":[10,20]},"b2":2,"a":3}"#).unwrap();
         let root = doc.root();
         assert_eq!(root.get("a").map(|v| v.to_value()), Some(json!(3)));
-        assert_eq!(root.get("b").and_then(|b| b.get("x")).and_then(|x| x.index(1)).map(|v| v.to_value()), Some(json!(20)));
+        assert_eq!(
+            root.get("b").and_then(|b| b.get("x")).and_then(|x| x.index(1)).map(|v| v.to_value()),
+            Some(json!(20))
+        );
         assert!(root.get("c").is_none() && root.index(0).is_none());
         let keys: Vec<(&str, Value)> = root.members_sorted().map(|m| (m.key(), m.to_value())).collect();
         assert_eq!(keys, vec![("a", json!(3)), ("b", json!({"x": [10, 20]})), ("b2", json!(2))]);
-        let long = Doc::parse(br#"{"eventTypeX":1,"eventTyp":2,"eventType":3,"":4,"eventTypeA":5,"eventTypf":6}"#).unwrap();
+        let long =
+            Doc::parse(br#"{"eventTypeX":1,"eventTyp":2,"eventType":3,"":4,"eventTypeA":5,"eventTypf":6}"#).unwrap();
         let keys: Vec<&str> = long.root().members_sorted().map(|m| m.key()).collect();
         assert_eq!(keys, ["", "eventTyp", "eventType", "eventTypeA", "eventTypeX", "eventTypf"]);
     }

@@ -30,14 +30,14 @@ pub use schema::mapping_schema;
 pub use shape::Written;
 
 use crate::deadletter::{DeadLetter, Reason};
+use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile};
 use crate::json::access::Json;
 use crate::json::doc::Doc;
-use std::borrow::Cow;
-use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind, SourceFile};
 use crate::ocsf;
 use decl::{FileDecl, TableDecl};
 use dispatch::Dispatch;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -278,7 +278,8 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
         let mut ignored = Vec::new();
         match (path, scope) {
             (SourcePath::Dotted(segs), _) => {
-                let found = in_scope!(self, scope, |root| lookup(root, segs).filter(|v| is_present(*v)).map(Json::to_value));
+                let found =
+                    in_scope!(self, scope, |root| lookup(root, segs).filter(|v| is_present(*v)).map(Json::to_value));
                 if found.is_some() && matches!(scope, Scope::Record) {
                     self.consumed.push(Cow::Borrowed(segs));
                 }

@@ -758,8 +758,9 @@ impl Sender {
                         }),
                     },
                     Ok(_) if status == StatusCode::UNAUTHORIZED => Err(Missed::Unauthorized),
-                    Ok(b) if matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT)
-                        || status.is_server_error() =>
+                    Ok(b)
+                        if matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT)
+                            || status.is_server_error() =>
                     {
                         Err(Missed::Failed {
                             what: format!("{method} {path}: HTTP {}", status.as_u16()),

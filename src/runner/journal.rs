@@ -249,8 +249,8 @@ fn each_entry(file: &File, limit: u64, path: &Path, mut f: impl FnMut(Entry)) ->
         if n == 0 {
             return Ok(());
         }
-        let entry: Entry = serde_json::from_slice(&line)
-            .map_err(|e| Unread::Damaged(format!("is damaged at byte {at} ({e})")))?;
+        let entry: Entry =
+            serde_json::from_slice(&line).map_err(|e| Unread::Damaged(format!("is damaged at byte {at} ({e})")))?;
         f(entry);
         at += n as u64;
     }

@@ -209,12 +209,8 @@ fn scratch(dir: &Path) -> io::Result<File> {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        let unnamed = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .mode(0o600)
-            .custom_flags(libc::O_TMPFILE)
-            .open(dir);
+        let unnamed =
+            std::fs::OpenOptions::new().read(true).write(true).mode(0o600).custom_flags(libc::O_TMPFILE).open(dir);
         if let Ok(f) = unnamed {
             return Ok(f);
         }
@@ -384,7 +380,8 @@ mod tests {
     fn finds_every_key_written_and_the_latest_time_across_runs() {
         let d = dir();
         let mut runs = Runs::new(d.0.clone());
-        let first = sorted((0..1000u128).map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834), i as i64)));
+        let first =
+            sorted((0..1000u128).map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834), i as i64)));
         runs.push(&first).unwrap();
         let later = sorted(first.iter().step_by(7).map(|&(k, t)| (k, t + 5000)));
         runs.push(&later).unwrap();

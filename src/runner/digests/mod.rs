@@ -195,10 +195,11 @@ impl Digests {
     fn move_to_table(&mut self) -> Result<(), String> {
         // The segments, each sorted with one entry a digest, merged as they are read (no copy
         // of them all: they are the memory bound's worth).
-        let young = std::mem::take(&mut self.segments).into_iter().fold(
-            Box::new(std::iter::empty()) as Box<dyn Iterator<Item = (u64, i64)>>,
-            |merged, s| Box::new(table::merge(merged, s.entries.into_iter())),
-        );
+        let young = std::mem::take(&mut self.segments)
+            .into_iter()
+            .fold(Box::new(std::iter::empty()) as Box<dyn Iterator<Item = (u64, i64)>>, |merged, s| {
+                Box::new(table::merge(merged, s.entries.into_iter()))
+            });
         let (horizon, valid_before) = (self.horizon_ms, self.table_valid_before_ms);
         let path = table_path(&self.path);
         // The old table read to its end, or no new one.
