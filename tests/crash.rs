@@ -50,6 +50,8 @@ fn tenant(events: usize, seed: u64, faults: &[Fault], slow_ms: u64) -> SimConfig
 }
 
 const RUN: &[&str] = &["--once", "--batch-max-events", "20", "--set", "range=PT3H"];
+/// The batch size `RUN` sets.
+const BATCH: usize = 20;
 
 /// The tests of this file take turns, so that their engines do not slow each other down.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -139,11 +141,12 @@ fn delivered(dir: &Path, times: &[i64]) -> Option<usize> {
 ///
 /// The other moments are seeded and tied to progress rather than to the clock, so that they
 /// spread over the work whatever the machine's pace: every sixth run is killed during its
-/// start-up (0 to 400 ms after it began); the others once the checkpoint counts a number of
-/// records delivered drawn in their share of the tenant (and, with `at_intent: Some(d)`, once
-/// the checkpoint holds the write-ahead intent of the batch after it: a Security Lake batch
-/// spends most of its time being encoded, before its intent), plus 0 to 25 ms (the batch after
-/// a commit: mid-page, mid-write or mid-commit; 0 to `d` after an intent: mid-send). The points
+/// start-up (0 to 400 ms after it began, or at its first commit if that comes sooner); the
+/// others once the checkpoint counts a number of records delivered drawn in their share of the
+/// tenant (and, with `at_intent: Some(d)`, once the checkpoint holds the write-ahead intent of
+/// the batch after it: a Security Lake batch spends most of its time being encoded, before its
+/// intent), plus 0 to 25 ms (the batch after a commit: mid-page, mid-write or mid-commit; 0 to
+/// `d` after an intent: mid-send), or sooner once two more batches are committed. The points
 /// stay within the first 90% of the records, so the work never runs out before the last kill.
 #[allow(clippy::too_many_arguments)]
 fn kill_repeatedly(
@@ -175,8 +178,11 @@ fn kill_repeatedly(
             .expect("engine starts");
         let began = Instant::now();
         let slot = done % kills;
-        let deadline = if done % 6 == 0 {
-            began + rng.between(Duration::ZERO, Duration::from_millis(400))
+        // The kill lands at `deadline`, or sooner once the checkpoint counts `cap` records:
+        // however fast the engine is, the moment stays in the stretch of work drawn for it.
+        let (deadline, cap) = if done % 6 == 0 {
+            let before = delivered(dir, &times).unwrap_or(0);
+            (began + rng.between(Duration::ZERO, Duration::from_millis(400)), before + 1)
         } else {
             let share = times.len() as f64 * 0.9 / kills as f64;
             let point = (share * (slot as f64 + rng.unit())) as usize;
@@ -191,16 +197,19 @@ fn kill_repeatedly(
                 {
                     // After an intent: within the time its batch takes to be sent.
                     let after = at_intent.unwrap_or(Duration::from_millis(25));
-                    break Instant::now() + rng.between(Duration::ZERO, after);
+                    break (Instant::now() + rng.between(Duration::ZERO, after), point + 2 * BATCH);
                 }
                 assert!(began.elapsed() < Duration::from_secs(120), "no progress towards the kill point");
                 std::thread::sleep(Duration::from_millis(2));
             }
         };
-        if let Some(status) = wait_at_most(&mut child, deadline.saturating_duration_since(Instant::now())) {
-            let stderr = stderr_of(child);
-            finished(status, &stderr);
-            panic!("the run finished after {done} kills, before it could be killed {kills} times");
+        while Instant::now() < deadline && !delivered(dir, &times).is_some_and(|n| n >= cap) {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                let stderr = stderr_of(child);
+                finished(status, &stderr);
+                panic!("the run finished after {done} kills, before it could be killed {kills} times");
+            }
+            std::thread::sleep(Duration::from_millis(1));
         }
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("wait");
