@@ -5,8 +5,8 @@
 //! each time such a block is freed, so that the dedup set's sorted arrays, hash tables and
 //! scratch buffers, which grow and are freed once a window, end up in the heap's arenas, where
 //! what is freed stays with the process. A fixed threshold keeps them out: at 1,000,000
-//! records over 2 hours (a window of 500,000), peak RSS 56.2–57.8 → 53.8–54.0 MiB, and 45.2 → 44.1–44.6 MiB
-//! at 100,000 over a day, for the same time (BENCHMARKS.md).
+//! records over 2 hours (a window of 500,000), peak RSS 54.8–56.5 → 52.5–52.7 MiB, and
+//! 44.1–44.2 → 43.0–43.5 MiB at 100,000 over a day, in the same time (BENCHMARKS.md).
 
 /// The threshold, in bytes.
 pub const MMAP_THRESHOLD: i32 = 128 * 1024;
