@@ -28,8 +28,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use table::Table;
 
-/// Digests held in memory at most (4 MiB) before the older ones move to the table.
-pub const MEMORY_ENTRIES: usize = 1 << 18;
+/// Digests held in memory at most (2 MiB) before the older ones move to the table.
+pub const MEMORY_ENTRIES: usize = 1 << 17;
 
 /// FNV-1a, 64 bits: stable across versions and platforms (the digests are stored).
 pub fn digest(id: &str) -> u64 {

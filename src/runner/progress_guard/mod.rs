@@ -100,7 +100,7 @@ pub struct WindowGuard {
     max_stall_resends: u32,
 }
 
-/// The most record identities a query remembers (8 MiB, identities.rs); past it, a page whose
+/// The most record identities a query remembers (4 MiB, identities.rs); past it, a page whose
 /// records widen the span of times counts as progress, as if each were new.
 pub const MAX_IDENTITIES: usize = 1 << 20;
 
