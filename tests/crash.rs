@@ -203,7 +203,7 @@ fn kill_repeatedly(
                 std::thread::sleep(Duration::from_millis(2));
             }
         };
-        while Instant::now() < deadline && !delivered(dir, &times).is_some_and(|n| n >= cap) {
+        while Instant::now() < deadline && delivered(dir, &times).is_none_or(|n| n < cap) {
             if let Some(status) = child.try_wait().expect("try_wait") {
                 let stderr = stderr_of(child);
                 finished(status, &stderr);
