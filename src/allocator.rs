@@ -6,7 +6,8 @@
 //! scratch buffers, which grow and are freed once a window, end up in the heap's arenas, where
 //! what is freed stays with the process. A fixed threshold keeps them out: at 1,000,000
 //! records over 2 hours (a window of 500,000), peak RSS 54.8–56.5 → 52.5–52.7 MiB, and
-//! 44.1–44.2 → 43.0–43.5 MiB at 100,000 over a day, in the same time (BENCHMARKS.md).
+//! 44.1–44.2 → 43.0–43.5 MiB at 100,000 over a day, in the same wall time (3 % more CPU in
+//! the system, mapping and unmapping; BENCHMARKS.md).
 
 /// The threshold, in bytes.
 pub const MMAP_THRESHOLD: i32 = 128 * 1024;
