@@ -107,17 +107,15 @@ impl Dedup {
         Dedup { ids: keep_ids.then(HashMap::new), memory_keys: usize::MAX, ..Dedup::default() }
     }
 
+    /// A set of ids already stored, in memory (no scratch directory yet, so no look-up can
+    /// fail); an id listed again with a later time keeps the latest.
     pub fn from_entries(entries: impl IntoIterator<Item = (String, i64)>, keep_ids: bool) -> Self {
         let mut d = Dedup::new(keep_ids);
         for (id, t) in entries {
             let k = key(&id);
-            let e = d.seen.entry(k).or_insert(t);
-            *e = (*e).max(t);
-            if let Some(ids) = &mut d.ids {
-                ids.entry(k).or_insert(id);
-            }
+            let held = d.seen.get(&k).copied();
+            d.load(k, id, t, held);
         }
-        d.len = d.seen.len();
         d
     }
 
@@ -135,19 +133,26 @@ impl Dedup {
     pub fn extend(&mut self, entries: impl IntoIterator<Item = (String, i64)>) -> Result<(), String> {
         for (id, t) in entries {
             let k = key(&id);
-            match self.lookup(k)? {
-                Some(held) if held >= t => {}
-                held => {
-                    self.len += usize::from(held.is_none());
-                    self.seen.insert(k, t);
-                    if let Some(ids) = &mut self.ids {
-                        ids.entry(k).or_insert(id);
-                    }
-                    self.spill_if_full()?;
-                }
+            let held = self.lookup(k)?;
+            if self.load(k, id, t, held) {
+                self.spill_if_full()?;
             }
         }
         Ok(())
+    }
+
+    /// Holds a stored id at `t` in memory unless it is held (`held`, wherever) at `t` or
+    /// later; true when it was taken.
+    fn load(&mut self, k: Key, id: String, t: i64, held: Option<i64>) -> bool {
+        if held.is_some_and(|h| h >= t) {
+            return false;
+        }
+        self.len += usize::from(held.is_none());
+        self.seen.insert(k, t);
+        if let Some(ids) = &mut self.ids {
+            ids.entry(k).or_insert(id);
+        }
+        true
     }
 
     /// The latest time `k` is held at.

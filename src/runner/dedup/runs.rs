@@ -327,8 +327,7 @@ impl<'a> Merge<'a> {
         let Some(key) = heads.chain(self.more_head.map(|e| e.0)).min() else { return Ok(None) };
         let mut latest = i64::MIN;
         for i in 0..self.cursors.len() {
-            while let Some(&(k, t)) = self.cursors[i].buf.front().filter(|e| e.0 == key) {
-                let _ = k;
+            while let Some(&(_, t)) = self.cursors[i].buf.front().filter(|e| e.0 == key) {
                 latest = latest.max(t);
                 self.cursors[i].buf.pop_front();
                 self.fill(i)?;
