@@ -8,6 +8,10 @@ use std::borrow::Cow;
 
 /// A value of a record, by reference.
 pub trait Json<'a>: Copy {
+    /// Whether every string's JSON text is the string itself between quotes (it needs no
+    /// escape), so that it can be written as it is.
+    const PLAIN_STRINGS: bool;
+
     fn is_null(self) -> bool;
     fn as_str(self) -> Option<&'a str>;
     fn as_bool(self) -> Option<bool>;
@@ -28,6 +32,18 @@ pub trait Json<'a>: Copy {
     fn elements(self) -> impl Iterator<Item = Self>;
     /// The members of an object in key order, each key once.
     fn members(self) -> impl Iterator<Item = (&'a str, Self)>;
+    /// The members `keep` accepts, in key order.
+    fn members_where(self, keep: impl FnMut(Self) -> bool) -> impl Iterator<Item = (&'a str, Self)>;
+    /// Writes a string (a key, a value) as JSON text.
+    fn write_str(out: &mut Vec<u8>, s: &str) {
+        if Self::PLAIN_STRINGS {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        } else {
+            super::write::string(out, s);
+        }
+    }
     /// The value, owned.
     fn to_value(self) -> Value;
     /// Tells this value apart from every other value of the same record.
@@ -55,6 +71,8 @@ pub trait Json<'a>: Copy {
 }
 
 impl<'a> Json<'a> for &'a Value {
+    const PLAIN_STRINGS: bool = false;
+
     fn is_null(self) -> bool {
         Value::is_null(self)
     }
@@ -92,6 +110,9 @@ impl<'a> Json<'a> for &'a Value {
     fn members(self) -> impl Iterator<Item = (&'a str, Self)> {
         self.as_object().into_iter().flatten().map(|(k, v)| (k.as_str(), v))
     }
+    fn members_where(self, mut keep: impl FnMut(Self) -> bool) -> impl Iterator<Item = (&'a str, Self)> {
+        self.members().filter(move |(_, v)| keep(v))
+    }
     fn to_value(self) -> Value {
         self.clone()
     }
@@ -110,6 +131,9 @@ impl<'a> Json<'a> for &'a Value {
 }
 
 impl<'d> Json<'d> for DocRef<'d> {
+    // A doc holds only strings without escapes or control characters (see `Doc::parse`).
+    const PLAIN_STRINGS: bool = true;
+
     fn is_null(self) -> bool {
         self.kind() == Kind::Null
     }
@@ -148,6 +172,9 @@ impl<'d> Json<'d> for DocRef<'d> {
     fn members(self) -> impl Iterator<Item = (&'d str, Self)> {
         self.members_sorted().map(|m| (m.key(), m))
     }
+    fn members_where(self, keep: impl FnMut(Self) -> bool) -> impl Iterator<Item = (&'d str, Self)> {
+        self.members_sorted_where(keep).map(|m| (m.key(), m))
+    }
     fn to_value(self) -> Value {
         DocRef::to_value(&self)
     }
@@ -161,11 +188,7 @@ impl<'d> Json<'d> for DocRef<'d> {
         // Strings hold no escapes and integers are in their canonical form: the text is what
         // `serde_json` writes.
         match self.kind() {
-            Kind::Str => {
-                out.push(b'"');
-                out.extend_from_slice(self.text().as_bytes());
-                out.push(b'"');
-            }
+            Kind::Str => Self::write_str(out, self.text()),
             _ => out.extend_from_slice(self.text().as_bytes()),
         }
     }

@@ -380,12 +380,20 @@ impl<'d> DocRef<'d> {
     /// The members of an object in key order, as a map holds them (keys are never repeated:
     /// see [`Doc::parse`]).
     pub fn members_sorted(&self) -> impl Iterator<Item = DocRef<'d>> + use<'d> {
+        self.members_sorted_where(|_| true)
+    }
+
+    /// [`DocRef::members_sorted`], only those `keep` accepts (the others are not sorted).
+    pub fn members_sorted_where<F: FnMut(DocRef<'d>) -> bool>(
+        &self,
+        mut keep: F,
+    ) -> impl Iterator<Item = DocRef<'d>> + use<'d, F> {
         let doc = self.doc;
         let count = if self.kind() == Kind::Object { self.len() } else { 0 };
         // Sorted by their first eight bytes, then the rest: keys hold no NUL, so a shorter
         // key's zero padding sorts it first, as byte order does.
         let mut members: Vec<(u64, u32)> = Vec::with_capacity(count);
-        members.extend(self.children().take(count).map(|m| {
+        members.extend(self.children().take(count).filter(|m| keep(*m)).map(|m| {
             let key = m.key().as_bytes();
             let mut prefix = [0u8; 8];
             let n = key.len().min(8);

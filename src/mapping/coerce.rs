@@ -49,17 +49,40 @@ impl Coerce {
     }
 
     pub fn apply(self, v: &Value) -> Option<Value> {
+        if let Value::String(s) = v {
+            return self.apply_str(s);
+        }
         match self {
             Coerce::Timestamp => to_timestamp(v).map(Value::from),
             Coerce::Int => to_int(v).map(Value::from),
             Coerce::Bool => to_bool(v).map(Value::from),
-            Coerce::Ip => v.as_str().and_then(to_ip).map(Value::from),
+            Coerce::Ip => None,
             Coerce::String => match v {
-                Value::String(_) => Some(v.clone()),
                 Value::Number(n) => Some(n.to_string().into()),
                 Value::Bool(b) => Some(b.to_string().into()),
                 _ => None,
             },
+        }
+    }
+
+    /// [`Coerce::apply`] of a string. A timestamp is an integer string (taken as milliseconds
+    /// whatever its size, where the runner's
+    /// [`parse_instant`](crate::source::timefmt::parse_instant) takes one below 10^11 as
+    /// seconds) or a date-time string, read the runner's way.
+    pub fn apply_str(self, s: &str) -> Option<Value> {
+        let t = s.trim();
+        match self {
+            Coerce::Timestamp => {
+                t.parse::<i64>().ok().or_else(|| crate::source::timefmt::parse_datetime(t)).map(Value::from)
+            }
+            Coerce::Int => t.parse::<i64>().ok().map(Value::from),
+            Coerce::Bool => match t.to_ascii_lowercase().as_str() {
+                "true" | "1" => Some(Value::Bool(true)),
+                "false" | "0" => Some(Value::Bool(false)),
+                _ => None,
+            },
+            Coerce::Ip => to_ip(s).map(Value::from),
+            Coerce::String => Some(Value::String(s.to_string())),
         }
     }
 }
@@ -79,7 +102,6 @@ fn to_int(v: &Value) -> Option<i64> {
         Value::Number(n) => {
             n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64))
         }
-        Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
@@ -92,22 +114,14 @@ fn to_bool(v: &Value) -> Option<bool> {
             1 => Some(true),
             _ => None,
         },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" => Some(true),
-            "false" | "0" => Some(false),
-            _ => None,
-        },
         _ => None,
     }
 }
 
-/// Epoch milliseconds from a number or integer string (taken as milliseconds whatever its size,
-/// where the runner's [`parse_instant`](crate::source::timefmt::parse_instant) takes one below
-/// 10^11 as seconds) or a date-time string, read the runner's way.
+/// Epoch milliseconds from a number (strings: [`Coerce::apply_str`]).
 fn to_timestamp(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse::<i64>().ok().or_else(|| crate::source::timefmt::parse_datetime(s.trim())),
         _ => None,
     }
 }

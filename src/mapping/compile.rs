@@ -479,7 +479,7 @@ impl<'a> Compiler<'a> {
             return Some(Arc::clone(t));
         }
         let reported = self.diags.len();
-        let mut entries = HashMap::new();
+        let mut entries = crate::ocsf::catalog::FxHashMap::default();
         let mut ok = true;
         for (key, _, node) in &table.entries {
             let key = if table.ignore_case { key.to_uppercase() } else { key.clone() };

@@ -9,8 +9,8 @@ use super::path::{Seg, dotted_segs, lookup};
 use super::program::Mapping;
 use crate::diagnostic::{Diagnostic, Diagnostics, ErrorKind};
 use crate::json::access::Json;
+use crate::ocsf::catalog::FxHashMap;
 use serde_json::Value;
-use std::collections::HashMap;
 
 const SEP: char = '\u{1f}';
 
@@ -29,7 +29,8 @@ pub struct Dispatch {
 #[derive(Debug)]
 struct Group {
     fields: Vec<Vec<Seg>>,
-    index: HashMap<String, usize>,
+    /// Keyed by the mappings' own values (no flooding to fear), looked up by the record's.
+    index: FxHashMap<String, usize>,
 }
 
 impl Dispatch {
@@ -72,7 +73,7 @@ impl Dispatch {
                 Some(pos) => pos,
                 None => {
                     let fields = field_names.iter().map(|f| dotted_segs(f)).collect();
-                    groups.push((m.fallback, field_names, Group { fields, index: HashMap::new() }));
+                    groups.push((m.fallback, field_names, Group { fields, index: FxHashMap::default() }));
                     groups.len() - 1
                 }
             };

@@ -11,6 +11,7 @@ mod decl;
 mod dispatch;
 mod explain;
 mod expr;
+mod got;
 mod inherit;
 mod lint;
 mod path;
@@ -36,6 +37,7 @@ use crate::json::doc::Doc;
 use crate::ocsf;
 use decl::{FileDecl, TableDecl};
 use dispatch::Dispatch;
+use got::Got;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -222,7 +224,7 @@ impl MappingSet {
         let mapping = &self.mappings[index];
         let shape = mapping.shape.as_ref()?;
         let mut run = program::Run::new(&self.templates, record, whole);
-        run.shaped = Some((shape, vec![None; shape.slot_count]));
+        run.shaped = Some((shape, std::iter::repeat_with(|| None).take(shape.slot_count).collect()));
         run.apply(mapping);
         let (_, mut values) = run.shaped.take().expect("set above");
         let value_of = |record: J| record.as_value().map_or_else(|| Cow::Owned(record.to_value()), Cow::Borrowed);
@@ -230,12 +232,12 @@ impl MappingSet {
         let plain = if shape.unmapped_as_text {
             unmapped::write(record, &run.consumed, &mut text)
         } else {
-            values[shape.unmapped] = unmapped::unmapped(&value_of(record), &run.consumed);
+            values[shape.unmapped] = unmapped::unmapped(&value_of(record), &run.consumed).map(Got::Owned);
             None
         };
         drop(run);
         if self.options.keep_raw {
-            values[shape.raw_data] = Some(Value::String(value_of(record).to_string()));
+            values[shape.raw_data] = Some(Got::Owned(Value::String(value_of(record).to_string())));
         }
         let unmapped_text = plain.map(|plain| shape::Unmapped { text: &text, plain });
         let written = shape.write(&mut values, unmapped_text.as_ref(), !self.options.skip_validation, out)?;

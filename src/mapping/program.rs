@@ -2,14 +2,15 @@
 //! pre-compiled templates. Produces the OCSF fields and the list of record locations consumed.
 
 use super::coerce::Coerce;
+use super::got::Got;
 use super::path::{Consumed, SourcePath, is_present, lookup};
 use super::shape::Shape;
 use super::template::{TemplateId, Templates, context};
 use crate::json::access::Json;
+use crate::ocsf::catalog::FxHashMap;
 use crate::ocsf::{Attribute, Class};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// One compiled mapping: what it matches and how it builds the event.
@@ -67,25 +68,20 @@ pub(crate) enum Source {
 /// A compiled lookup table. With `ignore_case`, keys are stored upper-cased.
 #[derive(Debug)]
 pub(crate) struct Table {
-    pub entries: HashMap<String, Value>,
+    pub entries: FxHashMap<String, Value>,
     pub default: Option<Value>,
     pub ignore_case: bool,
 }
 
 impl Table {
     /// `Some(Ok(v))` on a hit, `Some(Err(v))` when the miss falls back to the table's default.
-    fn get(&self, key: &Value) -> Option<Result<Value, Value>> {
-        let text = match key {
-            Value::String(s) => std::borrow::Cow::Borrowed(s.as_str()),
-            Value::Number(n) => std::borrow::Cow::Owned(n.to_string()),
-            Value::Bool(b) => std::borrow::Cow::Owned(b.to_string()),
-            _ => return self.default.clone().map(Err),
-        };
-        let hit =
-            if self.ignore_case { self.entries.get(&text.to_uppercase()) } else { self.entries.get(text.as_ref()) };
+    /// `key` is the value's text (see [`Got::key_text`]): `None` for a list, an object or `null`.
+    fn get(&self, key: Option<&str>) -> Option<Result<&Value, &Value>> {
+        let Some(text) = key else { return self.default.as_ref().map(Err) };
+        let hit = if self.ignore_case { self.entries.get(&text.to_uppercase()) } else { self.entries.get(text) };
         match hit {
-            Some(v) => Some(Ok(v.clone())),
-            None => self.default.clone().map(Err),
+            Some(v) => Some(Ok(v)),
+            None => self.default.as_ref().map(Err),
         }
     }
 }
@@ -116,7 +112,7 @@ pub(crate) struct Run<'m, 'r, J> {
     /// With `engine explain`: the index of every rule that gave a value.
     pub produced: Option<Vec<usize>>,
     /// For a mapping with a layout: the layout and its slots, filled instead of `out`.
-    pub shaped: Option<(&'m Shape, Vec<Option<Value>>)>,
+    pub shaped: Option<(&'m Shape, Vec<Option<Got<'m, J>>>)>,
     _record: std::marker::PhantomData<&'r ()>,
 }
 
@@ -177,7 +173,7 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
                             values[slot] = Some(v);
                         }
                     }
-                    None => insert_path(&mut self.out, &rule.target, v),
+                    None => insert_path(&mut self.out, &rule.target, v.into_value()),
                 }
                 if let Some(produced) = &mut self.produced {
                     produced.push(i);
@@ -186,11 +182,7 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
         }
         let mut observables = Vec::new();
         for obs in &mapping.observables {
-            let value = self.ocsf(&obs.path).and_then(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            });
+            let value = self.ocsf(&obs.path).and_then(|v| v.scalar_text());
             if let Some(value) = value {
                 observables.push(serde_json::json!({"name": obs.name, "type_id": obs.type_id, "value": value}));
             }
@@ -200,7 +192,7 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
             match &mut self.shaped {
                 Some((shape, values)) => {
                     if let Some(slot) = shape.observables {
-                        values[slot] = Some(observables);
+                        values[slot] = Some(Got::Owned(observables));
                     }
                 }
                 None => {
@@ -211,25 +203,26 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
     }
 
     /// The value at an OCSF path of the event built so far.
-    fn ocsf(&self, path: &[String]) -> Option<&Value> {
+    fn ocsf(&self, path: &[String]) -> Option<Got<'m, J>> {
         match &self.shaped {
             Some((shape, values)) => shape.read(values, path),
-            None => lookup_out(&self.out, path),
+            None => lookup_out(&self.out, path).cloned().map(Got::Owned),
         }
     }
 
-    fn eval_rule(&mut self, rule: &'m FieldRule, scope: Scope<'_, J>) -> Option<Value> {
+    fn eval_rule(&mut self, rule: &'m FieldRule, scope: Scope<'_, J>) -> Option<Got<'m, J>> {
         let value = rule.alts.iter().find_map(|op| self.eval_op(op, scope))?;
-        Some(match (rule.enum_attr, value) {
-            (Some(attr), Value::String(s)) => match attr.enum_id(&s).or_else(|| s.trim().parse().ok()) {
-                Some(id) => Value::from(id),
-                None => Value::String(s),
-            },
-            (_, v) => v,
+        let id = match (rule.enum_attr, value.as_str()) {
+            (Some(attr), Some(s)) => attr.enum_id(s).or_else(|| s.trim().parse().ok()),
+            _ => None,
+        };
+        Some(match id {
+            Some(id) => Got::Owned(Value::from(id)),
+            None => value,
         })
     }
 
-    fn eval_op(&mut self, op: &'m Op, scope: Scope<'_, J>) -> Option<Value> {
+    fn eval_op(&mut self, op: &'m Op, scope: Scope<'_, J>) -> Option<Got<'m, J>> {
         if let Some(cond) = &op.when
             && !self.is_true(cond, scope)
         {
@@ -241,65 +234,81 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
             Some(v) => Some(v),
             None => {
                 self.consumed.truncate(mark);
-                op.default.clone()
+                op.default.as_ref().map(Got::Static)
             }
         }
     }
 
     /// `to_object`, `lookup` and `as`, in that order.
-    fn modify(&mut self, op: &Op, mut v: Value, mark: usize) -> Option<Value> {
+    fn modify(&mut self, op: &'m Op, mut v: Got<'m, J>, mark: usize) -> Option<Got<'m, J>> {
         if let Some((key, value)) = &op.to_object {
-            v = to_object(&v, key, value)?;
+            let made = match &v {
+                Got::Rec(list) => to_object(*list, key, value),
+                Got::Static(list) => to_object(*list, key, value),
+                Got::Owned(list) => to_object(list, key, value),
+            };
+            v = Got::Owned(made?);
         }
         if let Some(table) = &op.lookup {
-            v = match table.get(&v)? {
-                Ok(hit) => hit,
+            let found = table.get(v.key_text().as_deref())?;
+            v = match found {
+                Ok(hit) => Got::Static(hit),
                 Err(fallback) => {
                     // The source value was not recognised: it stays in `unmapped`.
                     self.consumed.truncate(mark);
-                    fallback
+                    Got::Static(fallback)
                 }
             };
         }
         if let Some(coerce) = op.coerce {
-            match coerce.apply(&v) {
-                Some(converted) => v = converted,
+            let converted = match v.as_str() {
+                // A string that is its own canonical form stays where it lies.
+                Some(_) if coerce == Coerce::String => Some(None),
+                Some(s) => coerce.apply_str(s).map(Some),
+                None => coerce.apply(&v.value()).map(Some),
+            };
+            match converted {
+                Some(Some(made)) => v = Got::Owned(made),
+                Some(None) => {}
                 None => {
-                    self.notes.push(format!("{v} is not a valid {}", coerce.name()));
+                    self.notes.push(format!("{} is not a valid {}", v.value(), coerce.name()));
                     return None;
                 }
             }
         }
-        Some(v).filter(|v| is_present(v))
+        Some(v).filter(Got::is_present)
     }
 
     /// The value of a `from` path: a dotted path read through `J`, a JSONPath on the `Value`.
-    fn read_path(&mut self, path: &'m SourcePath, scope: Scope<'_, J>) -> Option<Value> {
+    fn read_path(&mut self, path: &'m SourcePath, scope: Scope<'_, J>) -> Option<Got<'m, J>> {
         let mut ignored = Vec::new();
         match (path, scope) {
-            (SourcePath::Dotted(segs), _) => {
-                let found =
-                    in_scope!(self, scope, |root| lookup(root, segs).filter(|v| is_present(*v)).map(Json::to_value));
-                if found.is_some() && matches!(scope, Scope::Record) {
-                    self.consumed.push(Cow::Borrowed(segs));
-                }
-                found
+            (SourcePath::Dotted(segs), Scope::Made(item)) => {
+                lookup(item, segs).filter(|v| is_present(*v)).map(|v| Got::Owned(v.clone()))
+            }
+            (SourcePath::Dotted(segs), Scope::Item(item)) => {
+                lookup(item, segs).filter(|v| is_present(*v)).map(Got::Rec)
+            }
+            (SourcePath::Dotted(segs), Scope::Record) => {
+                let found = lookup(self.record, segs).filter(|v| is_present(*v))?;
+                self.consumed.push(Cow::Borrowed(segs));
+                Some(Got::Rec(found))
             }
             (SourcePath::Json(_), Scope::Record) => {
                 let record = match self.record.as_value() {
-                    Some(v) => return path.get(v, &mut self.consumed),
+                    Some(v) => return path.get(v, &mut self.consumed).map(Got::Owned),
                     None => self.whole(),
                 };
-                path.get(&record, &mut self.consumed)
+                path.get(&record, &mut self.consumed).map(Got::Owned)
             }
-            (SourcePath::Json(_), Scope::Item(item)) => path.get(&item.to_value(), &mut ignored),
-            (SourcePath::Json(_), Scope::Made(item)) => path.get(item, &mut ignored),
+            (SourcePath::Json(_), Scope::Item(item)) => path.get(&item.to_value(), &mut ignored).map(Got::Owned),
+            (SourcePath::Json(_), Scope::Made(item)) => path.get(item, &mut ignored).map(Got::Owned),
         }
     }
 
-    fn eval_source(&mut self, source: &'m Source, scope: Scope<'_, J>) -> Option<Value> {
+    fn eval_source(&mut self, source: &'m Source, scope: Scope<'_, J>) -> Option<Got<'m, J>> {
         match source {
-            Source::Value(v) => Some(v.clone()),
+            Source::Value(v) => Some(Got::Static(v)),
             Source::From(paths) => paths.iter().find_map(|p| self.read_path(p, scope)),
             Source::Template(id) => {
                 let rendered = match in_scope!(self, scope, |root| Templates::render_native(id, root)) {
@@ -310,15 +319,18 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
                     }
                 };
                 let trimmed = rendered.trim();
-                (!trimmed.is_empty()).then(|| Value::String(trimmed.to_string()))
+                (!trimmed.is_empty()).then(|| Got::Owned(Value::String(trimmed.to_string())))
             }
-            Source::FromOcsf(path) => self.ocsf(path).cloned(),
+            Source::FromOcsf(path) => self.ocsf(path),
             Source::List(items) => {
-                let values: Vec<Value> =
-                    items.iter().filter_map(|alts| alts.iter().find_map(|op| self.eval_op(op, scope))).collect();
-                (!values.is_empty()).then_some(Value::Array(values))
+                let values: Vec<Value> = items
+                    .iter()
+                    .filter_map(|alts| alts.iter().find_map(|op| self.eval_op(op, scope)))
+                    .map(Got::into_value)
+                    .collect();
+                (!values.is_empty()).then_some(Got::Owned(Value::Array(values)))
             }
-            Source::Object(fields) => self.eval_object(fields, scope),
+            Source::Object(fields) => self.eval_object(fields, scope).map(Got::Owned),
             Source::Each(path, fields) => {
                 if let SourcePath::Dotted(segs) = path
                     && !matches!(scope, Scope::Made(_))
@@ -336,25 +348,26 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
                     } else {
                         self.eval_object(fields, Scope::Item(list)).into_iter().collect()
                     };
-                    return (!items.is_empty()).then_some(Value::Array(items));
+                    return (!items.is_empty()).then_some(Got::Owned(Value::Array(items)));
                 }
-                let list = self.read_path(path, scope)?;
+                let list = self.read_path(path, scope)?.into_value();
                 let items: Vec<Value> = match &list {
                     Value::Array(items) => {
                         items.iter().filter_map(|item| self.eval_object(fields, Scope::Made(item))).collect()
                     }
                     other => self.eval_object(fields, Scope::Made(other)).into_iter().collect(),
                 };
-                (!items.is_empty()).then_some(Value::Array(items))
+                (!items.is_empty()).then_some(Got::Owned(Value::Array(items)))
             }
         }
     }
 
+    /// The object of a `fields:` rule, made for this record.
     fn eval_object(&mut self, fields: &'m [FieldRule], scope: Scope<'_, J>) -> Option<Value> {
         let mut obj = Map::new();
         for rule in fields {
             if let Some(v) = self.eval_rule(rule, scope) {
-                insert_path(&mut obj, &rule.target, v);
+                insert_path(&mut obj, &rule.target, v.into_value());
             }
         }
         (!obj.is_empty()).then_some(Value::Object(obj))
@@ -385,16 +398,18 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
 }
 
 /// `[{key: k, value: v}, …]` → `{k: v, …}`; elements without a key or value are skipped.
-fn to_object(list: &Value, key: &str, value: &str) -> Option<Value> {
+fn to_object<'a, J: Json<'a>>(list: J, key: &str, value: &str) -> Option<Value> {
+    if !list.is_array() {
+        return None;
+    }
     let mut obj = Map::new();
-    for item in list.as_array()? {
-        let k = item.get(key).and_then(|k| match k {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
+    for item in list.elements() {
+        let k = item.get(key).and_then(|k| match k.as_str() {
+            Some(s) => (!s.is_empty()).then(|| s.to_string()),
+            None => k.number_text().map(Cow::into_owned),
         });
         if let (Some(k), Some(v)) = (k, item.get(value).filter(|v| is_present(*v))) {
-            obj.insert(k, v.clone());
+            obj.insert(k, v.to_value());
         }
     }
     (!obj.is_empty()).then_some(Value::Object(obj))

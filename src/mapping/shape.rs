@@ -8,12 +8,15 @@
 //! through the `Value` path. The class schema's check of the layout is resolved at load
 //! ([`Plan`]): per record it tests entries by index, never looks a key up.
 
+use super::got::Got;
 use super::program::{FieldRule, Mapping, Op, Source};
+use crate::json::access::Json;
+use crate::ocsf::catalog::FxHashMap;
 use crate::ocsf::core_schema::{Filled, Layout, Plan};
 use crate::ocsf::derive::{OTHER, derive_in};
 use crate::ocsf::{Attribute, AttributeSet, Class, catalog};
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The layout of one mapping's events.
 pub(crate) struct Shape {
@@ -39,7 +42,7 @@ pub(crate) struct Shape {
     class_name: usize,
     type_name: usize,
     /// `type_uid` → `type_name`.
-    type_names: HashMap<i64, Value>,
+    type_names: FxHashMap<i64, Value>,
     /// What the schema check sees of an `unmapped` written as text: an object, which the
     /// schema accepts as it accepts any object there.
     stand_in: Value,
@@ -67,7 +70,7 @@ struct Entry {
     quoted: Vec<u8>,
     base: Base,
     /// When this entry is an enum id: its caption sibling's entry and the captions.
-    sibling: Option<(usize, HashMap<i64, Value>)>,
+    sibling: Option<(usize, FxHashMap<i64, Value>)>,
 }
 
 /// What an entry holds before captions are derived.
@@ -226,14 +229,10 @@ impl Shape {
     }
 
     /// The value at `path` of the event the rules have built so far (`from_ocsf`, observables).
-    pub fn read<'v>(&self, values: &'v [Option<Value>], path: &[String]) -> Option<&'v Value> {
+    pub fn read<'m, 'r, J: Json<'r>>(&self, values: &[Option<Got<'m, J>>], path: &[String]) -> Option<Got<'m, J>> {
         let (slot, info) =
             self.slots.iter().enumerate().find(|(_, s)| !s.path.is_empty() && path.starts_with(&s.path))?;
-        let mut v = values[slot].as_ref()?;
-        for p in &path[info.path.len()..] {
-            v = v.get(p)?;
-        }
-        Some(v)
+        values[slot].as_ref()?.at(&path[info.path.len()..])
     }
 
     /// Derives the captions of the event in `values`, checks it against the class schema
@@ -241,21 +240,24 @@ impl Shape {
     /// text (only where [`Shape::unmapped_as_text`]), stands in the `unmapped` slot. `None`,
     /// with `out` as it was, when the check does not prove the event valid: the `Value` path
     /// then decides.
-    pub fn write(
+    pub fn write<'r, J: Json<'r>>(
         &self,
-        values: &mut [Option<Value>],
+        values: &mut [Option<Got<'_, J>>],
         unmapped: Option<&Unmapped<'_>>,
         validate: bool,
         out: &mut Vec<u8>,
     ) -> Option<Written> {
         let cat = catalog();
         for (value, info) in values.iter_mut().zip(&self.slots) {
-            if let (Some(value), Some(set)) = (value, info.object) {
-                derive_in(cat, value, set);
+            if let Some(value) = value
+                && let Some(owned) = value.settle(info.object.is_some())
+                && let Some(set) = info.object
+            {
+                derive_in(cat, owned, set);
             }
         }
-        let values: &[Option<Value>] = values;
-        let activity = self.activity.and_then(|s| values[s].as_ref()).and_then(Value::as_i64).unwrap_or(0);
+        let values: &[Option<Got<'_, J>>] = values;
+        let activity = self.activity.and_then(|s| values[s].as_ref()).and_then(Got::as_i64).unwrap_or(0);
         let type_uid = self.class.uid * 100 + activity;
         let derived = Derived {
             activity: activity.into(),
@@ -272,10 +274,11 @@ impl Shape {
         write_object(&self.root, &fields, text, out);
         let text = |at: usize| match &fields[at] {
             Some(Filled::Value(v)) => v.as_str().map(str::to_string),
+            Some(Filled::Str { text, .. }) => Some(text.to_string()),
             _ => None,
         };
         Some(Written {
-            time: self.time.and_then(|s| values[s].as_ref()).and_then(Value::as_i64),
+            time: self.time.and_then(|s| values[s].as_ref()).and_then(Got::as_i64),
             class_name: text(self.class_name),
             type_name: text(self.type_name),
         })
@@ -388,14 +391,18 @@ impl Node {
 
 /// The fields of `node`, one place per entry, with captions derived as
 /// [`crate::ocsf::derive::derive_siblings`] derives them; an object with nothing in it is absent.
-fn build<'a>(node: &'a Node, values: &'a [Option<Value>], derived: &'a Derived<'a>) -> Vec<Option<Filled<'a>>> {
+fn build<'a, 'r: 'a, J: Json<'r>>(
+    node: &'a Node,
+    values: &'a [Option<Got<'_, J>>],
+    derived: &'a Derived<'a>,
+) -> Vec<Option<Filled<'a>>> {
     let mut fields: Vec<Option<Filled<'a>>> = node
         .entries
         .iter()
         .map(|e| match &e.base {
             Base::Slot(i) => match derived.unmapped {
                 Some((slot, stand_in)) if slot == *i => Some(Filled::Value(stand_in)),
-                _ => values[*i].as_ref().map(Filled::Value),
+                _ => values[*i].as_ref().map(Got::filled),
             },
             Base::Object(child) => {
                 let f = build(child, values, derived);
@@ -413,7 +420,11 @@ fn build<'a>(node: &'a Node, values: &'a [Option<Value>], derived: &'a Derived<'
         let Some(Filled::Value(v)) = &fields[i] else { continue };
         let Some(id) = v.as_i64() else { continue };
         let Some(caption) = captions.get(&id) else { continue };
-        let has_label = matches!(&fields[*at], Some(Filled::Value(Value::String(s))) if !s.is_empty());
+        let has_label = match &fields[*at] {
+            Some(Filled::Value(Value::String(s))) => !s.is_empty(),
+            Some(Filled::Str { text, .. }) => !text.is_empty(),
+            _ => false,
+        };
         if !(id == OTHER && has_label) {
             fields[*at] = Some(Filled::Value(caption));
         }
@@ -425,6 +436,7 @@ fn build<'a>(node: &'a Node, values: &'a [Option<Value>], derived: &'a Derived<'
 fn plain(fields: &[Option<Filled<'_>>]) -> bool {
     fields.iter().flatten().all(|f| match f {
         Filled::Value(v) => crate::ocsf::validate::plain(v),
+        Filled::Str { .. } => true,
         Filled::Object(inner) => plain(inner),
     })
 }
@@ -445,6 +457,12 @@ fn write_object(node: &Node, fields: &[Option<Filled<'_>>], unmapped: Option<(us
                 out.extend_from_slice(unmapped.map_or(&[][..], |(_, text)| text));
             }
             (Filled::Value(v), _) => crate::json::write::value(out, v),
+            (Filled::Str { text, plain: true }, _) => {
+                out.push(b'"');
+                out.extend_from_slice(text.as_bytes());
+                out.push(b'"');
+            }
+            (Filled::Str { text, plain: false }, _) => crate::json::write::string(out, text),
             (Filled::Object(_), _) => unreachable!("only laid-out objects are objects"),
         }
     }

@@ -4,7 +4,6 @@
 
 use super::path::Seg;
 use crate::json::access::Json;
-use crate::json::write;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 
@@ -112,18 +111,21 @@ fn write_stripped<'a, J: Json<'a>>(value: J, paths: &[&[Seg]], out: &mut Vec<u8>
                 _ => None,
             })
             .collect();
-        for (k, v) in value.members() {
+        // Members consumed whole, `null`s and empty strings are left out before the others are
+        // put in key order.
+        let whole = |id: usize| hits.iter().any(|&(member, i)| member == id && paths[i].len() == 1);
+        let kept = value.members_where(|v| !(v.is_null() || v.as_str() == Some("") || whole(v.id())));
+        for (k, v) in kept {
             let id = v.id();
             let under = hits.iter().filter(|(member, _)| *member == id).map(|&(_, i)| paths[i]);
             let before = out.len();
             if any {
                 out.push(b',');
             }
-            write::string(out, k);
+            J::write_str(out, k);
             out.push(b':');
             let kept = match under.clone().count() {
                 0 => write_stripped(v, &[], out, plain),
-                _ if under.clone().any(|p| p.len() == 1) => false,
                 _ => {
                     let sub: Vec<&[Seg]> = under.map(|p| &p[1..]).collect();
                     write_stripped(v, &sub, out, plain)

@@ -146,18 +146,7 @@ impl CoreSchema {
                     return false;
                 }
             }
-            Value::String(s) => {
-                if let Some(max) = node.max_length
-                    && s.chars().count() as u64 > max
-                {
-                    return false;
-                }
-                if let Some(p) = node.pattern
-                    && !self.patterns[p].is_valid(v)
-                {
-                    return false;
-                }
-            }
+            Value::String(s) if !self.string(node, s, Some(v)) => return false,
             Value::Number(n) => {
                 if let Some(min) = &node.minimum
                     && compare(n, min) == Some(std::cmp::Ordering::Less)
@@ -203,6 +192,38 @@ impl CoreSchema {
             }
         }
         true
+    }
+
+    /// `maxLength` and `pattern` of `node` on the string `s` (`v`, when the caller has it as a
+    /// `Value`).
+    fn string(&self, node: &Node, s: &str, v: Option<&Value>) -> bool {
+        if let Some(max) = node.max_length
+            && s.chars().count() as u64 > max
+        {
+            return false;
+        }
+        match (node.pattern, v) {
+            (None, _) => true,
+            (Some(p), Some(v)) => self.patterns[p].is_valid(v),
+            (Some(p), None) => self.patterns[p].is_valid(&Value::String(s.to_string())),
+        }
+    }
+
+    /// [`CoreSchema::check`] of `Value::String(s)`, without the `Value`: only what applies to
+    /// a string (no `required`, `properties`, `items` or activity switch).
+    pub(crate) fn check_str(&self, index: usize, s: &str) -> bool {
+        let node = &self.nodes[index];
+        let branch = |b: Option<usize>| b.is_none_or(|b| self.check_str(b, s));
+        node.types.is_none_or(|t| t & STRING != 0)
+            && branch(node.reference)
+            && self.string(node, s, None)
+            && node.enumeration.as_ref().is_none_or(|values| values.iter().any(|e| e.as_str() == Some(s)))
+            && node.constant.as_ref().is_none_or(|c| c.as_str() == Some(s))
+            && (node.any_of.is_empty() || node.any_of.iter().any(|&a| self.check_str(a, s)))
+            && node.all_of.iter().all(|&a| self.check_str(a, s))
+            && node
+                .if_then_else
+                .is_none_or(|(cond, then, otherwise)| branch(if self.check_str(cond, s) { then } else { otherwise }))
     }
 
     fn object(&self, node: &Node, map: &Map<String, Value>) -> bool {
@@ -681,6 +702,35 @@ mod tests {
         assert!(!compiled.is_valid_fields(&fields));
         let fields = [("a", Field::Value(&json!(3))), ("t", Field::Value(&json!(11)))];
         assert!(compiled.is_valid_fields(&fields));
+    }
+
+    #[test]
+    fn a_string_is_checked_as_its_value_is_at_every_node_of_the_class_schemas() {
+        // Every enum constant and pattern's kind of string, and strings no node accepts.
+        let mut strings: Vec<String> =
+            ["", "x", "10.0.0.1", " 10.0.0.1 ", "2001:db8::1", "256.0.0.1", "aa:bb:cc:dd:ee:ff", "1.5.0"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        strings.push("a1b2c3d4-0000-4000-8000-000000000001".into());
+        strings.push("é".repeat(300));
+        let mut checked = 0;
+        for uid in [3002, 3004] {
+            let schema = crate::ocsf::validate::native_schema(uid).unwrap();
+            let mut all = strings.clone();
+            for node in &schema.nodes {
+                let constants = node.enumeration.iter().flatten().chain(&node.constant);
+                all.extend(constants.filter_map(|c| c.as_str().map(str::to_string)));
+            }
+            for i in 0..schema.nodes.len() {
+                for s in &all {
+                    let v = Value::String(s.clone());
+                    assert_eq!(schema.check_str(i, s), schema.check(i, &v), "node {i}, {s:?}");
+                    checked += usize::from(schema.check(i, &v));
+                }
+            }
+        }
+        assert!(checked > 1000, "only {checked} (node, string) pairs accepted: the test proves little");
     }
 
     #[test]

@@ -16,6 +16,12 @@ pub struct Layout {
 /// place per key of its [`Layout`], in the same order, `None` where the record has nothing.
 pub enum Filled<'a> {
     Value(&'a Value),
+    /// A string, checked as `Value::String` would be; `plain` when its JSON text is itself
+    /// between quotes.
+    Str {
+        text: &'a str,
+        plain: bool,
+    },
     Object(Vec<Option<Filled<'a>>>),
 }
 
@@ -162,6 +168,9 @@ impl Plan<'_> {
             && c.all_of.iter().all(run)
             && c.switch.as_ref().is_none_or(|s| match &fields[s.at] {
                 Some(Filled::Value(v)) => s.cases.iter().all(|(k, then)| !equal(v, k) || then.as_ref().is_none_or(run)),
+                Some(Filled::Str { text, .. }) => {
+                    s.cases.iter().all(|(k, then)| k.as_str() != Some(*text) || then.as_ref().is_none_or(run))
+                }
                 _ => true,
             })
             && c.if_then_else.is_none_or(|(cond, then, otherwise)| {
@@ -174,9 +183,10 @@ impl Plan<'_> {
         match (rule, field) {
             (Rule::Forbidden, _) => false,
             (Rule::Value(s), Filled::Value(v)) => self.schema.check(*s, v),
+            (Rule::Value(s), Filled::Str { text, .. }) => self.schema.check_str(*s, text),
             (Rule::Object(c), Filled::Object(inner)) => self.run(*c, inner),
             // A record fills an object of the layout as an object, a value as a value.
-            (Rule::Value(_), Filled::Object(_)) | (Rule::Object(_), Filled::Value(_)) => false,
+            (Rule::Value(_), Filled::Object(_)) | (Rule::Object(_), Filled::Value(_) | Filled::Str { .. }) => false,
         }
     }
 }
