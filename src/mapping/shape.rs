@@ -46,6 +46,13 @@ pub(crate) struct Shape {
     /// What the schema check sees of an `unmapped` written as text: an object, which the
     /// schema accepts as it accepts any object there.
     stand_in: Value,
+    /// Per OCSF path a `from_ocsf` or an observable reads, the slot it reads and how many of
+    /// its segments that slot's path takes.
+    reads: FxHashMap<Vec<String>, Option<(usize, usize)>>,
+    /// The objects and lists the mapping holds for slots that get captions, with their
+    /// captions, by slot and the address of the value a rule gives: derived once, not per
+    /// record.
+    with_captions: FxHashMap<(usize, usize), Value>,
 }
 
 impl std::fmt::Debug for Shape {
@@ -135,10 +142,15 @@ impl Shape {
         // Every path the event can hold, for the check that none lies inside another.
         let mut paths: Vec<Vec<String>> = DERIVED_ROOT.iter().map(|k| vec![k.to_string()]).collect();
         let mut leaves: Vec<(Vec<String>, Base)> = Vec::new();
+        let mut with_captions = FxHashMap::default();
         for rule in &mapping.rules {
             let attr = resolve(&class.attrs, &rule.target).ok()?;
             let slot = slots.len();
-            slots.push(SlotInfo { path: rule.target.clone(), object: attr.and_then(captions_of) });
+            let object = attr.and_then(captions_of);
+            if let Some(set) = object {
+                derive_statics(rule, slot, set, &mut with_captions);
+            }
+            slots.push(SlotInfo { path: rule.target.clone(), object });
             if rule.target == ["activity_id"] {
                 activity = Some(slot);
                 rule_slots.push(Some(slot));
@@ -206,6 +218,7 @@ impl Shape {
         let unmapped_as_text = schema.member_accepts_any_object("unmapped");
         let root = tree.into_node();
         let plan = schema.plan(&root.layout())?;
+        let reads = reads.iter().map(|r| (r.to_vec(), find_slot(&slots, r))).collect();
         let at = |key: &str| root.entries.iter().position(|e| e.key == key);
         let (class_name, type_name) = (at("class_name")?, at("type_name")?);
         Some(Shape {
@@ -225,14 +238,18 @@ impl Shape {
             type_name,
             type_names,
             stand_in: serde_json::json!({"unmapped": true}),
+            reads,
+            with_captions,
         })
     }
 
     /// The value at `path` of the event the rules have built so far (`from_ocsf`, observables).
     pub fn read<'m, 'r, J: Json<'r>>(&self, values: &[Option<Got<'m, J>>], path: &[String]) -> Option<Got<'m, J>> {
-        let (slot, info) =
-            self.slots.iter().enumerate().find(|(_, s)| !s.path.is_empty() && path.starts_with(&s.path))?;
-        values[slot].as_ref()?.at(&path[info.path.len()..])
+        let (slot, depth) = match self.reads.get(path) {
+            Some(found) => *found,
+            None => find_slot(&self.slots, path),
+        }?;
+        values[slot].as_ref()?.at(&path[depth..])
     }
 
     /// Derives the captions of the event in `values`, checks it against the class schema
@@ -240,23 +257,29 @@ impl Shape {
     /// text (only where [`Shape::unmapped_as_text`]), stands in the `unmapped` slot. `None`,
     /// with `out` as it was, when the check does not prove the event valid: the `Value` path
     /// then decides.
-    pub fn write<'r, J: Json<'r>>(
-        &self,
-        values: &mut [Option<Got<'_, J>>],
+    pub fn write<'m, 'r, J: Json<'r>>(
+        &'m self,
+        values: &mut [Option<Got<'m, J>>],
         unmapped: Option<&Unmapped<'_>>,
         validate: bool,
         out: &mut Vec<u8>,
     ) -> Option<Written> {
         let cat = catalog();
-        for (value, info) in values.iter_mut().zip(&self.slots) {
-            if let Some(value) = value
-                && let Some(owned) = value.settle(info.object.is_some())
+        for (slot, (value, info)) in values.iter_mut().zip(&self.slots).enumerate() {
+            let Some(value) = value else { continue };
+            if let Got::Static(v) = value
+                && let Some(derived) = self.with_captions.get(&(slot, address(v)))
+            {
+                *value = Got::Static(derived);
+                continue;
+            }
+            if let Some(owned) = value.settle(info.object.is_some())
                 && let Some(set) = info.object
             {
                 derive_in(cat, owned, set);
             }
         }
-        let values: &[Option<Got<'_, J>>] = values;
+        let values: &[Option<Got<'m, J>>] = values;
         let activity = self.activity.and_then(|s| values[s].as_ref()).and_then(Got::as_i64).unwrap_or(0);
         let type_uid = self.class.uid * 100 + activity;
         let derived = Derived {
@@ -283,6 +306,41 @@ impl Shape {
             type_name: text(self.type_name),
         })
     }
+}
+
+/// Where a value lies, to find what was derived from it.
+fn address(v: &Value) -> usize {
+    std::ptr::from_ref(v) as usize
+}
+
+/// The objects and lists `rule` may give as they are (literals, tables' entries, defaults),
+/// with the captions of `set` derived, by `slot` and their address.
+fn derive_statics(
+    rule: &FieldRule,
+    slot: usize,
+    set: &'static AttributeSet,
+    out: &mut FxHashMap<(usize, usize), Value>,
+) {
+    for op in &rule.alts {
+        let table = op.lookup.iter().flat_map(|t| t.entries.values().chain(&t.default));
+        let literal = match &op.source {
+            Source::Value(v) => Some(v),
+            _ => None,
+        };
+        for v in literal.into_iter().chain(&op.default).chain(table) {
+            if v.is_object() || v.is_array() {
+                let mut derived = v.clone();
+                derive_in(catalog(), &mut derived, set);
+                out.insert((slot, address(v)), derived);
+            }
+        }
+    }
+}
+
+/// The rule's slot whose target `path` is or lies in, and the length of that target.
+fn find_slot(slots: &[SlotInfo], path: &[String]) -> Option<(usize, usize)> {
+    let (slot, info) = slots.iter().enumerate().find(|(_, s)| !s.path.is_empty() && path.starts_with(&s.path))?;
+    Some((slot, info.path.len()))
 }
 
 /// The attribute at `path`: `Err` when the path passes through something that is not a known,

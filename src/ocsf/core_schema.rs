@@ -45,6 +45,9 @@ struct Node {
     additional: Option<Additional>,
     reference: Option<usize>,
     enumeration: Option<Vec<Value>>,
+    /// The `enum` sorted, when every value of it is an integer (the enum ids): an integer is
+    /// looked up by binary search.
+    enum_ints: Option<Vec<i64>>,
     constant: Option<Value>,
     items: Option<usize>,
     any_of: Vec<usize>,
@@ -162,7 +165,10 @@ impl CoreSchema {
             _ => {}
         }
         if let Some(values) = &node.enumeration
-            && !values.iter().any(|e| equal(v, e))
+            && !match (&node.enum_ints, v.as_i64()) {
+                (Some(ints), Some(i)) => ints.binary_search(&i).is_ok(),
+                _ => values.iter().any(|e| equal(v, e)),
+            }
         {
             return false;
         }
@@ -492,7 +498,10 @@ fn has_type(types: u8, v: &Value) -> bool {
 /// JSON Schema equality: numbers by value (`1` equals `1.0`), containers deeply.
 fn equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Number(x), Value::Number(y)) => compare(x, y) == Some(std::cmp::Ordering::Equal),
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => compare(x, y) == Some(std::cmp::Ordering::Equal),
+        },
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b)),
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w)))
@@ -603,7 +612,14 @@ impl Compiler<'_> {
                     let target = value.as_str().ok_or_else(|| malformed(keyword))?;
                     node.reference = Some(self.def(target, &here)?);
                 }
-                "enum" => node.enumeration = Some(value.as_array().ok_or_else(|| malformed(keyword))?.clone()),
+                "enum" => {
+                    let values = value.as_array().ok_or_else(|| malformed(keyword))?;
+                    node.enum_ints = values.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>().map(|mut ints| {
+                        ints.sort_unstable();
+                        ints
+                    });
+                    node.enumeration = Some(values.clone());
+                }
                 "const" => node.constant = Some(value.clone()),
                 "items" => node.items = Some(self.node(value, &here)?),
                 "anyOf" | "allOf" => {
@@ -653,6 +669,20 @@ mod tests {
 
     fn check(schema: Value, instance: Value) -> bool {
         CoreSchema::compile(&schema).unwrap().is_valid(&instance)
+    }
+
+    #[test]
+    fn an_enum_of_integers_is_looked_up_as_every_value_would_be_compared() {
+        let s = json!({"enum": [99, 3, 1, -2, 0]});
+        assert!(CoreSchema::compile(&s).unwrap().nodes[0].enum_ints.is_some());
+        for ok in [json!(1), json!(1.0), json!(-2), json!(99), json!(0), json!(-0.0)] {
+            assert!(check(s.clone(), ok.clone()), "{ok}");
+        }
+        for bad in [json!(2), json!(1.5), json!("1"), json!(u64::MAX), json!(null), json!([1])] {
+            assert!(!check(s.clone(), bad.clone()), "{bad}");
+        }
+        assert!(CoreSchema::compile(&json!({"enum": [1, 2.5]})).unwrap().nodes[0].enum_ints.is_none());
+        assert!(check(json!({"enum": [1, 2.5]}), json!(2.5)));
     }
 
     #[test]
