@@ -109,7 +109,8 @@ fn agree(event: &Value) -> Result<(), String> {
 }
 
 /// The union of the keys of `objects`, as a mapping lays out the keys it can write: a key
-/// whose every value is an object (down to `depth`) an object of the layout, any other a value.
+/// whose every value is an object (down to `depth`) an object of the layout, any other a value;
+/// a value that every object holds, the same in each, a constant of the layout.
 fn layout(objects: &[&serde_json::Map<String, Value>], depth: usize) -> Layout {
     let mut keys: std::collections::BTreeMap<&str, Vec<&Value>> = Default::default();
     for map in objects {
@@ -117,11 +118,15 @@ fn layout(objects: &[&serde_json::Map<String, Value>], depth: usize) -> Layout {
             keys.entry(k.as_str()).or_default().push(v);
         }
     }
+    let mut fixed = Vec::new();
     let keys = keys.into_iter().map(|(k, values)| {
         let inner: Option<Vec<_>> = values.iter().map(|v| v.as_object()).collect();
-        (k.to_string(), inner.filter(|_| depth > 1).map(|inner| layout(&inner, depth - 1)))
+        let child = inner.filter(|_| depth > 1).map(|inner| layout(&inner, depth - 1));
+        let same = values.len() == objects.len() && values.iter().all(|v| *v == values[0]);
+        fixed.push(Some(values[0].clone()).filter(|_| same && child.is_none()));
+        (k.to_string(), child)
     });
-    Layout { keys: keys.collect() }
+    Layout { keys: keys.collect(), fixed }
 }
 
 /// `map` as a record fills `layout`: keys it lacks absent.

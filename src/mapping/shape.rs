@@ -42,7 +42,7 @@ pub(crate) struct Shape {
     class_name: usize,
     type_name: usize,
     /// `type_uid` → `type_name`.
-    type_names: FxHashMap<i64, Value>,
+    type_names: FxHashMap<i64, Fixed>,
     /// What the schema check sees of an `unmapped` written as text: an object, which the
     /// schema accepts as it accepts any object there.
     stand_in: Value,
@@ -77,14 +77,32 @@ struct Entry {
     quoted: Vec<u8>,
     base: Base,
     /// When this entry is an enum id: its caption sibling's entry and the captions.
-    sibling: Option<(usize, FxHashMap<i64, Value>)>,
+    sibling: Option<(usize, FxHashMap<i64, Fixed>)>,
+}
+
+/// A constant of the layout and its JSON text, written once.
+struct Fixed {
+    value: Value,
+    json: Vec<u8>,
+}
+
+impl Fixed {
+    fn new(value: Value) -> Fixed {
+        let mut json = Vec::new();
+        crate::json::write::value(&mut json, &value);
+        Fixed { value, json }
+    }
+
+    fn filled(&self) -> Filled<'_> {
+        Filled::Written { value: &self.value, json: &self.json }
+    }
 }
 
 /// What an entry holds before captions are derived.
 enum Base {
     Slot(usize),
     Object(Node),
-    Static(Value),
+    Static(Fixed),
     /// `activity_id`: the rule's integer, else 0.
     Activity,
     TypeUid,
@@ -111,7 +129,7 @@ pub struct Written {
 struct Derived<'a> {
     activity: Value,
     type_uid: Value,
-    type_name: Option<&'a Value>,
+    type_name: Option<&'a Fixed>,
     /// The slot of an `unmapped` given as text, and what the check sees in its place.
     unmapped: Option<(usize, &'a Value)>,
 }
@@ -182,7 +200,7 @@ impl Shape {
             derive_in(cat, &mut info, set);
         }
         paths.push(info_path.clone());
-        leaves.push((info_path, Base::Static(info)));
+        leaves.push((info_path, Base::Static(Fixed::new(info))));
         if paths.iter().enumerate().any(|(i, a)| paths.iter().skip(i + 1).any(|b| a.starts_with(b) || b.starts_with(a)))
         {
             return None;
@@ -204,16 +222,17 @@ impl Shape {
         let root_attr = |name: &str| class.attrs.get(name);
         for (key, base) in [
             ("activity_id", Base::Activity),
-            ("class_uid", Base::Static(Value::from(class.uid))),
-            ("class_name", Base::Static(Value::from(class.caption()))),
-            ("category_uid", Base::Static(Value::from(class.category_uid))),
-            ("category_name", Base::Static(Value::from(class.category_caption.as_str()))),
+            ("class_uid", Base::Static(Fixed::new(Value::from(class.uid)))),
+            ("class_name", Base::Static(Fixed::new(Value::from(class.caption())))),
+            ("category_uid", Base::Static(Fixed::new(Value::from(class.category_uid)))),
+            ("category_name", Base::Static(Fixed::new(Value::from(class.category_caption.as_str())))),
             ("type_uid", Base::TypeUid),
             ("type_name", Base::TypeName),
         ] {
             tree.children.insert(key.to_string(), (root_attr(key), Item::Leaf(base)));
         }
-        let type_names = class.type_captions.iter().map(|(uid, c)| (*uid, Value::from(c.as_str()))).collect();
+        let type_names =
+            class.type_captions.iter().map(|(uid, c)| (*uid, Fixed::new(Value::from(c.as_str())))).collect();
         let slot_count = slots.len();
         let unmapped_as_text = schema.member_accepts_any_object("unmapped");
         let root = tree.into_node();
@@ -296,8 +315,8 @@ impl Shape {
         let text = unmapped.map(|u| (self.unmapped, u.text));
         write_object(&self.root, &fields, text, out);
         let text = |at: usize| match &fields[at] {
-            Some(Filled::Value(v)) => v.as_str().map(str::to_string),
             Some(Filled::Str { text, .. }) => Some(text.to_string()),
+            Some(filled) => filled.value().and_then(Value::as_str).map(str::to_string),
             _ => None,
         };
         Some(Written {
@@ -418,7 +437,7 @@ impl Tree {
                 let sibling = attr.and_then(|a| {
                     let (sibling, captions) = (a.sibling.as_ref()?, a.enum_captions.as_ref()?);
                     let at = keys.binary_search(sibling).ok()?;
-                    Some((at, captions.iter().map(|(id, c)| (*id, Value::from(c.as_str()))).collect()))
+                    Some((at, captions.iter().map(|(id, c)| (*id, Fixed::new(Value::from(c.as_str())))).collect()))
                 });
                 let base = match item {
                     Item::Leaf(base) => base,
@@ -443,7 +462,13 @@ impl Node {
             };
             (e.key.clone(), child)
         });
-        Layout { keys: keys.collect() }
+        // A constant is what every event holds there, unless a caption may take its place.
+        let captioned: Vec<usize> = self.entries.iter().filter_map(|e| e.sibling.as_ref().map(|(at, _)| *at)).collect();
+        let fixed = self.entries.iter().enumerate().map(|(i, e)| match &e.base {
+            Base::Static(fixed) if !captioned.contains(&i) => Some(fixed.value.clone()),
+            _ => None,
+        });
+        Layout { keys: keys.collect(), fixed: fixed.collect() }
     }
 }
 
@@ -466,25 +491,25 @@ fn build<'a, 'r: 'a, J: Json<'r>>(
                 let f = build(child, values, derived);
                 f.iter().any(Option::is_some).then_some(Filled::Object(f))
             }
-            Base::Static(v) => Some(Filled::Value(v)),
+            Base::Static(fixed) => Some(fixed.filled()),
             Base::Activity => Some(Filled::Value(&derived.activity)),
             Base::TypeUid => Some(Filled::Value(&derived.type_uid)),
-            Base::TypeName => derived.type_name.map(Filled::Value),
+            Base::TypeName => derived.type_name.map(Fixed::filled),
             Base::Nothing => None,
         })
         .collect();
     for (i, entry) in node.entries.iter().enumerate() {
         let Some((at, captions)) = &entry.sibling else { continue };
-        let Some(Filled::Value(v)) = &fields[i] else { continue };
+        let Some(v) = fields[i].as_ref().and_then(Filled::value) else { continue };
         let Some(id) = v.as_i64() else { continue };
         let Some(caption) = captions.get(&id) else { continue };
         let has_label = match &fields[*at] {
-            Some(Filled::Value(Value::String(s))) => !s.is_empty(),
             Some(Filled::Str { text, .. }) => !text.is_empty(),
-            _ => false,
+            Some(filled) => filled.value().and_then(Value::as_str).is_some_and(|s| !s.is_empty()),
+            None => false,
         };
         if !(id == OTHER && has_label) {
-            fields[*at] = Some(Filled::Value(caption));
+            fields[*at] = Some(caption.filled());
         }
     }
     fields
@@ -493,7 +518,7 @@ fn build<'a, 'r: 'a, J: Json<'r>>(
 /// No `null`, no empty object, no list directly in a list (laid-out objects are never empty).
 fn plain(fields: &[Option<Filled<'_>>]) -> bool {
     fields.iter().flatten().all(|f| match f {
-        Filled::Value(v) => crate::ocsf::validate::plain(v),
+        Filled::Value(v) | Filled::Written { value: v, .. } => crate::ocsf::validate::plain(v),
         Filled::Str { .. } => true,
         Filled::Object(inner) => plain(inner),
     })
@@ -515,6 +540,7 @@ fn write_object(node: &Node, fields: &[Option<Filled<'_>>], unmapped: Option<(us
                 out.extend_from_slice(unmapped.map_or(&[][..], |(_, text)| text));
             }
             (Filled::Value(v), _) => crate::json::write::value(out, v),
+            (Filled::Written { json, .. }, _) => out.extend_from_slice(json),
             (Filled::Str { text, plain: true }, _) => {
                 out.push(b'"');
                 out.extend_from_slice(text.as_bytes());

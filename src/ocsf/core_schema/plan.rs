@@ -10,6 +10,9 @@ use std::collections::HashMap;
 /// The keys one object of an event can hold, each a value or an object of the layout itself.
 pub struct Layout {
     pub keys: Vec<(String, Option<Layout>)>,
+    /// Per key (or none at all), the value it holds in every event, when it holds one: a
+    /// constant the schema accepts needs no check per event.
+    pub fixed: Vec<Option<Value>>,
 }
 
 /// A member of a laid-out object as one record fills it. An object of the layout holds one
@@ -22,7 +25,22 @@ pub enum Filled<'a> {
         text: &'a str,
         plain: bool,
     },
+    /// A value whose JSON text is known (a constant of the layout), checked as the value.
+    Written {
+        value: &'a Value,
+        json: &'a [u8],
+    },
     Object(Vec<Option<Filled<'a>>>),
+}
+
+impl Filled<'_> {
+    /// The value, when this is one (not a string of the record or an object of the layout).
+    pub fn value(&self) -> Option<&Value> {
+        match self {
+            Filled::Value(v) | Filled::Written { value: v, .. } => Some(v),
+            Filled::Str { .. } | Filled::Object(_) => None,
+        }
+    }
 }
 
 /// The check of one [`Layout`] against a [`CoreSchema`]: the verdicts of
@@ -113,6 +131,10 @@ impl Planner<'_> {
                     Some(Additional::Schema(s)) => *s,
                 },
             };
+            let fixed = layout.fixed.get(i).and_then(Option::as_ref);
+            if child.is_none() && fixed.is_some_and(|v| schema.check(by, v)) {
+                continue;
+            }
             members.push((
                 i,
                 match child {
@@ -167,7 +189,9 @@ impl Plan<'_> {
             && (c.any_of.is_empty() || c.any_of.iter().any(run))
             && c.all_of.iter().all(run)
             && c.switch.as_ref().is_none_or(|s| match &fields[s.at] {
-                Some(Filled::Value(v)) => s.cases.iter().all(|(k, then)| !equal(v, k) || then.as_ref().is_none_or(run)),
+                Some(Filled::Value(v) | Filled::Written { value: v, .. }) => {
+                    s.cases.iter().all(|(k, then)| !equal(v, k) || then.as_ref().is_none_or(run))
+                }
                 Some(Filled::Str { text, .. }) => {
                     s.cases.iter().all(|(k, then)| k.as_str() != Some(*text) || then.as_ref().is_none_or(run))
                 }
@@ -182,11 +206,12 @@ impl Plan<'_> {
     fn member(&self, rule: &Rule, field: &Filled<'_>) -> bool {
         match (rule, field) {
             (Rule::Forbidden, _) => false,
-            (Rule::Value(s), Filled::Value(v)) => self.schema.check(*s, v),
+            (Rule::Value(s), Filled::Value(v) | Filled::Written { value: v, .. }) => self.schema.check(*s, v),
             (Rule::Value(s), Filled::Str { text, .. }) => self.schema.check_str(*s, text),
             (Rule::Object(c), Filled::Object(inner)) => self.run(*c, inner),
             // A record fills an object of the layout as an object, a value as a value.
-            (Rule::Value(_), Filled::Object(_)) | (Rule::Object(_), Filled::Value(_) | Filled::Str { .. }) => false,
+            (Rule::Value(_), Filled::Object(_))
+            | (Rule::Object(_), Filled::Value(_) | Filled::Str { .. } | Filled::Written { .. }) => false,
         }
     }
 }
@@ -197,7 +222,23 @@ mod tests {
     use serde_json::json;
 
     fn layout(keys: &[&str]) -> Layout {
-        Layout { keys: keys.iter().map(|k| (k.to_string(), None)).collect() }
+        Layout { keys: keys.iter().map(|k| (k.to_string(), None)).collect(), fixed: Vec::new() }
+    }
+
+    #[test]
+    fn a_constant_the_schema_accepts_is_not_checked_again() {
+        let s =
+            CoreSchema::compile(&json!({"properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}})).unwrap();
+        let members = |fixed: Vec<Option<Value>>| {
+            let plan = s.plan(&Layout { fixed, ..layout(&["a", "b"]) }).unwrap();
+            plan.checks[0].members.iter().map(|(i, _)| *i).collect::<Vec<_>>()
+        };
+        assert_eq!(members(vec![]), [0, 1]);
+        assert_eq!(members(vec![Some(json!(1)), None]), [1]);
+        // One the schema rejects stays checked, so that every event with it is rejected.
+        assert_eq!(members(vec![Some(json!("x")), None]), [0, 1]);
+        let plan = s.plan(&Layout { fixed: vec![Some(json!("x")), None], ..layout(&["a", "b"]) }).unwrap();
+        assert!(!plan.is_valid(&[Some(Filled::Value(&json!("x"))), None]));
     }
 
     #[test]
@@ -221,7 +262,7 @@ mod tests {
     #[test]
     fn an_object_compared_whole_has_no_plan() {
         let s = CoreSchema::compile(&json!({"properties": {"o": {"const": {"x": 1}}}})).unwrap();
-        let nested = Layout { keys: vec![("o".to_string(), Some(layout(&["x"])))] };
+        let nested = Layout { keys: vec![("o".to_string(), Some(layout(&["x"])))], fixed: Vec::new() };
         assert!(s.plan(&nested).is_none());
         assert!(s.plan(&layout(&["o"])).is_some());
     }
