@@ -11,7 +11,7 @@
 use super::got::Got;
 use super::program::{FieldRule, Mapping, Op, Source};
 use crate::json::access::Json;
-use crate::ocsf::catalog::FxHashMap;
+use crate::ocsf::catalog::{FxHashMap, FxHashSet};
 use crate::ocsf::core_schema::{Filled, Layout, Plan};
 use crate::ocsf::derive::{OTHER, derive_in};
 use crate::ocsf::{Attribute, AttributeSet, Class, catalog};
@@ -53,6 +53,9 @@ pub(crate) struct Shape {
     /// captions, by slot and the address of the value a rule gives: derived once, not per
     /// record.
     with_captions: FxHashMap<(usize, usize), Value>,
+    /// The mapping's values (by slot and address) that the schema check accepts in their
+    /// slot: not checked per event.
+    proven: FxHashSet<(usize, usize)>,
 }
 
 impl std::fmt::Debug for Shape {
@@ -80,21 +83,23 @@ struct Entry {
     sibling: Option<(usize, FxHashMap<i64, Fixed>)>,
 }
 
-/// A constant of the layout and its JSON text, written once.
+/// A constant of the layout and its JSON text, written once; `proven` when the schema check
+/// accepts it wherever it stands (see [`Plan::proves`]).
 struct Fixed {
     value: Value,
     json: Vec<u8>,
+    proven: bool,
 }
 
 impl Fixed {
     fn new(value: Value) -> Fixed {
         let mut json = Vec::new();
         crate::json::write::value(&mut json, &value);
-        Fixed { value, json }
+        Fixed { value, json, proven: false }
     }
 
     fn filled(&self) -> Filled<'_> {
-        Filled::Written { value: &self.value, json: &self.json }
+        Filled::Written { value: &self.value, json: &self.json, proven: self.proven }
     }
 }
 
@@ -132,6 +137,7 @@ struct Derived<'a> {
     type_name: Option<&'a Fixed>,
     /// The slot of an `unmapped` given as text, and what the check sees in its place.
     unmapped: Option<(usize, &'a Value)>,
+    proven: &'a FxHashSet<(usize, usize)>,
 }
 
 /// A tree of paths being laid out.
@@ -231,15 +237,26 @@ impl Shape {
         ] {
             tree.children.insert(key.to_string(), (root_attr(key), Item::Leaf(base)));
         }
-        let type_names =
+        let mut type_names: FxHashMap<i64, Fixed> =
             class.type_captions.iter().map(|(uid, c)| (*uid, Fixed::new(Value::from(c.as_str())))).collect();
         let slot_count = slots.len();
         let unmapped_as_text = schema.member_accepts_any_object("unmapped");
-        let root = tree.into_node();
-        let plan = schema.plan(&root.layout())?;
+        let mut root = tree.into_node();
+        let layout = root.layout();
+        let plan = schema.plan(&layout)?;
         let reads = reads.iter().map(|r| (r.to_vec(), find_slot(&slots, r))).collect();
         let at = |key: &str| root.entries.iter().position(|e| e.key == key);
         let (class_name, type_name) = (at("class_name")?, at("type_name")?);
+        // What the check proves at load: the mapping's own values of each rule (as the slot
+        // holds them, captions derived), every caption, every type name.
+        let given: Vec<Vec<&Value>> = (mapping.rules.iter().enumerate())
+            .map(|(slot, rule)| statics(rule).map(|v| with_captions.get(&(slot, address(v))).unwrap_or(v)).collect())
+            .collect();
+        let mut proven = FxHashSet::default();
+        root.prove(&layout, &plan, &given, &mut proven);
+        for name in type_names.values_mut() {
+            name.proven = plan.proves(&layout, type_name, &name.value);
+        }
         Some(Shape {
             root,
             rule_slots,
@@ -259,6 +276,7 @@ impl Shape {
             stand_in: serde_json::json!({"unmapped": true}),
             reads,
             with_captions,
+            proven,
         })
     }
 
@@ -306,6 +324,7 @@ impl Shape {
             type_uid: type_uid.into(),
             type_name: self.type_names.get(&type_uid),
             unmapped: unmapped.map(|_| (self.unmapped, &self.stand_in)),
+            proven: &self.proven,
         };
         let fields = build(&self.root, values, &derived);
         let unmapped_plain = unmapped.is_none_or(|u| u.plain);
@@ -340,20 +359,24 @@ fn derive_statics(
     set: &'static AttributeSet,
     out: &mut FxHashMap<(usize, usize), Value>,
 ) {
-    for op in &rule.alts {
+    for v in statics(rule).filter(|v| v.is_object() || v.is_array()) {
+        let mut derived = v.clone();
+        derive_in(catalog(), &mut derived, set);
+        out.insert((slot, address(v)), derived);
+    }
+}
+
+/// The values of the mapping that `rule` may give as they are: literals, tables' entries and
+/// defaults.
+fn statics(rule: &FieldRule) -> impl Iterator<Item = &Value> {
+    rule.alts.iter().flat_map(|op| {
         let table = op.lookup.iter().flat_map(|t| t.entries.values().chain(&t.default));
         let literal = match &op.source {
             Source::Value(v) => Some(v),
             _ => None,
         };
-        for v in literal.into_iter().chain(&op.default).chain(table) {
-            if v.is_object() || v.is_array() {
-                let mut derived = v.clone();
-                derive_in(catalog(), &mut derived, set);
-                out.insert((slot, address(v)), derived);
-            }
-        }
-    }
+        literal.into_iter().chain(&op.default).chain(table)
+    })
 }
 
 /// The rule's slot whose target `path` is or lies in, and the length of that target.
@@ -453,6 +476,34 @@ impl Tree {
 }
 
 impl Node {
+    /// Marks what `plan` proves of this object (laid out as `layout`): the captions, and in
+    /// `proven` the values `given` per slot.
+    fn prove(
+        &mut self,
+        layout: &Layout,
+        plan: &Plan<'_>,
+        given: &[Vec<&Value>],
+        proven: &mut FxHashSet<(usize, usize)>,
+    ) {
+        for (i, entry) in self.entries.iter_mut().enumerate() {
+            if let Some((at, captions)) = &mut entry.sibling {
+                for caption in captions.values_mut() {
+                    caption.proven = plan.proves(layout, *at, &caption.value);
+                }
+            }
+            match (&mut entry.base, &layout.keys[i].1) {
+                (Base::Slot(slot), _) => {
+                    let values = given.get(*slot).into_iter().flatten();
+                    for v in values.filter(|v| plan.proves(layout, i, v)) {
+                        proven.insert((*slot, address(v)));
+                    }
+                }
+                (Base::Object(child), Some(inner)) => child.prove(inner, plan, given, proven),
+                _ => {}
+            }
+        }
+    }
+
     /// The keys the plan of the schema check is resolved against.
     fn layout(&self) -> Layout {
         let keys = self.entries.iter().map(|e| {
@@ -485,7 +536,10 @@ fn build<'a, 'r: 'a, J: Json<'r>>(
         .map(|e| match &e.base {
             Base::Slot(i) => match derived.unmapped {
                 Some((slot, stand_in)) if slot == *i => Some(Filled::Value(stand_in)),
-                _ => values[*i].as_ref().map(Got::filled),
+                _ => values[*i].as_ref().map(|got| match got {
+                    Got::Static(v) if derived.proven.contains(&(*i, address(v))) => Filled::Proven(v),
+                    other => other.filled(),
+                }),
             },
             Base::Object(child) => {
                 let f = build(child, values, derived);
@@ -518,8 +572,8 @@ fn build<'a, 'r: 'a, J: Json<'r>>(
 /// No `null`, no empty object, no list directly in a list (laid-out objects are never empty).
 fn plain(fields: &[Option<Filled<'_>>]) -> bool {
     fields.iter().flatten().all(|f| match f {
-        Filled::Value(v) | Filled::Written { value: v, .. } => crate::ocsf::validate::plain(v),
-        Filled::Str { .. } => true,
+        Filled::Value(v) | Filled::Written { value: v, proven: false, .. } => crate::ocsf::validate::plain(v),
+        Filled::Str { .. } | Filled::Proven(_) | Filled::Written { proven: true, .. } => true,
         Filled::Object(inner) => plain(inner),
     })
 }
@@ -539,7 +593,7 @@ fn write_object(node: &Node, fields: &[Option<Filled<'_>>], unmapped: Option<(us
             (Filled::Value(_), Base::Slot(i)) if unmapped.is_some_and(|(slot, _)| slot == *i) => {
                 out.extend_from_slice(unmapped.map_or(&[][..], |(_, text)| text));
             }
-            (Filled::Value(v), _) => crate::json::write::value(out, v),
+            (Filled::Value(v) | Filled::Proven(v), _) => crate::json::write::value(out, v),
             (Filled::Written { json, .. }, _) => out.extend_from_slice(json),
             (Filled::Str { text, plain: true }, _) => {
                 out.push(b'"');

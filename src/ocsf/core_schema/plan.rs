@@ -25,10 +25,14 @@ pub enum Filled<'a> {
         text: &'a str,
         plain: bool,
     },
-    /// A value whose JSON text is known (a constant of the layout), checked as the value.
+    /// A value every check of its place accepts (see [`Plan::proves`]): not checked again.
+    Proven(&'a Value),
+    /// A value whose JSON text is known (a constant of the layout), checked as the value
+    /// unless `proven`.
     Written {
         value: &'a Value,
         json: &'a [u8],
+        proven: bool,
     },
     Object(Vec<Option<Filled<'a>>>),
 }
@@ -37,7 +41,7 @@ impl Filled<'_> {
     /// The value, when this is one (not a string of the record or an object of the layout).
     pub fn value(&self) -> Option<&Value> {
         match self {
-            Filled::Value(v) | Filled::Written { value: v, .. } => Some(v),
+            Filled::Value(v) | Filled::Proven(v) | Filled::Written { value: v, .. } => Some(v),
             Filled::Str { .. } | Filled::Object(_) => None,
         }
     }
@@ -53,6 +57,8 @@ pub struct Plan<'s> {
 /// One schema node applied to one object of the layout; entries are indexes into its keys.
 #[derive(Default)]
 struct Check {
+    /// The layout object it checks (its address when planned: a name, never followed).
+    layout: usize,
     /// A type that is not `object`, or a `required` key the layout cannot hold.
     never: bool,
     required: Vec<usize>,
@@ -160,7 +166,8 @@ impl Planner<'_> {
             }
             None => None,
         };
-        self.checks[id] = Check { never: false, required, members, reference, any_of, all_of, switch, if_then_else };
+        self.checks[id] =
+            Check { layout: key.1, never: false, required, members, reference, any_of, all_of, switch, if_then_else };
         Some(id)
     }
 
@@ -174,6 +181,20 @@ impl Planner<'_> {
 }
 
 impl Plan<'_> {
+    /// Whether `v`, at entry `at` of the object `layout` of the layout this plan was made for,
+    /// passes every check the plan makes of that entry, and holds no `null`, empty object or
+    /// list in a list: there it needs no check per event (see [`Filled::Proven`]).
+    pub fn proves(&self, layout: &Layout, at: usize, v: &Value) -> bool {
+        let object = std::ptr::from_ref(layout) as usize;
+        let checks = self.checks.iter().filter(|c| c.layout == object);
+        let value_checks = checks.flat_map(|c| c.members.iter().filter(|(i, _)| *i == at));
+        crate::ocsf::validate::plain(v)
+            && value_checks.map(|(_, rule)| rule).all(|rule| match rule {
+                Rule::Value(s) => self.schema.check(*s, v),
+                Rule::Forbidden | Rule::Object(_) => false,
+            })
+    }
+
     /// Whether the object `fields`, laid out as the plan's [`Layout`], is valid.
     pub fn is_valid(&self, fields: &[Option<Filled<'_>>]) -> bool {
         self.run(0, fields)
@@ -189,7 +210,7 @@ impl Plan<'_> {
             && (c.any_of.is_empty() || c.any_of.iter().any(run))
             && c.all_of.iter().all(run)
             && c.switch.as_ref().is_none_or(|s| match &fields[s.at] {
-                Some(Filled::Value(v) | Filled::Written { value: v, .. }) => {
+                Some(Filled::Value(v) | Filled::Proven(v) | Filled::Written { value: v, .. }) => {
                     s.cases.iter().all(|(k, then)| !equal(v, k) || then.as_ref().is_none_or(run))
                 }
                 Some(Filled::Str { text, .. }) => {
@@ -206,12 +227,16 @@ impl Plan<'_> {
     fn member(&self, rule: &Rule, field: &Filled<'_>) -> bool {
         match (rule, field) {
             (Rule::Forbidden, _) => false,
-            (Rule::Value(s), Filled::Value(v) | Filled::Written { value: v, .. }) => self.schema.check(*s, v),
+            (Rule::Value(s), Filled::Value(v)) => self.schema.check(*s, v),
+            (Rule::Value(_), Filled::Proven(_) | Filled::Written { proven: true, .. }) => true,
+            (Rule::Value(s), Filled::Written { value, proven: false, .. }) => self.schema.check(*s, value),
             (Rule::Value(s), Filled::Str { text, .. }) => self.schema.check_str(*s, text),
             (Rule::Object(c), Filled::Object(inner)) => self.run(*c, inner),
             // A record fills an object of the layout as an object, a value as a value.
             (Rule::Value(_), Filled::Object(_))
-            | (Rule::Object(_), Filled::Value(_) | Filled::Str { .. } | Filled::Written { .. }) => false,
+            | (Rule::Object(_), Filled::Value(_) | Filled::Proven(_) | Filled::Str { .. } | Filled::Written { .. }) => {
+                false
+            }
         }
     }
 }
@@ -223,6 +248,30 @@ mod tests {
 
     fn layout(keys: &[&str]) -> Layout {
         Layout { keys: keys.iter().map(|k| (k.to_string(), None)).collect(), fixed: Vec::new() }
+    }
+
+    #[test]
+    fn a_value_is_proven_where_every_check_of_its_entry_accepts_it() {
+        let s = CoreSchema::compile(&json!({
+            "properties": {"a": {"type": "integer"}, "o": {"properties": {"a": {"type": "string"}}}},
+            "allOf": [{"properties": {"a": {"minimum": 5}}}],
+            "if": {"properties": {"a": {"const": 7}}}, "then": {"required": ["o"]}
+        }))
+        .unwrap();
+        let layout = Layout { keys: vec![("a".into(), None), ("o".into(), Some(layout(&["a"])))], fixed: Vec::new() };
+        let plan = s.plan(&layout).unwrap();
+        assert!(plan.proves(&layout, 0, &json!(7)));
+        // The `allOf` rejects it, the `if` does not hold for it (a proven value passes every
+        // check, conditions too), it is not an integer, a null.
+        for v in [json!(3), json!(8), json!("7"), json!(null)] {
+            assert!(!plan.proves(&layout, 0, &v), "{v}");
+        }
+        // The checks of the inner object are its own.
+        let inner = layout.keys[1].1.as_ref().unwrap();
+        assert!(plan.proves(inner, 0, &json!("x")) && !plan.proves(inner, 0, &json!(8)));
+        // What depends on no value is still checked: the `then` of the `if` it passes.
+        assert!(!plan.is_valid(&[Some(Filled::Proven(&json!(7))), None]));
+        assert!(plan.is_valid(&[Some(Filled::Proven(&json!(7))), Some(Filled::Object(vec![None]))]));
     }
 
     #[test]
