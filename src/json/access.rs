@@ -3,6 +3,7 @@
 //! so that one implementation of each rule serves both.
 
 use super::doc::{DocRef, Kind};
+use super::key::Key;
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -26,6 +27,10 @@ pub trait Json<'a>: Copy {
     }
     /// The member `key` of an object.
     fn get(self, key: &str) -> Option<Self>;
+    /// [`Json::get`] of a name whose hash is known.
+    fn get_key(self, key: &Key) -> Option<Self> {
+        self.get(key)
+    }
     /// Element `i` of a list.
     fn index(self, i: usize) -> Option<Self>;
     /// The elements of a list (nothing for anything else).
@@ -161,6 +166,9 @@ impl<'d> Json<'d> for DocRef<'d> {
     }
     fn get(self, key: &str) -> Option<Self> {
         DocRef::get(&self, key)
+    }
+    fn get_key(self, key: &Key) -> Option<Self> {
+        DocRef::get_hashed(&self, key, key.hash())
     }
     fn index(self, i: usize) -> Option<Self> {
         DocRef::index(&self, i)

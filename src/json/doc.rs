@@ -4,6 +4,7 @@
 //! 64 bits, nesting to [`MAX_DEPTH`](super::MAX_DEPTH), valid UTF-8. Anything else is `None`,
 //! and the caller parses the record the `serde_json::Value` way, which decides and explains.
 
+use super::key::key_hash;
 use super::record::MAX_DEPTH;
 use super::scan::ws;
 use super::write::special;
@@ -187,18 +188,10 @@ impl Doc {
     }
 }
 
-/// The hash of a member: its object's index and its key.
-fn member_hash(object: u32, key: &[u8]) -> u32 {
+/// The hash of a member: its object's index and its key's [`key_hash`].
+fn member_hash(object: u32, key_hash: u64) -> u32 {
     const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = u64::from(object).wrapping_mul(K);
-    let mut chunks = key.chunks_exact(8);
-    for chunk in &mut chunks {
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(chunk.try_into().expect("8 bytes"))).wrapping_mul(K);
-    }
-    let mut last = [0u8; 8];
-    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(last) ^ key.len() as u64).wrapping_mul(K);
-    (h >> 32) as u32
+    ((key_hash ^ u64::from(object).wrapping_mul(K)).wrapping_mul(K) >> 32) as u32
 }
 
 /// The table of every object's members by (object, key), at most half full; `None` when an
@@ -212,7 +205,7 @@ fn index_members(text: &[u8], nodes: &[Node], table: &mut Vec<(u32, u32)>) -> Op
         if node.parent == EMPTY || nodes[node.parent as usize].kind != Kind::Object {
             continue;
         }
-        let hash = member_hash(node.parent, key(node));
+        let hash = member_hash(node.parent, key_hash(key(node)));
         let mut at = hash as usize & mask;
         while table[at].1 != EMPTY {
             let other = &nodes[table[at].1 as usize];
@@ -344,13 +337,18 @@ impl<'d> DocRef<'d> {
 
     /// The member `key` of an object.
     pub fn get(&self, key: &str) -> Option<DocRef<'d>> {
+        self.get_hashed(key, key_hash(key.as_bytes()))
+    }
+
+    /// [`DocRef::get`] with the key's [`key_hash`] already computed.
+    pub fn get_hashed(&self, key: &str, key_hash: u64) -> Option<DocRef<'d>> {
         if self.kind() != Kind::Object {
             return None;
         }
         let doc = self.doc;
         let table = &doc.members;
         let mask = table.len() - 1;
-        let hash = member_hash(self.at, key.as_bytes());
+        let hash = member_hash(self.at, key_hash);
         let mut at = hash as usize & mask;
         loop {
             let (h, member) = table[at];

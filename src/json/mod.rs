@@ -6,6 +6,7 @@
 pub mod access;
 pub mod doc;
 pub mod envelope;
+pub mod key;
 pub mod number;
 pub mod record;
 pub mod scan;

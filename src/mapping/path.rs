@@ -2,6 +2,7 @@
 //! (RFC 9535) for the rare rules that need filters or wildcards, compiled once at load.
 
 use crate::json::access::Json;
+use crate::json::key::Key;
 use jsonpath_rust::parser::model::JpQuery;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -12,7 +13,7 @@ pub type Consumed<'m> = Vec<Cow<'m, [Seg]>>;
 /// One step of a concrete location in a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Seg {
-    Key(String),
+    Key(Key),
     Index(usize),
 }
 
@@ -55,7 +56,7 @@ impl SourcePath {
             SourcePath::Dotted(segs) => segs
                 .iter()
                 .map(|s| match s {
-                    Seg::Key(k) => k.clone(),
+                    Seg::Key(k) => k.to_string(),
                     Seg::Index(i) => i.to_string(),
                 })
                 .collect::<Vec<_>>()
@@ -100,7 +101,7 @@ pub fn dotted_segs(path: &str) -> Vec<Seg> {
     path.split('.')
         .map(|part| match part.parse::<usize>() {
             Ok(i) => Seg::Index(i),
-            Err(_) => Seg::Key(part.to_string()),
+            Err(_) => Seg::Key(part.into()),
         })
         .collect()
 }
@@ -109,7 +110,7 @@ pub fn dotted_segs(path: &str) -> Vec<Seg> {
 pub fn lookup<'v, J: Json<'v>>(mut value: J, segs: &[Seg]) -> Option<J> {
     for seg in segs {
         value = match seg {
-            Seg::Key(k) => value.get(k)?,
+            Seg::Key(k) => value.get_key(k)?,
             Seg::Index(i) if value.is_array() => value.index(*i)?,
             Seg::Index(i) => value.get(&i.to_string())?,
         };
@@ -151,7 +152,7 @@ pub fn parse_normalized(path: &str) -> Option<Vec<Seg>> {
                     other => key.push(other),
                 }
             }
-            segs.push(Seg::Key(key));
+            segs.push(Seg::Key(key.into()));
             if chars.next()? != ']' {
                 return None;
             }
