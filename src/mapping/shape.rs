@@ -11,7 +11,7 @@
 use super::got::Got;
 use super::program::{FieldRule, Mapping, Op, Source};
 use crate::json::access::Json;
-use crate::ocsf::catalog::{FxHashMap, FxHashSet};
+use crate::ocsf::catalog::FxHashMap;
 use crate::ocsf::core_schema::{Filled, Layout, Plan};
 use crate::ocsf::derive::{OTHER, derive_in};
 use crate::ocsf::{Attribute, AttributeSet, Class, catalog};
@@ -55,7 +55,14 @@ pub(crate) struct Shape {
     with_captions: FxHashMap<(usize, usize), Value>,
     /// The mapping's values (by slot and address) that the schema check accepts in their
     /// slot: not checked per event.
-    proven: FxHashSet<(usize, usize)>,
+    known: FxHashMap<(usize, usize), Known>,
+}
+
+/// A value of the mapping a rule may give: its JSON text, and whether the schema check
+/// accepts it in the rule's slot.
+struct Known {
+    json: Vec<u8>,
+    proven: bool,
 }
 
 impl std::fmt::Debug for Shape {
@@ -137,7 +144,7 @@ struct Derived<'a> {
     type_name: Option<&'a Fixed>,
     /// The slot of an `unmapped` given as text, and what the check sees in its place.
     unmapped: Option<(usize, &'a Value)>,
-    proven: &'a FxHashSet<(usize, usize)>,
+    known: &'a FxHashMap<(usize, usize), Known>,
 }
 
 /// A tree of paths being laid out.
@@ -252,8 +259,8 @@ impl Shape {
         let given: Vec<Vec<&Value>> = (mapping.rules.iter().enumerate())
             .map(|(slot, rule)| statics(rule).map(|v| with_captions.get(&(slot, address(v))).unwrap_or(v)).collect())
             .collect();
-        let mut proven = FxHashSet::default();
-        root.prove(&layout, &plan, &given, &mut proven);
+        let mut known = FxHashMap::default();
+        root.prove(&layout, &plan, &given, &mut known);
         for name in type_names.values_mut() {
             name.proven = plan.proves(&layout, type_name, &name.value);
         }
@@ -276,7 +283,7 @@ impl Shape {
             stand_in: serde_json::json!({"unmapped": true}),
             reads,
             with_captions,
-            proven,
+            known,
         })
     }
 
@@ -324,7 +331,7 @@ impl Shape {
             type_uid: type_uid.into(),
             type_name: self.type_names.get(&type_uid),
             unmapped: unmapped.map(|_| (self.unmapped, &self.stand_in)),
-            proven: &self.proven,
+            known: &self.known,
         };
         let fields = build(&self.root, values, &derived);
         let unmapped_plain = unmapped.is_none_or(|u| u.plain);
@@ -477,13 +484,13 @@ impl Tree {
 
 impl Node {
     /// Marks what `plan` proves of this object (laid out as `layout`): the captions, and in
-    /// `proven` the values `given` per slot.
+    /// `known` the values `given` per slot, with their JSON text.
     fn prove(
         &mut self,
         layout: &Layout,
         plan: &Plan<'_>,
         given: &[Vec<&Value>],
-        proven: &mut FxHashSet<(usize, usize)>,
+        known: &mut FxHashMap<(usize, usize), Known>,
     ) {
         for (i, entry) in self.entries.iter_mut().enumerate() {
             if let Some((at, captions)) = &mut entry.sibling {
@@ -493,12 +500,13 @@ impl Node {
             }
             match (&mut entry.base, &layout.keys[i].1) {
                 (Base::Slot(slot), _) => {
-                    let values = given.get(*slot).into_iter().flatten();
-                    for v in values.filter(|v| plan.proves(layout, i, v)) {
-                        proven.insert((*slot, address(v)));
+                    for v in given.get(*slot).into_iter().flatten() {
+                        let mut json = Vec::new();
+                        crate::json::write::value(&mut json, v);
+                        known.insert((*slot, address(v)), Known { json, proven: plan.proves(layout, i, v) });
                     }
                 }
-                (Base::Object(child), Some(inner)) => child.prove(inner, plan, given, proven),
+                (Base::Object(child), Some(inner)) => child.prove(inner, plan, given, known),
                 _ => {}
             }
         }
@@ -537,7 +545,10 @@ fn build<'a, 'r: 'a, J: Json<'r>>(
             Base::Slot(i) => match derived.unmapped {
                 Some((slot, stand_in)) if slot == *i => Some(Filled::Value(stand_in)),
                 _ => values[*i].as_ref().map(|got| match got {
-                    Got::Static(v) if derived.proven.contains(&(*i, address(v))) => Filled::Proven(v),
+                    Got::Static(v) => match derived.known.get(&(*i, address(v))) {
+                        Some(k) => Filled::Written { value: v, json: &k.json, proven: k.proven },
+                        None => got.filled(),
+                    },
                     other => other.filled(),
                 }),
             },
@@ -573,7 +584,7 @@ fn build<'a, 'r: 'a, J: Json<'r>>(
 fn plain(fields: &[Option<Filled<'_>>]) -> bool {
     fields.iter().flatten().all(|f| match f {
         Filled::Value(v) | Filled::Written { value: v, proven: false, .. } => crate::ocsf::validate::plain(v),
-        Filled::Str { .. } | Filled::Proven(_) | Filled::Written { proven: true, .. } => true,
+        Filled::Str { .. } | Filled::Written { proven: true, .. } => true,
         Filled::Object(inner) => plain(inner),
     })
 }
@@ -593,7 +604,7 @@ fn write_object(node: &Node, fields: &[Option<Filled<'_>>], unmapped: Option<(us
             (Filled::Value(_), Base::Slot(i)) if unmapped.is_some_and(|(slot, _)| slot == *i) => {
                 out.extend_from_slice(unmapped.map_or(&[][..], |(_, text)| text));
             }
-            (Filled::Value(v) | Filled::Proven(v), _) => crate::json::write::value(out, v),
+            (Filled::Value(v), _) => crate::json::write::value(out, v),
             (Filled::Written { json, .. }, _) => out.extend_from_slice(json),
             (Filled::Str { text, plain: true }, _) => {
                 out.push(b'"');

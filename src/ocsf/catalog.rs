@@ -104,8 +104,6 @@ impl AttributeSet {
 
 /// A hash map keyed by dictionary or schema names, with [`FxHasher`].
 pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
-/// A hash set with [`FxHasher`].
-pub(crate) type FxHashSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
 
 /// The Fx hash (as in rustc): fast on the short attribute names looked up per event. The keys
 /// are the dictionary's own, so there is no hash flooding to fear.

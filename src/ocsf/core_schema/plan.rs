@@ -25,10 +25,8 @@ pub enum Filled<'a> {
         text: &'a str,
         plain: bool,
     },
-    /// A value every check of its place accepts (see [`Plan::proves`]): not checked again.
-    Proven(&'a Value),
-    /// A value whose JSON text is known (a constant of the layout), checked as the value
-    /// unless `proven`.
+    /// A value whose JSON text is known (a constant of the mapping), checked as the value
+    /// unless `proven`: every check of its place accepts it (see [`Plan::proves`]).
     Written {
         value: &'a Value,
         json: &'a [u8],
@@ -41,7 +39,7 @@ impl Filled<'_> {
     /// The value, when this is one (not a string of the record or an object of the layout).
     pub fn value(&self) -> Option<&Value> {
         match self {
-            Filled::Value(v) | Filled::Proven(v) | Filled::Written { value: v, .. } => Some(v),
+            Filled::Value(v) | Filled::Written { value: v, .. } => Some(v),
             Filled::Str { .. } | Filled::Object(_) => None,
         }
     }
@@ -183,7 +181,7 @@ impl Planner<'_> {
 impl Plan<'_> {
     /// Whether `v`, at entry `at` of the object `layout` of the layout this plan was made for,
     /// passes every check the plan makes of that entry, and holds no `null`, empty object or
-    /// list in a list: there it needs no check per event (see [`Filled::Proven`]).
+    /// list in a list: there it needs no check per event (see [`Filled::Written`]).
     pub fn proves(&self, layout: &Layout, at: usize, v: &Value) -> bool {
         let object = std::ptr::from_ref(layout) as usize;
         let checks = self.checks.iter().filter(|c| c.layout == object);
@@ -210,7 +208,7 @@ impl Plan<'_> {
             && (c.any_of.is_empty() || c.any_of.iter().any(run))
             && c.all_of.iter().all(run)
             && c.switch.as_ref().is_none_or(|s| match &fields[s.at] {
-                Some(Filled::Value(v) | Filled::Proven(v) | Filled::Written { value: v, .. }) => {
+                Some(Filled::Value(v) | Filled::Written { value: v, .. }) => {
                     s.cases.iter().all(|(k, then)| !equal(v, k) || then.as_ref().is_none_or(run))
                 }
                 Some(Filled::Str { text, .. }) => {
@@ -228,15 +226,13 @@ impl Plan<'_> {
         match (rule, field) {
             (Rule::Forbidden, _) => false,
             (Rule::Value(s), Filled::Value(v)) => self.schema.check(*s, v),
-            (Rule::Value(_), Filled::Proven(_) | Filled::Written { proven: true, .. }) => true,
+            (Rule::Value(_), Filled::Written { proven: true, .. }) => true,
             (Rule::Value(s), Filled::Written { value, proven: false, .. }) => self.schema.check(*s, value),
             (Rule::Value(s), Filled::Str { text, .. }) => self.schema.check_str(*s, text),
             (Rule::Object(c), Filled::Object(inner)) => self.run(*c, inner),
             // A record fills an object of the layout as an object, a value as a value.
             (Rule::Value(_), Filled::Object(_))
-            | (Rule::Object(_), Filled::Value(_) | Filled::Proven(_) | Filled::Str { .. } | Filled::Written { .. }) => {
-                false
-            }
+            | (Rule::Object(_), Filled::Value(_) | Filled::Str { .. } | Filled::Written { .. }) => false,
         }
     }
 }
@@ -270,8 +266,10 @@ mod tests {
         let inner = layout.keys[1].1.as_ref().unwrap();
         assert!(plan.proves(inner, 0, &json!("x")) && !plan.proves(inner, 0, &json!(8)));
         // What depends on no value is still checked: the `then` of the `if` it passes.
-        assert!(!plan.is_valid(&[Some(Filled::Proven(&json!(7))), None]));
-        assert!(plan.is_valid(&[Some(Filled::Proven(&json!(7))), Some(Filled::Object(vec![None]))]));
+        let seven = Filled::Written { value: &json!(7), json: b"7", proven: true };
+        assert!(!plan.is_valid(&[Some(seven), None]));
+        let seven = Filled::Written { value: &json!(7), json: b"7", proven: true };
+        assert!(plan.is_valid(&[Some(seven), Some(Filled::Object(vec![None]))]));
     }
 
     #[test]
