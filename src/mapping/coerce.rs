@@ -65,6 +65,16 @@ impl Coerce {
         }
     }
 
+    /// Whether the string `s` is what [`Coerce::apply_str`] gives for it, so that it can stay
+    /// where it lies: any string as a string, an IPv4 address in its canonical form.
+    pub fn keeps(self, s: &str) -> bool {
+        match self {
+            Coerce::String => true,
+            Coerce::Ip => s.parse::<std::net::Ipv4Addr>().is_ok(),
+            Coerce::Timestamp | Coerce::Int | Coerce::Bool => false,
+        }
+    }
+
     /// [`Coerce::apply`] of a string. A timestamp is an integer string (taken as milliseconds
     /// whatever its size, where the runner's
     /// [`parse_instant`](crate::source::timefmt::parse_instant) takes one below 10^11 as
@@ -144,6 +154,12 @@ mod tests {
             assert_eq!(to_ip(bad), None, "{bad}");
         }
         assert_eq!(to_ip(" 10.0.0.1 ").as_deref(), Some("10.0.0.1"));
+        for text in ["10.0.0.1", " 10.0.0.1", "10.0.0.1 ", "01.2.3.4", "::1", "2001:DB8::1", "x", ""] {
+            // Kept only where converting gives the same string (an IPv6 address is converted).
+            let kept = Coerce::Ip.keeps(text);
+            assert!(!kept || Coerce::Ip.apply_str(text) == Some(Value::from(text)), "{text:?}");
+            assert_eq!(kept, text == "10.0.0.1", "{text:?}");
+        }
         assert_eq!(to_ip("2001:0db8:0000:0000:0000:0000:0000:0001").as_deref(), Some("2001:db8::1"));
     }
 

@@ -263,7 +263,7 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
         if let Some(coerce) = op.coerce {
             let converted = match v.as_str() {
                 // A string that is its own canonical form stays where it lies.
-                Some(_) if coerce == Coerce::String => Some(None),
+                Some(s) if coerce.keeps(s) => Some(None),
                 Some(s) => coerce.apply_str(s).map(Some),
                 None => coerce.apply(&v.value()).map(Some),
             };
