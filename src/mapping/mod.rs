@@ -230,7 +230,7 @@ impl MappingSet {
         let value_of = |record: J| record.as_value().map_or_else(|| Cow::Owned(record.to_value()), Cow::Borrowed);
         let mut text = Vec::with_capacity(1024);
         let plain = if shape.unmapped_as_text {
-            unmapped::write(record, &run.consumed, &mut text)
+            unmapped::write(record, &run.consumed, &run.members, &mut text)
         } else {
             values[shape.unmapped] = unmapped::unmapped(&value_of(record), &run.consumed).map(Got::Owned);
             None

@@ -3,7 +3,7 @@
 
 use super::coerce::Coerce;
 use super::got::Got;
-use super::path::{Consumed, SourcePath, is_present, lookup};
+use super::path::{Consumed, Seg, SourcePath, is_present, lookup};
 use super::shape::Shape;
 use super::template::{TemplateId, Templates, context};
 use crate::json::access::Json;
@@ -106,6 +106,8 @@ pub(crate) struct Run<'m, 'r, J> {
     whole: Option<Arc<Value>>,
     ctx: Option<minijinja::Value>,
     pub consumed: Consumed<'m>,
+    /// For consumed paths of one key: (index in `consumed`, the id of the record's member).
+    pub members: Vec<(usize, usize)>,
     pub out: Map<String, Value>,
     /// Values that were present but did not convert (`as:`), reported if the event is invalid.
     pub notes: Vec<String>,
@@ -149,11 +151,28 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
             ctx: None,
             // A record's rules consume a few dozen locations: room for them from the start.
             consumed: Vec::with_capacity(32),
+            members: Vec::with_capacity(32),
             out: Map::new(),
             notes: Vec::new(),
             produced: None,
             shaped: None,
             _record: std::marker::PhantomData,
+        }
+    }
+
+    /// Records that the rules took `segs` of the record, where they found `found`.
+    fn consume(&mut self, segs: &'m [Seg], found: J) {
+        if let [Seg::Key(_)] = segs {
+            self.members.push((self.consumed.len(), found.id()));
+        }
+        self.consumed.push(Cow::Borrowed(segs));
+    }
+
+    /// Takes back what was consumed from `mark` on.
+    fn unconsume(&mut self, mark: usize) {
+        self.consumed.truncate(mark);
+        while self.members.last().is_some_and(|(at, _)| *at >= mark) {
+            self.members.pop();
         }
     }
 
@@ -233,7 +252,7 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
         match produced {
             Some(v) => Some(v),
             None => {
-                self.consumed.truncate(mark);
+                self.unconsume(mark);
                 op.default.as_ref().map(Got::Static)
             }
         }
@@ -255,7 +274,7 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
                 Ok(hit) => Got::Static(hit),
                 Err(fallback) => {
                     // The source value was not recognised: it stays in `unmapped`.
-                    self.consumed.truncate(mark);
+                    self.unconsume(mark);
                     Got::Static(fallback)
                 }
             };
@@ -291,7 +310,7 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
             }
             (SourcePath::Dotted(segs), Scope::Record) => {
                 let found = lookup(self.record, segs).filter(|v| is_present(*v))?;
-                self.consumed.push(Cow::Borrowed(segs));
+                self.consume(segs, found);
                 Some(Got::Rec(found))
             }
             (SourcePath::Json(_), Scope::Record) => {
@@ -341,7 +360,7 @@ impl<'m, 'r, J: Json<'r>> Run<'m, 'r, J> {
                     };
                     let list = lookup(root, segs).filter(|v| is_present(*v))?;
                     if matches!(scope, Scope::Record) {
-                        self.consumed.push(Cow::Borrowed(segs));
+                        self.consume(segs, list);
                     }
                     let items: Vec<Value> = if list.is_array() {
                         list.elements().filter_map(|item| self.eval_object(fields, Scope::Item(item))).collect()

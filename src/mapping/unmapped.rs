@@ -83,15 +83,29 @@ fn clean(value: &Value) -> Option<Value> {
 /// writing its value would give), without building it. `None` when nothing is left (`out` as
 /// it was); else whether the text is plain: no list directly inside a list (it never holds a
 /// `null` or an empty object).
-pub fn write<'a, J: Json<'a>>(record: J, consumed: &[Cow<'_, [Seg]>], out: &mut Vec<u8>) -> Option<bool> {
+/// `members` are (index in `consumed`, [`Json::id`] of the record's member it is) for paths of
+/// one key whose member the rules already found, in the order of `consumed`: those are not
+/// looked up again.
+pub fn write<'a, J: Json<'a>>(
+    record: J,
+    consumed: &[Cow<'_, [Seg]>],
+    members: &[(usize, usize)],
+    out: &mut Vec<u8>,
+) -> Option<bool> {
     let paths: Vec<&[Seg]> = consumed.iter().map(|c| c.as_ref()).collect();
     let mut plain = true;
-    write_stripped(record, &paths, out, &mut plain).then_some(plain)
+    write_stripped(record, &paths, members, out, &mut plain).then_some(plain)
 }
 
 /// Writes [`strip`]'s value; `false`, with `out` as it was, where that is `None`. A list kept
 /// directly inside a list clears `plain`.
-fn write_stripped<'a, J: Json<'a>>(value: J, paths: &[&[Seg]], out: &mut Vec<u8>, plain: &mut bool) -> bool {
+fn write_stripped<'a, J: Json<'a>>(
+    value: J,
+    paths: &[&[Seg]],
+    members: &[(usize, usize)],
+    out: &mut Vec<u8>,
+    plain: &mut bool,
+) -> bool {
     // With no paths this is [`clean`]: every key and element is kept, and nothing is gathered.
     if paths.iter().any(|p| p.is_empty()) {
         return false;
@@ -105,10 +119,16 @@ fn write_stripped<'a, J: Json<'a>>(value: J, paths: &[&[Seg]], out: &mut Vec<u8>
         let mut any = false;
         // The member each path goes into, found once by key (a path whose first step is an
         // index goes into no member of an object).
+        let mut known = members.iter().peekable();
         let hits: Vec<(usize, usize)> = (paths.iter().enumerate())
-            .filter_map(|(i, p)| match p.first() {
-                Some(Seg::Key(key)) => value.get_key(key).map(|member| (member.id(), i)),
-                _ => None,
+            .filter_map(|(i, p)| {
+                if let Some(&(_, member)) = known.next_if(|(at, _)| *at == i) {
+                    return Some((member, i));
+                }
+                match p.first() {
+                    Some(Seg::Key(key)) => value.get_key(key).map(|member| (member.id(), i)),
+                    _ => None,
+                }
             })
             .collect();
         // Members consumed whole, `null`s and empty strings are left out before the others are
@@ -125,10 +145,10 @@ fn write_stripped<'a, J: Json<'a>>(value: J, paths: &[&[Seg]], out: &mut Vec<u8>
             J::write_str(out, k);
             out.push(b':');
             let kept = match under.clone().count() {
-                0 => write_stripped(v, &[], out, plain),
+                0 => write_stripped(v, &[], &[], out, plain),
                 _ => {
                     let sub: Vec<&[Seg]> = under.map(|p| &p[1..]).collect();
-                    write_stripped(v, &sub, out, plain)
+                    write_stripped(v, &sub, &[], out, plain)
                 }
             };
             if kept {
@@ -147,7 +167,7 @@ fn write_stripped<'a, J: Json<'a>>(value: J, paths: &[&[Seg]], out: &mut Vec<u8>
             if any {
                 out.push(b',');
             }
-            if write_stripped(v, &sub, out, plain) {
+            if write_stripped(v, &sub, &[], out, plain) {
                 *plain &= !v.is_array();
                 any = true;
             } else {
@@ -190,10 +210,20 @@ mod tests {
     /// record as a `Value` and, when it is plain enough, over its text.
     fn same_as_text(record: &Value, consumed: &[Cow<'_, [Seg]>], value: Option<&Value>) {
         let mut text = b"before".to_vec();
-        let plain = write(record, consumed, &mut text);
+        let plain = write(record, consumed, &[], &mut text);
         if let Some(doc) = crate::json::doc::Doc::parse(record.to_string().as_bytes()) {
             let mut from_doc = b"before".to_vec();
-            let doc_plain = write(doc.root(), consumed, &mut from_doc);
+            let doc_plain = write(doc.root(), consumed, &[], &mut from_doc);
+            // The same, told which members the paths of one key are.
+            let members: Vec<(usize, usize)> = (consumed.iter().enumerate())
+                .filter_map(|(i, c)| match c.as_ref() {
+                    [Seg::Key(key)] => doc.root().get_key(key).map(|m| (i, m.id())),
+                    _ => None,
+                })
+                .collect();
+            let mut told = b"before".to_vec();
+            assert_eq!(write(doc.root(), consumed, &members, &mut told), doc_plain);
+            assert_eq!(told, from_doc);
             assert_eq!((doc_plain, String::from_utf8_lossy(&from_doc)), (plain, String::from_utf8_lossy(&text)));
         }
         match value {
