@@ -48,7 +48,8 @@ pub(crate) struct Shape {
     stand_in: Value,
     /// Per OCSF path a `from_ocsf` or an observable reads, the slot it reads and how many of
     /// its segments that slot's path takes.
-    reads: FxHashMap<Vec<String>, Option<(usize, usize)>>,
+    /// Keyed by where the mapping holds the path (see [`place`]).
+    reads: FxHashMap<(usize, usize), Option<(usize, usize)>>,
     /// The objects and lists the mapping holds for slots that get captions, with their
     /// captions, by slot and the address of the value a rule gives: derived once, not per
     /// record.
@@ -251,7 +252,7 @@ impl Shape {
         let mut root = tree.into_node();
         let layout = root.layout();
         let plan = schema.plan(&layout)?;
-        let reads = reads.iter().map(|r| (r.to_vec(), find_slot(&slots, r))).collect();
+        let reads = reads.iter().map(|r| (place(r), find_slot(&slots, r))).collect();
         let at = |key: &str| root.entries.iter().position(|e| e.key == key);
         let (class_name, type_name) = (at("class_name")?, at("type_name")?);
         // What the check proves at load: the mapping's own values of each rule (as the slot
@@ -289,7 +290,7 @@ impl Shape {
 
     /// The value at `path` of the event the rules have built so far (`from_ocsf`, observables).
     pub fn read<'m, 'r, J: Json<'r>>(&self, values: &[Option<Got<'m, J>>], path: &[String]) -> Option<Got<'m, J>> {
-        let (slot, depth) = match self.reads.get(path) {
+        let (slot, depth) = match self.reads.get(&place(path)) {
             Some(found) => *found,
             None => find_slot(&self.slots, path),
         }?;
@@ -351,6 +352,12 @@ impl Shape {
             type_name: text(self.type_name),
         })
     }
+}
+
+/// Where a path of the mapping lies (it stays there as long as the mapping): a key that is
+/// one probe to look up. Any other path is read by [`find_slot`].
+fn place(path: &[String]) -> (usize, usize) {
+    (path.as_ptr() as usize, path.len())
 }
 
 /// Where a value lies, to find what was derived from it.
