@@ -6,7 +6,9 @@
 //! path inside another, a target inside an open object, a `from_ocsf` reading an object the
 //! rules assemble, a schema node comparing one of its objects whole) has no shape and maps
 //! through the `Value` path. The class schema's check of the layout is resolved at load
-//! ([`Plan`]): per record it tests entries by index, never looks a key up.
+//! ([`Plan`]): per record it tests entries by index, never looks a key up, and it leaves out
+//! what it proved at load: the layout's constants, its captions and the mapping's own values
+//! (see [`Plan::proves`]), which are also written from JSON text made once.
 
 use super::got::Got;
 use super::program::{FieldRule, Mapping, Op, Source};
@@ -46,16 +48,15 @@ pub(crate) struct Shape {
     /// What the schema check sees of an `unmapped` written as text: an object, which the
     /// schema accepts as it accepts any object there.
     stand_in: Value,
-    /// Per OCSF path a `from_ocsf` or an observable reads, the slot it reads and how many of
-    /// its segments that slot's path takes.
-    /// Keyed by where the mapping holds the path (see [`place`]).
+    /// Per OCSF path a `from_ocsf` or an observable reads, keyed by where the mapping holds it
+    /// (see [`place`]): the slot it reads and how many of its segments that slot's path takes.
     reads: FxHashMap<(usize, usize), Option<(usize, usize)>>,
     /// The objects and lists the mapping holds for slots that get captions, with their
     /// captions, by slot and the address of the value a rule gives: derived once, not per
     /// record.
     with_captions: FxHashMap<(usize, usize), Value>,
-    /// The mapping's values (by slot and address) that the schema check accepts in their
-    /// slot: not checked per event.
+    /// The mapping's values a rule may give, by slot and address: written from their JSON
+    /// text, and not checked per event where the check proves them at load.
     known: FxHashMap<(usize, usize), Known>,
 }
 
