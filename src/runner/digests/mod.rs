@@ -3,8 +3,9 @@
 //! reconciliation, or an id the API repeats) is known without keeping its id.
 //!
 //! Two tiers, so that memory stays bounded however many records a span holds:
-//! - the newest, in memory: sorted arrays (16 bytes an id, no hash-table slack), one a window
-//!   passed, searched by binary search and expiring in place; on disk they are appended to
+//! - the newest, in memory: one sorted array (16 bytes an id, no hash-table slack) that each
+//!   window passed is merged into in place, searched by one binary search and expiring in
+//!   place; on disk they are appended to
 //!   `<stream>.delivered.bin` beside the checkpoint (16 bytes a record: digest, then time,
 //!   little-endian), synced before the checkpoint that moves the resume point past those ids,
 //!   rewritten whole only when expired entries outnumber live ones; a tail torn by a crash
@@ -45,9 +46,9 @@ pub fn digest(id: &str) -> u64 {
 #[derive(Debug, Default)]
 pub struct Digests {
     path: PathBuf,
-    /// Sorted runs, one a window passed (and one for what was loaded): each sorted by digest,
-    /// one entry a digest; a digest sighted again later may stand in several.
-    segments: Vec<Segment>,
+    /// The digests in memory, sorted by digest, one entry a digest (its latest time): what was
+    /// loaded and every window passed since, merged.
+    memory: Segment,
     /// Entries the append file holds (live, expired or superseded).
     in_file: usize,
     /// The older digests, on disk.
@@ -60,28 +61,78 @@ pub struct Digests {
     memory_entries: usize,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Segment {
     entries: Vec<(u64, i64)>,
     /// The oldest time in it: a segment newer than the horizon is kept whole.
     oldest_ms: i64,
 }
 
-impl Segment {
-    fn new(mut entries: Vec<(u64, i64)>) -> Self {
-        normalise(&mut entries);
-        let oldest_ms = entries.iter().map(|e| e.1).min().unwrap_or(i64::MAX);
-        Segment { entries, oldest_ms }
+impl Default for Segment {
+    fn default() -> Self {
+        Segment { entries: Vec::new(), oldest_ms: i64::MAX }
     }
 }
 
-/// Sorts `entries` by digest and keeps one a digest, the latest.
-fn normalise(entries: &mut Vec<(u64, i64)>) {
+impl Segment {
+    fn new(mut entries: Vec<(u64, i64)>) -> Self {
+        let oldest_ms = normalise(&mut entries);
+        Segment { entries, oldest_ms }
+    }
+
+    /// Drops the entries before `horizon_ms` (none to drop: no pass over them).
+    fn expire(&mut self, horizon_ms: i64) {
+        if self.oldest_ms < horizon_ms {
+            self.entries.retain(|e| e.1 >= horizon_ms);
+            self.entries.shrink_to_fit();
+            self.oldest_ms = oldest(&self.entries);
+        }
+    }
+
+    /// Merges `other` (normalised) in, in place: the array grows by `other`'s length at most
+    /// (no second copy of what it holds), is filled from its end, and keeps one entry a digest.
+    fn absorb(&mut self, other: &Segment) {
+        let (old, new) = (self.entries.len(), other.entries.len());
+        self.entries.resize(old + new, (0, 0));
+        let (mut i, mut j, mut w) = (old, new, old + new);
+        while j > 0 {
+            w -= 1;
+            if i > 0 && self.entries[i - 1] > other.entries[j - 1] {
+                self.entries[w] = self.entries[i - 1];
+                i -= 1;
+            } else {
+                self.entries[w] = other.entries[j - 1];
+                j -= 1;
+            }
+        }
+        self.oldest_ms = keep_latest(&mut self.entries);
+    }
+}
+
+fn oldest(entries: &[(u64, i64)]) -> i64 {
+    entries.iter().map(|e| e.1).min().unwrap_or(i64::MAX)
+}
+
+/// Sorts `entries` by digest and keeps one a digest, the latest; gives the oldest time kept.
+fn normalise(entries: &mut Vec<(u64, i64)>) -> i64 {
     entries.sort_unstable();
-    // Sorted by (digest, time): the last of each run of one digest is the latest.
-    entries.reverse();
-    entries.dedup_by_key(|e| e.0);
-    entries.reverse();
+    keep_latest(entries)
+}
+
+/// Of each run of one digest in `entries` (sorted by digest, then time), keeps the last: the
+/// latest. Gives the oldest time kept (`i64::MAX` for none).
+fn keep_latest(entries: &mut Vec<(u64, i64)>) -> i64 {
+    let (mut kept, mut oldest) = (0, i64::MAX);
+    for r in 0..entries.len() {
+        if entries.get(r + 1).is_some_and(|next| next.0 == entries[r].0) {
+            continue;
+        }
+        oldest = oldest.min(entries[r].1);
+        entries[kept] = entries[r];
+        kept += 1;
+    }
+    entries.truncate(kept);
+    oldest
 }
 
 impl Digests {
@@ -116,10 +167,10 @@ impl Digests {
                  remove it only if those records may be delivered again"
             )
         })?;
-        let segments = if known.is_empty() { Vec::new() } else { vec![Segment::new(known)] };
+        let memory = Segment::new(known);
         Ok(Digests {
             path,
-            segments,
+            memory,
             in_file: whole / 16,
             table,
             table_valid_before_ms: resume_from_ms,
@@ -137,7 +188,7 @@ impl Digests {
     /// Was `id` delivered (before the resume point, within the span)?
     pub fn contains(&self, id: &str) -> Result<bool, String> {
         let h = digest(id);
-        if self.segments.iter().any(|s| s.entries.binary_search_by_key(&h, |e| e.0).is_ok()) {
+        if self.memory.entries.binary_search_by_key(&h, |e| e.0).is_ok() {
             return Ok(true);
         }
         let Some(table) = &self.table else { return Ok(false) };
@@ -147,7 +198,7 @@ impl Digests {
 
     /// Digests held in memory (one a digest and a window it was stored in).
     pub fn len(&self) -> usize {
-        self.segments.iter().map(|s| s.entries.len()).sum()
+        self.memory.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -162,29 +213,22 @@ impl Digests {
     pub fn store(&mut self, digests: Vec<(u64, i64)>, horizon_ms: i64) -> Result<(), String> {
         self.horizon_ms = self.horizon_ms.max(horizon_ms);
         let mut new = Segment::new(digests);
-        for s in self.segments.iter_mut().chain(std::iter::once(&mut new)) {
-            if s.oldest_ms < horizon_ms {
-                s.entries.retain(|e| e.1 >= horizon_ms);
-                s.entries.shrink_to_fit();
-                s.oldest_ms = s.entries.iter().map(|e| e.1).min().unwrap_or(i64::MAX);
-            }
-        }
-        self.segments.retain(|s| !s.entries.is_empty());
-        // The new segment, if anything of it is live, is the last one.
+        self.memory.expire(horizon_ms);
+        new.expire(horizon_ms);
         let added = new.entries.len();
-        if added > 0 {
-            self.segments.push(new);
-        }
+        // The file is appended to with the window's own entries (before they merge).
+        let body = encode(&new.entries);
+        self.memory.absorb(&new);
+        drop(new);
         let live = self.len();
         if live > self.memory_entries {
             return self.move_to_table();
         }
         if self.in_file + added > 2 * live.max(1024) {
-            let all: Vec<(u64, i64)> = self.segments.iter().flat_map(|s| s.entries.iter().copied()).collect();
-            write_atomically(&self.path, &encode(&all))?;
-            self.in_file = all.len();
-        } else if let Some(last) = self.segments.last().filter(|_| added > 0) {
-            append(&self.path, &encode(&last.entries))?;
+            write_atomically(&self.path, &encode(&self.memory.entries))?;
+            self.in_file = live;
+        } else if added > 0 {
+            append(&self.path, &body)?;
             self.in_file += added;
         }
         Ok(())
@@ -193,13 +237,8 @@ impl Digests {
     /// Merges what is in memory into the table (the expired and the untrusted dropped), then
     /// empties memory and the append file.
     fn move_to_table(&mut self) -> Result<(), String> {
-        // The segments, each sorted with one entry a digest, merged as they are read (no copy
-        // of them all: they are the memory bound's worth).
-        let young = std::mem::take(&mut self.segments)
-            .into_iter()
-            .fold(Box::new(std::iter::empty()) as Box<dyn Iterator<Item = (u64, i64)>>, |merged, s| {
-                Box::new(table::merge(merged, s.entries.into_iter()))
-            });
+        // Sorted, one entry a digest.
+        let young = std::mem::take(&mut self.memory).entries.into_iter();
         let (horizon, valid_before) = (self.horizon_ms, self.table_valid_before_ms);
         let path = table_path(&self.path);
         // The old table read to its end, or no new one.
@@ -224,7 +263,7 @@ impl Digests {
 
     /// Every digest held with its latest time, sorted (for tests and checks).
     pub fn entries(&self) -> Vec<(u64, i64)> {
-        let mut all: Vec<(u64, i64)> = self.segments.iter().flat_map(|s| s.entries.iter().copied()).collect();
+        let mut all = self.memory.entries.clone();
         if let Some(t) = &self.table {
             all.extend(t.entries().filter(|e| e.1 >= self.horizon_ms && e.1 < self.table_valid_before_ms));
         }
@@ -349,6 +388,24 @@ mod tests {
     fn lcg(state: &mut u64) -> u64 {
         *state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
         *state >> 33
+    }
+
+    #[test]
+    fn a_merge_in_place_is_the_normalised_union() {
+        let mut state = 7;
+        for round in 0..200 {
+            // Few distinct digests, so that runs of one digest meet across and within both.
+            let mut draw = |n: u64| -> Vec<(u64, i64)> {
+                (0..n).map(|_| (lcg(&mut state) % 40, (lcg(&mut state) % 9) as i64)).collect()
+            };
+            let (a, b) = (draw(round % 50), draw(round % 13));
+            let mut merged = Segment::new(a.clone());
+            merged.absorb(&Segment::new(b.clone()));
+            let mut union = [a, b].concat();
+            normalise(&mut union);
+            assert_eq!(merged.entries, union, "round {round}");
+            assert_eq!(merged.oldest_ms, oldest(&union), "round {round}");
+        }
     }
 
     #[test]
