@@ -196,7 +196,7 @@ impl Digests {
         Ok(found.is_some_and(|t| t >= self.horizon_ms && t < self.table_valid_before_ms))
     }
 
-    /// Digests held in memory (one a digest and a window it was stored in).
+    /// Digests held in memory (one entry a digest).
     pub fn len(&self) -> usize {
         self.memory.entries.len()
     }
@@ -216,10 +216,7 @@ impl Digests {
         self.memory.expire(horizon_ms);
         new.expire(horizon_ms);
         let added = new.entries.len();
-        // The file is appended to with the window's own entries (before they merge).
-        let body = encode(&new.entries);
         self.memory.absorb(&new);
-        drop(new);
         let live = self.len();
         if live > self.memory_entries {
             return self.move_to_table();
@@ -228,7 +225,8 @@ impl Digests {
             write_atomically(&self.path, &encode(&self.memory.entries))?;
             self.in_file = live;
         } else if added > 0 {
-            append(&self.path, &body)?;
+            // The window's own entries, as they were before the merge.
+            append(&self.path, &encode(&new.entries))?;
             self.in_file += added;
         }
         Ok(())
